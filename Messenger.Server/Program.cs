@@ -1,1 +1,68 @@
-System.Console.WriteLine("starting");
+using System.CommandLine;
+using Akka.Configuration;
+using Messenger.Hosting;
+
+// The console host: defaults from hocon/server.hocon, an optional --config file over them,
+// and command-line flags over both.
+var bind = new Option<string?>("--bind") { Description = "Address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)" };
+var chatPort = new Option<int?>("--chat-port") { Description = "TCP port of the chat channel (default 7400; 0 = any free port)" };
+var filePort = new Option<int?>("--file-port") { Description = "TCP port of the file channel (default 7401; 0 = any free port)" };
+var udpPort = new Option<int?>("--udp-port") { Description = "UDP port of the reliable-UDP file channel (default 7402; 0 = any free port)" };
+var files = new Option<string?>("--files") { Description = "Folder of files to offer (default ./files)" };
+var configFile = new Option<string?>("--config") { Description = "Extra HOCON file layered over the defaults" };
+
+var root = new RootCommand("Messenger server: chat over TCP, file downloads over TCP and reliable UDP.")
+{
+    bind, chatPort, filePort, udpPort, files, configFile,
+};
+foreach (var option in LossFlags.All) root.Options.Add(option);
+
+root.SetAction(async (parsed, cancel) =>
+{
+    var overrides = new List<string>();
+    void Set(string path, object? value)
+    {
+        if (value is not null) overrides.Add($"{path} = {System.Text.Json.JsonSerializer.Serialize(value.ToString())}");
+    }
+    Set("messenger.bind", parsed.GetValue(bind));
+    Set("messenger.chat.port", parsed.GetValue(chatPort));
+    Set("messenger.files.port", parsed.GetValue(filePort));
+    Set("messenger.rudp.port", parsed.GetValue(udpPort));
+    Set("messenger.files.folder", parsed.GetValue(files));
+    overrides.AddRange(LossFlags.ToHocon(parsed, "messenger.rudp.lossy"));
+
+    Config config;
+    try
+    {
+        config = ServerConfig.Load(parsed.GetValue(configFile), ConfigurationFactory.ParseString(string.Join("\n", overrides)));
+    }
+    catch (Exception e) when (e is FileNotFoundException or ConfigurationException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+
+    MessengerServer server;
+    try
+    {
+        server = await MessengerServer.StartAsync(config);
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"cannot start: {e.Message}");
+        return 1;
+    }
+    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}; press Ctrl+C to stop");
+    try
+    {
+        await Task.Delay(Timeout.Infinite, cancel);
+    }
+    catch (OperationCanceledException)
+    {
+    }
+    Console.WriteLine("stopping: closing clients");
+    await server.DisposeAsync();
+    return 0;
+});
+
+return await root.Parse(args).InvokeAsync();

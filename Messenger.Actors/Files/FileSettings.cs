@@ -1,0 +1,21 @@
+using Akka.Configuration;
+
+namespace Messenger.Files;
+
+/// <summary>Tunables of the file service, read from <c>messenger.files</c> in HOCON.</summary>
+public sealed record FileSettings(string Folder, TimeSpan TicketLifetime, int ChunkBytes, TimeSpan TicketLineTimeout)
+{
+    public static FileSettings FromConfig(Config config)
+    {
+        var c = config.GetConfig("messenger.files") ?? throw new ConfigurationException("missing messenger.files");
+        var settings = new FileSettings(
+            c.GetString("folder"),
+            c.GetTimeSpan("ticket-lifetime"),
+            (int)(c.GetByteSize("chunk-size") ?? 262_144),
+            c.GetTimeSpan("ticket-line-timeout"));
+        if (string.IsNullOrWhiteSpace(settings.Folder)) throw new ConfigurationException("messenger.files.folder is empty");
+        if (settings.ChunkBytes is < 4096 or > 16 * 1024 * 1024)
+            throw new ConfigurationException("messenger.files.chunk-size must be between 4 KiB and 16 MiB");
+        return settings;
+    }
+}

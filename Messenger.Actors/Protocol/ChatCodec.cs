@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Messenger.Protocol;
+
+/// <summary>
+/// The control channel's wire codec, both directions: one JSON object per line.
+/// The server parses <see cref="ClientCommand"/>s and encodes <see cref="ServerFrame"/>s;
+/// clients (terminal client, benchmark) do the reverse. Nothing here throws on bad input:
+/// a bad frame becomes a <see cref="ProtocolError"/> with a clear message.
+/// </summary>
+public static class ChatCodec
+{
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // Chat text is shown as sent: keep non-ASCII readable on the wire, escape only what JSON needs.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    // ---------------------------------------------------------------- client -> server
+
+    /// <summary>Parses one line (without its newline) from a client.</summary>
+    public static ParseResult<ClientCommand> ParseCommand(ReadOnlySpan<byte> line)
+    {
+        if (!TryReadObject(line, out var fields, out var error)) return error!;
+        if (fields.Type is null) return Bad(fields.TypeMistyped ? "\"type\" must be a string" : "missing \"type\"");
+
+        switch (fields.Type)
+        {
+            case "hello":
+                if (!fields.RequireString("user", out var user, out error)) return error!;
+                if (!Usernames.IsValid(user))
+                    return new ProtocolError(ErrorCodes.BadUsername,
+                        "a username is 1-32 characters of ASCII letters, digits, '_', '-' or '.'");
+                return new HelloCommand(user!);
+            case "say":
+                if (!fields.RequireString("text", out var text, out error)) return error!;
+                if (CheckText(text!) is { } sayError) return sayError;
+                return new SayCommand(text!);
+            case "pm":
+                if (!fields.RequireString("to", out var to, out error)) return error!;
+                if (!fields.RequireString("text", out var pmText, out error)) return error!;
+                if (CheckText(pmText!) is { } pmError) return pmError;
+                return new PmCommand(to!, pmText!);
+            case "who": return WhoCommand.Instance;
+            case "ping": return PingCommand.Instance;
+            case "bye": return ByeCommand.Instance;
+            case "files": return FilesCommand.Instance;
+            case "get":
+                if (!fields.RequireString("file", out var file, out error)) return error!;
+                if (!fields.RequireString("via", out var via, out error)) return error!;
+                return via switch
+                {
+                    "tcp" => new GetCommand(file!, TransferVia.Tcp),
+                    "udp" => new GetCommand(file!, TransferVia.Udp),
+                    _ => Bad("\"via\" must be \"tcp\" or \"udp\""),
+                };
+            default:
+                return Bad($"unknown type \"{Truncate(fields.Type)}\"");
+        }
+    }
+
+    /// <summary>Parses the one line a client sends on the TCP file channel.</summary>
+    public static ParseResult<TicketRequest> ParseTicketRequest(ReadOnlySpan<byte> line)
+    {
+        if (!TryReadObject(line, out var fields, out var error)) return error!;
+        if (!fields.RequireString("ticket", out var ticket, out error)) return error!;
+        long offset = 0;
+        if (fields.Offset is { } o) offset = o;
+        else if (fields.OffsetMistyped) return Bad("\"offset\" must be an integer");
+        return new TicketRequest(ticket!, offset);
+    }
+
+    private static ProtocolError? CheckText(string text)
+    {
+        if (text.Length == 0) return Bad("\"text\" must not be empty");
+        // Code points, not UTF-16 units: a surrogate pair is one character.
+        if (text.Length > ProtocolLimits.MaxTextCodePoints && CountCodePoints(text) > ProtocolLimits.MaxTextCodePoints)
+            return new ProtocolError(ErrorCodes.TextTooLong, $"text is limited to {ProtocolLimits.MaxTextCodePoints} characters");
+        return null;
+    }
+
+    public static int CountCodePoints(string text)
+    {
+        int count = 0;
+        for (int i = 0; i < text.Length; i++, count++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+        }
+        return count;
+    }
+
+    public static byte[] EncodeCommand(ClientCommand command) => WriteLine(w =>
+    {
+        switch (command)
+        {
+            case HelloCommand c: w.WriteString("type", "hello"); w.WriteString("user", c.User); break;
+            case SayCommand c: w.WriteString("type", "say"); w.WriteString("text", c.Text); break;
+            case PmCommand c: w.WriteString("type", "pm"); w.WriteString("to", c.To); w.WriteString("text", c.Text); break;
+            case WhoCommand: w.WriteString("type", "who"); break;
+            case PingCommand: w.WriteString("type", "ping"); break;
+            case ByeCommand: w.WriteString("type", "bye"); break;
+            case FilesCommand: w.WriteString("type", "files"); break;
+            case GetCommand c: w.WriteString("type", "get"); w.WriteString("file", c.File); w.WriteString("via", ViaName(c.Via)); break;
+            default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name);
+        }
+    });
+
+    public static byte[] EncodeTicketRequest(TicketRequest request) => WriteLine(w =>
+    {
+        w.WriteString("ticket", request.Ticket);
+        w.WriteNumber("offset", request.Offset);
+    });
+
+    // ---------------------------------------------------------------- server -> client
+
+    public static byte[] Encode(ServerFrame frame) => WriteLine(w =>
+    {
+        switch (frame)
+        {
+            case WelcomeFrame f: w.WriteString("type", "welcome"); w.WriteString("user", f.User); WriteStrings(w, "users", f.Users); break;
+            case JoinedFrame f: w.WriteString("type", "joined"); w.WriteString("user", f.User); break;
+            case LeftFrame f: w.WriteString("type", "left"); w.WriteString("user", f.User); w.WriteString("reason", f.Reason); break;
+            case MessageFrame f: w.WriteString("type", "msg"); w.WriteString("from", f.From); w.WriteString("text", f.Text); w.WriteNumber("ts", f.Ts); break;
+            case PrivateMessageFrame f:
+                w.WriteString("type", "pm"); w.WriteString("from", f.From); w.WriteString("to", f.To);
+                w.WriteString("text", f.Text); w.WriteNumber("ts", f.Ts); break;
+            case UsersFrame f: w.WriteString("type", "users"); WriteStrings(w, "users", f.Users); break;
+            case PongFrame: w.WriteString("type", "pong"); break;
+            case ErrorFrame f: w.WriteString("type", "error"); w.WriteString("code", f.Code); w.WriteString("message", f.Message); break;
+            case FilesFrame f:
+                w.WriteString("type", "files");
+                w.WriteStartArray("files");
+                foreach (var e in f.Files)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", e.Name); w.WriteNumber("size", e.Size); w.WriteString("sha256", e.Sha256);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                break;
+            case TicketFrame f:
+                w.WriteString("type", "ticket"); w.WriteString("file", f.File); w.WriteString("via", ViaName(f.Via));
+                w.WriteString("ticket", f.Ticket); w.WriteNumber("size", f.Size); w.WriteString("sha256", f.Sha256);
+                w.WriteNumber("port", f.Port); break;
+            case FileHeaderFrame f:
+                w.WriteString("type", "file"); w.WriteString("file", f.File); w.WriteNumber("size", f.Size);
+                w.WriteNumber("offset", f.Offset); w.WriteString("sha256", f.Sha256); break;
+            default: throw new ArgumentOutOfRangeException(nameof(frame), frame.GetType().Name);
+        }
+    });
+
+    /// <summary>Parses a line from the server (client side). Unknown types are an error.</summary>
+    public static ParseResult<ServerFrame> ParseFrame(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line.ToArray());
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeElement)
+                || typeElement.ValueKind != JsonValueKind.String)
+                return Bad("a server frame is a JSON object with a string \"type\"");
+            string S(string name) => root.GetProperty(name).GetString() ?? throw new FormatException(name);
+            long L(string name) => root.GetProperty(name).GetInt64();
+            string[] Strings(string name) => root.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
+            return typeElement.GetString() switch
+            {
+                "welcome" => new WelcomeFrame(S("user"), Strings("users")),
+                "joined" => new JoinedFrame(S("user")),
+                "left" => new LeftFrame(S("user"), S("reason")),
+                "msg" => new MessageFrame(S("from"), S("text"), L("ts")),
+                "pm" => new PrivateMessageFrame(S("from"), S("to"), S("text"), L("ts")),
+                "users" => new UsersFrame(Strings("users")),
+                "pong" => PongFrame.Instance,
+                "error" => new ErrorFrame(S("code"), root.TryGetProperty("message", out var m) ? m.GetString() ?? "" : ""),
+                "files" => new FilesFrame(root.GetProperty("files").EnumerateArray()
+                    .Select(e => new FileEntry(e.GetProperty("name").GetString()!, e.GetProperty("size").GetInt64(),
+                        e.GetProperty("sha256").GetString()!)).ToArray()),
+                "ticket" => new TicketFrame(S("file"), S("via") == "udp" ? TransferVia.Udp : TransferVia.Tcp,
+                    S("ticket"), L("size"), S("sha256"), (int)L("port")),
+                "file" => new FileHeaderFrame(S("file"), L("size"), L("offset"), S("sha256")),
+                var other => Bad($"unknown frame type \"{Truncate(other ?? "")}\""),
+            };
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return Bad("malformed server frame: " + e.Message);
+        }
+    }
+
+    public static string ViaName(TransferVia via) => via == TransferVia.Udp ? "udp" : "tcp";
+
+    // ---------------------------------------------------------------- helpers
+
+    private static ProtocolError Bad(string message) => new(ErrorCodes.BadRequest, message);
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
+
+    private static byte[] WriteLine(Action<Utf8JsonWriter> body)
+    {
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        var line = new byte[buffer.WrittenCount + 1];
+        buffer.WrittenSpan.CopyTo(line);
+        line[^1] = (byte)'\n';
+        return line;
+    }
+
+    /// <summary>The top-level fields we know, read in one pass; others are skipped.</summary>
+    private sealed class Fields
+    {
+        public string? Type;
+        public bool TypeMistyped;
+        public long? Offset;
+        public bool OffsetMistyped;
+        private readonly Dictionary<string, string?> _strings = new(4);
+
+        public void SetString(string name, string? value) => _strings[name] = value;
+
+        /// <summary>A missing or non-string field is bad_request.</summary>
+        public bool RequireString(string name, out string? value, out ProtocolError? error)
+        {
+            if (_strings.TryGetValue(name, out value) && value is not null) { error = null; return true; }
+            error = Bad(_strings.ContainsKey(name) ? $"\"{name}\" must be a string" : $"missing \"{name}\"");
+            return false;
+        }
+    }
+
+    private static readonly string[] KnownStringFields = ["user", "text", "to", "file", "via", "ticket"];
+
+    private static bool TryReadObject(ReadOnlySpan<byte> line, out Fields fields, out ProtocolError? error)
+    {
+        fields = new Fields();
+        error = null;
+        if (!Utf8.IsValid(line))
+        {
+            error = new ProtocolError(ErrorCodes.BadRequest, "the line is not valid UTF-8; closing", ClosesConnection: true);
+            return false;
+        }
+        try
+        {
+            var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = Bad("a frame must be one JSON object");
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString()!;
+                reader.Read();
+                var token = reader.TokenType;
+                if (name == "type")
+                {
+                    if (token == JsonTokenType.String) { fields.Type = reader.GetString(); fields.TypeMistyped = false; }
+                    else { fields.Type = null; fields.TypeMistyped = true; }
+                }
+                else if (name == "offset")
+                {
+                    if (token == JsonTokenType.Number && reader.TryGetInt64(out long offset)) { fields.Offset = offset; fields.OffsetMistyped = false; }
+                    else { fields.Offset = null; fields.OffsetMistyped = true; }
+                }
+                else if (Array.IndexOf(KnownStringFields, name) >= 0)
+                {
+                    fields.SetString(name, token == JsonTokenType.String ? reader.GetString() : null);
+                }
+                if (token is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                error = Bad("a frame must be exactly one JSON object");
+                return false;
+            }
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            error = Bad("malformed JSON: " + FirstSentence(e.Message));
+            return false;
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int i = message.IndexOf(". ", StringComparison.Ordinal);
+        return i < 0 ? message : message[..(i + 1)];
+    }
+}
+
+/// <summary>Either a parsed value or the error to answer with.</summary>
+public readonly struct ParseResult<T> where T : class
+{
+    public T? Value { get; }
+    public ProtocolError? Error { get; }
+
+    private ParseResult(T? value, ProtocolError? error) { Value = value; Error = error; }
+
+    public static implicit operator ParseResult<T>(T value) => new(value, null);
+    public static implicit operator ParseResult<T>(ProtocolError error) => new(null, error);
+}

@@ -1,0 +1,14 @@
+namespace Messenger.Protocol;
+
+/// <summary>Limits fixed by the wire protocol (not tunables: clients depend on them).</summary>
+public static class ProtocolLimits
+{
+    /// <summary>Bytes in one control-channel line, not counting its <c>\n</c> or <c>\r\n</c>.</summary>
+    public const int MaxLineBytes = 65_536;
+
+    /// <summary>Unicode code points in a chat or private message.</summary>
+    public const int MaxTextCodePoints = 4_096;
+
+    /// <summary>Characters in a username.</summary>
+    public const int MaxUsernameLength = 32;
+}
