@@ -1,0 +1,313 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+
+namespace Messenger.Rudp;
+
+/// <summary>
+/// Encodes and decodes RUDP datagrams (big-endian, see docs/rudp-packets.md).
+/// </summary>
+/// <remarks>
+/// <para>Writers fill a caller-owned buffer and return the datagram length; they throw only on
+/// programming errors (buffer too small, payload out of range). <see cref="TryRead"/> validates
+/// a datagram completely (length, version, kind, CRC-32, flags and every body invariant) and
+/// never throws: anything arriving from the network may be garbage or hostile. After it
+/// succeeds, the typed body readers (<see cref="ReadSyn"/>, <see cref="ReadAck"/>, …) cannot fail.</para>
+/// <para>Nothing here allocates: every per-datagram path works on spans.</para>
+/// </remarks>
+public static class RudpCodec
+{
+    [ThreadStatic] private static Crc32? _crc;
+
+    // ---- Writers --------------------------------------------------------------------------
+
+    /// <summary>Writes a Syn, zero-padded to exactly <see cref="RudpConstants.SynSize"/> bytes.</summary>
+    public static int WriteSyn(Span<byte> dest, ReadOnlySpan<byte> ticket, uint receiverWindow)
+    {
+        if (ticket.Length != RudpConstants.TicketSize)
+            throw new ArgumentException($"A ticket is exactly {RudpConstants.TicketSize} bytes.", nameof(ticket));
+        var d = Begin(dest, RudpConstants.SynSize, RudpPacketKind.Syn, 0, 0);
+        ticket.CopyTo(d[12..]);
+        BinaryPrimitives.WriteUInt32BigEndian(d[28..], receiverWindow);
+        d[32..].Clear();
+        return Seal(d);
+    }
+
+    /// <summary>Writes a SynAck (58 bytes, smaller than the Syn it answers).</summary>
+    public static int WriteSynAck(Span<byte> dest, uint connectionId, long fileSize, ReadOnlySpan<byte> sha256,
+        int segmentPayloadSize, int segmentCount)
+    {
+        if (sha256.Length != RudpConstants.Sha256Size)
+            throw new ArgumentException($"A SHA-256 digest is exactly {RudpConstants.Sha256Size} bytes.", nameof(sha256));
+        ArgumentOutOfRangeException.ThrowIfNegative(fileSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentPayloadSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(segmentPayloadSize, RudpConstants.MaxPayload);
+        if (segmentCount != ExpectedSegmentCount(fileSize, segmentPayloadSize))
+            throw new ArgumentException("Segment count must be ⌈fileSize / segmentPayloadSize⌉.", nameof(segmentCount));
+        var d = Begin(dest, RudpConstants.SynAckSize, RudpPacketKind.SynAck, 0, connectionId);
+        BinaryPrimitives.WriteUInt64BigEndian(d[12..], (ulong)fileSize);
+        sha256.CopyTo(d[20..]);
+        BinaryPrimitives.WriteUInt16BigEndian(d[52..], (ushort)segmentPayloadSize);
+        BinaryPrimitives.WriteUInt32BigEndian(d[54..], (uint)segmentCount);
+        return Seal(d);
+    }
+
+    /// <summary>Writes a HandshakeAck carrying the receiver window.</summary>
+    public static int WriteHandshakeAck(Span<byte> dest, uint connectionId, uint receiverWindow)
+    {
+        var d = Begin(dest, RudpConstants.HandshakeAckSize, RudpPacketKind.HandshakeAck, 0, connectionId);
+        BinaryPrimitives.WriteUInt32BigEndian(d[12..], receiverWindow);
+        return Seal(d);
+    }
+
+    /// <summary>Writes a Data datagram with 1..<see cref="RudpConstants.MaxPayload"/> payload bytes.</summary>
+    public static int WriteData(Span<byte> dest, uint connectionId, uint sequence, uint timestamp,
+        bool retransmission, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length is < 1 or > RudpConstants.MaxPayload)
+            throw new ArgumentOutOfRangeException(nameof(payload), payload.Length,
+                $"A Data payload is 1..{RudpConstants.MaxPayload} bytes.");
+        var d = Begin(dest, RudpConstants.DataHeaderSize + payload.Length, RudpPacketKind.Data,
+            retransmission ? RudpConstants.RetransmissionFlag : (ushort)0, connectionId);
+        BinaryPrimitives.WriteUInt32BigEndian(d[12..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(d[16..], timestamp);
+        payload.CopyTo(d[20..]);
+        return Seal(d);
+    }
+
+    /// <summary>Writes an Ack with up to <see cref="RudpConstants.MaxSackRanges"/> SACK ranges (lowest first).</summary>
+    public static int WriteAck(Span<byte> dest, uint connectionId, uint cumulativeAck, uint receiveWindow,
+        uint echoedTimestamp, uint echoedSequence, bool echoedRetransmission, ReadOnlySpan<SackRange> sackRanges)
+    {
+        if (sackRanges.Length > RudpConstants.MaxSackRanges)
+            throw new ArgumentOutOfRangeException(nameof(sackRanges), sackRanges.Length,
+                $"At most {RudpConstants.MaxSackRanges} SACK ranges fit in an Ack.");
+        var d = Begin(dest, RudpConstants.AckFixedSize + sackRanges.Length * RudpConstants.SackRangeSize,
+            RudpPacketKind.Ack, echoedRetransmission ? RudpConstants.RetransmissionFlag : (ushort)0, connectionId);
+        BinaryPrimitives.WriteUInt32BigEndian(d[12..], cumulativeAck);
+        BinaryPrimitives.WriteUInt32BigEndian(d[16..], receiveWindow);
+        BinaryPrimitives.WriteUInt32BigEndian(d[20..], echoedTimestamp);
+        BinaryPrimitives.WriteUInt32BigEndian(d[24..], echoedSequence);
+        d[28] = (byte)sackRanges.Length;
+        var offset = RudpConstants.AckFixedSize;
+        foreach (var range in sackRanges)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(d[offset..], range.Start);
+            BinaryPrimitives.WriteUInt32BigEndian(d[(offset + 4)..], range.End);
+            offset += RudpConstants.SackRangeSize;
+        }
+        return Seal(d);
+    }
+
+    /// <summary>Writes a Fin (header only).</summary>
+    public static int WriteFin(Span<byte> dest, uint connectionId) =>
+        Seal(Begin(dest, RudpConstants.FinSize, RudpPacketKind.Fin, 0, connectionId));
+
+    /// <summary>Writes a FinAck (header only).</summary>
+    public static int WriteFinAck(Span<byte> dest, uint connectionId) =>
+        Seal(Begin(dest, RudpConstants.FinSize, RudpPacketKind.FinAck, 0, connectionId));
+
+    /// <summary>Writes an Rst (13 bytes, smaller than any Syn it may answer).</summary>
+    public static int WriteRst(Span<byte> dest, uint connectionId, RstReason reason)
+    {
+        if (!Enum.IsDefined(reason))
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown reset reason.");
+        var d = Begin(dest, RudpConstants.RstSize, RudpPacketKind.Rst, 0, connectionId);
+        d[12] = (byte)reason;
+        return Seal(d);
+    }
+
+    // ---- Reader ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// Validates a received datagram. Returns false with a human-readable reason (a constant
+    /// string, no allocation) when it must be dropped; never throws.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> datagram, out RudpHeader header, out string? error)
+    {
+        header = default;
+        if (datagram.Length < RudpConstants.HeaderSize)
+            return Fail(out error, "datagram shorter than the 12-byte header");
+        if (datagram.Length > RudpConstants.MaxDatagram)
+            return Fail(out error, "datagram longer than 1472 bytes");
+        if (datagram[0] != RudpConstants.Version)
+            return Fail(out error, "unsupported protocol version");
+        var kind = (RudpPacketKind)datagram[1];
+        if (kind is < RudpPacketKind.Syn or > RudpPacketKind.Rst)
+            return Fail(out error, "unknown datagram kind");
+        var stored = BinaryPrimitives.ReadUInt32BigEndian(datagram[RudpConstants.ChecksumOffset..]);
+        if (stored != ComputeChecksum(datagram))
+            return Fail(out error, "checksum mismatch");
+        var flags = BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]);
+        var connectionId = BinaryPrimitives.ReadUInt32BigEndian(datagram[4..]);
+        error = ValidateBody(kind, flags, connectionId, datagram);
+        if (error is not null)
+            return false;
+        header = new RudpHeader(kind, flags, connectionId, datagram.Length);
+        return true;
+    }
+
+    /// <summary>Reads a Syn body. Only valid after <see cref="TryRead"/> returned Syn.</summary>
+    public static SynBody ReadSyn(ReadOnlySpan<byte> datagram) =>
+        new(datagram.Slice(12, RudpConstants.TicketSize), BinaryPrimitives.ReadUInt32BigEndian(datagram[28..]));
+
+    /// <summary>Reads a SynAck body. Only valid after <see cref="TryRead"/> returned SynAck.</summary>
+    public static SynAckBody ReadSynAck(ReadOnlySpan<byte> datagram) =>
+        new((long)BinaryPrimitives.ReadUInt64BigEndian(datagram[12..]),
+            datagram.Slice(20, RudpConstants.Sha256Size),
+            BinaryPrimitives.ReadUInt16BigEndian(datagram[52..]),
+            (int)BinaryPrimitives.ReadUInt32BigEndian(datagram[54..]));
+
+    /// <summary>Reads the receiver window of a HandshakeAck.</summary>
+    public static uint ReadHandshakeAck(ReadOnlySpan<byte> datagram) =>
+        BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]);
+
+    /// <summary>Reads a Data body; the payload is a view into <paramref name="datagram"/>.</summary>
+    public static DataSegment ReadData(ReadOnlySpan<byte> datagram) =>
+        new(BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[16..]),
+            (BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]) & RudpConstants.RetransmissionFlag) != 0,
+            datagram[RudpConstants.DataHeaderSize..]);
+
+    /// <summary>
+    /// Reads an Ack, copying its SACK ranges into <paramref name="rangesDestination"/> (which must
+    /// hold <see cref="RudpConstants.MaxSackRanges"/> entries, or at least as many as the Ack has).
+    /// </summary>
+    public static AckBody ReadAck(ReadOnlySpan<byte> datagram, Span<SackRange> rangesDestination)
+    {
+        var count = datagram[28];
+        if (rangesDestination.Length < count)
+            throw new ArgumentException("Destination too small for the Ack's SACK ranges.", nameof(rangesDestination));
+        var offset = RudpConstants.AckFixedSize;
+        for (var i = 0; i < count; i++, offset += RudpConstants.SackRangeSize)
+            rangesDestination[i] = new SackRange(
+                BinaryPrimitives.ReadUInt32BigEndian(datagram[offset..]),
+                BinaryPrimitives.ReadUInt32BigEndian(datagram[(offset + 4)..]));
+        return new AckBody(
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[16..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[20..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[24..]),
+            (BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]) & RudpConstants.RetransmissionFlag) != 0,
+            count);
+    }
+
+    /// <summary>Reads the reason of an Rst.</summary>
+    public static RstReason ReadRst(ReadOnlySpan<byte> datagram) => (RstReason)datagram[12];
+
+    /// <summary>⌈fileSize / payloadSize⌉: the one segmentation rule both sides must agree on.</summary>
+    public static long ExpectedSegmentCount(long fileSize, int segmentPayloadSize) =>
+        (long)(((ulong)fileSize + (ulong)segmentPayloadSize - 1) / (ulong)segmentPayloadSize);
+
+    // ---- Internals ------------------------------------------------------------------------
+
+    private static string? ValidateBody(RudpPacketKind kind, ushort flags, uint connectionId, ReadOnlySpan<byte> d)
+    {
+        switch (kind)
+        {
+            case RudpPacketKind.Syn:
+                if (d.Length != RudpConstants.SynSize) return "Syn must be exactly 96 bytes";
+                if (flags != 0) return "Syn has undefined flags";
+                if (connectionId != 0) return "Syn must carry connection id 0";
+                if (BinaryPrimitives.ReadUInt32BigEndian(d[28..]) == 0) return "Syn advertises a zero receiver window";
+                if (d[32..].IndexOfAnyExcept((byte)0) >= 0) return "Syn padding is not zero";
+                return null;
+
+            case RudpPacketKind.SynAck:
+            {
+                if (d.Length != RudpConstants.SynAckSize) return "SynAck has the wrong length";
+                if (flags != 0) return "SynAck has undefined flags";
+                var fileSize = BinaryPrimitives.ReadUInt64BigEndian(d[12..]);
+                if (fileSize > long.MaxValue) return "SynAck file size out of range";
+                int payloadSize = BinaryPrimitives.ReadUInt16BigEndian(d[52..]);
+                if (payloadSize is < 1 or > RudpConstants.MaxPayload) return "SynAck segment payload size out of range";
+                var segmentCount = BinaryPrimitives.ReadUInt32BigEndian(d[54..]);
+                if (segmentCount > int.MaxValue || segmentCount != ExpectedSegmentCount((long)fileSize, payloadSize))
+                    return "SynAck segment count inconsistent with file size";
+                return null;
+            }
+
+            case RudpPacketKind.HandshakeAck:
+                if (d.Length != RudpConstants.HandshakeAckSize) return "HandshakeAck has the wrong length";
+                if (flags != 0) return "HandshakeAck has undefined flags";
+                return null;
+
+            case RudpPacketKind.Data:
+                if (d.Length <= RudpConstants.DataHeaderSize) return "Data has no payload";
+                if ((flags & ~RudpConstants.RetransmissionFlag) != 0) return "Data has undefined flags";
+                return null;
+
+            case RudpPacketKind.Ack:
+            {
+                if (d.Length < RudpConstants.AckFixedSize) return "Ack truncated";
+                if ((flags & ~RudpConstants.RetransmissionFlag) != 0) return "Ack has undefined flags";
+                var count = d[28];
+                if (count > RudpConstants.MaxSackRanges) return "Ack has too many SACK ranges";
+                if (d.Length != RudpConstants.AckFixedSize + count * RudpConstants.SackRangeSize)
+                    return "Ack length does not match its SACK range count";
+                // Ranges must lie above the cumulative ack, be non-empty, ascending and not touching.
+                var previousEnd = BinaryPrimitives.ReadUInt32BigEndian(d[12..]);
+                var offset = RudpConstants.AckFixedSize;
+                for (var i = 0; i < count; i++, offset += RudpConstants.SackRangeSize)
+                {
+                    var start = BinaryPrimitives.ReadUInt32BigEndian(d[offset..]);
+                    var end = BinaryPrimitives.ReadUInt32BigEndian(d[(offset + 4)..]);
+                    if (start <= previousEnd || end <= start) return "Ack SACK ranges are not ascending, disjoint and above the cumulative ack";
+                    previousEnd = end;
+                }
+                return null;
+            }
+
+            case RudpPacketKind.Fin:
+            case RudpPacketKind.FinAck:
+                if (d.Length != RudpConstants.FinSize) return "Fin/FinAck must have no body";
+                if (flags != 0) return "Fin/FinAck has undefined flags";
+                return null;
+
+            case RudpPacketKind.Rst:
+                if (d.Length != RudpConstants.RstSize) return "Rst has the wrong length";
+                if (flags != 0) return "Rst has undefined flags";
+                if (d[12] is < (byte)RstReason.BadTicket or > (byte)RstReason.InternalError) return "Rst has an unknown reason";
+                return null;
+
+            default:
+                return "unknown datagram kind";
+        }
+    }
+
+    private static Span<byte> Begin(Span<byte> dest, int length, RudpPacketKind kind, ushort flags, uint connectionId)
+    {
+        if (dest.Length < length)
+            throw new ArgumentException($"Destination needs {length} bytes, has {dest.Length}.", nameof(dest));
+        var d = dest[..length];
+        d[0] = RudpConstants.Version;
+        d[1] = (byte)kind;
+        BinaryPrimitives.WriteUInt16BigEndian(d[2..], flags);
+        BinaryPrimitives.WriteUInt32BigEndian(d[4..], connectionId);
+        BinaryPrimitives.WriteUInt32BigEndian(d[RudpConstants.ChecksumOffset..], 0);
+        return d;
+    }
+
+    private static int Seal(Span<byte> d)
+    {
+        // The checksum field is still zero here, so a one-shot hash gives the same value as ComputeChecksum.
+        BinaryPrimitives.WriteUInt32BigEndian(d[RudpConstants.ChecksumOffset..], Crc32.HashToUInt32(d));
+        return d.Length;
+    }
+
+    /// <summary>CRC-32 of the datagram with the checksum field taken as zero, without copying it.</summary>
+    private static uint ComputeChecksum(ReadOnlySpan<byte> d)
+    {
+        var crc = _crc ??= new Crc32();
+        crc.Reset();
+        crc.Append(d[..RudpConstants.ChecksumOffset]);
+        crc.Append([0, 0, 0, 0]);
+        crc.Append(d[(RudpConstants.ChecksumOffset + 4)..]);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
+    private static bool Fail(out string? error, string reason)
+    {
+        error = reason;
+        return false;
+    }
+}

@@ -1,0 +1,332 @@
+using System.Buffers.Binary;
+using Messenger.Rudp;
+
+namespace Messenger.Tests.Rudp;
+
+public class RudpCodecTests
+{
+    private static readonly byte[] Ticket = Enumerable.Range(1, 16).Select(i => (byte)i).ToArray();
+    private static readonly byte[] Digest = Enumerable.Range(100, 32).Select(i => (byte)i).ToArray();
+
+    private static RudpHeader ReadOk(ReadOnlySpan<byte> datagram)
+    {
+        Assert.True(RudpCodec.TryRead(datagram, out var header, out var error), error);
+        Assert.Null(error);
+        Assert.Equal(datagram.Length, header.Length);
+        return header;
+    }
+
+    private static string Reject(ReadOnlySpan<byte> datagram)
+    {
+        Assert.False(RudpCodec.TryRead(datagram, out _, out var error));
+        Assert.False(string.IsNullOrEmpty(error));
+        return error!;
+    }
+
+    /// <summary>Rewrites the checksum so a deliberately malformed datagram is judged on its content.</summary>
+    private static void Reseal(Span<byte> d)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(d[8..], 0);
+        BinaryPrimitives.WriteUInt32BigEndian(d[8..], System.IO.Hashing.Crc32.HashToUInt32(d));
+    }
+
+    private static byte[] SampleData()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteData(buffer, 7, 42, 123456, false, "hello, segment"u8);
+        return buffer[..n];
+    }
+
+    [Fact]
+    public void Syn_round_trips_and_is_exactly_96_bytes()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteSyn(buffer, Ticket, 4096);
+        Assert.Equal(RudpConstants.SynSize, n);
+        var h = ReadOk(buffer.AsSpan(0, n));
+        Assert.Equal(RudpPacketKind.Syn, h.Kind);
+        Assert.Equal(0u, h.ConnectionId);
+        var body = RudpCodec.ReadSyn(buffer.AsSpan(0, n));
+        Assert.Equal(Ticket, body.Ticket.ToArray());
+        Assert.Equal(4096u, body.ReceiverWindow);
+    }
+
+    [Fact]
+    public void SynAck_round_trips()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteSynAck(buffer, 0xDEADBEEF, 10_000_000, Digest, 1452, 6888);
+        var h = ReadOk(buffer.AsSpan(0, n));
+        Assert.Equal(RudpPacketKind.SynAck, h.Kind);
+        Assert.Equal(0xDEADBEEFu, h.ConnectionId);
+        var body = RudpCodec.ReadSynAck(buffer.AsSpan(0, n));
+        Assert.Equal(10_000_000, body.FileSize);
+        Assert.Equal(Digest, body.Sha256.ToArray());
+        Assert.Equal(1452, body.SegmentPayloadSize);
+        Assert.Equal(6888, body.SegmentCount);
+    }
+
+    [Fact]
+    public void SynAck_for_an_empty_file_has_zero_segments()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteSynAck(buffer, 1, 0, Digest, 1452, 0);
+        ReadOk(buffer.AsSpan(0, n));
+        Assert.Equal(0, RudpCodec.ReadSynAck(buffer.AsSpan(0, n)).SegmentCount);
+    }
+
+    [Fact]
+    public void Replies_to_a_Syn_are_never_larger_than_the_Syn()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var synAck = RudpCodec.WriteSynAck(buffer, 1, 1_000_000, Digest, 1000, 1000);
+        Assert.True(synAck <= RudpConstants.SynSize);
+        foreach (var reason in Enum.GetValues<RstReason>())
+            Assert.True(RudpCodec.WriteRst(buffer, 0, reason) <= RudpConstants.SynSize);
+    }
+
+    [Fact]
+    public void HandshakeAck_round_trips()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteHandshakeAck(buffer, 9, 512);
+        Assert.Equal(RudpPacketKind.HandshakeAck, ReadOk(buffer.AsSpan(0, n)).Kind);
+        Assert.Equal(512u, RudpCodec.ReadHandshakeAck(buffer.AsSpan(0, n)));
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, RudpConstants.MaxPayload)]
+    public void Data_round_trips(bool retransmission, int payloadLength)
+    {
+        var payload = Enumerable.Range(0, payloadLength).Select(i => (byte)(i * 7)).ToArray();
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteData(buffer, 3, 99, uint.MaxValue, retransmission, payload);
+        Assert.Equal(RudpConstants.DataHeaderSize + payloadLength, n);
+        var h = ReadOk(buffer.AsSpan(0, n));
+        Assert.Equal(RudpPacketKind.Data, h.Kind);
+        Assert.Equal(retransmission, h.IsRetransmission);
+        var data = RudpCodec.ReadData(buffer.AsSpan(0, n));
+        Assert.Equal(99u, data.Sequence);
+        Assert.Equal(uint.MaxValue, data.Timestamp);
+        Assert.Equal(retransmission, data.IsRetransmission);
+        Assert.Equal(payload, data.Payload.ToArray());
+    }
+
+    [Fact]
+    public void Ack_round_trips_with_ranges()
+    {
+        SackRange[] ranges = [new(12, 15), new(20, 21), new(30, 100)];
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteAck(buffer, 5, 10, 700, 123, 29, true, ranges);
+        Assert.Equal(RudpConstants.AckFixedSize + 3 * 8, n);
+        var h = ReadOk(buffer.AsSpan(0, n));
+        Assert.Equal(RudpPacketKind.Ack, h.Kind);
+        Assert.True(h.IsRetransmission);
+        var read = new SackRange[RudpConstants.MaxSackRanges];
+        var ack = RudpCodec.ReadAck(buffer.AsSpan(0, n), read);
+        Assert.Equal(new AckBody(10, 700, 123, 29, true, 3), ack);
+        Assert.Equal(ranges, read[..3]);
+    }
+
+    [Fact]
+    public void Ack_with_the_maximum_ranges_fits_in_a_datagram()
+    {
+        var ranges = Enumerable.Range(0, RudpConstants.MaxSackRanges)
+            .Select(i => new SackRange((uint)(10 + i * 3), (uint)(11 + i * 3))).ToArray();
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteAck(buffer, 5, 0, 1, 0, 0, false, ranges);
+        Assert.Equal(RudpConstants.MaxAckSize, n);
+        Assert.True(n <= RudpConstants.MaxDatagram);
+        ReadOk(buffer.AsSpan(0, n));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            RudpCodec.WriteAck(buffer, 5, 0, 1, 0, 0, false, ranges.Append(new SackRange(1000, 1001)).ToArray()));
+    }
+
+    [Fact]
+    public void Fin_FinAck_and_Rst_round_trip()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteFin(buffer, 11);
+        Assert.Equal(RudpPacketKind.Fin, ReadOk(buffer.AsSpan(0, n)).Kind);
+        n = RudpCodec.WriteFinAck(buffer, 11);
+        Assert.Equal(RudpPacketKind.FinAck, ReadOk(buffer.AsSpan(0, n)).Kind);
+        foreach (var reason in Enum.GetValues<RstReason>())
+        {
+            n = RudpCodec.WriteRst(buffer, 11, reason);
+            var h = ReadOk(buffer.AsSpan(0, n));
+            Assert.Equal(RudpPacketKind.Rst, h.Kind);
+            Assert.Equal(11u, h.ConnectionId);
+            Assert.Equal(reason, RudpCodec.ReadRst(buffer.AsSpan(0, n)));
+        }
+    }
+
+    [Fact]
+    public void Too_short_and_too_long_datagrams_are_rejected()
+    {
+        Reject([]);
+        Reject(SampleData()[..11]);
+        var tooLong = new byte[RudpConstants.MaxDatagram + 1];
+        RudpCodec.WriteData(tooLong, 1, 1, 1, false, new byte[RudpConstants.MaxPayload]);
+        Reject(tooLong);
+    }
+
+    [Fact]
+    public void Every_truncation_of_every_kind_is_rejected()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var samples = new List<byte[]>
+        {
+            buffer[..RudpCodec.WriteSyn(buffer, Ticket, 1)],
+            buffer[..RudpCodec.WriteSynAck(buffer, 1, 5000, Digest, 1000, 5)],
+            buffer[..RudpCodec.WriteHandshakeAck(buffer, 1, 1)],
+            buffer[..RudpCodec.WriteData(buffer, 1, 1, 1, false, "abc"u8)],
+            buffer[..RudpCodec.WriteAck(buffer, 1, 1, 1, 1, 1, false, [new SackRange(3, 4), new SackRange(6, 9)])],
+            buffer[..RudpCodec.WriteFin(buffer, 1)],
+            buffer[..RudpCodec.WriteFinAck(buffer, 1)],
+            buffer[..RudpCodec.WriteRst(buffer, 1, RstReason.Aborted)],
+        };
+        foreach (var sample in samples)
+            for (var length = 0; length < sample.Length; length++)
+            {
+                // As received: the checksum catches it.
+                Reject(sample[..length]);
+
+                // Resealed, the structure must still be rejected, except a shorter Data payload,
+                // which is a valid datagram in its own right (only the checksum can tell).
+                var truncated = sample[..length];
+                if (length >= RudpConstants.HeaderSize)
+                    Reseal(truncated);
+                if (sample[1] == (byte)RudpPacketKind.Data && length > RudpConstants.DataHeaderSize)
+                    continue;
+                Reject(truncated);
+            }
+    }
+
+    [Fact]
+    public void Wrong_version_is_rejected()
+    {
+        var d = SampleData();
+        d[0] = 2;
+        Reseal(d);
+        Assert.Equal("unsupported protocol version", Reject(d));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(9)]
+    [InlineData(255)]
+    public void Unknown_kind_is_rejected(byte kind)
+    {
+        var d = SampleData();
+        d[1] = kind;
+        Reseal(d);
+        Assert.Equal("unknown datagram kind", Reject(d));
+    }
+
+    [Fact]
+    public void Every_single_bit_flip_of_a_data_datagram_is_rejected()
+    {
+        var original = SampleData();
+        for (var bit = 0; bit < original.Length * 8; bit++)
+        {
+            var d = (byte[])original.Clone();
+            d[bit / 8] ^= (byte)(1 << (bit % 8));
+            Assert.False(RudpCodec.TryRead(d, out _, out _), $"bit {bit} flip accepted");
+        }
+    }
+
+    [Fact]
+    public void Inconsistent_bodies_are_rejected()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+
+        // Syn shorter than 96 bytes (even with a valid checksum), nonzero padding, nonzero connection id.
+        var syn = buffer[..RudpCodec.WriteSyn(buffer, Ticket, 1)];
+        var shortSyn = syn[..40];
+        Reseal(shortSyn);
+        Assert.Equal("Syn must be exactly 96 bytes", Reject(shortSyn));
+        var padded = (byte[])syn.Clone();
+        padded[95] = 1;
+        Reseal(padded);
+        Reject(padded);
+        var withConn = (byte[])syn.Clone();
+        withConn[7] = 1;
+        Reseal(withConn);
+        Reject(withConn);
+
+        // Data with no payload.
+        var data = SampleData()[..RudpConstants.DataHeaderSize];
+        Reseal(data);
+        Assert.Equal("Data has no payload", Reject(data));
+
+        // Ack whose SACK count runs beyond the datagram, or exceeds the maximum.
+        var ack = buffer[..RudpCodec.WriteAck(buffer, 1, 5, 1, 0, 0, false, [new SackRange(7, 9)])];
+        var overCount = (byte[])ack.Clone();
+        overCount[28] = 2;
+        Reseal(overCount);
+        Reject(overCount);
+        var tooMany = (byte[])ack.Clone();
+        tooMany[28] = RudpConstants.MaxSackRanges + 1;
+        Reseal(tooMany);
+        Reject(tooMany);
+
+        // SACK ranges that are empty, below the cumulative ack or out of order.
+        foreach (SackRange[] bad in new[]
+                 {
+                     new SackRange[] { new(7, 7) },
+                     new SackRange[] { new(3, 9) },
+                     new SackRange[] { new(5, 9) },
+                     new SackRange[] { new(20, 30), new(10, 15) },
+                     new SackRange[] { new(10, 15), new(15, 20) },
+                 })
+            Reject(buffer.AsSpan(0, RudpCodec.WriteAck(buffer, 1, 5, 1, 0, 0, false, bad)));
+
+        // SynAck whose segment count disagrees with its file size, or zero payload size.
+        var synAck = buffer[..RudpCodec.WriteSynAck(buffer, 1, 5000, Digest, 1000, 5)];
+        var badCount = (byte[])synAck.Clone();
+        BinaryPrimitives.WriteUInt32BigEndian(badCount.AsSpan(54), 6);
+        Reseal(badCount);
+        Reject(badCount);
+        var zeroPayload = (byte[])synAck.Clone();
+        BinaryPrimitives.WriteUInt16BigEndian(zeroPayload.AsSpan(52), 0);
+        Reseal(zeroPayload);
+        Reject(zeroPayload);
+
+        // Undefined flags, unknown Rst reason.
+        var flagged = SampleData();
+        flagged[3] = 0x02;
+        Reseal(flagged);
+        Reject(flagged);
+        var rst = buffer[..RudpCodec.WriteRst(buffer, 1, RstReason.BadTicket)];
+        rst[12] = 9;
+        Reseal(rst);
+        Reject(rst);
+    }
+
+    [Fact]
+    public void Garbage_never_throws()
+    {
+        var random = new Random(1234);
+        var buffer = new byte[RudpConstants.MaxDatagram + 10];
+        for (var i = 0; i < 20_000; i++)
+        {
+            var length = random.Next(buffer.Length);
+            random.NextBytes(buffer.AsSpan(0, length));
+            buffer[0] = 1;
+            if (length >= 12)
+                Reseal(buffer.AsSpan(0, length));
+            RudpCodec.TryRead(buffer.AsSpan(0, length), out _, out _);
+        }
+    }
+
+    [Fact]
+    public void Writers_reject_programming_errors()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        Assert.Throws<ArgumentOutOfRangeException>(() => RudpCodec.WriteData(buffer, 1, 1, 1, false, ReadOnlySpan<byte>.Empty));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RudpCodec.WriteData(buffer, 1, 1, 1, false, new byte[RudpConstants.MaxPayload + 1]));
+        Assert.Throws<ArgumentException>(() => RudpCodec.WriteSyn(buffer, new byte[15], 1));
+        Assert.Throws<ArgumentException>(() => RudpCodec.WriteData(new byte[30], 1, 1, 1, false, new byte[100]));
+    }
+}
