@@ -46,6 +46,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private string? _name;
     private bool _awaitingClaim;
     private bool _socketClosed;
+    private bool _readingSuspended;
 
     public ConnectionActor(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef? ticketOffice, ChatSettings settings)
     {
@@ -109,7 +110,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private void CommonHandlers()
     {
-        Receive<OutboundQueue.WriteAck>(_ => _outbound.OnAck());
+        Receive<OutboundQueue.WriteAck>(_ => OnWriteAck());
         Receive<Tcp.CommandFailed>(f =>
         {
             _log.Warning("{0}: write failed ({1}); closing", Who, f.Cmd);
@@ -144,8 +145,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private void ProcessPendingLines()
     {
-        while (!_awaitingClaim && _pendingLines.TryDequeue(out var line))
+        while (!_awaitingClaim && _pendingLines.Count > 0)
         {
+            if (SuspendReadingIfBehind()) return;
+            var line = _pendingLines.Dequeue();
             if (_rateLimit is not null && !_rateLimit.TryTake(_clock.Elapsed.Ticks))
             {
                 if (!_rateLimitLogged) _log.Warning("{0}: rate limited", Who);
@@ -171,6 +174,29 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Handle(parsed.Value!);
             if (IsClosing) return;
         }
+    }
+
+    /// <summary>
+    /// Input backpressure: a client whose answers pile up unread (it pipelines requests faster
+    /// than it reads) is not read from until half of its queue has drained. Its own socket then
+    /// fills and slows it down, instead of the server buffering without bound.
+    /// </summary>
+    private bool SuspendReadingIfBehind()
+    {
+        if (_readingSuspended) return true;
+        if (_outbound.PendingBytes <= _settings.OutboundLimitBytes / 2) return false;
+        _readingSuspended = true;
+        _tcp.Tell(Tcp.SuspendReading.Instance);
+        return true;
+    }
+
+    private void OnWriteAck()
+    {
+        _outbound.OnAck();
+        if (!_readingSuspended || _outbound.PendingBytes > _settings.OutboundLimitBytes / 4 || IsClosing) return;
+        _readingSuspended = false;
+        _tcp.Tell(Tcp.ResumeReading.Instance);
+        ProcessPendingLines();
     }
 
     private void Handle(ClientCommand command)

@@ -1,0 +1,127 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Messenger.Chat;
+using Messenger.Protocol;
+
+namespace Messenger.Tests.Chat;
+
+public class UsernameRegistrySpec : TestKit
+{
+    private readonly IActorRef _registry;
+
+    public UsernameRegistrySpec() => _registry = Sys.ActorOf(UsernameRegistry.Props(() => 1764000000000));
+
+    private Akka.TestKit.TestProbe LoggedIn(string name)
+    {
+        var probe = CreateTestProbe();
+        _registry.Tell(new ClaimName(name), probe.Ref);
+        Assert.Equal(name, probe.ExpectMsg<NameClaimed>().Welcome.User);
+        return probe;
+    }
+
+    [Fact]
+    public void Registry_must_welcome_a_free_name_with_the_sorted_online_list()
+    {
+        LoggedIn("carol");
+        LoggedIn("Bob");
+        var alice = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice"), alice.Ref);
+        Assert.Equal(["alice", "Bob", "carol"], alice.ExpectMsg<NameClaimed>().Welcome.Users);
+    }
+
+    [Fact]
+    public void Registry_must_refuse_a_taken_name_ignoring_case()
+    {
+        LoggedIn("Alice");
+        var other = CreateTestProbe();
+        _registry.Tell(new ClaimName("aLICE"), other.Ref);
+        Assert.Equal(ErrorCodes.UsernameTaken, other.ExpectMsg<NameRefused>().Error.Code);
+    }
+
+    [Fact]
+    public void Registry_must_refuse_a_second_name_for_one_connection()
+    {
+        var alice = LoggedIn("alice");
+        _registry.Tell(new ClaimName("alice2"), alice.Ref);
+        Assert.Equal(ErrorCodes.AlreadyLoggedIn, alice.ExpectMsg<NameRefused>().Error.Code);
+    }
+
+    [Fact]
+    public void Registry_must_tell_others_who_joined()
+    {
+        var alice = LoggedIn("alice");
+        LoggedIn("bob");
+        Assert.Equal(new JoinedFrame("bob"), alice.ExpectMsg<JoinedFrame>());
+    }
+
+    [Fact]
+    public void Registry_must_free_name_when_connection_dies()
+    {
+        var alice = LoggedIn("alice");
+        var bob = LoggedIn("bob");
+        alice.ExpectMsg<JoinedFrame>();
+        Sys.Stop(bob.Ref);
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Disconnected), alice.ExpectMsg<LeftFrame>());
+        LoggedIn("BOB");
+    }
+
+    [Fact]
+    public void Registry_must_free_name_on_leave_with_the_reason_and_confirm()
+    {
+        var alice = LoggedIn("alice");
+        var bob = LoggedIn("bob");
+        alice.ExpectMsg<JoinedFrame>();
+        _registry.Tell(new LeaveChat(LeaveReasons.Quit), bob.Ref);
+        bob.ExpectMsg<LeftChat>();
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit), alice.ExpectMsg<LeftFrame>());
+        _registry.Tell(ListUsers.Instance, alice.Ref);
+        Assert.Equal(["alice"], alice.ExpectMsg<UsersFrame>().Users);
+    }
+
+    [Fact]
+    public void Registry_must_broadcast_to_everyone_including_the_sender_with_server_set_from()
+    {
+        var alice = LoggedIn("alice");
+        var bob = LoggedIn("bob");
+        alice.ExpectMsg<JoinedFrame>();
+        _registry.Tell(new Broadcast("hi"), alice.Ref);
+        var expected = new MessageFrame("alice", "hi", 1764000000000);
+        Assert.Equal(expected, alice.ExpectMsg<MessageFrame>());
+        Assert.Equal(expected, bob.ExpectMsg<MessageFrame>());
+    }
+
+    [Fact]
+    public void Registry_must_deliver_a_pm_to_the_recipient_and_echo_it_once()
+    {
+        var alice = LoggedIn("alice");
+        var bob = LoggedIn("Bob");
+        var carol = LoggedIn("carol");
+        alice.ExpectMsg<JoinedFrame>(); alice.ExpectMsg<JoinedFrame>(); bob.ExpectMsg<JoinedFrame>();
+
+        _registry.Tell(new SendPrivate("BOB", "psst"), alice.Ref);
+        var expected = new PrivateMessageFrame("alice", "Bob", "psst", 1764000000000);
+        Assert.Equal(expected, bob.ExpectMsg<PrivateMessageFrame>());
+        Assert.Equal(expected, alice.ExpectMsg<PrivateMessageFrame>());
+        carol.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _registry.Tell(new SendPrivate("alice", "note to self"), alice.Ref);
+        alice.ExpectMsg<PrivateMessageFrame>();
+        alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Registry_must_answer_no_such_user_for_a_pm_to_nobody()
+    {
+        var alice = LoggedIn("alice");
+        _registry.Tell(new SendPrivate("ghost", "boo"), alice.Ref);
+        Assert.Equal(ErrorCodes.NoSuchUser, alice.ExpectMsg<ErrorFrame>().Code);
+    }
+
+    [Fact]
+    public void Registry_must_ignore_chat_from_connections_that_are_not_logged_in()
+    {
+        var alice = LoggedIn("alice");
+        _registry.Tell(new Broadcast("spoof"), TestActor);
+        alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text;
+using Messenger.Protocol;
+
+namespace Messenger.Tests.Protocol;
+
+public class ChatCodecTests
+{
+    private static ParseResult<ClientCommand> Parse(string line) => ChatCodec.ParseCommand(Encoding.UTF8.GetBytes(line));
+
+    private static void AssertError(string line, string code)
+    {
+        var result = Parse(line);
+        Assert.Null(result.Value);
+        Assert.NotNull(result.Error);
+        Assert.Equal(code, result.Error!.Code);
+        Assert.False(string.IsNullOrWhiteSpace(result.Error.Message));
+    }
+
+    public static TheoryData<ClientCommand> Commands() => new()
+    {
+        new HelloCommand("alice"), new SayCommand("hi \"there\" \n ünïcødé 🎉"), new PmCommand("bob", "psst"),
+        WhoCommand.Instance, PingCommand.Instance, ByeCommand.Instance, FilesCommand.Instance,
+        new GetCommand("song.mp3", TransferVia.Tcp), new GetCommand("song.mp3", TransferVia.Udp),
+    };
+
+    [Theory, MemberData(nameof(Commands))]
+    public void Every_client_command_round_trips(ClientCommand command)
+    {
+        var line = ChatCodec.EncodeCommand(command);
+        Assert.Equal((byte)'\n', line[^1]);
+        Assert.Equal(command, Parse(Encoding.UTF8.GetString(line, 0, line.Length - 1)).Value);
+    }
+
+    public static TheoryData<ServerFrame> Frames() => new()
+    {
+        new WelcomeFrame("alice", ["alice", "bob"]), new JoinedFrame("bob"), new LeftFrame("bob", LeaveReasons.Slow),
+        new MessageFrame("alice", "hi 🎉", 1764000000000), new PrivateMessageFrame("alice", "bob", "psst", 1764000000001),
+        new UsersFrame(["a", "b"]), PongFrame.Instance, new ErrorFrame(ErrorCodes.RateLimited, "slow down"),
+        new FilesFrame([new FileEntry("a.txt", 3, new string('a', 64))]),
+        new TicketFrame("a.txt", TransferVia.Udp, new string('b', 32), 3, new string('c', 64), 7402),
+        new FileHeaderFrame("a.txt", 3, 1, new string('d', 64)),
+    };
+
+    [Theory, MemberData(nameof(Frames))]
+    public void Every_server_frame_round_trips(ServerFrame frame)
+    {
+        var line = frame.Line;
+        Assert.Equal((byte)'\n', line[^1]);
+        Assert.Equal(1, line.Count(b => b == (byte)'\n'));
+        var parsed = ChatCodec.ParseFrame(line.AsSpan(0, line.Length - 1)).Value!;
+        Assert.Equal(frame.GetType(), parsed.GetType());
+        Assert.Equal(Encoding.UTF8.GetString(line), Encoding.UTF8.GetString(parsed.Line));
+    }
+
+    [Fact]
+    public void Encodes_exact_field_names()
+    {
+        Assert.Equal("{\"type\":\"msg\",\"from\":\"alice\",\"text\":\"hi\",\"ts\":1764000000000}\n",
+            Encoding.UTF8.GetString(new MessageFrame("alice", "hi", 1764000000000).Line));
+        Assert.Equal("{\"type\":\"welcome\",\"user\":\"alice\",\"users\":[\"alice\",\"bob\"]}\n",
+            Encoding.UTF8.GetString(new WelcomeFrame("alice", ["alice", "bob"]).Line));
+        Assert.Equal("{\"type\":\"left\",\"user\":\"alice\",\"reason\":\"quit\"}\n",
+            Encoding.UTF8.GetString(new LeftFrame("alice", "quit").Line));
+    }
+
+    [Fact]
+    public void The_ticket_line_round_trips() =>
+        Assert.Equal(new TicketRequest("ab", 5), ChatCodec.ParseTicketRequest(ChatCodec.EncodeTicketRequest(new TicketRequest("ab", 5))[..^1]).Value);
+
+    [Theory]
+    [InlineData("{garbage")]
+    [InlineData("[1,2]")]
+    [InlineData("\"hello\"")]
+    [InlineData("{\"type\":\"say\",\"text\":\"a\"} {}")]
+    [InlineData("{}")]
+    [InlineData("{\"type\":7}")]
+    [InlineData("{\"type\":\"dance\"}")]
+    [InlineData("{\"type\":\"hello\"}")]
+    [InlineData("{\"type\":\"hello\",\"user\":42}")]
+    [InlineData("{\"type\":\"say\"}")]
+    [InlineData("{\"type\":\"say\",\"text\":null}")]
+    [InlineData("{\"type\":\"say\",\"text\":\"\"}")]
+    [InlineData("{\"type\":\"pm\",\"text\":\"x\"}")]
+    [InlineData("{\"type\":\"pm\",\"to\":\"bob\"}")]
+    [InlineData("{\"type\":\"get\",\"file\":\"a\"}")]
+    [InlineData("{\"type\":\"get\",\"file\":\"a\",\"via\":\"carrier-pigeon\"}")]
+    [InlineData("{\"type\":\"say\",\"text\":\"\\ud800\"}")]
+    public void Malformed_or_mistyped_frames_are_bad_request(string line) => AssertError(line, ErrorCodes.BadRequest);
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("ünïcode")]
+    [InlineData("a/b")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456")]
+    public void Invalid_usernames_are_bad_username(string user) =>
+        AssertError($"{{\"type\":\"hello\",\"user\":\"{user}\"}}", ErrorCodes.BadUsername);
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("Alice_the-2nd.x")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz012345")]
+    public void Valid_usernames_are_accepted(string user) =>
+        Assert.Equal(new HelloCommand(user), Parse($"{{\"type\":\"hello\",\"user\":\"{user}\"}}").Value);
+
+    [Fact]
+    public void Text_length_counts_code_points()
+    {
+        var emoji = string.Concat(Enumerable.Repeat("🎉", 4096)); // 8,192 UTF-16 units, 4,096 code points
+        Assert.IsType<SayCommand>(Parse($"{{\"type\":\"say\",\"text\":\"{emoji}\"}}").Value);
+        AssertError($"{{\"type\":\"say\",\"text\":\"{emoji}x\"}}", ErrorCodes.TextTooLong);
+        AssertError($"{{\"type\":\"pm\",\"to\":\"b\",\"text\":\"{new string('x', 4097)}\"}}", ErrorCodes.TextTooLong);
+    }
+
+    [Fact]
+    public void Text_is_kept_exactly_and_unknown_fields_are_ignored()
+    {
+        var result = Parse("{\"type\":\"say\",\"from\":\"mallory\",\"text\":\"  spaced  \",\"extra\":{\"a\":[1,2]}}");
+        Assert.Equal(new SayCommand("  spaced  "), result.Value);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_bad_request_that_closes()
+    {
+        var result = ChatCodec.ParseCommand([(byte)'{', 0xC3, 0x28, (byte)'}']);
+        Assert.Equal(ErrorCodes.BadRequest, result.Error!.Code);
+        Assert.True(result.Error.ClosesConnection);
+    }
+
+    [Fact]
+    public void Ticket_line_errors_are_bad_request()
+    {
+        Assert.Equal(ErrorCodes.BadRequest, ChatCodec.ParseTicketRequest("{\"offset\":0}"u8).Error!.Code);
+        Assert.Equal(ErrorCodes.BadRequest, ChatCodec.ParseTicketRequest("{\"ticket\":\"ab\",\"offset\":\"x\"}"u8).Error!.Code);
+        Assert.Equal(0, ChatCodec.ParseTicketRequest("{\"ticket\":\"ab\"}"u8).Value!.Offset);
+    }
+}

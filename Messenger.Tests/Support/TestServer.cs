@@ -1,0 +1,85 @@
+using Akka.Configuration;
+using Messenger.Hosting;
+
+namespace Messenger.Tests.Support;
+
+/// <summary>
+/// Starts a real <see cref="MessengerServer"/> on 127.0.0.1 with every port 0 and a temporary
+/// files folder, and removes both afterwards.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private TestServer(MessengerServer server, TempFolder files)
+    {
+        Server = server;
+        Files = files;
+    }
+
+    public MessengerServer Server { get; }
+    public TempFolder Files { get; }
+
+    public static async Task<TestServer> StartAsync(string extraHocon = "")
+    {
+        var files = new TempFolder();
+        var overrides = ConfigurationFactory.ParseString($$"""
+            messenger.bind = "127.0.0.1"
+            messenger.chat.port = 0
+            messenger.files.port = 0
+            messenger.rudp.port = 0
+            messenger.files.folder = "{{files.Path.Replace("\\", "\\\\")}}"
+            akka.loglevel = WARNING
+            akka.stdout-loglevel = WARNING
+            {{extraHocon}}
+            """);
+        var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), "test-server");
+        return new TestServer(server, files);
+    }
+
+    public Task<ChatTestClient> LoginAsync(string user) => ChatTestClient.LoginAsync(Server.ChatEndpoint, user);
+
+    public Task<ChatTestClient> ConnectAsync() => ChatTestClient.ConnectAsync(Server.ChatEndpoint);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Files.Dispose();
+    }
+}
+
+/// <summary>A temporary folder that is deleted with everything in it.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public TempFolder()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "messenger-tests-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>Writes <paramref name="size"/> bytes of seeded pseudo-random data; returns the path.</summary>
+    public string CreateRandomFile(string name, long size, int seed = 1)
+    {
+        var path = File(name);
+        var random = new Random(seed);
+        var buffer = new byte[1 << 20];
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
+        for (long left = size; left > 0;)
+        {
+            int n = (int)Math.Min(buffer.Length, left);
+            random.NextBytes(buffer.AsSpan(0, n));
+            stream.Write(buffer, 0, n);
+            left -= n;
+        }
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
