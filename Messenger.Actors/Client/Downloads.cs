@@ -1,0 +1,41 @@
+namespace Messenger.Client;
+
+/// <summary>How far a download is; reported while it runs.</summary>
+public sealed record DownloadProgress(
+    string File,
+    long BytesDone,
+    long TotalBytes,
+    double BytesPerSecond,
+    TimeSpan Elapsed,
+    long Retransmits = 0,
+    int Window = 0)
+{
+    public double Fraction => TotalBytes == 0 ? 1 : (double)BytesDone / TotalBytes;
+
+    /// <summary>Time left at the current rate, or null while the rate is unknown.</summary>
+    public TimeSpan? Eta => BytesPerSecond <= 0 ? null : TimeSpan.FromSeconds((TotalBytes - BytesDone) / BytesPerSecond);
+}
+
+/// <summary>
+/// How a download ended. <see cref="Verified"/> is true only when the SHA-256 of the bytes
+/// written matched the server's and the file was renamed into place.
+/// </summary>
+public sealed record DownloadResult(
+    string File,
+    string Path,
+    long Bytes,
+    TimeSpan Elapsed,
+    bool Verified,
+    string Sha256,
+    long Datagrams = 0,
+    long Retransmits = 0,
+    string? Error = null)
+{
+    public double MegabytesPerSecond => Bytes / Math.Max(Elapsed.TotalSeconds, 1e-9) / 1e6;
+}
+
+/// <summary>A download the server refused or that broke off; <see cref="Code"/> is the server's error code when it sent one.</summary>
+public sealed class DownloadFailedException(string code, string message) : Exception(message)
+{
+    public string Code { get; } = code;
+}
