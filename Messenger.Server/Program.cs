@@ -52,7 +52,7 @@ root.SetAction(async (parsed, cancel) =>
         Console.Error.WriteLine($"cannot start: {e.Message}");
         return 1;
     }
-    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}; press Ctrl+C to stop");
+    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
     try
     {
         await Task.Delay(Timeout.Infinite, cancel);

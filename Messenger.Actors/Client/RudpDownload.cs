@@ -1,17 +1,38 @@
+using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
+using Messenger.Files;
 using Messenger.Protocol;
+using Messenger.Rudp.Actors;
 
 namespace Messenger.Client;
 
-/// <summary>Downloads one file over the reliable-UDP file channel. (Being built: see issue 4.)</summary>
+/// <summary>Downloads one file over the reliable-UDP file channel (a <see cref="FileReceiverActor"/> does the work).</summary>
 public static class RudpDownload
 {
     /// <summary>
     /// Downloads <paramref name="ticket"/>'s file from <paramref name="host"/> into
     /// <paramref name="outputFolder"/>. Settings (including the lossy socket) come from
     /// <paramref name="system"/>'s configuration (<c>messenger.rudp</c>, see hocon/client.hocon).
+    /// Throws <see cref="DownloadFailedException"/> when the transfer fails.
     /// </summary>
-    public static Task<DownloadResult> RunAsync(ActorSystem system, string host, TicketFrame ticket, string outputFolder,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default) =>
-        throw new NotSupportedException("reliable-UDP downloads are not built yet");
+    public static async Task<DownloadResult> RunAsync(ActorSystem system, string host, TicketFrame ticket, string outputFolder,
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (ticket.Via != TransferVia.Udp) throw new ArgumentException("not a udp ticket", nameof(ticket));
+        if (!FileNames.IsPlain(ticket.File)) throw new DownloadFailedException(ErrorCodes.NoSuchFile, $"refusing unsafe file name \"{ticket.File}\"");
+        var settings = RudpSettings.FromConfig(system.Settings.Config);
+        var addresses = await Dns.GetHostAddressesAsync(host, cancel);
+        var address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+        var server = new IPEndPoint(address, ticket.Port);
+        var local = new IPEndPoint(IPAddress.IsLoopback(address) ? address
+            : address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        Directory.CreateDirectory(outputFolder);
+
+        var socket = UdpSockets.Bind(local, settings.SocketBufferBytes);
+        var done = new TaskCompletionSource<DownloadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var receiver = system.ActorOf(FileReceiverActor.Props(socket, server, ticket, outputFolder, settings, progress, done));
+        await using var registration = cancel.Register(() => receiver.Tell(CancelDownload.Instance));
+        return await done.Task;
+    }
 }

@@ -5,6 +5,7 @@ using Akka.Event;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
+using Messenger.Rudp.Actors;
 
 namespace Messenger.Hosting;
 
@@ -19,7 +20,7 @@ public sealed class MessengerServer : IAsyncDisposable
     private readonly IActorRef _fileAcceptor;
 
     private MessengerServer(ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
-        IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, string filesFolder)
+        IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder)
     {
         System = system;
         Registry = registry;
@@ -29,6 +30,7 @@ public sealed class MessengerServer : IAsyncDisposable
         _fileAcceptor = fileAcceptor;
         ChatEndpoint = chat;
         FileEndpoint = file;
+        UdpEndpoint = udp;
         FilesFolder = filesFolder;
     }
 
@@ -38,6 +40,7 @@ public sealed class MessengerServer : IAsyncDisposable
     public IActorRef Tickets { get; }
     public IPEndPoint ChatEndpoint { get; }
     public IPEndPoint FileEndpoint { get; }
+    public IPEndPoint UdpEndpoint { get; }
     public string FilesFolder { get; }
 
     public static async Task<MessengerServer> StartAsync(Config config, string systemName = "messenger")
@@ -45,6 +48,9 @@ public sealed class MessengerServer : IAsyncDisposable
         var bind = IPAddress.Parse(config.GetString("messenger.bind"));
         var chatSettings = ChatSettings.FromConfig(config);
         var fileSettings = FileSettings.FromConfig(config);
+        var rudpSettings = RudpSettings.FromConfig(config);
+        var udpSocket = UdpSockets.Bind(new IPEndPoint(bind, config.GetInt("messenger.rudp.port")), rudpSettings.SocketBufferBytes);
+        var udpEndpoint = (IPEndPoint)udpSocket.LocalEndPoint!;
         var system = ActorSystem.Create(systemName, config);
         try
         {
@@ -56,7 +62,9 @@ public sealed class MessengerServer : IAsyncDisposable
                 new IPEndPoint(bind, config.GetInt("messenger.files.port")),
                 (tcp, remote) => FileUploadActor.Props(tcp, remote, tickets, fileSettings)), "file-tcp");
             var fileBound = await fileAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
-            tickets.Tell(new FilePortsBound(fileBound.LocalAddress.Port, 0));
+            tickets.Tell(new FilePortsBound(fileBound.LocalAddress.Port, udpEndpoint.Port));
+            system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings), "file-udp");
+            system.Log.Info("file channel (udp) listening on {0}", udpEndpoint);
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
@@ -64,7 +72,7 @@ public sealed class MessengerServer : IAsyncDisposable
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
             var server = new MessengerServer(system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
-                chatBound.LocalAddress, fileBound.LocalAddress, Path.GetFullPath(fileSettings.Folder));
+                chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",
                 async () =>
                 {
@@ -76,6 +84,7 @@ public sealed class MessengerServer : IAsyncDisposable
         }
         catch
         {
+            udpSocket.Dispose();
             await system.Terminate();
             throw;
         }

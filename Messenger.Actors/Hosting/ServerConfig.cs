@@ -6,7 +6,7 @@ namespace Messenger.Hosting;
 public static class ServerConfig
 {
     /// <summary>The commented defaults from <c>hocon/server.hocon</c>, built into this assembly.</summary>
-    public static Config Defaults { get; } = LoadEmbedded("server.hocon");
+    public static Config Defaults { get; } = LoadEmbedded("server.hocon").WithFallback(LoadEmbedded("rudp.hocon"));
 
     public static Config Load(string? extraFile = null, Config? overrides = null)
     {

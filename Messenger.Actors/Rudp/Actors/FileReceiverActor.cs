@@ -1,0 +1,366 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Messenger.Client;
+using Messenger.Protocol;
+using Microsoft.Win32.SafeHandles;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>Stop the download: the server gets an RST and the result is a failure.</summary>
+public sealed record CancelDownload { public static readonly CancelDownload Instance = new(); }
+
+/// <summary>
+/// The client side of one reliable-UDP download: handshake (SYN with the ticket, retried with
+/// backoff), then every DATA segment is written straight to its place in <c>NAME.part</c>
+/// (<see cref="ReceiveWindow"/> keeps the bitmap of what has arrived) and acknowledged with a
+/// cumulative ack plus SACK ranges. On FIN with every segment in hand, the file's SHA-256 is
+/// checked and the part file renamed into place. The outcome completes a task the caller awaits;
+/// progress is reported every 100 ms.
+/// </summary>
+public sealed class FileReceiverActor : ReceiveActor, IWithTimers
+{
+    private sealed record SynTimer { public static readonly SynTimer Instance = new(); }
+    private sealed record HandshakeAckTimer { public static readonly HandshakeAckTimer Instance = new(); }
+    private sealed record DelayedAck { public static readonly DelayedAck Instance = new(); }
+    private sealed record ProgressTick { public static readonly ProgressTick Instance = new(); }
+    private sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
+    private sealed record Linger { public static readonly Linger Instance = new(); }
+
+    private readonly IPEndPoint _server;
+    private readonly TicketFrame _ticket;
+    private readonly string _target;
+    private readonly string _partPath;
+    private readonly RudpSettings _settings;
+    private readonly IProgress<DownloadProgress>? _progress;
+    private readonly TaskCompletionSource<DownloadResult> _done;
+    private readonly IActorRef _wire;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
+
+    private uint _connectionId;
+    private ReceiveWindow? _window;
+    private SafeFileHandle? _part;
+    private int _payloadBytes;
+    private long _size;
+    private int _synTries;
+    private int _handshakeAckTries;
+    private bool _dataSeen;
+    private long _lastHeardMicros;
+    private int _unacked;
+    private uint _echoTimestamp, _echoSequence;
+    private bool _echoRetransmission;
+
+    // statistics
+    private long _datagrams, _retransmitsSeen, _duplicates, _bytes, _dropped;
+
+    public FileReceiverActor(Socket socket, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
+        IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done)
+    {
+        _server = server;
+        _ticket = ticket;
+        _target = Path.Combine(outputFolder, ticket.File);
+        _partPath = _target + ".part";
+        _settings = settings;
+        _progress = progress;
+        _done = done;
+        _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed), "wire");
+        Connecting();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(Socket socket, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
+        IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done) =>
+        Akka.Actor.Props.Create(() => new FileReceiverActor(socket, server, ticket, outputFolder, settings, progress, done));
+
+    private long NowMicros => (long)_clock.Elapsed.TotalMicroseconds;
+
+    protected override void PreStart()
+    {
+        _lastHeardMicros = NowMicros;
+        SendSyn();
+        Timers.StartPeriodicTimer(nameof(IdleCheck), IdleCheck.Instance,
+            TimeSpan.FromTicks(Math.Max(_settings.IdleTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond)));
+    }
+
+    protected override void PostStop()
+    {
+        _part?.Dispose();
+        if (_done.TrySetException(new DownloadFailedException("stopped", "the download stopped unexpectedly")))
+            TryDelete(_partPath);
+    }
+
+    // ------------------------------------------------------------------ behaviours
+
+    private void Connecting()
+    {
+        Receive<DatagramReceived>(m =>
+        {
+            if (!Accept(m, out var header)) return;
+            switch (header.Kind)
+            {
+                case RudpPacketKind.SynAck: OnSynAck(m.Data, header); break;
+                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(m.Data)); break;
+            }
+        });
+        Receive<SynTimer>(_ =>
+        {
+            if (++_synTries > _settings.HandshakeRetries)
+                Fail("no_answer", $"the server at {_server} did not answer the handshake after {_synTries} tries");
+            else SendSyn();
+        });
+        CommonHandlers();
+    }
+
+    private void Receiving()
+    {
+        Receive<DatagramReceived>(m =>
+        {
+            if (!Accept(m, out var header) || header.ConnectionId != _connectionId) return;
+            switch (header.Kind)
+            {
+                case RudpPacketKind.Data:
+                    _dataSeen = true;
+                    OnData(m.Data, header);
+                    break;
+                case RudpPacketKind.SynAck: SendHandshakeAck(); break; // our handshake ACK was lost
+                case RudpPacketKind.Fin:
+                    _dataSeen = true;
+                    OnFin();
+                    break;
+                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(m.Data)); break;
+            }
+        });
+        Receive<DelayedAck>(_ => { if (_unacked > 0) SendAck(); });
+        Receive<HandshakeAckTimer>(_ =>
+        {
+            if (_dataSeen) return;
+            if (++_handshakeAckTries > _settings.HandshakeRetries)
+            {
+                SendRst();
+                Fail("no_answer", $"the server sent nothing after the handshake ({_handshakeAckTries} tries)");
+            }
+            else SendHandshakeAck();
+        });
+        Receive<ProgressTick>(_ => ReportProgress());
+        CommonHandlers();
+    }
+
+    /// <summary>Done: stay a moment to answer a retried FIN (our FIN-ACK may be lost), then stop.</summary>
+    private void Lingering()
+    {
+        Receive<DatagramReceived>(m =>
+        {
+            if (Accept(m, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
+        });
+        Receive<Linger>(_ => Context.Stop(Self));
+        Receive<CancelDownload>(_ => Context.Stop(Self));
+        ReceiveAny(_ => { });
+    }
+
+    private void CommonHandlers()
+    {
+        Receive<IdleCheck>(_ =>
+        {
+            if (NowMicros - _lastHeardMicros > (long)_settings.IdleTimeout.TotalMicroseconds)
+            {
+                SendRst();
+                Fail("timeout", $"the server went silent for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+            }
+        });
+        Receive<CancelDownload>(_ =>
+        {
+            SendRst();
+            Fail("cancelled", "the download was cancelled");
+        });
+    }
+
+    // ------------------------------------------------------------------ handshake
+
+    private void SendSyn()
+    {
+        var datagram = new byte[RudpConstants.SynSize];
+        RudpCodec.WriteSyn(datagram, Convert.FromHexString(_ticket.Ticket), (uint)_settings.ReceiveCapacity);
+        Put(datagram);
+        Timers.StartSingleTimer(nameof(SynTimer), SynTimer.Instance, Backoff(_synTries));
+    }
+
+    private void OnSynAck(byte[] datagram, RudpHeader header)
+    {
+        var synAck = RudpCodec.ReadSynAck(datagram);
+        if (synAck.FileSize != _ticket.Size || Convert.ToHexStringLower(synAck.Sha256) != _ticket.Sha256)
+        {
+            SendRst();
+            Fail(ErrorCodes.BadRequest, "the server's handshake does not match the ticket (size or SHA-256)");
+            return;
+        }
+        Timers.Cancel(nameof(SynTimer));
+        _connectionId = header.ConnectionId;
+        _payloadBytes = synAck.SegmentPayloadSize;
+        _size = synAck.FileSize;
+        _window = new ReceiveWindow(synAck.SegmentCount, _settings.ReceiveCapacity);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
+            _part = File.OpenHandle(_partPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, _size);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            SendRst();
+            Fail("io", $"cannot write {_partPath}: {e.Message}");
+            return;
+        }
+        SendHandshakeAck();
+        Timers.StartPeriodicTimer(nameof(ProgressTick), ProgressTick.Instance, TimeSpan.FromMilliseconds(100));
+        Become(Receiving);
+    }
+
+    /// <summary>Sent after the SYN-ACK, and again (with backoff) until the server's first segment shows it arrived.</summary>
+    private void SendHandshakeAck()
+    {
+        var datagram = new byte[RudpConstants.HandshakeAckSize];
+        RudpCodec.WriteHandshakeAck(datagram, _connectionId, (uint)_window!.AdvertisedWindow);
+        Put(datagram);
+        if (!_dataSeen)
+            Timers.StartSingleTimer(nameof(HandshakeAckTimer), HandshakeAckTimer.Instance, Backoff(_handshakeAckTries));
+    }
+
+    /// <summary>Handshake retry interval, doubling per try up to 8 times the first.</summary>
+    private TimeSpan Backoff(int tries) => TimeSpan.FromTicks(_settings.HandshakeRetryInterval.Ticks << Math.Min(tries, 3));
+
+    // ------------------------------------------------------------------ data
+
+    private void OnData(byte[] datagram, RudpHeader header)
+    {
+        var data = RudpCodec.ReadData(datagram);
+        var window = _window!;
+        if (data.IsRetransmission) _retransmitsSeen++;
+        var result = window.Accept(data.Sequence);
+        switch (result)
+        {
+            case AcceptResult.Delivered:
+            case AcceptResult.Buffered:
+                long offset = (long)data.Sequence * _payloadBytes;
+                int expected = (int)Math.Min(_payloadBytes, _size - offset);
+                if (data.Payload.Length != expected)
+                {
+                    SendRst();
+                    Fail(ErrorCodes.BadRequest, $"segment {data.Sequence} has {data.Payload.Length} bytes, expected {expected}");
+                    return;
+                }
+                RandomAccess.Write(_part!, data.Payload, offset);
+                _bytes += expected;
+                break;
+            case AcceptResult.Duplicate:
+                _duplicates++;
+                break;
+            default:
+                return; // beyond what we said we could take: the sender will resend it
+        }
+        _echoTimestamp = data.Timestamp;
+        _echoSequence = data.Sequence;
+        _echoRetransmission = data.IsRetransmission;
+        // Ack at once when something is out of order (the sender needs to hear about holes
+        // quickly), else every few segments, with a short timer for the tail.
+        if (++_unacked >= _settings.AckEvery || result != AcceptResult.Delivered || window.BufferedCount > 0 || window.IsComplete)
+            SendAck();
+        else if (!Timers.IsTimerActive(nameof(DelayedAck)))
+            Timers.StartSingleTimer(nameof(DelayedAck), DelayedAck.Instance, _settings.DelayedAck);
+    }
+
+    private void SendAck()
+    {
+        var window = _window!;
+        int rangeCount = window.WriteSackRanges(_ranges);
+        var buffer = new byte[RudpConstants.AckFixedSize + rangeCount * RudpConstants.SackRangeSize];
+        RudpCodec.WriteAck(buffer, _connectionId, (uint)window.CumulativeAck, (uint)window.AdvertisedWindow,
+            _echoTimestamp, _echoSequence, _echoRetransmission, _ranges.AsSpan(0, rangeCount));
+        Put(buffer);
+        _unacked = 0;
+    }
+
+    private void OnFin()
+    {
+        if (!_window!.IsComplete) return; // cannot happen with an honest server: it waits for every ack
+        Timers.Cancel(nameof(ProgressTick));
+        _part!.Dispose();
+        string sha;
+        using (var stream = new FileStream(_partPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        bool verified = sha == _ticket.Sha256;
+        if (verified) File.Move(_partPath, _target, overwrite: true);
+        else TryDelete(_partPath);
+        SendFinAck();
+        ReportProgress();
+        _done.TrySetResult(new DownloadResult(_ticket.File, _target, _size, _clock.Elapsed, verified, sha,
+            _datagrams, _retransmitsSeen, verified ? null : "SHA-256 mismatch"));
+        Timers.Cancel(nameof(IdleCheck));
+        Timers.StartSingleTimer(nameof(Linger), Linger.Instance, TimeSpan.FromSeconds(1));
+        Become(Lingering);
+    }
+
+    private void SendFinAck()
+    {
+        var datagram = new byte[RudpConstants.FinSize];
+        RudpCodec.WriteFinAck(datagram, _connectionId);
+        Put(datagram);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// <summary>Validates a datagram from the server; anything else (or anything damaged) is dropped.</summary>
+    private bool Accept(DatagramReceived m, out RudpHeader header)
+    {
+        if (!m.From.Equals(_server) || !RudpCodec.TryRead(m.Data, out header, out _))
+        {
+            header = default;
+            _dropped++;
+            return false;
+        }
+        _lastHeardMicros = NowMicros;
+        _datagrams++;
+        return true;
+    }
+
+    private void ReportProgress()
+    {
+        if (_progress is null || _window is null) return;
+        double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-6);
+        long done = Math.Min((long)_window.CumulativeAck * _payloadBytes, _size);
+        _progress.Report(new DownloadProgress(_ticket.File, done, _size, done / seconds, _clock.Elapsed, _retransmitsSeen, _window.AdvertisedWindow));
+    }
+
+    private void SendRst()
+    {
+        var datagram = new byte[RudpConstants.RstSize];
+        RudpCodec.WriteRst(datagram, _connectionId, RstReason.Aborted);
+        Put(datagram);
+    }
+
+    private void Put(byte[] datagram) => _wire.Tell(new SendDatagram(datagram, _server));
+
+    private void Fail(RstReason reason) => Fail(reason == RstReason.BadTicket ? ErrorCodes.BadTicket : "reset", reason switch
+    {
+        RstReason.BadTicket => "the server refused the ticket (unknown, used or expired); ask for a new one",
+        RstReason.TooManyHandshakes => "the server is busy with other handshakes; try again",
+        RstReason.UnknownConnection => "the server does not know this transfer any more",
+        _ => $"the server reset the transfer ({reason})",
+    });
+
+    private void Fail(string code, string message)
+    {
+        _part?.Dispose();
+        if (_done.TrySetException(new DownloadFailedException(code, message))) TryDelete(_partPath);
+        Context.Stop(Self);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

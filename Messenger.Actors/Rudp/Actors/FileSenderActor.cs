@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Net;
+using Akka.Actor;
+using Akka.Event;
+using Messenger.Files;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>Told to the parent once the client's handshake ACK arrived (the connection is no longer half-open).</summary>
+public sealed record HandshakeCompleted(uint ConnectionId);
+
+/// <summary>
+/// Sends one file over reliable UDP: one actor per transfer, created by the
+/// <see cref="RudpServerActor"/> after a valid SYN. Everything it does is a reaction to a
+/// message: acks arriving, and scheduled messages for the retransmission timer, handshake and
+/// FIN retries and the idle check. The arithmetic lives in pure classes: <see cref="SendWindow"/>
+/// (what is in flight, lost or acked), <see cref="ICongestionController"/> (how much may be in
+/// flight), <see cref="RttEstimator"/> (when to give up waiting). Datagrams leave through the
+/// <c>wire</c> actor (a <see cref="UdpSocketActor"/>, or a <see cref="LossySocketActor"/> in front of one).
+/// </summary>
+public sealed class FileSenderActor : ReceiveActor, IWithTimers
+{
+    private sealed record RetransmissionTimer { public static readonly RetransmissionTimer Instance = new(); }
+    private sealed record HandshakeTimer { public static readonly HandshakeTimer Instance = new(); }
+    private sealed record FinTimer { public static readonly FinTimer Instance = new(); }
+    private sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
+
+    private readonly uint _connectionId;
+    private readonly IPEndPoint _peer;
+    private readonly CatalogEntry _file;
+    private readonly byte[] _sha256;
+    private readonly RudpSettings _settings;
+    private readonly IActorRef _wire;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly SendWindow _window;
+    private readonly ICongestionController _congestion;
+    private readonly RttEstimator _rtt;
+    private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
+    private SegmentReader? _reader;
+
+    private uint _receiverWindow;
+    private long _lastHeardMicros;
+    private long _rtoDeadlineMicros = long.MaxValue;
+    private int _handshakeTries;
+    private int _finTries;
+    private long _transferStartMicros;
+
+    // statistics
+    private long _sent, _received, _retransmitted, _duplicateAcks;
+    private int _smallestWindow = int.MaxValue, _largestWindow;
+
+    public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire)
+    {
+        _connectionId = connectionId;
+        _peer = peer;
+        _file = file;
+        _sha256 = Convert.FromHexString(file.Sha256);
+        _settings = settings;
+        _wire = wire;
+        _receiverWindow = receiverWindow;
+        _window = new SendWindow(checked((int)RudpCodec.ExpectedSegmentCount(file.Size, settings.SegmentPayloadBytes)));
+        _congestion = settings.NewCongestionController();
+        _rtt = settings.NewRttEstimator();
+        Handshaking();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire) =>
+        Akka.Actor.Props.Create(() => new FileSenderActor(connectionId, peer, file, receiverWindow, settings, wire));
+
+    private long NowMicros => (long)_clock.Elapsed.TotalMicroseconds;
+
+    protected override void PreStart()
+    {
+        _lastHeardMicros = NowMicros;
+        _reader = new SegmentReader(_file.FullPath, _file.Size, _settings.SegmentPayloadBytes);
+        SendSynAck();
+        var idleInterval = TimeSpan.FromTicks(Math.Max(_settings.IdleTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond));
+        Timers.StartPeriodicTimer(nameof(IdleCheck), IdleCheck.Instance, idleInterval);
+    }
+
+    protected override void PostStop() => _reader?.Dispose();
+
+    // ------------------------------------------------------------------ behaviours
+
+    /// <summary>SYN-ACK sent; waiting for the client's ACK. No data goes out before it (anti-amplification).</summary>
+    private void Handshaking()
+    {
+        Receive<InboundDatagram>(m =>
+        {
+            Heard();
+            switch (m.Header.Kind)
+            {
+                case RudpPacketKind.Syn: SendSynAck(); break; // our SYN-ACK was lost
+                case RudpPacketKind.HandshakeAck:
+                    _receiverWindow = RudpCodec.ReadHandshakeAck(m.Data);
+                    Timers.Cancel(nameof(HandshakeTimer));
+                    Context.Parent.Tell(new HandshakeCompleted(_connectionId));
+                    _transferStartMicros = NowMicros;
+                    if (_window.AllAcked) // an empty file: nothing to send but the FIN
+                    {
+                        Become(Closing);
+                        SendFin();
+                    }
+                    else
+                    {
+                        Become(Transferring);
+                        SendWhatTheWindowAllows();
+                    }
+                    break;
+                case RudpPacketKind.Rst: Abort("the client reset the connection", sendRst: false); break;
+            }
+        });
+        Receive<HandshakeTimer>(_ =>
+        {
+            if (++_handshakeTries > _settings.HandshakeRetries) Abort("no handshake ACK", sendRst: true);
+            else SendSynAck();
+        });
+        Receive<IdleCheck>(_ => CheckIdle());
+    }
+
+    private void Transferring()
+    {
+        Receive<InboundDatagram>(m =>
+        {
+            Heard();
+            switch (m.Header.Kind)
+            {
+                case RudpPacketKind.Ack: OnAck(m.Data); break;
+                case RudpPacketKind.Rst: Abort("the client reset the connection", sendRst: false); break;
+                // A late duplicate SYN or handshake ACK needs nothing: data is already flowing.
+            }
+        });
+        Receive<RetransmissionTimer>(_ => OnRetransmissionTimer());
+        Receive<IdleCheck>(_ => CheckIdle());
+    }
+
+    /// <summary>Everything is acknowledged; FIN sent, waiting for FIN-ACK.</summary>
+    private void Closing()
+    {
+        Receive<InboundDatagram>(m =>
+        {
+            Heard();
+            switch (m.Header.Kind)
+            {
+                case RudpPacketKind.FinAck: Finish(); break;
+                case RudpPacketKind.Rst: Finish(); break; // the client is gone but had everything
+            }
+        });
+        Receive<FinTimer>(_ =>
+        {
+            if (++_finTries > _settings.FinRetries)
+            {
+                _log.Warning("udp {0} to {1}: no FIN-ACK after {2} tries; the client had every byte", _file.Name, _peer, _finTries - 1);
+                Finish();
+            }
+            else SendFin();
+        });
+        Receive<IdleCheck>(_ => CheckIdle());
+    }
+
+    // ------------------------------------------------------------------ handshake and closing
+
+    private void SendSynAck()
+    {
+        var datagram = new byte[RudpConstants.SynAckSize];
+        RudpCodec.WriteSynAck(datagram, _connectionId, _file.Size, _sha256, _settings.SegmentPayloadBytes, _window.SegmentCount);
+        Put(datagram);
+        Timers.StartSingleTimer(nameof(HandshakeTimer), HandshakeTimer.Instance, Backoff(_settings.HandshakeRetryInterval, _handshakeTries));
+    }
+
+    private void SendFin()
+    {
+        var datagram = new byte[RudpConstants.FinSize];
+        RudpCodec.WriteFin(datagram, _connectionId);
+        Put(datagram);
+        Timers.StartSingleTimer(nameof(FinTimer), FinTimer.Instance, Backoff(TimeSpan.FromMicroseconds(_rtt.RtoMicros), _finTries));
+    }
+
+    /// <summary>Doubling per try, up to 8 times the first interval.</summary>
+    private static TimeSpan Backoff(TimeSpan first, int tries) => TimeSpan.FromTicks(first.Ticks << Math.Min(tries, 3));
+
+    private void Finish()
+    {
+        double seconds = (NowMicros - _transferStartMicros) / 1e6;
+        var stats = Stats(seconds);
+        _log.Info("udp {0} to {1}: done, {2}", _file.Name, _peer, stats);
+        Context.Stop(Self);
+    }
+
+    private TransferStats Stats(double seconds) => new(_file.Size, seconds, _sent, _received, _retransmitted, _duplicateAcks, 0,
+        _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, _rtt.SmoothedRttMicros / 1000);
+
+    private void Abort(string why, bool sendRst)
+    {
+        if (sendRst)
+        {
+            var rst = new byte[RudpConstants.RstSize];
+            RudpCodec.WriteRst(rst, _connectionId, RstReason.Aborted);
+            Put(rst);
+        }
+        _log.Warning("udp {0} to {1}: aborted ({2}) after {3} of {4} segments; {5}", _file.Name, _peer, why,
+            _window.AckedCount, _window.SegmentCount, Stats((NowMicros - _transferStartMicros) / 1e6));
+        Context.Stop(Self);
+    }
+
+    private void Heard()
+    {
+        _lastHeardMicros = NowMicros;
+        _received++;
+    }
+
+    private void CheckIdle()
+    {
+        if (NowMicros - _lastHeardMicros > (long)_settings.IdleTimeout.TotalMicroseconds)
+            Abort($"the client was silent for {_settings.IdleTimeout.TotalSeconds:0.#} s", sendRst: true);
+    }
+
+    // ------------------------------------------------------------------ data
+
+    private void OnAck(byte[] datagram)
+    {
+        var ack = RudpCodec.ReadAck(datagram, _ranges);
+        long now = NowMicros;
+        var outcome = _window.ApplyAck(ack.CumulativeAck, _ranges.AsSpan(0, ack.SackRangeCount));
+        if (!outcome.Accepted) return; // acknowledges data never sent: ignore it whole
+        _receiverWindow = ack.ReceiveWindow;
+
+        long? rttSample = null;
+        if (!ack.EchoedRetransmission) // Karn's rule: a retransmitted segment's ack says nothing about RTT
+        {
+            long sample = (uint)((uint)now - ack.EchoedTimestamp);
+            if (sample < 60_000_000) // a wrapped or forged echo would look absurd
+            {
+                rttSample = sample;
+                _rtt.AddSample(sample);
+            }
+        }
+        if (outcome.NewlyAcked == 0) _duplicateAcks++;
+        _congestion.OnAck(now, outcome.NewlyAcked, rttSample, _window.InFlight);
+
+        int lost = _window.DetectLosses(_settings.ReorderThreshold, out long highestLost);
+        if (lost > 0) _congestion.OnLoss(now, highestLost, _window.NextTransmissionNumber);
+
+        if (_window.AllAcked)
+        {
+            Timers.Cancel(nameof(RetransmissionTimer));
+            Become(Closing);
+            SendFin();
+            return;
+        }
+        if (outcome.NewlyAcked > 0) _rtoDeadlineMicros = now + _rtt.RtoMicros; // RFC 6298 5.3
+        SendWhatTheWindowAllows();
+    }
+
+    private void SendWhatTheWindowAllows()
+    {
+        int allowed = _congestion.AllowedInFlight((int)Math.Min(_receiverWindow, int.MaxValue));
+        _smallestWindow = Math.Min(_smallestWindow, allowed);
+        _largestWindow = Math.Max(_largestWindow, allowed);
+        int sequenceLimit = (int)Math.Min((long)_window.CumulativeAck + _receiverWindow, int.MaxValue);
+        long now = NowMicros;
+        int sequence;
+        while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0)
+        {
+            bool retransmission = _window.GetTransmissionCount(sequence) > 0;
+            int length = _reader!.PayloadLength(sequence);
+            var datagram = new byte[RudpConstants.DataHeaderSize + length];
+            var payload = datagram.AsSpan(RudpConstants.DataHeaderSize, length);
+            _reader.Read(sequence, payload);
+            RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, (uint)now, retransmission, payload);
+            Put(datagram);
+            _window.MarkSent(sequence, now);
+            if (retransmission) _retransmitted++;
+        }
+        ArmRetransmissionTimer(now);
+    }
+
+    private void ArmRetransmissionTimer(long now)
+    {
+        if (_window.InFlight == 0) return;
+        if (_rtoDeadlineMicros == long.MaxValue || _rtoDeadlineMicros < now) _rtoDeadlineMicros = now + _rtt.RtoMicros;
+        if (!Timers.IsTimerActive(nameof(RetransmissionTimer)))
+            Timers.StartSingleTimer(nameof(RetransmissionTimer), RetransmissionTimer.Instance,
+                TimeSpan.FromMicroseconds(Math.Max(_rtoDeadlineMicros - now, 100)));
+    }
+
+    /// <summary>
+    /// The timer is lazy: acks only move <see cref="_rtoDeadlineMicros"/>; when the timer fires
+    /// early it is set again for the rest. When the deadline has really passed, the oldest
+    /// segment in flight is declared lost and resent, and the RTO backs off.
+    /// </summary>
+    private void OnRetransmissionTimer()
+    {
+        long now = NowMicros;
+        if (_window.InFlight == 0) { _rtoDeadlineMicros = long.MaxValue; return; }
+        if (now < _rtoDeadlineMicros)
+        {
+            Timers.StartSingleTimer(nameof(RetransmissionTimer), RetransmissionTimer.Instance,
+                TimeSpan.FromMicroseconds(Math.Max(_rtoDeadlineMicros - now, 100)));
+            return;
+        }
+        _window.OnTimeout();
+        _rtt.Backoff();
+        _congestion.OnRetransmissionTimeout(now, _window.NextTransmissionNumber);
+        _rtoDeadlineMicros = now + _rtt.RtoMicros;
+        SendWhatTheWindowAllows();
+    }
+
+    private void Put(byte[] datagram)
+    {
+        _wire.Tell(new SendDatagram(datagram, _peer));
+        _sent++;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Net.Sockets;
+using Akka.Actor;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>
+/// A bad network on purpose. It sits between an endpoint and the wire (it owns the
+/// <see cref="UdpSocketActor"/> as its child) and, with seeded random generators, drops,
+/// duplicates, reorders, delays and corrupts datagrams in both directions according to a
+/// <see cref="LinkImpairment"/>. Each direction has its own <see cref="ImpairmentPlan"/>, so a
+/// seed always gives the same losses. Nobody creates it when every rate is zero: the endpoint
+/// then talks to the socket actor directly and pays nothing.
+/// </summary>
+public sealed class LossySocketActor : ReceiveActor, IWithTimers
+{
+    private sealed record Release(object Message);
+
+    private readonly IActorRef _upstream;
+    private readonly IActorRef _wire;
+    private readonly ImpairmentPlan _outbound;
+    private readonly ImpairmentPlan _inbound;
+    private long _held; // names the timer of each held-back datagram
+
+    public LossySocketActor(Socket socket, IActorRef upstream, LinkImpairment impairment, int seed)
+    {
+        _upstream = upstream;
+        _outbound = new ImpairmentPlan(impairment, seed);
+        _inbound = new ImpairmentPlan(impairment, unchecked(seed * 31 + 17));
+        _wire = Context.ActorOf(UdpSocketActor.Props(socket, Self), "wire");
+
+        Receive<SendDatagram>(m => Impair(m, m.Data, _outbound, _wire, d => m with { Data = d }));
+        Receive<DatagramReceived>(m => Impair(m, m.Data, _inbound, _upstream, d => m with { Data = d }));
+        Receive<Release>(r =>
+        {
+            if (r.Message is SendDatagram) _wire.Tell(r.Message);
+            else _upstream.Tell(r.Message);
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The lossy socket when <paramref name="impairment"/> does anything, else the plain socket actor.</summary>
+    public static Props WireProps(Socket socket, IActorRef upstream, LinkImpairment impairment, int seed) =>
+        impairment.IsTransparent
+            ? UdpSocketActor.Props(socket, upstream)
+            : Akka.Actor.Props.Create(() => new LossySocketActor(socket, upstream, impairment, seed));
+
+    private void Impair<T>(T message, byte[] data, ImpairmentPlan plan, IActorRef target, Func<byte[], T> withData) where T : notnull
+    {
+        var decision = plan.Next(data.Length);
+        if (decision.Drop) return;
+        object outgoing = message;
+        if (decision.Corrupt)
+        {
+            var copy = (byte[])data.Clone();
+            decision.ApplyCorruption(copy);
+            outgoing = withData(copy);
+        }
+        Deliver(outgoing, decision.Delay, target);
+        if (decision.Duplicate) Deliver(message, decision.Delay, target);
+    }
+
+    private void Deliver(object message, TimeSpan delay, IActorRef target)
+    {
+        if (delay <= TimeSpan.Zero) target.Tell(message);
+        else Timers.StartSingleTimer(_held++, new Release(message), delay);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Event;
+using Messenger.Files;
+using Messenger.Protocol;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>
+/// The server's reliable-UDP endpoint: every datagram arriving at the one UDP port comes here.
+/// It validates the datagram (<see cref="RudpCodec.TryRead"/>: length, version, CRC), answers a
+/// SYN by redeeming its ticket at the <see cref="TicketOffice"/> and starting a
+/// <see cref="FileSenderActor"/> under a fresh random connection id, and routes everything else
+/// to the sender that owns the connection id (only when it comes from that connection's
+/// address). Half-open handshakes are bounded; unknown connections get an RST.
+/// </summary>
+public sealed class RudpServerActor : ReceiveActor
+{
+    private sealed record Redeemed(object Answer, IPEndPoint From, string Ticket, uint ReceiverWindow);
+    private sealed record Connection(uint Id, IPEndPoint Peer, string Ticket, IActorRef Sender);
+
+    private readonly IActorRef _tickets;
+    private readonly RudpSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _wire;
+    private readonly Dictionary<uint, Connection> _byId = new();
+    private readonly Dictionary<(IPEndPoint, string), Connection> _byTicket = new();
+    private readonly Dictionary<IActorRef, Connection> _bySender = new();
+    private readonly HashSet<(IPEndPoint, string)> _redeeming = new();
+    private readonly HashSet<uint> _halfOpen = new();
+    private long _dropped;
+
+    public RudpServerActor(Socket socket, IActorRef tickets, RudpSettings settings)
+    {
+        _tickets = tickets;
+        _settings = settings;
+        _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed), "wire");
+        if (!settings.Impairment.IsTransparent)
+            _log.Warning("lossy socket on the UDP port: {0} (seed {1})", settings.Impairment, settings.LossSeed);
+
+        Receive<DatagramReceived>(OnDatagram);
+        Receive<Redeemed>(OnRedeemed);
+        Receive<HandshakeCompleted>(m => _halfOpen.Remove(m.ConnectionId));
+        Receive<Terminated>(t =>
+        {
+            if (!_bySender.Remove(t.ActorRef, out var c)) return;
+            _byId.Remove(c.Id);
+            _byTicket.Remove((c.Peer, c.Ticket));
+            _halfOpen.Remove(c.Id);
+        });
+    }
+
+    public static Props Props(Socket socket, IActorRef tickets, RudpSettings settings) =>
+        Akka.Actor.Props.Create(() => new RudpServerActor(socket, tickets, settings));
+
+    private void OnDatagram(DatagramReceived m)
+    {
+        if (!RudpCodec.TryRead(m.Data, out var header, out var error))
+        {
+            if (_dropped++ % 1000 == 0) _log.Info("udp: dropped a datagram from {0} ({1}); {2} so far", m.From, error, _dropped);
+            return;
+        }
+        if (header.Kind == RudpPacketKind.Syn)
+        {
+            OnSyn(m, header);
+            return;
+        }
+        if (_byId.TryGetValue(header.ConnectionId, out var connection) && connection.Peer.Equals(m.From))
+        {
+            connection.Sender.Tell(new InboundDatagram(m.Data, header, m.From));
+            return;
+        }
+        if (header.Kind != RudpPacketKind.Rst) Reset(m.From, header.ConnectionId, RstReason.UnknownConnection);
+    }
+
+    private void OnSyn(DatagramReceived m, RudpHeader header)
+    {
+        var syn = RudpCodec.ReadSyn(m.Data);
+        var ticket = Convert.ToHexStringLower(syn.Ticket);
+        var key = (m.From, ticket);
+        if (_byTicket.TryGetValue(key, out var existing))
+        {
+            existing.Sender.Tell(new InboundDatagram(m.Data, header, m.From)); // a retried SYN: the sender resends its SYN-ACK
+            return;
+        }
+        if (_redeeming.Contains(key)) return;
+        if (_halfOpen.Count + _redeeming.Count >= _settings.MaxHalfOpen)
+        {
+            Reset(m.From, 0, RstReason.TooManyHandshakes);
+            return;
+        }
+        _redeeming.Add(key);
+        uint window = syn.ReceiverWindow;
+        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp), TimeSpan.FromSeconds(10))
+            .PipeTo(Self, success: answer => new Redeemed(answer, m.From, ticket, window),
+                failure: e => new Redeemed(new ErrorFrame(ErrorCodes.BadTicket, e.Message), m.From, ticket, window));
+    }
+
+    private void OnRedeemed(Redeemed r)
+    {
+        _redeeming.Remove((r.From, r.Ticket));
+        if (r.Answer is not TicketRedeemed redeemed)
+        {
+            _log.Info("udp: refused SYN from {0}: {1}", r.From, (r.Answer as ErrorFrame)?.Message ?? "bad ticket");
+            Reset(r.From, 0, RstReason.BadTicket);
+            return;
+        }
+        uint id;
+        do id = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (id == 0 || _byId.ContainsKey(id));
+        var sender = Context.ActorOf(FileSenderActor.Props(id, r.From, redeemed.File, r.ReceiverWindow, _settings, _wire), $"transfer-{id:x8}");
+        Context.Watch(sender);
+        var connection = new Connection(id, r.From, r.Ticket, sender);
+        _byId[id] = connection;
+        _byTicket[(r.From, r.Ticket)] = connection;
+        _bySender[sender] = connection;
+        _halfOpen.Add(id);
+        _log.Info("udp {0} to {1}: connection {2:x8}, {3} bytes", redeemed.File.Name, r.From, id, redeemed.File.Size);
+    }
+
+    private void Reset(IPEndPoint to, uint connectionId, RstReason reason)
+    {
+        var rst = new byte[RudpConstants.RstSize];
+        RudpCodec.WriteRst(rst, connectionId, reason);
+        _wire.Tell(new SendDatagram(rst, to));
+    }
+}

@@ -1,0 +1,67 @@
+using Akka.Configuration;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>Tunables of the reliable-UDP transport, read from <c>messenger.rudp</c> (server and client HOCON share the keys).</summary>
+public sealed record RudpSettings(
+    int SegmentPayloadBytes,
+    TimeSpan InitialRto,
+    TimeSpan MinRto,
+    TimeSpan MaxRto,
+    TimeSpan IdleTimeout,
+    TimeSpan HandshakeRetryInterval,
+    int HandshakeRetries,
+    int FinRetries,
+    int MaxHalfOpen,
+    string CongestionControl,
+    int MaxWindow,
+    int ReorderThreshold,
+    int ReceiveCapacity,
+    int AckEvery,
+    TimeSpan DelayedAck,
+    int SocketBufferBytes,
+    LinkImpairment Impairment,
+    int LossSeed)
+{
+    public static RudpSettings FromConfig(Config config)
+    {
+        var c = config.GetConfig("messenger.rudp") ?? throw new ConfigurationException("missing messenger.rudp");
+        var lossy = c.GetConfig("lossy");
+        var settings = new RudpSettings(
+            c.GetInt("segment-size"),
+            c.GetTimeSpan("initial-rto"),
+            c.GetTimeSpan("min-rto"),
+            c.GetTimeSpan("max-rto"),
+            c.GetTimeSpan("idle-timeout"),
+            c.GetTimeSpan("handshake-retry-interval"),
+            c.GetInt("handshake-retries"),
+            c.GetInt("fin-retries"),
+            c.HasPath("max-half-open") ? c.GetInt("max-half-open") : 0, // servers only
+            c.GetString("congestion-control"),
+            c.GetInt("max-window"),
+            c.GetInt("reorder-threshold"),
+            c.GetInt("receive-capacity"),
+            c.GetInt("ack-every"),
+            c.GetTimeSpan("delayed-ack"),
+            (int)(c.GetByteSize("socket-buffer") ?? 4 << 20),
+            new LinkImpairment(lossy.GetDouble("loss"), lossy.GetDouble("duplicate"), lossy.GetDouble("reorder"),
+                lossy.GetDouble("corrupt"), lossy.GetTimeSpan("delay").TotalMilliseconds),
+            lossy.GetInt("seed"));
+        if (settings.SegmentPayloadBytes is < 1 or > RudpConstants.MaxPayload)
+            throw new ConfigurationException($"messenger.rudp.segment-size must be 1..{RudpConstants.MaxPayload}");
+        if (settings.CongestionControl is not ("rate" or "newreno"))
+            throw new ConfigurationException("messenger.rudp.congestion-control must be \"rate\" or \"newreno\"");
+        if (settings.MinRto <= TimeSpan.Zero || settings.MaxRto < settings.MinRto || settings.InitialRto <= TimeSpan.Zero)
+            throw new ConfigurationException("messenger.rudp RTOs must be positive with min-rto <= max-rto");
+        if (settings.AckEvery < 1 || settings.ReorderThreshold < 1 || settings.MaxWindow < 2 || settings.ReceiveCapacity < 2)
+            throw new ConfigurationException("messenger.rudp: ack-every and reorder-threshold must be >= 1, windows >= 2");
+        return settings;
+    }
+
+    public ICongestionController NewCongestionController() => CongestionControl == "newreno"
+        ? new NewRenoController(maxWindow: MaxWindow)
+        : new RateBasedController(maxWindow: MaxWindow);
+
+    public RttEstimator NewRttEstimator() => new(
+        (long)InitialRto.TotalMicroseconds, (long)MinRto.TotalMicroseconds, (long)MaxRto.TotalMicroseconds);
+}

@@ -1,0 +1,24 @@
+using System.Globalization;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>What one reliable-UDP transfer did, reported by both ends when it finishes.</summary>
+public sealed record TransferStats(
+    long Bytes,
+    double Seconds,
+    long DatagramsSent,
+    long DatagramsReceived,
+    long Retransmitted,
+    long Duplicates,
+    long ChecksumDrops,
+    int SmallestWindow,
+    int LargestWindow,
+    double SmoothedRttMs)
+{
+    public double GoodputMBps => Bytes / Math.Max(Seconds, 1e-9) / 1e6;
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"bytes={Bytes} seconds={Seconds:0.000} goodput={GoodputMBps:0.0}MB/s sent={DatagramsSent} received={DatagramsReceived} " +
+        $"retransmitted={Retransmitted} duplicates={Duplicates} checksum-drops={ChecksumDrops} " +
+        $"window={SmallestWindow}..{LargestWindow} srtt={SmoothedRttMs:0.000}ms");
+}

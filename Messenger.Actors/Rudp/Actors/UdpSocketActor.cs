@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+
+namespace Messenger.Rudp.Actors;
+
+/// <summary>
+/// The wire: one actor around one bound UDP <see cref="Socket"/>. A dedicated thread blocks in
+/// <c>ReceiveFrom</c> and tells every datagram to <c>inbound</c> as <see cref="DatagramReceived"/>;
+/// <see cref="SendDatagram"/> messages are written with <c>SendTo</c>. The socket is closed when
+/// the actor stops, which also ends the receive thread.
+/// </summary>
+public sealed class UdpSocketActor : ReceiveActor
+{
+    private readonly Socket _socket;
+    private readonly IActorRef _inbound;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _sendErrors;
+
+    public UdpSocketActor(Socket socket, IActorRef inbound)
+    {
+        _socket = socket;
+        _inbound = inbound;
+        Receive<SendDatagram>(Send);
+    }
+
+    public static Props Props(Socket socket, IActorRef inbound) =>
+        Akka.Actor.Props.Create(() => new UdpSocketActor(socket, inbound));
+
+    protected override void PreStart()
+    {
+        var thread = new Thread(ReceiveLoop) { IsBackground = true, Name = $"udp-{_socket.LocalEndPoint}" };
+        thread.Start();
+    }
+
+    private void Send(SendDatagram m)
+    {
+        try
+        {
+            _socket.SendTo(m.Data, m.To);
+        }
+        catch (SocketException e)
+        {
+            // UDP makes no promises: a failed send is a lost datagram, which the protocol repairs.
+            if (_sendErrors++ % 1000 == 0) _log.Warning("udp send to {0} failed: {1}", m.To, e.SocketErrorCode);
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        var buffer = new byte[65_536];
+        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (true)
+        {
+            try
+            {
+                EndPoint from = any;
+                int n = _socket.ReceiveFrom(buffer, ref from);
+                _inbound.Tell(new DatagramReceived(buffer.AsSpan(0, n).ToArray(), (IPEndPoint)from));
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                // An ICMP error for an earlier send (Windows reports these), or an oversized datagram: skip it.
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                return; // the socket was closed: the actor stopped
+            }
+        }
+    }
+
+    protected override void PostStop() => _socket.Dispose();
+}
