@@ -95,11 +95,13 @@ public static class Headless
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _last = TimeSpan.FromSeconds(-1);
+        private bool _doneShown;
 
         public void Report(DownloadProgress p)
         {
             bool done = p.BytesDone >= p.TotalBytes;
-            if (!done && _clock.Elapsed - _last < TimeSpan.FromMilliseconds(500)) return;
+            if (done ? _doneShown : _clock.Elapsed - _last < TimeSpan.FromMilliseconds(500)) return;
+            _doneShown |= done;
             _last = _clock.Elapsed;
             var line = string.Create(CultureInfo.InvariantCulture,
                 $"{p.File}: {p.Fraction * 100,5:0.0}% {p.BytesDone}/{p.TotalBytes} bytes {p.BytesPerSecond / 1e6:0.00} MB/s");

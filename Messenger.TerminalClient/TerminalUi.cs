@@ -52,7 +52,6 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
         app.Init();
         _app = app;
         using var window = Build();
-        _window = window;
         app.Keyboard.KeyDown += OnGlobalKey;
         try
         {
@@ -86,6 +85,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     private Window Build()
     {
         var window = new Window { Title = "Messenger", Width = Dim.Fill(), Height = Dim.Fill() };
+        _window = window;
 
         // The connect form.
         _connectPanel = new FrameView { Title = "Connect", X = Pos.Center(), Y = Pos.Center(), Width = 60, Height = 11 };
@@ -128,11 +128,6 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
         _filesList = new ListView { Width = Dim.Fill(), Height = Dim.Fill() };
         _filesList.SetSource(_fileLines);
         _filesList.Accepting += (_, e) => { e.Handled = true; AskDownloadSelected(); };
-        _filesList.KeyDown += (_, key) =>
-        {
-            if (key == Key.T) { key.Handled = true; DownloadSelected(TransferVia.Tcp); }
-            else if (key == Key.U) { key.Handled = true; DownloadSelected(TransferVia.Udp); }
-        };
         _filesFrame.Add(_filesList);
 
         _downloadsFrame = new FrameView { Title = $"Downloads (to {options.DownloadsFolder}), Esc = chat", Width = Dim.Fill(UsersWidth), Height = Dim.Fill(1), Visible = false, CanFocus = true };
@@ -405,6 +400,11 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
         {
             key.Handled = true; // Esc goes back to the chat; it does not quit (Ctrl+Q does)
             ShowChat();
+        }
+        else if (_filesFrame.Visible && !_input.HasFocus && (key == Key.T || key == Key.T.WithShift || key == Key.U || key == Key.U.WithShift))
+        {
+            key.Handled = true;
+            DownloadSelected(key == Key.T || key == Key.T.WithShift ? TransferVia.Tcp : TransferVia.Udp);
         }
         else if (key == Key.F5 && _filesFrame.Visible && _session is not null && _vm.State == ConnectionState.Online)
         {

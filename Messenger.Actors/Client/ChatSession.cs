@@ -105,7 +105,7 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
             Become(Connected);
         });
         Receive<Tcp.CommandFailed>(failed => Fail(new SessionConnectFailed(
-            $"cannot connect to {Describe(_server)}: {failed.CauseString ?? "connection refused"}")));
+            $"cannot connect to {Describe(_server)}: {ConnectFailure(failed)}")));
         Receive<SessionConnectTimeout>(_ => Fail(new SessionConnectFailed($"cannot connect to {Describe(_server)}: timed out")));
         Receive<ClientCommand>(command => _early.Enqueue(command));
         Receive<SessionQuit>(_ => Fail(new SessionDisconnected("quit before connecting")));
@@ -182,6 +182,15 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
                 ? new SessionConnectFailed("the session stopped before connecting")
                 : new SessionDisconnected("the session stopped"));
         }
+    }
+
+    private static string ConnectFailure(Tcp.CommandFailed failed)
+    {
+        var cause = failed.CauseString?.Trim();
+        // Akka.IO's text for a refused connect is about its internals; say what the user can act on.
+        return string.IsNullOrEmpty(cause) || cause.Contains("finishConnect", StringComparison.Ordinal)
+            ? "connection refused or host unreachable (is the server running?)"
+            : cause;
     }
 
     private static string Describe(EndPoint endPoint) => endPoint switch
