@@ -51,20 +51,29 @@ public sealed class DownloadItem(int id, string file, TransferVia via)
 
     public float Fraction => Total <= 0 ? (Status == DownloadStatus.Verified ? 1f : 0f) : (float)Math.Clamp((double)Bytes / Total, 0, 1);
 
+    /// <summary>The first line: name, transfer, how far, how fast.</summary>
     public string Describe()
     {
         var via = ChatCodec.ViaName(Via);
         return Status switch
         {
-            DownloadStatus.AwaitingTicket => $"{File} ({via}): asking the server…",
-            DownloadStatus.Running => $"{File} ({via}) {Fraction * 100:0}% {Size(Bytes)}/{Size(Total)} {Size((long)BytesPerSecond)}/s"
-                + $" ETA {(Eta is { } eta ? FormatEta(eta) : "?")}"
-                + (Via == TransferVia.Udp ? $" retx {Retransmits} win {Window}" : ""),
-            DownloadStatus.Verified => $"{File} ({via}) 100% {Size(Total)} SHA-256 verified {Sha256?[..Math.Min(12, Sha256.Length)]}…"
-                + (Via == TransferVia.Udp ? $" retx {Retransmits}" : ""),
-            _ => $"{File} ({via}) FAILED: {Error}",
+            DownloadStatus.AwaitingTicket => $"{File} {via}: asking the server…",
+            DownloadStatus.Running => $"{File} {via} {Fraction * 100:0}% {Size(Bytes)}/{Size(Total)} {Size((long)BytesPerSecond)}/s"
+                + $" ETA {(Eta is { } eta ? FormatEta(eta) : "?")}",
+            DownloadStatus.Verified => $"{File} {via} 100% {Size(Total)} done",
+            _ => $"{File} {via} FAILED",
         };
     }
+
+    /// <summary>The second line: UDP window and retransmits, the verified hash, or why it failed.</summary>
+    public string Detail() => Status switch
+    {
+        DownloadStatus.Running when Via == TransferVia.Udp => $"retransmits {Retransmits} · window {Window}",
+        DownloadStatus.Verified => $"SHA-256 verified {Sha256?[..Math.Min(16, Sha256.Length)]}…"
+            + (Via == TransferVia.Udp ? $" · retransmits {Retransmits}" : ""),
+        DownloadStatus.Failed => Error ?? "failed",
+        _ => "",
+    };
 
     public static string Size(long bytes) => bytes switch
     {

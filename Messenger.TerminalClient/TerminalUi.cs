@@ -44,7 +44,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     private ListView _chatList = null!, _usersList = null!, _filesList = null!;
     private TextField _input = null!;
     private Shortcut _stateShortcut = null!;
-    private readonly Dictionary<int, (Label Text, ProgressBar Bar)> _downloadRows = [];
+    private readonly Dictionary<int, (Label Text, Label Detail, ProgressBar Bar)> _downloadRows = [];
 
     public int Run()
     {
@@ -468,13 +468,15 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     {
         if (!_downloadRows.TryGetValue(item.Id, out var row))
         {
-            int y = _downloadRows.Count * 2;
+            int y = _downloadRows.Count * 3;
             row = (new Label { X = 0, Y = y, Width = Dim.Fill(), Height = 1 },
-                new ProgressBar { X = 0, Y = y + 1, Width = Dim.Fill(), Height = 1 });
-            _downloadsFrame.Add(row.Text, row.Bar);
+                new Label { X = 2, Y = y + 1, Width = Dim.Fill(), Height = 1 },
+                new ProgressBar { X = 0, Y = y + 2, Width = Dim.Fill(), Height = 1 });
+            _downloadsFrame.Add(row.Text, row.Detail, row.Bar);
             _downloadRows[item.Id] = row;
         }
         row.Text.Text = item.Describe();
+        row.Detail.Text = item.Detail();
         row.Bar.Fraction = item.Fraction;
     }
 

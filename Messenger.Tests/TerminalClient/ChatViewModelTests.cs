@@ -127,12 +127,13 @@ public class ChatViewModelTests
         Assert.Equal(TimeSpan.FromSeconds(3), item.Eta);
         Assert.Contains("25%", item.Describe());
         Assert.Contains("ETA 0:03", item.Describe());
-        Assert.Contains("retx 7 win 64", item.Describe());
+        Assert.Equal("retransmits 7 · window 64", item.Detail());
 
         vm.CompleteDownload(item.Id, new DownloadResult("big.bin", "/d/big.bin", 4_000_000, TimeSpan.FromSeconds(2), true, "abcdef0123456789", Retransmits: 9));
         Assert.Equal(DownloadStatus.Verified, item.Status);
         Assert.Equal(1f, item.Fraction);
-        Assert.Contains("SHA-256 verified", item.Describe());
+        Assert.Contains("100%", item.Describe());
+        Assert.Equal("SHA-256 verified abcdef0123456789… · retransmits 9", item.Detail());
         Assert.Contains("SHA-256 verified", vm.Log[^1].Text);
     }
 
@@ -148,6 +149,7 @@ public class ChatViewModelTests
         vm.Apply(new ErrorFrame(ErrorCodes.NoSuchFile, "no file named \"a.bin\" is offered"));
         Assert.Equal(DownloadStatus.Failed, a.Status);
         Assert.Contains("FAILED", a.Describe());
+        Assert.Contains("no file named", a.Detail());
         vm.CompleteDownload(b.Id, new DownloadResult("b.bin", "p", 10, TimeSpan.FromSeconds(1), false, "y", Error: "SHA-256 mismatch"));
         Assert.Equal(DownloadStatus.Failed, b.Status);
         Assert.Equal("SHA-256 mismatch", b.Error);

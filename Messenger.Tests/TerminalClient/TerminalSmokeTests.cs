@@ -7,7 +7,7 @@ namespace Messenger.Tests.TerminalClient;
 
 /// <summary>
 /// The full-screen client in a real terminal: the built client runs inside a detached tmux
-/// session (its own socket, so nothing else is touched); keys go in with <c>tmux send-keys</c>
+/// session (its own socket file, so no other tmux is touched); keys go in with <c>tmux send-keys</c>
 /// and the screen is read with <c>tmux capture-pane -p</c>, polled against a deadline.
 /// tmux is required: CI installs it (<c>apt-get install -y tmux</c>).
 /// </summary>
@@ -37,6 +37,11 @@ public class TerminalSmokeTests
         tmux.SendKeys("Enter");
         await tmux.WaitForAsync(s => s.Contains("<alice> hello from tmux"), "alice's own message");
 
+        // Shrink to 80x24: the client redraws to fit and keeps working.
+        tmux.Resize(80, 24);
+        await tmux.WaitForAsync(s => s.Contains("<alice> hello from tmux") && s.Contains("Ctrl+Q")
+            && s.Split('\n').All(l => l.TrimEnd().Length <= 80) && s.Split('\n').Count(l => l.Trim().Length > 0) <= 24, "a redraw at 80x24");
+
         // A second client, headless.
         var stderr = new StringWriter();
         int code = await Cli.RunAsync(["say", "--server", "127.0.0.1", "--port", port.ToString(), "--user", "bob", "hi from bob"],
@@ -58,12 +63,12 @@ public class TerminalSmokeTests
     }
 }
 
-/// <summary>A detached tmux server and session of its own running the terminal client; killed on Dispose.</summary>
+/// <summary>A detached tmux server of its own (a unique socket file) running the terminal client; killed and removed on Dispose.</summary>
 internal sealed class TmuxSession : IDisposable
 {
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(30);
     private readonly string _socket;
-    private const string Name = "client";
+    private readonly string Name = "client-" + Guid.NewGuid().ToString("N")[..8];
 
     private TmuxSession(string socket) => _socket = socket;
 
@@ -74,16 +79,27 @@ internal sealed class TmuxSession : IDisposable
 
         var dll = typeof(Cli).Assembly.Location;
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var session = new TmuxSession("messenger-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var session = new TmuxSession(Path.Combine(Path.GetTempPath(), "messenger-tmux-" + Guid.NewGuid().ToString("N")[..10]));
         // The pane stays open after the client exits so a crash is still on screen for the failure message.
-        session.Tmux(["-f", "/dev/null", "new-session", "-d", "-s", Name, "-x", width.ToString(), "-y", height.ToString(),
-            $"'{dotnet}' '{dll}' {clientArgs}; echo CLIENT-EXITED $?; sleep 60"]);
+        try
+        {
+            session.Tmux(["-f", "/dev/null", "new-session", "-d", "-s", session.Name, "-x", width.ToString(), "-y", height.ToString(),
+                $"'{dotnet}' '{dll}' {clientArgs}; echo CLIENT-EXITED $?; sleep 60"]);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
         return session;
     }
 
     public void SendText(string text) => Tmux(["send-keys", "-t", Name, "-l", text]);
 
     public void SendKeys(string keys) => Tmux(["send-keys", "-t", Name, keys]);
+
+    public void Resize(int width, int height) =>
+        Tmux(["resize-window", "-t", Name, "-x", width.ToString(), "-y", height.ToString()]);
 
     public string Capture() => Tmux(["capture-pane", "-p", "-t", Name]);
 
@@ -107,11 +123,16 @@ internal sealed class TmuxSession : IDisposable
 
     public Task WaitForExitAsync() => WaitForAsync(s => s.Contains("CLIENT-EXITED 0"), "the client to exit with 0");
 
-    public void Dispose() => Run(["-L", _socket, "kill-server"], allowFailure: true);
+    public void Dispose()
+    {
+        Run(["-S", _socket, "kill-server"], allowFailure: true);
+        try { File.Delete(_socket); }
+        catch (IOException) { }
+    }
 
     private string Tmux(string[] args)
     {
-        var (code, output, error) = Run(["-L", _socket, .. args]);
+        var (code, output, error) = Run(["-S", _socket, .. args]);
         if (code != 0) throw new InvalidOperationException($"tmux {string.Join(' ', args)} failed ({code}): {error}");
         return output;
     }
