@@ -29,6 +29,15 @@ public class TerminalSmokeTests
             $"--server 127.0.0.1 --port {port} --downloads {downloads.Path}");
 
         await tmux.WaitForAsync(s => s.Contains("Username:"), "the connect form");
+
+        // A taken name: the server's message is shown and the form stays up for another try.
+        await using (var holder = await server.LoginAsync("taken"))
+        {
+            tmux.SendText("taken");
+            tmux.SendKeys("Enter");
+            await tmux.WaitForAsync(s => s.Contains("is taken") && s.Contains("Username:"), "the refusal on the connect form");
+        }
+        tmux.SendKeys("BSpace", "BSpace", "BSpace", "BSpace", "BSpace");
         tmux.SendText("alice");
         tmux.SendKeys("Enter");
         await tmux.WaitForAsync(s => s.Contains("online as alice"), "logged in as alice");
@@ -96,7 +105,7 @@ internal sealed class TmuxSession : IDisposable
 
     public void SendText(string text) => Tmux(["send-keys", "-t", Name, "-l", text]);
 
-    public void SendKeys(string keys) => Tmux(["send-keys", "-t", Name, keys]);
+    public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", Name, .. keys]);
 
     public void Resize(int width, int height) =>
         Tmux(["resize-window", "-t", Name, "-x", width.ToString(), "-y", height.ToString()]);
