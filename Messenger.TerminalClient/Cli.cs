@@ -1,0 +1,128 @@
+using System.CommandLine;
+using Akka.Actor;
+using Akka.Configuration;
+using Messenger.Hosting;
+
+namespace Messenger.TerminalClient;
+
+/// <summary>
+/// The command line: with no subcommand the full-screen client, plus the headless
+/// <c>say</c> and <c>download</c> commands. Bad flags print a clear message and exit 2.
+/// </summary>
+public static class Cli
+{
+    public const int BadUsage = 2;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
+    {
+        var root = Build(stdout, stderr);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine("run with --help for usage");
+            return BadUsage;
+        }
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancel);
+    }
+
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var server = ServerOption();
+        var port = PortOption();
+        var user = new Option<string?>("--user") { Description = "Username to log in with (asked on the connect form when missing)" };
+        var downloads = new Option<string>("--downloads") { Description = "Folder for downloaded files", DefaultValueFactory = _ => "downloads" };
+
+        var root = new RootCommand("Messenger terminal client: full-screen chat and file downloads (no subcommand), or headless commands.")
+        {
+            server, port, user, downloads,
+        };
+        foreach (var option in LossFlags.All) root.Options.Add(option);
+        root.SetAction(async (parsed, cancel) =>
+        {
+            using var system = CreateSystem(parsed);
+            var ui = new TerminalUi(system, new TerminalUiOptions(
+                parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(user), parsed.GetValue(downloads)!));
+            int code = ui.Run();
+            await system.Terminate();
+            return code;
+        });
+
+        root.Subcommands.Add(SayCommand(stderr));
+        root.Subcommands.Add(DownloadCommand(stdout, stderr));
+        return root;
+    }
+
+    private static Option<string> ServerOption() =>
+        new("--server") { Description = "Server host name or address", DefaultValueFactory = _ => "127.0.0.1" };
+
+    private static Option<int> PortOption()
+    {
+        var option = new Option<int>("--port") { Description = "Server chat (control channel) TCP port", DefaultValueFactory = _ => 7400 };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 65535) r.AddError("--port must be between 1 and 65535");
+        });
+        return option;
+    }
+
+    private static Command SayCommand(TextWriter stderr)
+    {
+        var server = ServerOption();
+        var port = PortOption();
+        var user = new Option<string>("--user") { Description = "Username to log in with", Required = true };
+        var text = new Argument<string>("TEXT") { Description = "The message to send" };
+        var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, text };
+        command.SetAction(async (parsed, cancel) =>
+        {
+            using var system = CreateSystem(parsed);
+            try
+            {
+                return await Headless.SayAsync(system, parsed.GetValue(server)!, parsed.GetValue(port),
+                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel);
+            }
+            finally
+            {
+                await system.Terminate();
+            }
+        });
+        return command;
+    }
+
+    private static Command DownloadCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var server = ServerOption();
+        var port = PortOption();
+        var via = new Option<string>("--via") { Description = "File channel: tcp or reliable udp", DefaultValueFactory = _ => "tcp" };
+        via.AcceptOnlyFromAmong("tcp", "udp");
+        var output = new Option<string>("--out") { Description = "Folder to save the file in", DefaultValueFactory = _ => "downloads" };
+        var file = new Argument<string>("NAME") { Description = "Name of the file on the server (see /files)" };
+        var command = new Command("download",
+            "Log in under a generated name, download one file and verify its SHA-256. Prints one summary line:\n"
+            + "file=NAME bytes=N seconds=S mbps=M datagrams=D retransmits=R sha256=ok|bad")
+        {
+            file, server, port, via, output,
+        };
+        foreach (var option in LossFlags.All) command.Options.Add(option);
+        command.SetAction(async (parsed, cancel) =>
+        {
+            using var system = CreateSystem(parsed);
+            try
+            {
+                return await Headless.DownloadAsync(system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
+                    parsed.GetValue(via) == "udp" ? Protocol.TransferVia.Udp : Protocol.TransferVia.Tcp,
+                    parsed.GetValue(output)!, stdout, stderr, cancel);
+            }
+            finally
+            {
+                await system.Terminate();
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The client's actor system, with the lossy-socket flags layered over hocon/client.hocon.</summary>
+    public static ActorSystem CreateSystem(ParseResult parsed) =>
+        ActorSystem.Create("messenger-client", ClientConfig.Load(null,
+            ConfigurationFactory.ParseString(string.Join("\n", LossFlags.ToHocon(parsed, "messenger.rudp.lossy")))));
+}

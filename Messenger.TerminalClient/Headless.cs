@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using Akka.Actor;
+using Messenger.Client;
+using Messenger.Protocol;
+
+namespace Messenger.TerminalClient;
+
+/// <summary>The headless commands: no screen, a clear exit code, errors on stderr.</summary>
+public static class Headless
+{
+    /// <summary>How long logging in, or waiting for an answer from the control channel, may take.</summary>
+    public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+
+    public static async Task<int> SayAsync(ActorSystem system, string host, int port, string user, string text,
+        TextWriter stderr, CancellationToken cancel)
+    {
+        if (!Usernames.IsValid(user)) return Fail(stderr, $"\"{user}\" is not a valid username (1-32 of A-Z a-z 0-9 _ - .)", Cli.BadUsage);
+        var session = ChatSession.Start(system, host, port, user);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(ReplyTimeout);
+            var welcome = await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+            session.Send(new SayCommand(text));
+            await session.ExpectAsync<MessageFrame>(m => Usernames.Comparer.Equals(m.From, welcome.User) && m.Text == text, timeout.Token);
+            session.Quit();
+            await session.WaitEndedAsync(timeout.Token);
+            return 0;
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            session.Quit();
+            return Fail(stderr, Describe(e, cancel));
+        }
+    }
+
+    public static async Task<int> DownloadAsync(ActorSystem system, string host, int port, string file, TransferVia via,
+        string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        var user = "dl-" + Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
+        var session = ChatSession.Start(system, host, port, user);
+        try
+        {
+            TicketFrame ticket;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                timeout.CancelAfter(ReplyTimeout);
+                await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+                session.Send(new GetCommand(file, via));
+                ticket = await session.ExpectAsync<TicketFrame>(t => t.File == file, timeout.Token);
+            }
+
+            var progress = new StderrProgress(stderr);
+            var result = via == TransferVia.Udp
+                ? await RudpDownload.RunAsync(system, host, ticket, outputFolder, progress, cancel)
+                : await TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel);
+            session.Quit();
+
+            stdout.WriteLine(Summary(result));
+            if (!result.Verified) return Fail(stderr, $"{file}: {result.Error ?? "SHA-256 mismatch"}; the file was not kept");
+            return 0;
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            session.Quit();
+            return Fail(stderr, Describe(e, cancel));
+        }
+    }
+
+    /// <summary>The one summary line of <c>download</c>.</summary>
+    public static string Summary(DownloadResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"file={r.File} bytes={r.Bytes} seconds={r.Elapsed.TotalSeconds:0.000} mbps={r.MegabytesPerSecond:0.00} datagrams={r.Datagrams} retransmits={r.Retransmits} sha256={(r.Verified ? "ok" : "bad")}");
+
+    private static bool IsExpected(Exception e) => e is SessionEndedException or ServerErrorException or DownloadFailedException
+        or SocketException or IOException or NotSupportedException or OperationCanceledException or UnauthorizedAccessException;
+
+    private static string Describe(Exception e, CancellationToken cancel) => e switch
+    {
+        OperationCanceledException when cancel.IsCancellationRequested => "cancelled",
+        OperationCanceledException => $"the server did not answer within {ReplyTimeout.TotalSeconds:0} s",
+        ServerErrorException s => $"the server refused: {s.Message}",
+        _ => e.Message,
+    };
+
+    private static int Fail(TextWriter stderr, string message, int code = 1)
+    {
+        stderr.WriteLine($"error: {message}");
+        return code;
+    }
+
+    /// <summary>Progress lines on stderr, at most two a second and the last one always.</summary>
+    private sealed class StderrProgress(TextWriter stderr) : IProgress<DownloadProgress>
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _last = TimeSpan.FromSeconds(-1);
+        private bool _doneShown;
+
+        public void Report(DownloadProgress p)
+        {
+            bool done = p.BytesDone >= p.TotalBytes;
+            if (done ? _doneShown : _clock.Elapsed - _last < TimeSpan.FromMilliseconds(500)) return;
+            _doneShown |= done;
+            _last = _clock.Elapsed;
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{p.File}: {p.Fraction * 100,5:0.0}% {p.BytesDone}/{p.TotalBytes} bytes {p.BytesPerSecond / 1e6:0.00} MB/s");
+            if (p.Eta is { } eta && !done) line += string.Create(CultureInfo.InvariantCulture, $" ETA {eta.TotalSeconds:0}s");
+            if (p.Retransmits > 0 || p.Window > 0) line += $" retransmits {p.Retransmits} window {p.Window}";
+            lock (stderr) stderr.WriteLine(line);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Messenger.Client;
+using Messenger.Protocol;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.TerminalClient;
+
+public class ChatSessionActorSpec : TestKit
+{
+    private static readonly ChatSessionSettings Fast = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));
+
+    [Fact]
+    public async Task Session_must_log_in_relay_frames_ping_and_say_bye()
+    {
+        await using var server = await TestServer.StartAsync();
+        var session = Sys.ActorOf(ChatSessionActor.Props("127.0.0.1", server.Server.ChatEndpoint.Port, "alice", TestActor, Fast));
+        Watch(session);
+
+        await ExpectMsgAsync<SessionConnected>();
+        var welcome = (await ExpectMsgAsync<SessionFrameReceived>()).Frame;
+        Assert.Equal("alice", Assert.IsType<WelcomeFrame>(welcome).User);
+
+        // The ping timer fires every 200 ms here: pongs arrive without being asked for.
+        Assert.IsType<PongFrame>((await ExpectMsgAsync<SessionFrameReceived>()).Frame);
+
+        session.Tell(new SayCommand("hello"));
+        await FishForMessageAsync(m => m is SessionFrameReceived { Frame: MessageFrame { From: "alice", Text: "hello" } });
+
+        session.Tell(SessionQuit.Instance);
+        await FishForMessageAsync(m => m is SessionDisconnected);
+        await ExpectTerminatedAsync(session);
+    }
+
+    [Fact]
+    public async Task Session_must_report_a_refused_connection_and_stop()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var session = Sys.ActorOf(ChatSessionActor.Props("127.0.0.1", port, "alice", TestActor, Fast));
+        Watch(session);
+        var failed = await ExpectMsgAsync<SessionConnectFailed>(TimeSpan.FromSeconds(10));
+        Assert.Contains("cannot connect", failed.Reason);
+        await ExpectTerminatedAsync(session);
+    }
+
+    [Fact]
+    public async Task Session_must_report_losing_the_server()
+    {
+        var server = await TestServer.StartAsync();
+        bool stopped = false;
+        try
+        {
+            var session = Sys.ActorOf(ChatSessionActor.Props("127.0.0.1", server.Server.ChatEndpoint.Port, "alice", TestActor, Fast));
+            await ExpectMsgAsync<SessionConnected>();
+            await FishForMessageAsync(m => m is SessionFrameReceived { Frame: WelcomeFrame });
+            await server.DisposeAsync();
+            stopped = true;
+            var gone = (SessionDisconnected)await FishForMessageAsync(m => m is SessionDisconnected, TimeSpan.FromSeconds(15));
+            Assert.False(string.IsNullOrWhiteSpace(gone.Reason));
+        }
+        finally
+        {
+            if (!stopped) await server.DisposeAsync();
+        }
+    }
+}

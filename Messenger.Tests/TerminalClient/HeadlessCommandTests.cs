@@ -1,0 +1,114 @@
+using System.Text.RegularExpressions;
+using Messenger.Protocol;
+using Messenger.TerminalClient;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.TerminalClient;
+
+/// <summary>The headless commands run in-process against a real server on loopback.</summary>
+public class HeadlessCommandTests
+{
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        int code = await Cli.RunAsync(args, stdout, stderr, timeout.Token);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Download_over_tcp_saves_the_file_byte_exact_and_prints_one_summary_line()
+    {
+        await using var server = await TestServer.StartAsync();
+        var source = server.Files.CreateRandomFile("sample.bin", 3_000_123, seed: 5);
+        using var output = new TempFolder();
+
+        var (code, stdout, stderr) = await RunAsync("download", "sample.bin", "--server", "127.0.0.1",
+            "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "tcp", "--out", output.Path);
+
+        Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Assert.Single(lines).TrimEnd('\r');
+        Assert.Matches(new Regex(@"^file=sample\.bin bytes=3000123 seconds=\d+\.\d{3} mbps=\d+\.\d{2} datagrams=0 retransmits=0 sha256=ok$"), line);
+        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
+        Assert.False(File.Exists(output.File("sample.bin.part")));
+        Assert.Contains("100.0%", stderr);
+    }
+
+    [Fact]
+    public async Task Download_of_a_missing_file_fails_with_the_servers_reason()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var output = new TempFolder();
+        var (code, stdout, stderr) = await RunAsync("download", "nope.bin", "--port", server.Server.ChatEndpoint.Port.ToString(), "--out", output.Path);
+        Assert.NotEqual(0, code);
+        Assert.Equal("", stdout);
+        Assert.Contains(ErrorCodes.NoSuchFile, stderr);
+    }
+
+    [Fact]
+    public async Task Download_from_a_closed_port_fails_clearly()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var (code, _, stderr) = await RunAsync("download", "x.bin", "--port", port.ToString());
+        Assert.Equal(1, code);
+        Assert.Contains("cannot connect", stderr);
+    }
+
+    [Fact]
+    public async Task Say_logs_in_sends_and_is_seen_by_others()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var watcher = await server.LoginAsync("watcher");
+
+        var (code, _, stderr) = await RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "bob", "hi_there with_underscores");
+
+        Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
+        Assert.Equal(new JoinedFrame("bob"), await watcher.ExpectAsync<JoinedFrame>());
+        var msg = await watcher.ExpectAsync<MessageFrame>();
+        Assert.Equal(("bob", "hi_there with_underscores"), (msg.From, msg.Text));
+        Assert.Equal(LeaveReasons.Quit, (await watcher.ExpectAsync<LeftFrame>()).Reason);
+    }
+
+    [Fact]
+    public async Task Say_with_a_taken_name_fails_with_the_servers_message()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var alice = await server.LoginAsync("alice");
+        var (code, _, stderr) = await RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "alice", "hi");
+        Assert.Equal(1, code);
+        Assert.Contains("taken", stderr);
+    }
+
+    [Theory]
+    [InlineData("download", "f", "--via", "carrier-pigeon")]
+    [InlineData("download", "f", "--loss", "2")]
+    [InlineData("download", "f", "--port", "0")]
+    [InlineData("say", "hi")]
+    [InlineData("--no-such-flag")]
+    [InlineData("download")]
+    public async Task Bad_flags_exit_2_with_a_message(params string[] args)
+    {
+        var (code, _, stderr) = await RunAsync(args);
+        Assert.Equal(Cli.BadUsage, code);
+        Assert.Contains("error:", stderr);
+        Assert.Contains("--help", stderr);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("say", "--help")]
+    [InlineData("download", "--help")]
+    public async Task Every_command_has_help(params string[] args)
+    {
+        var (code, stdout, _) = await RunAsync(args);
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", stdout);
+    }
+}

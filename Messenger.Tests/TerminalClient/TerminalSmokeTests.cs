@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Messenger.TerminalClient;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.TerminalClient;
+
+/// <summary>
+/// The full-screen client in a real terminal: the built client runs inside a detached tmux
+/// session (its own socket file, so no other tmux is touched); keys go in with <c>tmux send-keys</c>
+/// and the screen is read with <c>tmux capture-pane -p</c>, polled against a deadline.
+/// tmux is required: CI installs it (<c>apt-get install -y tmux</c>).
+/// </summary>
+public class TerminalSmokeTests
+{
+    /// <summary>The file channel the smoke test downloads over: tcp, or udp once reliable UDP is built (MESSENGER_SMOKE_VIA=udp).</summary>
+    public static readonly string Via = Environment.GetEnvironmentVariable("MESSENGER_SMOKE_VIA") is { Length: > 0 } v ? v : "tcp";
+
+    [Fact]
+    public async Task Terminal_client_logs_in_chats_sees_others_and_downloads_a_verified_file()
+    {
+        await using var server = await TestServer.StartAsync();
+        var sample = server.Files.CreateRandomFile("sample.bin", 2_500_000, seed: 9);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(sample)));
+        using var downloads = new TempFolder();
+        int port = server.Server.ChatEndpoint.Port;
+
+        using var tmux = TmuxSession.Start(100, 30,
+            $"--server 127.0.0.1 --port {port} --downloads {downloads.Path}");
+
+        await tmux.WaitForAsync(s => s.Contains("Username:"), "the connect form");
+
+        // A taken name: the server's message is shown and the form stays up for another try.
+        await using (var holder = await server.LoginAsync("taken"))
+        {
+            tmux.SendText("taken");
+            tmux.SendKeys("Enter");
+            await tmux.WaitForAsync(s => s.Contains("is taken") && s.Contains("Username:"), "the refusal on the connect form");
+        }
+        tmux.SendKeys("BSpace", "BSpace", "BSpace", "BSpace", "BSpace");
+        tmux.SendText("alice");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("online as alice"), "logged in as alice");
+
+        tmux.SendText("hello from tmux");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("<alice> hello from tmux"), "alice's own message");
+
+        // Shrink to 80x24: the client redraws to fit and keeps working.
+        tmux.Resize(80, 24);
+        await tmux.WaitForAsync(s => s.Contains("<alice> hello from tmux") && s.Contains("Ctrl+Q")
+            && s.Split('\n').All(l => l.TrimEnd().Length <= 80) && s.Split('\n').Count(l => l.Trim().Length > 0) <= 24, "a redraw at 80x24");
+
+        // A second client, headless.
+        var stderr = new StringWriter();
+        int code = await Cli.RunAsync(["say", "--server", "127.0.0.1", "--port", port.ToString(), "--user", "bob", "hi from bob"],
+            TextWriter.Null, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        await tmux.WaitForAsync(s => s.Contains("<bob> hi from bob"), "bob's message");
+        await tmux.WaitForAsync(s => s.Contains("bob left"), "bob leaving");
+
+        tmux.SendText($"/get sample.bin {Via}");
+        tmux.SendKeys("Enter");
+        tmux.SendKeys("F3");
+        var screen = await tmux.WaitForAsync(s => s.Contains("100%") && s.Contains("SHA-256 verified"), "the verified download",
+            TimeSpan.FromSeconds(60));
+        Assert.Contains(sha[..12], screen);
+        Assert.Equal(await File.ReadAllBytesAsync(sample), await File.ReadAllBytesAsync(downloads.File("sample.bin")));
+
+        tmux.SendKeys("C-q");
+        await tmux.WaitForExitAsync();
+    }
+}
+
+/// <summary>A detached tmux server of its own (a unique socket file) running the terminal client; killed and removed on Dispose.</summary>
+internal sealed class TmuxSession : IDisposable
+{
+    private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(30);
+    private readonly string _socket;
+    private readonly string Name = "client-" + Guid.NewGuid().ToString("N")[..8];
+
+    private TmuxSession(string socket) => _socket = socket;
+
+    public static TmuxSession Start(int width, int height, string clientArgs)
+    {
+        var (code, _, err) = Run(["-V"], allowFailure: true);
+        if (code != 0) throw new InvalidOperationException($"tmux is required for this test (apt-get install -y tmux): {err}");
+
+        var dll = typeof(Cli).Assembly.Location;
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var session = new TmuxSession(Path.Combine(Path.GetTempPath(), "messenger-tmux-" + Guid.NewGuid().ToString("N")[..10]));
+        // The pane stays open after the client exits so a crash is still on screen for the failure message.
+        try
+        {
+            session.Tmux(["-f", "/dev/null", "new-session", "-d", "-s", session.Name, "-x", width.ToString(), "-y", height.ToString(),
+                $"'{dotnet}' '{dll}' {clientArgs}; echo CLIENT-EXITED $?; sleep 60"]);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        return session;
+    }
+
+    public void SendText(string text) => Tmux(["send-keys", "-t", Name, "-l", text]);
+
+    public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", Name, .. keys]);
+
+    public void Resize(int width, int height) =>
+        Tmux(["resize-window", "-t", Name, "-x", width.ToString(), "-y", height.ToString()]);
+
+    public string Capture() => Tmux(["capture-pane", "-p", "-t", Name]);
+
+    /// <summary>Polls the screen until <paramref name="condition"/> holds; fails with the last screen at the deadline.</summary>
+    public async Task<string> WaitForAsync(Func<string, bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = within ?? DefaultWait;
+        string screen;
+        while (true)
+        {
+            screen = Capture();
+            if (condition(screen)) return screen;
+            if (screen.Contains("CLIENT-EXITED")) break;
+            if (deadline.Elapsed > limit) break;
+            await Task.Delay(50);
+        }
+        Assert.Fail($"waited {deadline.Elapsed.TotalSeconds:0.0} s for {what}; the screen:\n{screen}");
+        return screen;
+    }
+
+    public Task WaitForExitAsync() => WaitForAsync(s => s.Contains("CLIENT-EXITED 0"), "the client to exit with 0");
+
+    public void Dispose()
+    {
+        Run(["-S", _socket, "kill-server"], allowFailure: true);
+        try { File.Delete(_socket); }
+        catch (IOException) { }
+    }
+
+    private string Tmux(string[] args)
+    {
+        var (code, output, error) = Run(["-S", _socket, .. args]);
+        if (code != 0) throw new InvalidOperationException($"tmux {string.Join(' ', args)} failed ({code}): {error}");
+        return output;
+    }
+
+    private static (int Code, string Out, string Err) Run(string[] args, bool allowFailure = false)
+    {
+        var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        try
+        {
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output.Result, error);
+        }
+        catch (System.ComponentModel.Win32Exception e) when (allowFailure)
+        {
+            return (-1, "", $"cannot run tmux: {e.Message}");
+        }
+    }
+}
