@@ -13,8 +13,8 @@ namespace Messenger.Tests.TerminalClient;
 /// </summary>
 public class TerminalSmokeTests
 {
-    /// <summary>The file channel the smoke test downloads over: tcp, or udp once reliable UDP is built (MESSENGER_SMOKE_VIA=udp).</summary>
-    public static readonly string Via = Environment.GetEnvironmentVariable("MESSENGER_SMOKE_VIA") is { Length: > 0 } v ? v : "tcp";
+    /// <summary>The file channel the smoke test downloads over: reliable UDP by default (MESSENGER_SMOKE_VIA=tcp to switch).</summary>
+    public static readonly string Via = Environment.GetEnvironmentVariable("MESSENGER_SMOKE_VIA") is { Length: > 0 } v ? v : "udp";
 
     [Fact]
     public async Task Terminal_client_logs_in_chats_sees_others_and_downloads_a_verified_file()
