@@ -263,19 +263,21 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         int sequenceLimit = (int)Math.Min((long)_window.CumulativeAck + _receiverWindow, int.MaxValue);
         long now = NowMicros;
         int sequence;
-        while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0)
-        {
-            bool retransmission = _window.GetTransmissionCount(sequence) > 0;
-            int length = _reader!.PayloadLength(sequence);
-            var datagram = new byte[RudpConstants.DataHeaderSize + length];
-            var payload = datagram.AsSpan(RudpConstants.DataHeaderSize, length);
-            _reader.Read(sequence, payload);
-            RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, (uint)now, retransmission, payload);
-            Put(datagram);
-            _window.MarkSent(sequence, now);
-            if (retransmission) _retransmitted++;
-        }
+        while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0) SendSegment(sequence, now);
         ArmRetransmissionTimer(now);
+    }
+
+    private void SendSegment(int sequence, long now)
+    {
+        bool retransmission = _window.GetTransmissionCount(sequence) > 0;
+        int length = _reader!.PayloadLength(sequence);
+        var datagram = new byte[RudpConstants.DataHeaderSize + length];
+        var payload = datagram.AsSpan(RudpConstants.DataHeaderSize, length);
+        _reader.Read(sequence, payload);
+        RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, (uint)now, retransmission, payload);
+        Put(datagram);
+        _window.MarkSent(sequence, now);
+        if (retransmission) _retransmitted++;
     }
 
     private void ArmRetransmissionTimer(long now)
@@ -302,10 +304,13 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 TimeSpan.FromMicroseconds(Math.Max(_rtoDeadlineMicros - now, 100)));
             return;
         }
-        _window.OnTimeout();
+        int oldest = _window.OnTimeout();
         _rtt.Backoff();
         _congestion.OnRetransmissionTimeout(now, _window.NextTransmissionNumber);
         _rtoDeadlineMicros = now + _rtt.RtoMicros;
+        // The segment the timer guarded goes out now, whatever the (collapsed) window says:
+        // that retransmission is what the timer is for (RFC 5681 3.1).
+        if (oldest >= 0) SendSegment(oldest, now);
         SendWhatTheWindowAllows();
     }
 
