@@ -82,6 +82,17 @@ public sealed class ChatTestClient : IAsyncDisposable
         return Assert.IsType<T>(frame);
     }
 
+    /// <summary>The next frame that is not a joined/left notice, which must be a <typeparamref name="T"/>.</summary>
+    public async Task<T> ExpectIgnoringPresenceAsync<T>() where T : ServerFrame
+    {
+        while (true)
+        {
+            var frame = await ReadFrameAsync();
+            if (frame is JoinedFrame or LeftFrame) continue;
+            return Assert.IsType<T>(frame);
+        }
+    }
+
     public async Task<ErrorFrame> ExpectErrorAsync(string code)
     {
         var error = await ExpectAsync<ErrorFrame>();

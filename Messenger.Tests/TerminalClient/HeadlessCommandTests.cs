@@ -37,6 +37,26 @@ public class HeadlessCommandTests
     }
 
     [Fact]
+    public async Task Download_over_udp_with_5_percent_loss_both_ways_is_byte_exact()
+    {
+        await using var server = await TestServer.StartAsync("messenger.rudp.lossy { loss = 0.05, seed = 7 }");
+        var source = server.Files.CreateRandomFile("sample.bin", 3_000_123, seed: 6);
+        using var output = new TempFolder();
+
+        var (code, stdout, stderr) = await RunAsync("download", "sample.bin", "--server", "127.0.0.1",
+            "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "udp", "--out", output.Path,
+            "--loss", "0.05", "--seed", "42");
+
+        Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
+        var line = Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r');
+        var match = Regex.Match(line, @"^file=sample\.bin bytes=3000123 seconds=\d+\.\d{3} mbps=\d+\.\d{2} datagrams=(\d+) retransmits=(\d+) sha256=ok$");
+        Assert.True(match.Success, line);
+        Assert.True(long.Parse(match.Groups[1].Value) >= 3_000_123 / 1452, "every segment arrived in a datagram");
+        Assert.True(long.Parse(match.Groups[2].Value) > 0, "5% loss must have cost retransmissions");
+        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
+    }
+
+    [Fact]
     public async Task Download_of_a_missing_file_fails_with_the_servers_reason()
     {
         await using var server = await TestServer.StartAsync();

@@ -1,0 +1,200 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Configuration;
+using Messenger.Client;
+using Messenger.Hosting;
+using Messenger.Protocol;
+using Messenger.Rudp;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.EndToEnd;
+
+/// <summary>The UDP port under abuse, big files and crowds, through the real server on loopback.</summary>
+public class RudpServerRobustnessTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+    private ActorSystem _client = null!;
+    private readonly TempFolder _downloads = new();
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync("messenger.rudp { idle-timeout = 2s, max-half-open = 3 }");
+        _client = ActorSystem.Create("client", ClientConfig.Load());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.Terminate();
+        await _server.DisposeAsync();
+        _downloads.Dispose();
+    }
+
+    private IPEndPoint UdpPort => _server.Server.UdpEndpoint;
+
+    private async Task<TicketFrame> TicketAsync(string file, string user)
+    {
+        await using var chat = await _server.LoginAsync(user);
+        await chat.SendAsync(new GetCommand(file, TransferVia.Udp));
+        return await chat.ExpectIgnoringPresenceAsync<TicketFrame>();
+    }
+
+    private static byte[] Syn(string ticketHex)
+    {
+        var syn = new byte[RudpConstants.SynSize];
+        RudpCodec.WriteSyn(syn, Convert.FromHexString(ticketHex), 64);
+        return syn;
+    }
+
+    private static async Task<(RudpHeader Header, byte[] Data)> ReceiveAsync(UdpClient udp)
+    {
+        var result = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(RudpCodec.TryRead(result.Buffer, out var header, out var error), error);
+        return (header, result.Buffer);
+    }
+
+    /// <summary>Names of the server's live transfer actors.</summary>
+    private async Task<int> LiveTransfersAsync()
+    {
+        var identity = await _server.Server.System.ActorSelection("/user/file-udp/transfer-*")
+            .Ask<ActorIdentity>(new Identify(1), TimeSpan.FromSeconds(1)).WaitAsync(TimeSpan.FromSeconds(2))
+            .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
+        return identity?.Subject is null ? 0 : 1;
+    }
+
+    [Fact]
+    public async Task Forged_tickets_and_random_datagrams_are_refused_and_the_server_keeps_serving()
+    {
+        using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+
+        // A SYN with a ticket nobody issued: an RST saying so, never larger than the SYN.
+        await udp.SendAsync(Syn("00112233445566778899aabbccddeeff"), UdpPort);
+        var (header, data) = await ReceiveAsync(udp);
+        Assert.Equal(RudpPacketKind.Rst, header.Kind);
+        Assert.Equal(RstReason.BadTicket, RudpCodec.ReadRst(data));
+        Assert.True(data.Length <= RudpConstants.SynSize);
+
+        // Random datagrams of every size: dropped (bad CRC), no answer, nothing breaks.
+        var random = new Random(99);
+        for (int i = 0; i < 2000; i++)
+        {
+            var junk = new byte[random.Next(0, 1600)];
+            random.NextBytes(junk);
+            await udp.SendAsync(junk, UdpPort);
+        }
+        // A well-formed datagram for a connection that does not exist: RST, unknown connection.
+        var fin = new byte[RudpConstants.FinSize];
+        RudpCodec.WriteFin(fin, 0xDEADBEEF);
+        await udp.SendAsync(fin, UdpPort);
+        (header, data) = await ReceiveAsync(udp);
+        Assert.Equal(RstReason.UnknownConnection, RudpCodec.ReadRst(data));
+
+        _server.Files.CreateRandomFile("after.bin", 500_000, seed: 4);
+        var result = await RudpDownload.RunAsync(_client, "127.0.0.1", await TicketAsync("after.bin", "after"), _downloads.Path)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(result.Verified, result.Error);
+    }
+
+    [Fact]
+    public async Task A_used_ticket_is_refused_on_reuse()
+    {
+        _server.Files.CreateRandomFile("once.bin", 10_000, seed: 5);
+        var ticket = await TicketAsync("once.bin", "once");
+        Assert.True((await RudpDownload.RunAsync(_client, "127.0.0.1", ticket, _downloads.Path)).Verified);
+        var reuse = await Assert.ThrowsAsync<DownloadFailedException>(() =>
+            RudpDownload.RunAsync(_client, "127.0.0.1", ticket, Path.Combine(_downloads.Path, "again")).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(ErrorCodes.BadTicket, reuse.Code);
+    }
+
+    [Fact]
+    public async Task Half_open_handshakes_are_bounded()
+    {
+        _server.Files.CreateRandomFile("h.bin", 100_000, seed: 6);
+        using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        // Three valid SYNs never completed fill the server's allowance (max-half-open = 3) ...
+        for (int i = 0; i < 3; i++)
+        {
+            await udp.SendAsync(Syn((await TicketAsync("h.bin", $"h{i}")).Ticket), UdpPort);
+            Assert.Equal(RudpPacketKind.SynAck, (await ReceiveAsync(udp)).Header.Kind);
+        }
+        // ... so a fourth is refused, politely and small.
+        await udp.SendAsync(Syn((await TicketAsync("h.bin", "h3")).Ticket), UdpPort);
+        RudpHeader header;
+        byte[] data;
+        do (header, data) = await ReceiveAsync(udp); while (header.Kind == RudpPacketKind.SynAck); // retried SYN-ACKs
+        Assert.Equal(RstReason.TooManyHandshakes, RudpCodec.ReadRst(data));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_client_killed_mid_transfer_leaves_the_server_sender_stopping_by_itself()
+    {
+        _server.Files.CreateRandomFile("big.bin", 67_737_600, seed: 7);
+        var ticket = await TicketAsync("big.bin", "doomed");
+        var doomedClient = ActorSystem.Create("doomed", ClientConfig.Load());
+        var progressed = new TaskCompletionSource();
+        var download = RudpDownload.RunAsync(doomedClient, "127.0.0.1", ticket, _downloads.Path,
+            new Progress<DownloadProgress>(p => { if (p.BytesDone > 1_000_000) progressed.TrySetResult(); }));
+        await progressed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, await LiveTransfersAsync());
+
+        await doomedClient.Terminate(); // the client dies without a word
+        await Assert.ThrowsAnyAsync<Exception>(() => download.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        var deadline = DateTime.UtcNow.AddSeconds(15); // idle timeout here is 2 s
+        while (await LiveTransfersAsync() > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the server's sender is still running");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task The_seeds_largest_file_arrives_byte_exact()
+    {
+        var source = _server.Files.CreateRandomFile("large.bin", 67_737_600, seed: 8);
+        var result = await RudpDownload.RunAsync(_client, "127.0.0.1", await TicketAsync("large.bin", "large"), _downloads.Path)
+            .WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(result.Verified, result.Error);
+        Assert.Equal(67_737_600, new FileInfo(result.Path).Length);
+    }
+}
+
+/// <summary>Eight transfers at once through lossy sockets on both sides.</summary>
+public class RudpConcurrencyTests
+{
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Eight_transfers_at_once_under_5_percent_loss_are_all_byte_exact()
+    {
+        const string lossy = "messenger.rudp.lossy { loss = 0.05, seed = 31 }";
+        await using var server = await TestServer.StartAsync(lossy);
+        var source = server.Files.CreateRandomFile("shared.bin", 4 * 1024 * 1024, seed: 31);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(source)));
+        var client = ActorSystem.Create("crowd", ClientConfig.Load(overrides: ConfigurationFactory.ParseString(lossy.Replace("31", "32"))));
+        using var downloads = new TempFolder();
+        try
+        {
+            var tickets = new List<TicketFrame>();
+            for (int i = 0; i < 8; i++)
+            {
+                await using var chat = await server.LoginAsync($"u{i}");
+                await chat.SendAsync(new GetCommand("shared.bin", TransferVia.Udp));
+                tickets.Add(await chat.ExpectIgnoringPresenceAsync<TicketFrame>());
+            }
+            var results = await Task.WhenAll(tickets.Select((t, i) =>
+                RudpDownload.RunAsync(client, "127.0.0.1", t, Path.Combine(downloads.Path, $"d{i}"))))
+                .WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.All(results, r =>
+            {
+                Assert.True(r.Verified, r.Error);
+                Assert.Equal(expected, r.Sha256);
+            });
+        }
+        finally
+        {
+            await client.Terminate();
+        }
+    }
+}
