@@ -1,1 +1,40 @@
-﻿Console.WriteLine("Hello, World!");
+using System.CommandLine;
+using Messenger.Bench;
+using Messenger.Bench.Scenarios;
+
+// Load generator and benchmarks for the Messenger server. Every scenario talks to 127.0.0.1 only,
+// is bounded in count and time, prints one `scenario=... key=value` line and a Markdown row.
+var serverDll = new Option<string?>("--server") { Description = "Path of Messenger.Server.dll (default: found beside this repository's build output)" };
+var timeout = new Option<int>("--timeout") { Description = "Hard deadline of one scenario, in seconds", DefaultValueFactory = _ => 180 };
+
+var clients = new Option<int>("--clients") { Description = "Clients that log in and receive", DefaultValueFactory = _ => 200 };
+var senders = new Option<int>("--senders") { Description = "How many of them also send", DefaultValueFactory = _ => 5 };
+var messages = new Option<int>("--messages") { Description = "Messages each sender says", DefaultValueFactory = _ => FanoutDefaults.Messages };
+var rate = new Option<double>("--rate") { Description = "Total messages per second over all senders (0 = as fast as possible)", DefaultValueFactory = _ => FanoutDefaults.Rate };
+var fanout = new Command("fanout", "Chat fan-out: deliveries/s, latency, loss and order, server CPU") { clients, senders, messages, rate, timeout, serverDll };
+fanout.SetAction(async (p, _) =>
+{
+    var r = await new FanoutScenario(new(p.GetValue(clients), p.GetValue(senders), p.GetValue(messages), p.GetValue(rate),
+        TimeSpan.FromSeconds(p.GetValue(timeout)), p.GetValue(serverDll))).RunAsync();
+    r.Print();
+    return r.Get("status") == "ok" ? 0 : 1;
+});
+
+var count = new Option<int>("--count") { Description = "Idle clients to log in", DefaultValueFactory = _ => 10_000 };
+var connections = new Command("connections", "Idle connections: memory per connection, login time, everyone reported gone") { count, timeout, serverDll };
+connections.SetAction(async (p, _) =>
+{
+    var r = await new ConnectionsScenario(new(p.GetValue(count), TimeSpan.FromSeconds(p.GetValue(timeout)), ServerDll: p.GetValue(serverDll))).RunAsync();
+    r.Print();
+    return r.Get("status") == "ok" ? 0 : 1;
+});
+
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections };
+return await root.Parse(args).InvokeAsync();
+
+/// <summary>Fan-out defaults: sized so the default run takes about 20 s on a 2-core machine.</summary>
+internal static class FanoutDefaults
+{
+    public const int Messages = 2000;
+    public const double Rate = 500;
+}
