@@ -29,7 +29,33 @@ connections.SetAction(async (p, _) =>
     return r.Get("status") == "ok" ? 0 : 1;
 });
 
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections };
+var size = new Option<long>("--size") { Description = "Bytes in the test file", DefaultValueFactory = _ => DownloadScenario.DefaultFileBytes };
+var concurrent = new Option<int>("--concurrent") { Description = "Clients in the concurrent runs", DefaultValueFactory = _ => 8 };
+var losses = new Option<string>("--loss") { Description = "UDP loss rates in percent, comma-separated", DefaultValueFactory = _ => "0,1,5,10,20" };
+var concurrentLosses = new Option<string>("--concurrent-loss") { Description = "Loss rates at which UDP also runs with --concurrent clients", DefaultValueFactory = _ => "0" };
+var via = new Option<string>("--via") { Description = "tcp, udp or both", DefaultValueFactory = _ => "both" };
+var runTimeout = new Option<int>("--run-timeout") { Description = "Deadline of one download run, in seconds", DefaultValueFactory = _ => 90 };
+var download = new Command("download", "File downloads over TCP and reliable UDP, against a plain loopback copy")
+{
+    size, concurrent, losses, concurrentLosses, via, runTimeout, timeout, serverDll,
+};
+download.SetAction(async (p, _) =>
+{
+    var rows = await new DownloadScenario(DownloadOptions(p)).RunAsync(r => r.Print());
+    return rows.All(r => r.Get("status") is "ok" || r.Get("status")!.StartsWith("not available", StringComparison.Ordinal)) ? 0 : 1;
+});
+
+DownloadScenario.Options DownloadOptions(ParseResult p)
+{
+    static double[] Percents(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    var v = p.GetValue(via) ?? "both";
+    return new(p.GetValue(size), p.GetValue(concurrent), Percents(p.GetValue(losses)!), Percents(p.GetValue(concurrentLosses)!),
+        v is "tcp" or "both", v is "udp" or "both", TimeSpan.FromSeconds(p.GetValue(runTimeout)), TimeSpan.FromSeconds(Math.Max(p.GetValue(timeout), 300)),
+        p.GetValue(serverDll));
+}
+
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download };
 return await root.Parse(args).InvokeAsync();
 
 /// <summary>Fan-out defaults: sized so the default run takes about 20 s on a 2-core machine.</summary>
