@@ -55,7 +55,18 @@ DownloadScenario.Options DownloadOptions(ParseResult p)
         p.GetValue(serverDll));
 }
 
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download };
+var filter = new Option<string?>("--filter") { Description = "Only benchmark classes whose name contains this" };
+var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks of the codecs, windows and congestion controllers (build with -c Release)") { filter };
+micro.SetAction(p =>
+{
+    var rows = Messenger.Bench.Micro.MicroRunner.Run(Path.Combine(Path.GetTempPath(), "messenger-bench-bdn"), p.GetValue(filter));
+    foreach (var r in rows) Console.WriteLine(r.SummaryLine());
+    if (rows.Count > 0) Console.WriteLine(rows[0].MarkdownHeader());
+    foreach (var r in rows) Console.WriteLine(r.MarkdownRow());
+    return rows.Count > 0 && rows.All(r => r.Get("status") == "ok") ? 0 : 1;
+});
+
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro };
 return await root.Parse(args).InvokeAsync();
 
 /// <summary>Fan-out defaults: sized so the default run takes about 20 s on a 2-core machine.</summary>
