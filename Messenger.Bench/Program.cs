@@ -66,7 +66,31 @@ micro.SetAction(p =>
     return rows.Count > 0 && rows.All(r => r.Get("status") == "ok") ? 0 : 1;
 });
 
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro };
+var withMicro = new Option<bool>("--micro") { Description = "Also run the micro-benchmarks (about 30 s more)" };
+var quick = new Option<bool>("--quick") { Description = "Small counts everywhere (a smoke test, about a minute)" };
+var outFolder = new Option<string?>("--out") { Description = "Folder for latest.md, latest.csv and the plots (default bench/results)" };
+var all = new Command("all", "fanout, connections and download (and micro with --micro); writes bench/results/") { withMicro, quick, outFolder, serverDll };
+all.SetAction(async (p, _) =>
+{
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    bool q = p.GetValue(quick);
+    string? dll = p.GetValue(serverDll);
+    var rows = new List<BenchResult>();
+    void Keep(BenchResult r) { r.Print(); rows.Add(r); }
+    Keep(await new FanoutScenario(new(q ? 50 : 200, 5, q ? 200 : FanoutDefaults.Messages, FanoutDefaults.Rate, TimeSpan.FromSeconds(120), dll)).RunAsync());
+    Keep(await new ConnectionsScenario(new(q ? 1000 : 10_000, TimeSpan.FromSeconds(q ? 60 : 240), ServerDll: dll)).RunAsync());
+    await new DownloadScenario(new(q ? 16_000_000 : DownloadScenario.DefaultFileBytes, 8, q ? [0, 5] : [0, 1, 5, 10, 20], [0], true, true,
+        TimeSpan.FromSeconds(q ? 30 : 60), TimeSpan.FromSeconds(q ? 120 : 300), dll)).RunAsync(Keep);
+    if (p.GetValue(withMicro))
+        foreach (var r in Messenger.Bench.Micro.MicroRunner.Run(Path.Combine(Path.GetTempPath(), "messenger-bench-bdn"))) Keep(r);
+    var folder = p.GetValue(outFolder) ?? Path.Combine(ServerProcess.RepoRoot(), "bench", "results");
+    var command = "dotnet Messenger.Bench.dll " + string.Join(' ', args);
+    Report.Write(folder, rows, command, clock.Elapsed);
+    Console.WriteLine($"wrote {Path.Combine(folder, "latest.md")} in {clock.Elapsed.TotalSeconds:0} s");
+    return rows.All(r => r.Get("status") is "ok" || r.Get("status")!.StartsWith("not available", StringComparison.Ordinal)) ? 0 : 1;
+});
+
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro, all };
 return await root.Parse(args).InvokeAsync();
 
 /// <summary>Fan-out defaults: sized so the default run takes about 20 s on a 2-core machine.</summary>
