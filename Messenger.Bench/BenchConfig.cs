@@ -7,12 +7,17 @@ public static class BenchConfig
     /// Rate limit off (the load is the point), no idle timeout during a run, and warnings only in
     /// the log so that per-login INFO lines are not part of what is measured.
     /// </summary>
-    public const string ServerHocon = """
+    public const string BaseServerHocon = """
         messenger.chat.rate-limit.enabled = off
         messenger.chat.idle-timeout = 10m
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING
         """;
+
+    /// <summary>Extra server HOCON from <c>--server-hocon</c>, to try a tuning without rebuilding.</summary>
+    public static string? ExtraServerHocon { get; set; }
+
+    public static string ServerHocon => ExtraServerHocon is null ? BaseServerHocon : BaseServerHocon + "\n" + ExtraServerHocon;
 
     /// <summary>Every client of every scenario connects here and nowhere else.</summary>
     public static readonly System.Net.IPAddress Host = System.Net.IPAddress.Loopback;

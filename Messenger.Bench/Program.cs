@@ -90,8 +90,15 @@ all.SetAction(async (p, _) =>
     return rows.All(r => r.Get("status") is "ok" || r.Get("status")!.StartsWith("not available", StringComparison.Ordinal)) ? 0 : 1;
 });
 
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro, all };
-return await root.Parse(args).InvokeAsync();
+var serverHocon = new Option<string?>("--server-hocon")
+{
+    Description = "Extra HOCON for the server, e.g. \"akka.io.tcp.receive-buffer-size = 16 KiB\" (lines separated by ';' or newlines)",
+    Recursive = true,
+};
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro, all, serverHocon };
+var parsed = root.Parse(args);
+BenchConfig.ExtraServerHocon = parsed.GetValue(serverHocon)?.Replace(';', '\n');
+return await parsed.InvokeAsync();
 
 /// <summary>Fan-out defaults: sized so the default run takes about 20 s on a 2-core machine.</summary>
 internal static class FanoutDefaults
