@@ -34,10 +34,11 @@ var concurrent = new Option<int>("--concurrent") { Description = "Clients in the
 var losses = new Option<string>("--loss") { Description = "UDP loss rates in percent, comma-separated", DefaultValueFactory = _ => "0,1,5,10,20" };
 var concurrentLosses = new Option<string>("--concurrent-loss") { Description = "Loss rates at which UDP also runs with --concurrent clients", DefaultValueFactory = _ => "0" };
 var via = new Option<string>("--via") { Description = "tcp, udp or both", DefaultValueFactory = _ => "both" };
+var downloadTimeout = new Option<int>("--timeout") { Description = "Hard deadline of the whole download scenario, in seconds", DefaultValueFactory = _ => 420 };
 var runTimeout = new Option<int>("--run-timeout") { Description = "Deadline of one download run, in seconds", DefaultValueFactory = _ => 90 };
 var download = new Command("download", "File downloads over TCP and reliable UDP, against a plain loopback copy")
 {
-    size, concurrent, losses, concurrentLosses, via, runTimeout, timeout, serverDll,
+    size, concurrent, losses, concurrentLosses, via, runTimeout, downloadTimeout, serverDll,
 };
 download.SetAction(async (p, _) =>
 {
@@ -51,7 +52,7 @@ DownloadScenario.Options DownloadOptions(ParseResult p)
         .Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     var v = p.GetValue(via) ?? "both";
     return new(p.GetValue(size), p.GetValue(concurrent), Percents(p.GetValue(losses)!), Percents(p.GetValue(concurrentLosses)!),
-        v is "tcp" or "both", v is "udp" or "both", TimeSpan.FromSeconds(p.GetValue(runTimeout)), TimeSpan.FromSeconds(Math.Max(p.GetValue(timeout), 300)),
+        v is "tcp" or "both", v is "udp" or "both", TimeSpan.FromSeconds(p.GetValue(runTimeout)), TimeSpan.FromSeconds(p.GetValue(downloadTimeout)),
         p.GetValue(serverDll));
 }
 
