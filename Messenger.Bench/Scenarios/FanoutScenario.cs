@@ -47,7 +47,8 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
             long expected = (long)o.Clients * o.Senders * o.Messages;
             double cpuBefore = server.CpuSeconds();
             long start = Stopwatch.GetTimestamp();
-            var senders = Enumerable.Range(0, o.Senders).Select(s => SendAsync(clients[s], s, o, cancel)).ToArray();
+            var sent = new int[o.Senders];
+            var senders = Enumerable.Range(0, o.Senders).Select(s => SendAsync(clients[s], s, o, sent, cancel)).ToArray();
             long lastProgress = Stopwatch.GetTimestamp(), lastCount = -1;
             bool stalled = false;
             while (!cancel.IsCancellationRequested)
@@ -74,8 +75,9 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
                 .Add("p99_ms", Stats.Percentile(latencies, 99))
                 .Add("max_ms", latencies.Length == 0 ? double.NaN : latencies[^1])
                 .Add("expected", expected)
+                .Add("sent", sent.Sum())
                 .Add("delivered", delivered)
-                .Add("lost", expected - unique)
+                .Add("lost", (long)sent.Sum() * o.Clients - unique)
                 .Add("duplicates", clients.Sum(c => (long)c.Duplicates))
                 .Add("out_of_order", clients.Sum(c => (long)c.OutOfOrder))
                 .Add("errors", clients.Sum(c => (long)c.Errors))
@@ -104,7 +106,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
     /// Sender <paramref name="id"/> says M messages <c>id:seq:timestamp</c>, paced to its share of the
     /// total rate (or as fast as the socket takes them), several lines per write when behind.
     /// </summary>
-    private static async Task SendAsync(Client client, int id, Options o, CancellationToken cancel)
+    private static async Task SendAsync(Client client, int id, Options o, int[] sent, CancellationToken cancel)
     {
         var buffer = new byte[64 * 1024];
         double interval = o.Rate > 0 ? o.Senders / o.Rate : 0; // seconds between one sender's messages
@@ -127,6 +129,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
                 length += written;
             }
             await client.Socket.SendAsync(buffer.AsMemory(0, length), cancel);
+            Volatile.Write(ref sent[id], seq);
         }
     }
 
