@@ -1,0 +1,31 @@
+namespace Messenger.Bench;
+
+/// <summary>What every benchmark asks of the server, as HOCON layered over its defaults.</summary>
+public static class BenchConfig
+{
+    /// <summary>
+    /// Rate limit off (the load is the point), no idle timeout during a run, and warnings only in
+    /// the log so that per-login INFO lines are not part of what is measured.
+    /// </summary>
+    public const string BaseServerHocon = """
+        messenger.chat.rate-limit.enabled = off
+        messenger.chat.idle-timeout = 10m
+        akka.loglevel = WARNING
+        akka.stdout-loglevel = WARNING
+        """;
+
+    /// <summary>Extra server HOCON from <c>--server-hocon</c>, to try a tuning without rebuilding.</summary>
+    public static string? ExtraServerHocon { get; set; }
+
+    public static string ServerHocon => ExtraServerHocon is null ? BaseServerHocon : BaseServerHocon + "\n" + ExtraServerHocon;
+
+    /// <summary>Every client of every scenario connects here and nowhere else.</summary>
+    public static readonly System.Net.IPAddress Host = System.Net.IPAddress.Loopback;
+
+    /// <summary>Seconds since <paramref name="startTimestamp"/> (a Stopwatch timestamp).</summary>
+    public static double SecondsSince(long startTimestamp) => System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+
+    /// <summary>Runs <paramref name="work"/> over <paramref name="items"/> with at most <paramref name="parallel"/> at once.</summary>
+    public static Task ForEachAsync<T>(IEnumerable<T> items, int parallel, CancellationToken cancel, Func<T, CancellationToken, ValueTask> work) =>
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancel }, work);
+}

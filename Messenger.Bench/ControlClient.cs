@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using Messenger.Protocol;
+
+namespace Messenger.Bench;
+
+/// <summary>A logged-in control channel that asks for download tickets (parsed with the real codec).</summary>
+public sealed class ControlClient : IDisposable
+{
+    private readonly TcpClient _tcp;
+    private NetworkStream _stream = null!;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private int _start, _end;
+
+    private ControlClient(TcpClient tcp)
+    {
+        _tcp = tcp;
+    }
+
+    public static async Task<ControlClient> LoginAsync(IPEndPoint chat, string user, CancellationToken cancel)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        var client = new ControlClient(tcp);
+        try
+        {
+            await tcp.ConnectAsync(chat, cancel);
+            client._stream = tcp.GetStream();
+            await client._stream.WriteAsync(ChatCodec.EncodeCommand(new HelloCommand(user)), cancel);
+            var frame = await client.NextFrameAsync(f => f is WelcomeFrame or ErrorFrame, cancel);
+            if (frame is ErrorFrame e) throw new InvalidOperationException($"login refused: {e.Code} {e.Message}");
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A ticket for <paramref name="file"/>, or the server's error frame.</summary>
+    public async Task<ServerFrame> RequestTicketAsync(string file, TransferVia via, CancellationToken cancel)
+    {
+        await _stream.WriteAsync(ChatCodec.EncodeCommand(new GetCommand(file, via)), cancel);
+        return await NextFrameAsync(f => f is TicketFrame or ErrorFrame, cancel);
+    }
+
+    private async Task<ServerFrame> NextFrameAsync(Func<ServerFrame, bool> wanted, CancellationToken cancel)
+    {
+        while (true)
+        {
+            int newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (newline >= 0)
+            {
+                var parsed = ChatCodec.ParseFrame(_buffer.AsSpan(_start, newline - _start));
+                _start = newline + 1;
+                if (parsed.Value is { } frame && wanted(frame)) return frame;
+                continue;
+            }
+            if (_start > 0)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+            if (_end == _buffer.Length) throw new InvalidOperationException("control line too long");
+            int n = await _stream.ReadAsync(_buffer.AsMemory(_end), cancel);
+            if (n == 0) throw new IOException("the server closed the control channel");
+            _end += n;
+        }
+    }
+
+    public void Dispose() => _tcp.Dispose();
+}

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Messenger.Bench;
+
+/// <summary>
+/// A raw control-channel socket for load generation: writes pre-encoded lines, and reads with one
+/// large buffer, handing each complete line (without its newline) to a callback as a span, with
+/// no allocation per line. Parsing is left to the caller, who looks only at what it needs.
+/// </summary>
+public sealed class LineSocket : IDisposable
+{
+    private readonly Socket _socket;
+    private byte[] _buffer;
+
+    private LineSocket(Socket socket, int bufferBytes)
+    {
+        _socket = socket;
+        _buffer = new byte[bufferBytes];
+    }
+
+    public Socket Socket => _socket;
+
+    public static async Task<LineSocket> ConnectAsync(IPEndPoint endpoint, int bufferBytes, CancellationToken cancel)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoint, cancel);
+            return new LineSocket(socket, bufferBytes);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public static byte[] Hello(string user) => Encoding.UTF8.GetBytes($"{{\"type\":\"hello\",\"user\":\"{user}\"}}\n");
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
+    {
+        while (!bytes.IsEmpty)
+        {
+            int n = await _socket.SendAsync(bytes, SocketFlags.None, cancel);
+            bytes = bytes[n..];
+        }
+    }
+
+    /// <summary>Called for each line with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of the read that completed it; return false to stop reading.</summary>
+    public delegate bool LineHandler(ReadOnlySpan<byte> line, long receivedTimestamp);
+
+    /// <summary>
+    /// Reads until the peer closes, <paramref name="onLine"/> returns false, or <paramref name="cancel"/> fires
+    /// (then it returns quietly). A connection reset also just ends the loop.
+    /// </summary>
+    public async Task ReadLinesAsync(LineHandler onLine, CancellationToken cancel)
+    {
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                if (end == _buffer.Length)
+                {
+                    if (start > 0)
+                    {
+                        Buffer.BlockCopy(_buffer, start, _buffer, 0, end - start);
+                        end -= start;
+                        start = 0;
+                    }
+                    else
+                    {
+                        Array.Resize(ref _buffer, _buffer.Length * 2); // one line longer than the buffer
+                    }
+                }
+                int n = await _socket.ReceiveAsync(_buffer.AsMemory(end), SocketFlags.None, cancel);
+                if (n == 0) return;
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                int scanFrom = end;
+                end += n;
+                if (!Dispatch(onLine, now, ref start, scanFrom, end)) return;
+                if (start == end) start = end = 0;
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (SocketException) { }
+        catch (ObjectDisposedException) { }
+    }
+
+    private bool Dispatch(LineHandler onLine, long now, ref int start, int scanFrom, int end)
+    {
+        var span = _buffer.AsSpan();
+        while (true)
+        {
+            int newline = span[scanFrom..end].IndexOf((byte)'\n');
+            if (newline < 0) return true;
+            int lineEnd = scanFrom + newline;
+            if (!onLine(span[start..lineEnd], now)) return false;
+            start = scanFrom = lineEnd + 1;
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+}
+
+/// <summary>Minimal, allocation-free looks into server lines: the encoder always writes "type" first.</summary>
+public static class Lines
+{
+    public static ReadOnlySpan<byte> Msg => "{\"type\":\"msg\""u8;
+    public static ReadOnlySpan<byte> Welcome => "{\"type\":\"welcome\""u8;
+    public static ReadOnlySpan<byte> Joined => "{\"type\":\"joined\""u8;
+    public static ReadOnlySpan<byte> Left => "{\"type\":\"left\""u8;
+    public static ReadOnlySpan<byte> Users => "{\"type\":\"users\""u8;
+    public static ReadOnlySpan<byte> Error => "{\"type\":\"error\""u8;
+
+    /// <summary>The raw value of a string field (escapes left as they are), or empty when absent.</summary>
+    public static ReadOnlySpan<byte> StringField(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedNameColonQuote)
+    {
+        int at = line.IndexOf(quotedNameColonQuote);
+        if (at < 0) return default;
+        var rest = line[(at + quotedNameColonQuote.Length)..];
+        int close = rest.IndexOf((byte)'"');
+        return close < 0 ? default : rest[..close];
+    }
+}
