@@ -17,7 +17,7 @@ namespace Messenger.Rudp;
 /// 1.25 / 0.75 / 1 ×6.</para>
 /// <para><b>Losses.</b> A loss alone changes nothing. The window is reduced multiplicatively, at most
 /// once per round, only on clear congestion evidence — losses in a round whose RTT exceeded
-/// 2 × minimum RTT (a full queue) — or on a retransmission timeout (every timeout counts).
+/// 2 × minimum RTT and at least a congestion delay (default 2 ms) above it (a full queue) — or on a retransmission timeout (every timeout counts).
 /// The reduction is an in-flight cap that grows back ×1.25 per clean round.</para>
 /// <para>The window never leaves [minWindow, maxWindow].</para>
 /// </remarks>
@@ -25,6 +25,7 @@ public sealed class RateBasedController : ICongestionController
 {
     private readonly int _minWindow;
     private readonly int _maxWindow;
+    private readonly long _congestionDelayMicros;
     private readonly double[] _bandwidthSamples = new double[RudpConstants.BandwidthFilterRounds];
 
     private double _cwnd;
@@ -49,13 +50,15 @@ public sealed class RateBasedController : ICongestionController
     public RateBasedController(
         int minWindow = RudpConstants.RateBasedMinWindow,
         int maxWindow = RudpConstants.MaxWindow,
-        int initialWindow = RudpConstants.InitialWindow)
+        int initialWindow = RudpConstants.InitialWindow,
+        long congestionDelayMicros = RudpConstants.DefaultCongestionDelayMicros)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minWindow);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxWindow, minWindow);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialWindow);
         _minWindow = minWindow;
         _maxWindow = maxWindow;
+        _congestionDelayMicros = Math.Max(0, congestionDelayMicros);
         _cwnd = Math.Clamp(initialWindow, minWindow, maxWindow);
     }
 
@@ -156,7 +159,7 @@ public sealed class RateBasedController : ICongestionController
     {
         if (_lossesInRound > 0
             && MinRttMicros is { } minRtt
-            && _maxRttInRoundMicros > RudpConstants.CongestionRttInflation * minRtt
+            && _maxRttInRoundMicros > Math.Max(RudpConstants.CongestionRttInflation * minRtt, minRtt + _congestionDelayMicros)
             && _lastReductionRound != RoundCount)
             Reduce(RudpConstants.CongestionDecrease);
     }

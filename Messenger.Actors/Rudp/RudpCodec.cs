@@ -74,28 +74,49 @@ public static class RudpCodec
         return Seal(d);
     }
 
-    /// <summary>Writes an Ack with up to <see cref="RudpConstants.MaxSackRanges"/> SACK ranges (lowest first).</summary>
+    /// <summary>
+    /// Writes an Ack. The SACK ranges (ascending, disjoint, above the cumulative ack, ending at most
+    /// <see cref="RudpConstants.MaxAckBitmapSegments"/> segments above it) travel as a bitmap:
+    /// bit i (byte i / 8, bit i % 8, least significant first) = segment cumulativeAck + 1 + i arrived.
+    /// </summary>
     public static int WriteAck(Span<byte> dest, uint connectionId, uint cumulativeAck, uint receiveWindow,
         uint echoedTimestamp, uint echoedSequence, bool echoedRetransmission, ReadOnlySpan<SackRange> sackRanges)
     {
-        if (sackRanges.Length > RudpConstants.MaxSackRanges)
-            throw new ArgumentOutOfRangeException(nameof(sackRanges), sackRanges.Length,
-                $"At most {RudpConstants.MaxSackRanges} SACK ranges fit in an Ack.");
-        var d = Begin(dest, RudpConstants.AckFixedSize + sackRanges.Length * RudpConstants.SackRangeSize,
+        long first = (long)cumulativeAck + 1; // segment of bit 0
+        long previousEnd = cumulativeAck;
+        foreach (var range in sackRanges)
+        {
+            if (range.Start <= previousEnd || range.End <= range.Start)
+                throw new ArgumentException("SACK ranges must be ascending, disjoint, non-empty and above the cumulative ack.", nameof(sackRanges));
+            if (range.End - first > RudpConstants.MaxAckBitmapSegments)
+                throw new ArgumentOutOfRangeException(nameof(sackRanges), range.End,
+                    $"An Ack describes at most {RudpConstants.MaxAckBitmapSegments} segments above the cumulative ack.");
+            previousEnd = range.End;
+        }
+        int bitmapBytes = sackRanges.IsEmpty ? 0 : (int)((sackRanges[^1].End - first + 7) / 8);
+        var d = Begin(dest, RudpConstants.AckFixedSize + bitmapBytes,
             RudpPacketKind.Ack, echoedRetransmission ? RudpConstants.RetransmissionFlag : (ushort)0, connectionId);
         BinaryPrimitives.WriteUInt32BigEndian(d[12..], cumulativeAck);
         BinaryPrimitives.WriteUInt32BigEndian(d[16..], receiveWindow);
         BinaryPrimitives.WriteUInt32BigEndian(d[20..], echoedTimestamp);
         BinaryPrimitives.WriteUInt32BigEndian(d[24..], echoedSequence);
-        d[28] = (byte)sackRanges.Length;
-        var offset = RudpConstants.AckFixedSize;
+        var bitmap = d[RudpConstants.AckFixedSize..];
+        bitmap.Clear();
         foreach (var range in sackRanges)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(d[offset..], range.Start);
-            BinaryPrimitives.WriteUInt32BigEndian(d[(offset + 4)..], range.End);
-            offset += RudpConstants.SackRangeSize;
-        }
+            SetBits(bitmap, (int)(range.Start - first), (int)(range.End - first));
         return Seal(d);
+    }
+
+    private static void SetBits(Span<byte> bitmap, int from, int to)
+    {
+        while (from < to && (from & 7) != 0) { bitmap[from >> 3] |= (byte)(1 << (from & 7)); from++; }
+        int wholeBytes = (to - from) >> 3;
+        if (wholeBytes > 0)
+        {
+            bitmap.Slice(from >> 3, wholeBytes).Fill(0xFF);
+            from += wholeBytes << 3;
+        }
+        while (from < to) { bitmap[from >> 3] |= (byte)(1 << (from & 7)); from++; }
     }
 
     /// <summary>Writes a Fin (header only).</summary>
@@ -169,21 +190,46 @@ public static class RudpCodec
             datagram[RudpConstants.DataHeaderSize..]);
 
     /// <summary>
-    /// Reads an Ack, copying its SACK ranges into <paramref name="rangesDestination"/> (which must
-    /// hold <see cref="RudpConstants.MaxSackRanges"/> entries, or at least as many as the Ack has).
+    /// Reads an Ack, turning its bitmap back into SACK ranges (runs of received segments, lowest
+    /// first) in <paramref name="rangesDestination"/>, which must hold
+    /// <see cref="RudpConstants.MaxSackRanges"/> entries to be sure of room for every run.
     /// </summary>
     public static AckBody ReadAck(ReadOnlySpan<byte> datagram, Span<SackRange> rangesDestination)
     {
-        var count = datagram[28];
-        if (rangesDestination.Length < count)
-            throw new ArgumentException("Destination too small for the Ack's SACK ranges.", nameof(rangesDestination));
-        var offset = RudpConstants.AckFixedSize;
-        for (var i = 0; i < count; i++, offset += RudpConstants.SackRangeSize)
-            rangesDestination[i] = new SackRange(
-                BinaryPrimitives.ReadUInt32BigEndian(datagram[offset..]),
-                BinaryPrimitives.ReadUInt32BigEndian(datagram[(offset + 4)..]));
+        var cumulativeAck = BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]);
+        var bitmap = datagram[RudpConstants.AckFixedSize..];
+        uint first = cumulativeAck + 1;
+        int count = 0;
+        int runStart = -1;
+        int bits = bitmap.Length * 8;
+        int i = 0;
+        while (i < bits)
+        {
+            byte b = bitmap[i >> 3];
+            if ((i & 7) == 0 && (b == 0x00 && runStart < 0 || b == 0xFF && runStart >= 0))
+            {
+                i += 8; // a whole byte that continues the current state
+                continue;
+            }
+            bool set = (b & (1 << (i & 7))) != 0;
+            if (set && runStart < 0) runStart = i;
+            else if (!set && runStart >= 0)
+            {
+                if (count == rangesDestination.Length)
+                    throw new ArgumentException("Destination too small for the Ack's SACK ranges.", nameof(rangesDestination));
+                rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)i);
+                runStart = -1;
+            }
+            i++;
+        }
+        if (runStart >= 0)
+        {
+            if (count == rangesDestination.Length)
+                throw new ArgumentException("Destination too small for the Ack's SACK ranges.", nameof(rangesDestination));
+            rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)bits);
+        }
         return new AckBody(
-            BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]),
+            cumulativeAck,
             BinaryPrimitives.ReadUInt32BigEndian(datagram[16..]),
             BinaryPrimitives.ReadUInt32BigEndian(datagram[20..]),
             BinaryPrimitives.ReadUInt32BigEndian(datagram[24..]),
@@ -240,20 +286,10 @@ public static class RudpCodec
             {
                 if (d.Length < RudpConstants.AckFixedSize) return "Ack truncated";
                 if ((flags & ~RudpConstants.RetransmissionFlag) != 0) return "Ack has undefined flags";
-                var count = d[28];
-                if (count > RudpConstants.MaxSackRanges) return "Ack has too many SACK ranges";
-                if (d.Length != RudpConstants.AckFixedSize + count * RudpConstants.SackRangeSize)
-                    return "Ack length does not match its SACK range count";
-                // Ranges must lie above the cumulative ack, be non-empty, ascending and not touching.
-                var previousEnd = BinaryPrimitives.ReadUInt32BigEndian(d[12..]);
-                var offset = RudpConstants.AckFixedSize;
-                for (var i = 0; i < count; i++, offset += RudpConstants.SackRangeSize)
-                {
-                    var start = BinaryPrimitives.ReadUInt32BigEndian(d[offset..]);
-                    var end = BinaryPrimitives.ReadUInt32BigEndian(d[(offset + 4)..]);
-                    if (start <= previousEnd || end <= start) return "Ack SACK ranges are not ascending, disjoint and above the cumulative ack";
-                    previousEnd = end;
-                }
+                if (d.Length > RudpConstants.AckFixedSize && d[^1] == 0) return "Ack bitmap has a trailing zero byte";
+                var cumulative = BinaryPrimitives.ReadUInt32BigEndian(d[12..]);
+                if ((ulong)cumulative + 1 + (ulong)(d.Length - RudpConstants.AckFixedSize) * 8 > uint.MaxValue)
+                    return "Ack bitmap reaches past the last sequence number";
                 return null;
             }
 

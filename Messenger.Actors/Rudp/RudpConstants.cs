@@ -53,21 +53,29 @@ public static class RudpConstants
     /// <summary>Rst: header + u8 reason (13 bytes, far below <see cref="SynSize"/>).</summary>
     public const int RstSize = HeaderSize + 1;
 
-    /// <summary>Ack without SACK ranges: header + cum-ack + window + echoed timestamp + echoed sequence + u8 range count.</summary>
-    public const int AckFixedSize = HeaderSize + 16 + 1;
-
-    /// <summary>One SACK range on the wire: u32 start + u32 end (exclusive).</summary>
-    public const int SackRangeSize = 8;
+    /// <summary>Ack before its bitmap: header + cum-ack + window + echoed timestamp + echoed sequence.</summary>
+    public const int AckFixedSize = HeaderSize + 16;
 
     /// <summary>
-    /// At most this many SACK ranges per Ack (Ack = 29 + 64 × 8 = 541 bytes, well under one datagram).
-    /// 64 holes per window is far more than any sane link produces; beyond that the sender still
-    /// recovers through the cumulative ack and RACK loss detection.
+    /// The selective-ack bitmap fills the rest of the datagram at most: bit i says whether segment
+    /// cum-ack + 1 + i arrived. 1,444 bytes cover 11,552 segments, more than any receive window we
+    /// allow, so an Ack always tells the whole truth about the window: nothing is ever left out (a
+    /// list of a few SACK ranges runs out on a lossy link with a large window, and then the sender
+    /// has to guess).
     /// </summary>
-    public const int MaxSackRanges = 64;
+    public const int MaxAckBitmapBytes = MaxDatagram - AckFixedSize;
+
+    /// <summary>Segments above the cumulative ack one Ack can describe.</summary>
+    public const int MaxAckBitmapSegments = MaxAckBitmapBytes * 8;
+
+    /// <summary>
+    /// Most runs of received segments (SACK ranges) one Ack can hold: every other segment received.
+    /// Size the span given to <see cref="RudpCodec.ReadAck"/> with this.
+    /// </summary>
+    public const int MaxSackRanges = (MaxAckBitmapSegments + 1) / 2;
 
     /// <summary>Largest possible Ack.</summary>
-    public const int MaxAckSize = AckFixedSize + MaxSackRanges * SackRangeSize;
+    public const int MaxAckSize = MaxDatagram;
 
     /// <summary>Data flag bit 0: this segment is a retransmission (the receiver echoes it so the sender can apply Karn's rule).</summary>
     public const ushort RetransmissionFlag = 0x0001;
@@ -148,6 +156,12 @@ public static class RudpConstants
     /// <summary>Congestion evidence: an RTT sample above this multiple of the minimum RTT means a queue is building.</summary>
     public const double CongestionRttInflation = 2.0;
 
+    /// <summary>
+    /// ... and at least this much above it in absolute terms. On a sub-millisecond path (loopback,
+    /// a LAN) scheduling jitter alone doubles the RTT; a queue worth reacting to adds milliseconds.
+    /// </summary>
+    public const long DefaultCongestionDelayMicros = 2_000;
+
     /// <summary>Multiplicative decrease on clear congestion evidence (BBRv2's β = 0.7: gentler than Reno's 0.5).</summary>
     public const double CongestionDecrease = 0.7;
 
@@ -164,4 +178,7 @@ public static class RudpConstants
 
     /// <summary>Default receiver reorder capacity in segments (matches <see cref="MaxWindow"/>: ≈ 11.9 MB of buffer).</summary>
     public const int DefaultReceiveCapacity = MaxWindow;
+
+    /// <summary>A receive window must fit in one Ack's bitmap.</summary>
+    public const int MaxReceiveCapacity = MaxAckBitmapSegments;
 }

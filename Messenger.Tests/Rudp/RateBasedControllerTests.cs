@@ -107,6 +107,21 @@ public class RateBasedControllerTests
     }
 
     [Fact]
+    public void Loss_with_sub_millisecond_rtt_jitter_on_a_fast_path_is_not_congestion()
+    {
+        // minRtt 60 µs (loopback): 3 x is still only 180 µs, far below the 2 ms congestion delay.
+        var cc = new RateBasedController(congestionDelayMicros: 2_000);
+        long now = 0;
+        cc.OnAck(now += 60, 1, 60, 16);
+        for (int round = 0; round < 20; round++)
+        {
+            cc.OnAck(now += 100, 16, 180, 16);
+            cc.OnLoss(now, round, round + 1);
+        }
+        Assert.Equal(0, cc.Reductions);
+    }
+
+    [Fact]
     public void Reduced_window_grows_back_after_clean_rounds()
     {
         var cc = SteadyController(capacity: 200, out var now);

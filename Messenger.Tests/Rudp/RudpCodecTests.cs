@@ -119,7 +119,7 @@ public class RudpCodecTests
         SackRange[] ranges = [new(12, 15), new(20, 21), new(30, 100)];
         var buffer = new byte[RudpConstants.MaxDatagram];
         var n = RudpCodec.WriteAck(buffer, 5, 10, 700, 123, 29, true, ranges);
-        Assert.Equal(RudpConstants.AckFixedSize + 3 * 8, n);
+        Assert.Equal(RudpConstants.AckFixedSize + (100 - 11 + 7) / 8, n); // a bitmap from segment 11 to 99
         var h = ReadOk(buffer.AsSpan(0, n));
         Assert.Equal(RudpPacketKind.Ack, h.Kind);
         Assert.True(h.IsRetransmission);
@@ -130,17 +130,40 @@ public class RudpCodecTests
     }
 
     [Fact]
-    public void Ack_with_the_maximum_ranges_fits_in_a_datagram()
+    public void Ack_with_every_other_segment_received_across_the_whole_bitmap_round_trips()
     {
         var ranges = Enumerable.Range(0, RudpConstants.MaxSackRanges)
-            .Select(i => new SackRange((uint)(10 + i * 3), (uint)(11 + i * 3))).ToArray();
+            .Select(i => new SackRange((uint)(1 + i * 2), (uint)(2 + i * 2))).ToArray();
         var buffer = new byte[RudpConstants.MaxDatagram];
         var n = RudpCodec.WriteAck(buffer, 5, 0, 1, 0, 0, false, ranges);
         Assert.Equal(RudpConstants.MaxAckSize, n);
-        Assert.True(n <= RudpConstants.MaxDatagram);
         ReadOk(buffer.AsSpan(0, n));
-        Assert.Throws<ArgumentOutOfRangeException>(() =>
-            RudpCodec.WriteAck(buffer, 5, 0, 1, 0, 0, false, ranges.Append(new SackRange(1000, 1001)).ToArray()));
+        var read = new SackRange[RudpConstants.MaxSackRanges];
+        Assert.Equal(ranges.Length, RudpCodec.ReadAck(buffer.AsSpan(0, n), read).SackRangeCount);
+        Assert.Equal(ranges, read);
+        // One segment further than a bitmap can say is refused.
+        Assert.Throws<ArgumentOutOfRangeException>(() => RudpCodec.WriteAck(buffer, 5, 0, 1, 0, 0, false,
+            [new SackRange(RudpConstants.MaxAckBitmapSegments + 1, RudpConstants.MaxAckBitmapSegments + 2)]));
+    }
+
+    [Fact]
+    public void Ack_runs_that_end_inside_a_byte_or_at_the_bitmap_end_are_read_back_exactly()
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var read = new SackRange[RudpConstants.MaxSackRanges];
+        foreach (SackRange[] ranges in new[]
+                 {
+                     new SackRange[] { new(101, 102) },
+                     new SackRange[] { new(101, 109) },
+                     new SackRange[] { new(102, 110), new(111, 200) },
+                     new SackRange[] { new(108, 117), new(125, 126), new(140, 141) },
+                 })
+        {
+            var n = RudpCodec.WriteAck(buffer, 5, 100, 1, 0, 0, false, ranges);
+            ReadOk(buffer.AsSpan(0, n));
+            var count = RudpCodec.ReadAck(buffer.AsSpan(0, n), read).SackRangeCount;
+            Assert.Equal(ranges, read[..count]);
+        }
     }
 
     [Fact]
@@ -192,12 +215,14 @@ public class RudpCodecTests
                 // As received: the checksum catches it.
                 Reject(sample[..length]);
 
-                // Resealed, the structure must still be rejected, except a shorter Data payload,
-                // which is a valid datagram in its own right (only the checksum can tell).
+                // Resealed, the structure must still be rejected, except a shorter Data payload or
+                // Ack bitmap, which is a valid datagram in its own right (only the checksum can tell).
                 var truncated = sample[..length];
                 if (length >= RudpConstants.HeaderSize)
                     Reseal(truncated);
                 if (sample[1] == (byte)RudpPacketKind.Data && length > RudpConstants.DataHeaderSize)
+                    continue;
+                if (sample[1] == (byte)RudpPacketKind.Ack && length >= RudpConstants.AckFixedSize)
                     continue;
                 Reject(truncated);
             }
@@ -260,18 +285,13 @@ public class RudpCodecTests
         Reseal(data);
         Assert.Equal("Data has no payload", Reject(data));
 
-        // Ack whose SACK count runs beyond the datagram, or exceeds the maximum.
+        // Ack whose bitmap ends in a zero byte (not the shortest form).
         var ack = buffer[..RudpCodec.WriteAck(buffer, 1, 5, 1, 0, 0, false, [new SackRange(7, 9)])];
-        var overCount = (byte[])ack.Clone();
-        overCount[28] = 2;
-        Reseal(overCount);
-        Reject(overCount);
-        var tooMany = (byte[])ack.Clone();
-        tooMany[28] = RudpConstants.MaxSackRanges + 1;
-        Reseal(tooMany);
-        Reject(tooMany);
+        var zeroTail = ack.Append((byte)0).ToArray();
+        Reseal(zeroTail);
+        Reject(zeroTail);
 
-        // SACK ranges that are empty, below the cumulative ack or out of order.
+        // SACK ranges that are empty, below the cumulative ack or out of order cannot be written.
         foreach (SackRange[] bad in new[]
                  {
                      new SackRange[] { new(7, 7) },
@@ -280,7 +300,7 @@ public class RudpCodecTests
                      new SackRange[] { new(20, 30), new(10, 15) },
                      new SackRange[] { new(10, 15), new(15, 20) },
                  })
-            Reject(buffer.AsSpan(0, RudpCodec.WriteAck(buffer, 1, 5, 1, 0, 0, false, bad)));
+            Assert.Throws<ArgumentException>(() => RudpCodec.WriteAck(buffer, 1, 5, 1, 0, 0, false, bad));
 
         // SynAck whose segment count disagrees with its file size, or zero payload size.
         var synAck = buffer[..RudpCodec.WriteSynAck(buffer, 1, 5000, Digest, 1000, 5)];

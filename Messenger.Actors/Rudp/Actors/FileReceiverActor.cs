@@ -5,7 +5,6 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Messenger.Client;
 using Messenger.Protocol;
-using Microsoft.Win32.SafeHandles;
 
 namespace Messenger.Rudp.Actors;
 
@@ -42,12 +41,13 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private uint _connectionId;
     private ReceiveWindow? _window;
-    private SafeFileHandle? _part;
+    private PartFile? _part;
     private int _payloadBytes;
     private long _size;
     private int _synTries;
     private int _handshakeAckTries;
     private bool _dataSeen;
+    private bool _lastWasOutOfOrder;
     private long _lastHeardMicros;
     private int _unacked;
     private uint _echoTimestamp, _echoSequence;
@@ -205,7 +205,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
-            _part = File.OpenHandle(_partPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, _size);
+            _part = new PartFile(_partPath, _size);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -238,6 +238,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         var data = RudpCodec.ReadData(datagram);
         var window = _window!;
         if (data.IsRetransmission) _retransmitsSeen++;
+        int cumulativeBefore = window.CumulativeAck;
         var result = window.Accept(data.Sequence);
         switch (result)
         {
@@ -251,7 +252,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
                     Fail(ErrorCodes.BadRequest, $"segment {data.Sequence} has {data.Payload.Length} bytes, expected {expected}");
                     return;
                 }
-                RandomAccess.Write(_part!, data.Payload, offset);
+                _part!.Write(offset, datagram, RudpConstants.DataHeaderSize, expected);
                 _bytes += expected;
                 break;
             case AcceptResult.Duplicate:
@@ -263,9 +264,12 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         _echoTimestamp = data.Timestamp;
         _echoSequence = data.Sequence;
         _echoRetransmission = data.IsRetransmission;
-        // Ack at once when something is out of order (the sender needs to hear about holes
-        // quickly), else every few segments, with a short timer for the tail.
-        if (++_unacked >= _settings.AckEvery || result != AcceptResult.Delivered || window.BufferedCount > 0 || window.IsComplete)
+        // Ack at once when the picture changed (a new hole opened, a hole was filled, a duplicate
+        // came: the sender must hear of it quickly), else every few segments, with a timer for the tail.
+        bool newHole = result == AcceptResult.Buffered && !_lastWasOutOfOrder;
+        bool holeFilled = window.CumulativeAck - cumulativeBefore > 1;
+        _lastWasOutOfOrder = result == AcceptResult.Buffered;
+        if (++_unacked >= _settings.AckEvery || newHole || holeFilled || result == AcceptResult.Duplicate || window.IsComplete)
             SendAck();
         else if (!Timers.IsTimerActive(nameof(DelayedAck)))
             Timers.StartSingleTimer(nameof(DelayedAck), DelayedAck.Instance, _settings.DelayedAck);
@@ -275,10 +279,10 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     {
         var window = _window!;
         int rangeCount = window.WriteSackRanges(_ranges);
-        var buffer = new byte[RudpConstants.AckFixedSize + rangeCount * RudpConstants.SackRangeSize];
-        RudpCodec.WriteAck(buffer, _connectionId, (uint)window.CumulativeAck, (uint)window.AdvertisedWindow,
+        var buffer = new byte[RudpConstants.MaxAckSize];
+        int length = RudpCodec.WriteAck(buffer, _connectionId, (uint)window.CumulativeAck, (uint)window.AdvertisedWindow,
             _echoTimestamp, _echoSequence, _echoRetransmission, _ranges.AsSpan(0, rangeCount));
-        Put(buffer);
+        Put(buffer.AsSpan(0, length).ToArray());
         _unacked = 0;
     }
 
@@ -286,7 +290,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     {
         if (!_window!.IsComplete) return; // cannot happen with an honest server: it waits for every ack
         Timers.Cancel(nameof(ProgressTick));
-        _part!.Dispose();
+        _part!.Complete();
         string sha;
         using (var stream = new FileStream(_partPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             sha = Convert.ToHexStringLower(SHA256.HashData(stream));

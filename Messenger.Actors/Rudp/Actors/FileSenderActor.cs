@@ -47,7 +47,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private long _transferStartMicros;
 
     // statistics
-    private long _sent, _received, _retransmitted, _duplicateAcks;
+    private long _sent, _received, _retransmitted, _timeouts, _duplicateAcks;
     private int _smallestWindow = int.MaxValue, _largestWindow;
 
     public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire)
@@ -190,7 +190,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         Context.Stop(Self);
     }
 
-    private TransferStats Stats(double seconds) => new(_file.Size, seconds, _sent, _received, _retransmitted, _duplicateAcks, 0,
+    private TransferStats Stats(double seconds) => new(_file.Size, seconds, _sent, _received, _retransmitted, _timeouts, _duplicateAcks, 0,
         _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, _rtt.SmoothedRttMicros / 1000);
 
     private void Abort(string why, bool sendRst)
@@ -241,7 +241,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         if (outcome.NewlyAcked == 0) _duplicateAcks++;
         _congestion.OnAck(now, outcome.NewlyAcked, rttSample, _window.InFlight);
 
-        int lost = _window.DetectLosses(_settings.ReorderThreshold, out long highestLost);
+        int lost = _window.DetectLosses(_settings.ReorderThreshold, out long highestLost); // the bitmap told the whole truth
         if (lost > 0) _congestion.OnLoss(now, highestLost, _window.NextTransmissionNumber);
 
         if (_window.AllAcked)
@@ -262,6 +262,10 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         _largestWindow = Math.Max(_largestWindow, allowed);
         int sequenceLimit = (int)Math.Min((long)_window.CumulativeAck + _receiverWindow, int.MaxValue);
         long now = NowMicros;
+        // The hole at the cumulative ack holds everything else back: once it is known lost it is
+        // resent even when the window is full (RFC 6675 lets the first retransmission ignore the pipe).
+        int una = _window.CumulativeAck;
+        if (una < _window.SegmentCount && _window.GetState(una) == SegmentState.Lost) SendSegment(una, now);
         int sequence;
         while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0) SendSegment(sequence, now);
         ArmRetransmissionTimer(now);
@@ -304,13 +308,15 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 TimeSpan.FromMicroseconds(Math.Max(_rtoDeadlineMicros - now, 100)));
             return;
         }
-        int oldest = _window.OnTimeout();
+        _timeouts++;
         _rtt.Backoff();
         _congestion.OnRetransmissionTimeout(now, _window.NextTransmissionNumber);
         _rtoDeadlineMicros = now + _rtt.RtoMicros;
-        // The segment the timer guarded goes out now, whatever the (collapsed) window says:
-        // that retransmission is what the timer is for (RFC 5681 3.1).
-        if (oldest >= 0) SendSegment(oldest, now);
+        // The earliest segment not acknowledged (RFC 6298 5.4) goes out now, whatever the
+        // collapsed window says: that retransmission is what the timer is for. It is the one at
+        // the cumulative ack, not the oldest transmission: segments above it may have arrived
+        // without the receiver being able to say so (an ack lists only so many SACK ranges).
+        SendSegment(_window.CumulativeAck, now);
         SendWhatTheWindowAllows();
     }
 

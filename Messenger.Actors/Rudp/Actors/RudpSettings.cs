@@ -14,6 +14,7 @@ public sealed record RudpSettings(
     int FinRetries,
     int MaxHalfOpen,
     string CongestionControl,
+    int MinWindow,
     int MaxWindow,
     int ReorderThreshold,
     int ReceiveCapacity,
@@ -38,6 +39,7 @@ public sealed record RudpSettings(
             c.GetInt("fin-retries"),
             c.HasPath("max-half-open") ? c.GetInt("max-half-open") : 0, // servers only
             c.GetString("congestion-control"),
+            c.GetInt("min-window"),
             c.GetInt("max-window"),
             c.GetInt("reorder-threshold"),
             c.GetInt("receive-capacity"),
@@ -53,14 +55,16 @@ public sealed record RudpSettings(
             throw new ConfigurationException("messenger.rudp.congestion-control must be \"rate\" or \"newreno\"");
         if (settings.MinRto <= TimeSpan.Zero || settings.MaxRto < settings.MinRto || settings.InitialRto <= TimeSpan.Zero)
             throw new ConfigurationException("messenger.rudp RTOs must be positive with min-rto <= max-rto");
-        if (settings.AckEvery < 1 || settings.ReorderThreshold < 1 || settings.MaxWindow < 2 || settings.ReceiveCapacity < 2)
-            throw new ConfigurationException("messenger.rudp: ack-every and reorder-threshold must be >= 1, windows >= 2");
+        if (settings.ReceiveCapacity > RudpConstants.MaxReceiveCapacity)
+            throw new ConfigurationException($"messenger.rudp.receive-capacity must be at most {RudpConstants.MaxReceiveCapacity} (what one ack can describe)");
+        if (settings.AckEvery < 1 || settings.ReorderThreshold < 1 || settings.MinWindow < 1 || settings.MaxWindow < settings.MinWindow || settings.ReceiveCapacity < 2)
+            throw new ConfigurationException("messenger.rudp: ack-every, reorder-threshold and min-window must be >= 1, max-window >= min-window");
         return settings;
     }
 
     public ICongestionController NewCongestionController() => CongestionControl == "newreno"
         ? new NewRenoController(maxWindow: MaxWindow)
-        : new RateBasedController(maxWindow: MaxWindow);
+        : new RateBasedController(minWindow: MinWindow, maxWindow: MaxWindow);
 
     public RttEstimator NewRttEstimator() => new(
         (long)InitialRto.TotalMicroseconds, (long)MinRto.TotalMicroseconds, (long)MaxRto.TotalMicroseconds);

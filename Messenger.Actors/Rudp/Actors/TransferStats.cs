@@ -9,6 +9,7 @@ public sealed record TransferStats(
     long DatagramsSent,
     long DatagramsReceived,
     long Retransmitted,
+    long Timeouts,
     long Duplicates,
     long ChecksumDrops,
     int SmallestWindow,
@@ -19,6 +20,6 @@ public sealed record TransferStats(
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"bytes={Bytes} seconds={Seconds:0.000} goodput={GoodputMBps:0.0}MB/s sent={DatagramsSent} received={DatagramsReceived} " +
-        $"retransmitted={Retransmitted} duplicates={Duplicates} checksum-drops={ChecksumDrops} " +
+        $"retransmitted={Retransmitted} timeouts={Timeouts} duplicates={Duplicates} checksum-drops={ChecksumDrops} " +
         $"window={SmallestWindow}..{LargestWindow} srtt={SmoothedRttMs:0.000}ms");
 }
