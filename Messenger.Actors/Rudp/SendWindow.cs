@@ -14,10 +14,10 @@ namespace Messenger.Rudp;
 /// so a SACK range repeated in every Ack costs near O(1), not O(range). In-flight transmissions sit
 /// in a FIFO ordered by transmission number, so loss detection and "oldest in flight" are O(1)
 /// amortized. Lost segments wait in a min-heap (lowest sequence first; O(log n) per loss only).</para>
-/// <para>Timeout choice: <see cref="OnTimeout"/> marks only the oldest in-flight transmission lost
-/// (RFC 6298 §5.4 "retransmit the earliest segment"); once its retransmission is acknowledged,
-/// <see cref="DetectLosses"/> declares every older outstanding transmission lost anyway, so the rest of
-/// the flight is recovered without assuming that a single late ack means everything was lost.</para>
+/// <para>Timeout choice: <see cref="OnTimeout"/> marks only the segment at the cumulative ack lost
+/// (RFC 6298 §5.4 "retransmit the earliest segment that has not been acknowledged"). Acks of
+/// retransmitted segments never advance loss detection (the ack may be for the original copy), so a
+/// timeout that fired early cannot set off a cascade of spurious retransmissions.</para>
 /// </remarks>
 public sealed class SendWindow
 {
@@ -76,7 +76,7 @@ public sealed class SendWindow
     /// <summary>The transmission number the next <see cref="MarkSent"/> will return.</summary>
     public long NextTransmissionNumber { get; private set; }
 
-    /// <summary>Highest transmission number ever acknowledged, or −1.</summary>
+    /// <summary>Highest transmission number known to have arrived (from segments sent only once), or −1.</summary>
     public long HighestAckedTransmission { get; private set; } = -1;
 
     /// <summary>State of one segment.</summary>
@@ -170,6 +170,21 @@ public sealed class SendWindow
     }
 
     /// <summary>
+    /// The receiver echoed the send timestamp of the datagram that triggered its Ack. When it is
+    /// <paramref name="sequence"/>'s latest transmission, that transmission certainly arrived, even
+    /// if it was a retransmission: loss detection may count it (see <see cref="DetectLosses"/>).
+    /// This is what lets a burst of retransmissions (the tail of a lossy transfer) find its own
+    /// losses without waiting for the timer.
+    /// </summary>
+    public void ConfirmDelivery(uint sequence, uint echoedTimestamp)
+    {
+        if (sequence >= (uint)SegmentCount || _transmissionCount[sequence] == 0) return;
+        if ((uint)_sendTimeMicros[sequence] != echoedTimestamp) return; // an older copy, or a forged echo
+        if (_lastTransmission[sequence] > HighestAckedTransmission)
+            HighestAckedTransmission = _lastTransmission[sequence];
+    }
+
+    /// <summary>
     /// RACK-style loss detection: declares lost every in-flight segment whose latest transmission is at
     /// least <paramref name="reorderThreshold"/> transmissions older than the highest acknowledged one.
     /// Returns how many were declared lost, and the highest lost transmission number (−1 if none) so the
@@ -201,34 +216,26 @@ public sealed class SendWindow
     }
 
     /// <summary>
-    /// The retransmission timer expired: declares the oldest in-flight transmission lost and returns its
-    /// sequence (−1 when nothing is in flight).
+    /// The retransmission timer expired: declares the earliest unacknowledged segment (the one at
+    /// the cumulative ack, RFC 6298 5.4) lost and returns it, or −1 when there is none in flight or
+    /// waiting. It is that segment, not the oldest transmission, because segments above it may have
+    /// arrived already; and only it, because after a timeout nothing says what else is missing.
     /// </summary>
     public int OnTimeout()
     {
-        if (!TryGetOldestInFlight(out var sequence, out _))
+        var sequence = CumulativeAck;
+        if (sequence >= SegmentCount)
             return -1;
-        PopFifo();
-        MarkLost(sequence);
-        return sequence;
-    }
-
-    /// <summary>The in-flight segment transmitted longest ago (what the retransmission timer guards).</summary>
-    public bool TryGetOldestInFlight(out int sequence, out long sendTimeMicros)
-    {
-        while (_fifoCount > 0)
+        switch (_state[sequence])
         {
-            sequence = _fifoSequence[_fifoHead];
-            if (!IsStale(sequence, _fifoTransmission[_fifoHead]))
-            {
-                sendTimeMicros = _sendTimeMicros[sequence];
-                return true;
-            }
-            PopFifo();
+            case SegmentState.InFlight:
+                MarkLost(sequence); // its FIFO entry goes stale
+                return sequence;
+            case SegmentState.Lost:
+                return sequence;
+            default:
+                return -1;
         }
-        sequence = -1;
-        sendTimeMicros = 0;
-        return false;
     }
 
     private void AckRun(int start, int end, ref int newlyAcked, ref long highest)
@@ -244,7 +251,10 @@ public sealed class SendWindow
             _nextUnacked[i] = i + 1;
             AckedCount++;
             newlyAcked++;
-            if (_lastTransmission[i] > highest)
+            // Only a segment sent once says which transmission arrived. For a retransmitted one the
+            // ack may be for the original copy; crediting the latest transmission would make every
+            // segment sent in between look overtaken, and declare them lost (a spurious cascade).
+            if (_transmissionCount[i] == 1 && _lastTransmission[i] > highest)
                 highest = _lastTransmission[i];
         }
     }

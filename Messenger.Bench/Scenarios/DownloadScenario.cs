@@ -10,8 +10,9 @@ namespace Messenger.Bench.Scenarios;
 
 /// <summary>
 /// File downloads: one seeded-random file, fetched over TCP and reliable UDP by 1 client and by
-/// several at once, UDP also through the lossy socket (the same loss rate on the client and the
-/// server). Each run is followed by a plain loopback TCP copy of the same file with as many clients
+/// several at once, UDP also through the lossy socket. Loss p means p in each direction: the
+/// client's lossy socket drops p of the data reaching it and p of the acks it sends. (Putting a
+/// lossy socket on the server too would make the data path lose about 2p.) Each run is followed by a plain loopback TCP copy of the same file with as many clients
 /// (<see cref="LoopbackBaseline"/>) and every figure is also given as a ratio to it.
 /// </summary>
 public sealed class DownloadScenario(DownloadScenario.Options options)
@@ -64,10 +65,7 @@ public sealed class DownloadScenario(DownloadScenario.Options options)
                     continue;
                 }
 
-                var lossArgs = loss > 0
-                    ? new[] { "--loss", (loss / 100).ToString("R", CultureInfo.InvariantCulture), "--seed", Seed.ToString(CultureInfo.InvariantCulture) }
-                    : [];
-                await using var server = await ServerProcess.StartAsync(served, BenchConfig.ServerHocon, lossArgs, serverDll: o.ServerDll);
+                await using var server = await ServerProcess.StartAsync(served, BenchConfig.ServerHocon, [], serverDll: o.ServerDll);
                 using var control = await ControlClient.LoginAsync(server.Chat, "bench", deadline.Token);
                 ActorSystem? clientSystem = null;
                 try

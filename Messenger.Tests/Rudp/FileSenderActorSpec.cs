@@ -14,7 +14,7 @@ namespace Messenger.Tests.Rudp;
 /// <summary>
 /// The sender with a probe standing in for the socket: every datagram it puts on the wire is a
 /// <see cref="SendDatagram"/> the probe receives, and the test plays the client by hand.
-/// NewReno is configured so window sizes are exact; the minimum RTO is long (500 ms) so a
+/// NewReno is configured so window sizes are exact; the minimum RTO is long (2 s) so a
 /// quick retransmission can only be a fast retransmit.
 /// </summary>
 public sealed class FileSenderActorSpec : TestKit, IDisposable
@@ -38,7 +38,7 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
 
     private static RudpSettings Settings(string extra = "") => RudpSettings.FromConfig(ServerConfig.Load(
         overrides: Akka.Configuration.ConfigurationFactory.ParseString(
-            "messenger.rudp { congestion-control = newreno, initial-rto = 500ms, min-rto = 500ms, idle-timeout = 5s, handshake-retry-interval = 5s }\n" + extra)));
+            "messenger.rudp { congestion-control = newreno, initial-rto = 2s, min-rto = 2s, idle-timeout = 8s, handshake-retry-interval = 5s }\n" + extra)));
 
     private IActorRef Start(RudpSettings? settings = null)
     {
@@ -102,8 +102,8 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         Ack(sender, 9); // segment 9 unacknowledged; slow start sends 18 more (10..27)
         Assert.Equal(Enumerable.Range(10, 18), Burst(18));
 
-        // Silence from the client: after the RTO (500 ms), the oldest segment in flight, and only it, is resent.
-        var resent = Next(TimeSpan.FromSeconds(2));
+        // Silence from the client: after the RTO (2 s), the earliest unacknowledged segment, and only it, is resent.
+        var resent = Next(TimeSpan.FromSeconds(6));
         Assert.Equal((RudpPacketKind.Data, 9, true), resent);
         _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // the RTO backed off: nothing else yet
     }
@@ -115,7 +115,7 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         HandshakeAck(sender);
         Burst(10);
         Ack(sender, 0, new SackRange(1, 10)); // 9 segments past the hole at 0
-        var first = Next(TimeSpan.FromMilliseconds(200)); // well before the 500 ms RTO
+        var first = Next(TimeSpan.FromMilliseconds(1000)); // well before the 2 s RTO
         Assert.Equal((RudpPacketKind.Data, 0, true), first);
     }
 

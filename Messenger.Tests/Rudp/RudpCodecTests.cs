@@ -147,6 +147,29 @@ public class RudpCodecTests
     }
 
     [Fact]
+    public void Ack_bitmaps_carry_a_receive_windows_ranges_exactly_for_random_arrivals()
+    {
+        var random = new Random(1234);
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var written = new SackRange[RudpConstants.MaxSackRanges];
+        var read = new SackRange[RudpConstants.MaxSackRanges];
+        for (int trial = 0; trial < 500; trial++)
+        {
+            var window = new ReceiveWindow(20_000, capacity: 8192);
+            double loss = random.NextDouble() * 0.5;
+            int upTo = random.Next(1, 8000);
+            for (uint seq = 0; seq < upTo; seq++)
+                if (random.NextDouble() >= loss) window.Accept(seq);
+            int count = window.WriteSackRanges(written);
+            var n = RudpCodec.WriteAck(buffer, 1, (uint)window.CumulativeAck, 1, 0, 0, false, written.AsSpan(0, count));
+            Assert.True(RudpCodec.TryRead(buffer.AsSpan(0, n), out _, out var error), error);
+            var ack = RudpCodec.ReadAck(buffer.AsSpan(0, n), read);
+            Assert.Equal((uint)window.CumulativeAck, ack.CumulativeAck);
+            Assert.Equal(written[..count], read[..ack.SackRangeCount]);
+        }
+    }
+
+    [Fact]
     public void Ack_runs_that_end_inside_a_byte_or_at_the_bitmap_end_are_read_back_exactly()
     {
         var buffer = new byte[RudpConstants.MaxDatagram];

@@ -148,6 +148,44 @@ public class SendWindowTests
     }
 
     [Fact]
+    public void An_ack_for_a_retransmitted_segment_does_not_declare_what_was_sent_meanwhile_lost()
+    {
+        var window = new SendWindow(20);
+        SendAll(window, 5); // segments 0..4 as tx 0..4
+        Assert.Equal(0, window.OnTimeout()); // the timer fires early: segment 0 is presumed lost ...
+        window.MarkSent(0, 1); // ... and resent as tx 5
+        SendAll(window, 12); // segments 5..11 as tx 6..12, all still on their way
+        // The original copy of 0 arrives: the ack cannot say which copy it was.
+        window.ApplyAck(1, []);
+        Assert.Equal(0, window.DetectLosses(3, out _)); // segments 1..11 are not presumed lost
+        Assert.Equal(11, window.InFlight);
+    }
+
+    [Fact]
+    public void An_echo_confirming_a_retransmission_lets_it_reveal_losses_sent_before_it()
+    {
+        var window = new SendWindow(8);
+        SendAll(window, 8, now: 10); // tx 0..7, all the data there is
+        window.ApplyAck(0, [new SackRange(5, 8)]);
+        Assert.Equal(5, window.DetectLosses(3, out _)); // 0..4 lost
+        for (int seq = 0; seq < 5; seq++) window.MarkSent(seq, 100 + seq); // tx 8..12
+        // Only the retransmission of 4 arrives. Its ack alone is ambiguous (which copy of 4?) ...
+        window.ApplyAck(0, [new SackRange(4, 8)]);
+        Assert.Equal(0, window.DetectLosses(3, out _));
+        // ... but the echoed timestamp says it was the copy sent at 104 (tx 12): 0 (tx 8) and
+        // 1 (tx 9) were sent three or more transmissions before it, so they are lost again.
+        window.ConfirmDelivery(4, 104);
+        Assert.Equal(2, window.DetectLosses(3, out _));
+        Assert.Equal(SegmentState.Lost, window.GetState(0));
+        Assert.Equal(SegmentState.Lost, window.GetState(1));
+        Assert.Equal(SegmentState.InFlight, window.GetState(2));
+        // An echo of the original copy (sent at 10) proves nothing about the retransmission.
+        var before = window.HighestAckedTransmission;
+        window.ConfirmDelivery(3, 13);
+        Assert.Equal(before, window.HighestAckedTransmission);
+    }
+
+    [Fact]
     public void Lost_retransmission_is_detected()
     {
         var window = new SendWindow(10);
@@ -179,26 +217,28 @@ public class SendWindowTests
     }
 
     [Fact]
-    public void Timeout_marks_the_oldest_in_flight_transmission()
+    public void Timeout_marks_the_segment_at_the_cumulative_ack()
     {
         var window = new SendWindow(10);
         SendAll(window, 5, now: 100);
-        window.ApplyAck(1, []);
-        Assert.True(window.TryGetOldestInFlight(out var oldest, out var sentAt));
-        Assert.Equal((1, 100L), (oldest, sentAt));
+        window.ApplyAck(1, [new SackRange(3, 4)]); // 0 and 3 acknowledged
         Assert.Equal(1, window.OnTimeout());
         Assert.Equal(SegmentState.Lost, window.GetState(1));
-        Assert.Equal(3, window.InFlight);
-        Assert.True(window.TryGetOldestInFlight(out oldest, out _));
-        Assert.Equal(2, oldest);
+        Assert.Equal(SegmentState.InFlight, window.GetState(2)); // only the earliest unacknowledged one
+        Assert.Equal(2, window.InFlight);
+        Assert.Equal(1, window.OnTimeout()); // still waiting to be resent: the same answer
+        Assert.Equal(1, window.NextToSend(10));
 
-        // After the retransmission is acknowledged, everything sent before it is declared lost too.
-        window.MarkSent(window.NextToSend(10), 200); // tx 5
-        window.ApplyAck(2, []);
-        // Highest acked transmission 5: transmission 2 (segment 2) is ≥ 3 older; 3 and 4 are not yet.
-        Assert.Equal(1, window.DetectLosses(3, out _));
+        // Its retransmission is acknowledged: that alone says nothing about 2 and 4.
+        window.MarkSent(1, 200); // tx 5
+        window.ApplyAck(2, [new SackRange(3, 4)]);
+        Assert.Equal(0, window.DetectLosses(3, out _));
+        // New segments sent after it and acknowledged do: 2 and 4 were overtaken.
+        SendAll(window, 10); // segments 5..9 as tx 6..10
+        window.ApplyAck(2, [new SackRange(3, 4), new SackRange(5, 10)]);
+        Assert.Equal(2, window.DetectLosses(3, out _));
         Assert.Equal(SegmentState.Lost, window.GetState(2));
-        Assert.Equal(SegmentState.InFlight, window.GetState(3));
+        Assert.Equal(SegmentState.Lost, window.GetState(4));
     }
 
     [Fact]
@@ -206,7 +246,6 @@ public class SendWindowTests
     {
         var window = new SendWindow(3);
         Assert.Equal(-1, window.OnTimeout());
-        Assert.False(window.TryGetOldestInFlight(out _, out _));
     }
 
     [Fact]

@@ -264,12 +264,14 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         _echoTimestamp = data.Timestamp;
         _echoSequence = data.Sequence;
         _echoRetransmission = data.IsRetransmission;
-        // Ack at once when the picture changed (a new hole opened, a hole was filled, a duplicate
-        // came: the sender must hear of it quickly), else every few segments, with a timer for the tail.
+        // Ack at once when the picture changed (a new hole opened, a hole was filled, a
+        // retransmission or a duplicate came: the sender is recovering and must hear of it
+        // quickly), else every few segments, with a timer for the tail.
         bool newHole = result == AcceptResult.Buffered && !_lastWasOutOfOrder;
         bool holeFilled = window.CumulativeAck - cumulativeBefore > 1;
         _lastWasOutOfOrder = result == AcceptResult.Buffered;
-        if (++_unacked >= _settings.AckEvery || newHole || holeFilled || result == AcceptResult.Duplicate || window.IsComplete)
+        if (++_unacked >= _settings.AckEvery || newHole || holeFilled || data.IsRetransmission
+            || result == AcceptResult.Duplicate || window.IsComplete)
             SendAck();
         else if (!Timers.IsTimerActive(nameof(DelayedAck)))
             Timers.StartSingleTimer(nameof(DelayedAck), DelayedAck.Instance, _settings.DelayedAck);

@@ -238,6 +238,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 _rtt.AddSample(sample);
             }
         }
+        _window.ConfirmDelivery(ack.EchoedSequence, ack.EchoedTimestamp);
         if (outcome.NewlyAcked == 0) _duplicateAcks++;
         _congestion.OnAck(now, outcome.NewlyAcked, rttSample, _window.InFlight);
 
@@ -312,11 +313,10 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         _rtt.Backoff();
         _congestion.OnRetransmissionTimeout(now, _window.NextTransmissionNumber);
         _rtoDeadlineMicros = now + _rtt.RtoMicros;
-        // The earliest segment not acknowledged (RFC 6298 5.4) goes out now, whatever the
-        // collapsed window says: that retransmission is what the timer is for. It is the one at
-        // the cumulative ack, not the oldest transmission: segments above it may have arrived
-        // without the receiver being able to say so (an ack lists only so many SACK ranges).
-        SendSegment(_window.CumulativeAck, now);
+        // The earliest unacknowledged segment is declared lost; being the hole at the cumulative
+        // ack, it goes out at once, whatever the collapsed window says: that retransmission is
+        // what the timer is for.
+        _window.OnTimeout();
         SendWhatTheWindowAllows();
     }
 
