@@ -82,7 +82,8 @@ public class RudpDownloadTests : IAsyncLifetime
     [InlineData(0.30, 15)]
     public async Task Downloads_survive_loss_in_both_directions(double loss, int seed)
     {
-        var server = await ServerAsync(Lossy(loss, seed));
+        // The client's lossy socket drops `loss` of the data arriving and of the acks leaving.
+        var server = await ServerAsync();
         var source = server.Files.CreateRandomFile("lossy.bin", 2 * 1024 * 1024, seed: seed);
         var result = await DownloadAsync(server, Client(Lossy(loss, seed + 100)), "lossy.bin");
         Assert.True(result.Verified, result.Error);
@@ -93,6 +94,7 @@ public class RudpDownloadTests : IAsyncLifetime
     [Fact]
     public async Task Downloads_survive_loss_duplication_reordering_and_corruption_together()
     {
+        // Both ends impaired: a lossy socket on the server's port and on the client's.
         var server = await ServerAsync(Lossy(0.05, 21, duplicate: 0.02, reorder: 0.05, corrupt: 0.01));
         var source = server.Files.CreateRandomFile("rough.bin", 2 * 1024 * 1024, seed: 21);
         var result = await DownloadAsync(server, Client(Lossy(0.05, 22, duplicate: 0.02, reorder: 0.05, corrupt: 0.01)), "rough.bin");
