@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Akka.Configuration;
 using Messenger.Hosting;
 
@@ -53,9 +54,18 @@ root.SetAction(async (parsed, cancel) =>
         return 1;
     }
     Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
+    // Ctrl+C (SIGINT) and SIGTERM: stop gracefully instead of letting the runtime exit at once.
+    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+    void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        stop.Cancel();
+    }
+    using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+    using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
     try
     {
-        await Task.Delay(Timeout.Infinite, cancel);
+        await Task.Delay(Timeout.Infinite, stop.Token);
     }
     catch (OperationCanceledException)
     {

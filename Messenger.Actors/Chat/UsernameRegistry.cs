@@ -41,6 +41,7 @@ public sealed class UsernameRegistry : ReceiveActor
 
     private readonly Dictionary<string, Member> _byName = new(Usernames.Comparer);
     private readonly Dictionary<IActorRef, Member> _byConnection = new();
+    private readonly SortedSet<string> _sortedNames = new(Usernames.Comparer); // kept sorted: no sort per login
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
 
@@ -80,6 +81,7 @@ public sealed class UsernameRegistry : ReceiveActor
 
         var member = new Member(claim.Name, Sender);
         _byName.Add(claim.Name, member);
+        _sortedNames.Add(claim.Name);
         _byConnection.Add(Sender, member);
         Context.Watch(Sender);
         Sender.Tell(new NameClaimed(new WelcomeFrame(claim.Name, SortedNames())));
@@ -110,16 +112,12 @@ public sealed class UsernameRegistry : ReceiveActor
     {
         if (!_byConnection.Remove(connection, out var member)) return;
         _byName.Remove(member.Name);
+        _sortedNames.Remove(member.Name);
         Context.Unwatch(connection);
         var left = new LeftFrame(member.Name, reason);
         foreach (var other in _byConnection.Keys) other.Tell(left);
         _log.Info("left: {0} ({1}; {2} online)", member.Name, reason, _byName.Count);
     }
 
-    private string[] SortedNames()
-    {
-        var names = _byName.Values.Select(m => m.Name).ToArray();
-        Array.Sort(names, StringComparer.OrdinalIgnoreCase);
-        return names;
-    }
+    private string[] SortedNames() => [.. _sortedNames];
 }

@@ -16,7 +16,7 @@ public sealed class LineFramer
     {
         if (maxLineBytes <= 0) throw new ArgumentOutOfRangeException(nameof(maxLineBytes));
         _maxLineBytes = maxLineBytes;
-        _buffer = new byte[Math.Min(maxLineBytes + 2, 4096)];
+        _buffer = new byte[Math.Min(maxLineBytes + 2, 256)]; // grows on demand: most connections only ever see short lines
     }
 
     /// <summary>Bytes received that do not yet form a complete line.</summary>
