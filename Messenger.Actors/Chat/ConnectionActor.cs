@@ -110,6 +110,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private void CommonHandlers()
     {
+        Receive<OutboundQueue.Flush>(_ => _outbound.OnFlush());
         Receive<OutboundQueue.WriteAck>(_ => OnWriteAck());
         Receive<Tcp.CommandFailed>(f =>
         {

@@ -2,15 +2,18 @@ using Akka.Configuration;
 
 namespace Messenger.Hosting;
 
-/// <summary>Loads the layered configuration: overrides, then an optional file, then the built-in defaults.</summary>
+/// <summary>The server's configuration: overrides, then an optional file, then <c>hocon/server.hocon</c> and <c>hocon/rudp.hocon</c>.</summary>
 public static class ServerConfig
 {
-    /// <summary>The commented defaults from <c>hocon/server.hocon</c>, built into this assembly.</summary>
+    /// <summary>The commented defaults, built into this assembly.</summary>
     public static Config Defaults { get; } = LoadEmbedded("server.hocon").WithFallback(LoadEmbedded("rudp.hocon"));
 
-    public static Config Load(string? extraFile = null, Config? overrides = null)
+    public static Config Load(string? extraFile = null, Config? overrides = null) => Layer(Defaults, extraFile, overrides);
+
+    /// <summary><paramref name="overrides"/> over <paramref name="extraFile"/> (if given) over <paramref name="defaults"/>.</summary>
+    internal static Config Layer(Config defaults, string? extraFile, Config? overrides)
     {
-        var config = Defaults;
+        var config = defaults;
         if (extraFile is not null)
         {
             if (!File.Exists(extraFile)) throw new FileNotFoundException($"configuration file not found: {extraFile}", extraFile);

@@ -4,7 +4,7 @@ using System.IO.Hashing;
 namespace Messenger.Rudp;
 
 /// <summary>
-/// Encodes and decodes RUDP datagrams (big-endian, see docs/rudp-packets.md).
+/// Encodes and decodes RUDP datagrams (big-endian, see docs/protocol.md, "Datagram layout").
 /// </summary>
 /// <remarks>
 /// <para>Writers fill a caller-owned buffer and return the datagram length; they throw only on
