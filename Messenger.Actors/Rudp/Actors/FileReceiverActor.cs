@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using Akka.Actor;
 using Messenger.Client;
 using Messenger.Protocol;
@@ -254,6 +253,8 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
                 }
                 _part!.Write(offset, datagram, RudpConstants.DataHeaderSize, expected);
                 _bytes += expected;
+                if (window.CumulativeAck != cumulativeBefore)
+                    _part.HashUpTo(Math.Min((long)window.CumulativeAck * _payloadBytes, _size));
                 break;
             case AcceptResult.Duplicate:
                 _duplicates++;
@@ -292,10 +293,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     {
         if (!_window!.IsComplete) return; // cannot happen with an honest server: it waits for every ack
         Timers.Cancel(nameof(ProgressTick));
-        _part!.Complete();
-        string sha;
-        using (var stream = new FileStream(_partPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
-            sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        string sha = _part!.Complete();
         bool verified = sha == _ticket.Sha256;
         if (verified) File.Move(_partPath, _target, overwrite: true);
         else TryDelete(_partPath);
