@@ -173,12 +173,13 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_keep_a_pinging_client_alive()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(400), 1 << 20, false, 1, 1));
-        for (int i = 0; i < 6; i++)
+        // Pings 300 ms apart for 2.4 s keep alive a client whose idle timeout is 1.5 s.
+        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(1500), 1 << 20, false, 1, 1));
+        for (int i = 0; i < 8; i++)
         {
             Receive(connection, "{\"type\":\"ping\"}\n");
-            Assert.IsType<PongFrame>(ExpectFrame(connection)); // each pong comes back well within the timeout
-            _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(150));
+            Assert.IsType<PongFrame>(ExpectFrame(connection));
+            _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         }
     }
 
