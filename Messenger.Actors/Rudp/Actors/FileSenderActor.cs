@@ -265,14 +265,21 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         long now = NowMicros;
         // The hole at the cumulative ack holds everything else back: once it is known lost it is
         // resent even when the window is full (RFC 6675 lets the first retransmission ignore the pipe).
+        var burst = new List<byte[]>();
         int una = _window.CumulativeAck;
-        if (una < _window.SegmentCount && _window.GetState(una) == SegmentState.Lost) SendSegment(una, now);
+        if (una < _window.SegmentCount && _window.GetState(una) == SegmentState.Lost) burst.Add(Segment(una, now));
         int sequence;
-        while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0) SendSegment(sequence, now);
+        while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0) burst.Add(Segment(sequence, now));
+        if (burst.Count > 0)
+        {
+            _wire.Tell(new SendDatagrams(burst, _peer));
+            _sent += burst.Count;
+        }
         ArmRetransmissionTimer(now);
     }
 
-    private void SendSegment(int sequence, long now)
+    /// <summary>The DATA datagram for <paramref name="sequence"/>, recorded as sent at <paramref name="now"/>.</summary>
+    private byte[] Segment(int sequence, long now)
     {
         bool retransmission = _window.GetTransmissionCount(sequence) > 0;
         int length = _reader!.PayloadLength(sequence);
@@ -280,9 +287,9 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         var payload = datagram.AsSpan(RudpConstants.DataHeaderSize, length);
         _reader.Read(sequence, payload);
         RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, (uint)now, retransmission, payload);
-        Put(datagram);
         _window.MarkSent(sequence, now);
         if (retransmission) _retransmitted++;
+        return datagram;
     }
 
     private void ArmRetransmissionTimer(long now)

@@ -29,6 +29,14 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
         _wire = Context.ActorOf(UdpSocketActor.Props(socket, Self), "wire");
 
         Receive<SendDatagram>(m => Impair(m, m.Data, _outbound, _wire, d => m with { Data = d }));
+        Receive<SendDatagrams>(m =>
+        {
+            foreach (var datagram in m.Data)
+            {
+                var single = new SendDatagram(datagram, m.To);
+                Impair(single, datagram, _outbound, _wire, d => single with { Data = d });
+            }
+        });
         Receive<DatagramReceived>(m => Impair(m, m.Data, _inbound, _upstream, d => m with { Data = d }));
         Receive<Release>(r =>
         {

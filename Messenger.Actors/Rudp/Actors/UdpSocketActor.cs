@@ -8,7 +8,7 @@ namespace Messenger.Rudp.Actors;
 /// <summary>
 /// The wire: one actor around one bound UDP <see cref="Socket"/>. A dedicated thread blocks in
 /// <c>ReceiveFrom</c> and tells every datagram to <c>inbound</c> as <see cref="DatagramReceived"/>;
-/// <see cref="SendDatagram"/> messages are written with <c>SendTo</c>. The socket is closed when
+/// <see cref="SendDatagram"/> and <see cref="SendDatagrams"/> messages are written with <c>SendTo</c>. The socket is closed when
 /// the actor stops, which also ends the receive thread.
 /// </summary>
 public sealed class UdpSocketActor : ReceiveActor
@@ -22,7 +22,11 @@ public sealed class UdpSocketActor : ReceiveActor
     {
         _socket = socket;
         _inbound = inbound;
-        Receive<SendDatagram>(Send);
+        Receive<SendDatagram>(m => Send(m.Data, m.To));
+        Receive<SendDatagrams>(m =>
+        {
+            foreach (var datagram in m.Data) Send(datagram, m.To);
+        });
     }
 
     public static Props Props(Socket socket, IActorRef inbound) =>
@@ -34,16 +38,16 @@ public sealed class UdpSocketActor : ReceiveActor
         thread.Start();
     }
 
-    private void Send(SendDatagram m)
+    private void Send(byte[] datagram, IPEndPoint to)
     {
         try
         {
-            _socket.SendTo(m.Data, m.To);
+            _socket.SendTo(datagram, to);
         }
         catch (SocketException e)
         {
             // UDP makes no promises: a failed send is a lost datagram, which the protocol repairs.
-            if (_sendErrors++ % 1000 == 0) _log.Warning("udp send to {0} failed: {1}", m.To, e.SocketErrorCode);
+            if (_sendErrors++ % 1000 == 0) _log.Warning("udp send to {0} failed: {1}", to, e.SocketErrorCode);
         }
     }
 
