@@ -59,6 +59,7 @@ public static class Headless
             session.Quit();
 
             stdout.WriteLine(Summary(result));
+            if (result.Stats is { } stats) stderr.WriteLine($"receiver: {stats}");
             if (!result.Verified) return Fail(stderr, $"{file}: {result.Error ?? "SHA-256 mismatch"}; the file was not kept");
             return 0;
         }

@@ -55,8 +55,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
         app.Keyboard.KeyDown += OnGlobalKey;
         try
         {
-            if (options.User is { Length: > 0 }) Connect();
-            app.Run(window);
+            app.Run(window); // the flags only fill in the connect form: Enter connects
         }
         finally
         {

@@ -18,7 +18,8 @@ public sealed record DownloadProgress(
 
 /// <summary>
 /// How a download ended. <see cref="Verified"/> is true only when the SHA-256 of the bytes
-/// written matched the server's and the file was renamed into place.
+/// written matched the server's and the file was renamed into place. A reliable-UDP download
+/// also carries the receiver's <see cref="Stats"/>.
 /// </summary>
 public sealed record DownloadResult(
     string File,
@@ -29,7 +30,8 @@ public sealed record DownloadResult(
     string Sha256,
     long Datagrams = 0,
     long Retransmits = 0,
-    string? Error = null)
+    string? Error = null,
+    Messenger.Rudp.Actors.TransferStats? Stats = null)
 {
     public double MegabytesPerSecond => Bytes / Math.Max(Elapsed.TotalSeconds, 1e-9) / 1e6;
 }

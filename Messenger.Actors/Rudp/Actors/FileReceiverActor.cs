@@ -53,7 +53,9 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private bool _echoRetransmission;
 
     // statistics
-    private long _datagrams, _retransmitsSeen, _duplicates, _bytes, _dropped;
+    private long _datagrams, _sent, _retransmitsSeen, _duplicates, _bytes, _dropped;
+    private int _smallestWindow = int.MaxValue, _largestWindow;
+    private long _transferStartMicros;
 
     public FileReceiverActor(Socket socket, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
         IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done)
@@ -212,6 +214,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
             Fail("io", $"cannot write {_partPath}: {e.Message}");
             return;
         }
+        _transferStartMicros = NowMicros;
         SendHandshakeAck();
         Timers.StartPeriodicTimer(nameof(ProgressTick), ProgressTick.Instance, TimeSpan.FromMilliseconds(100));
         Become(Receiving);
@@ -287,6 +290,8 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
             _echoTimestamp, _echoSequence, _echoRetransmission, _ranges.AsSpan(0, rangeCount));
         Put(buffer.AsSpan(0, length).ToArray());
         _unacked = 0;
+        _smallestWindow = Math.Min(_smallestWindow, window.AdvertisedWindow);
+        _largestWindow = Math.Max(_largestWindow, window.AdvertisedWindow);
     }
 
     private void OnFin()
@@ -299,8 +304,10 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         else TryDelete(_partPath);
         SendFinAck();
         ReportProgress();
+        var stats = new TransferStats(_size, (NowMicros - _transferStartMicros) / 1e6, _sent, _datagrams, _retransmitsSeen, 0,
+            _duplicates, _dropped, _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, 0);
         _done.TrySetResult(new DownloadResult(_ticket.File, _target, _size, _clock.Elapsed, verified, sha,
-            _datagrams, _retransmitsSeen, verified ? null : "SHA-256 mismatch"));
+            _datagrams, _retransmitsSeen, verified ? null : "SHA-256 mismatch", stats));
         Timers.Cancel(nameof(IdleCheck));
         Timers.StartSingleTimer(nameof(Linger), Linger.Instance, TimeSpan.FromSeconds(1));
         Become(Lingering);
@@ -318,10 +325,11 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     /// <summary>Validates a datagram from the server; anything else (or anything damaged) is dropped.</summary>
     private bool Accept(DatagramReceived m, out RudpHeader header)
     {
-        if (!m.From.Equals(_server) || !RudpCodec.TryRead(m.Data, out header, out _))
+        header = default;
+        if (!m.From.Equals(_server)) return false; // not our server: not even worth counting
+        if (!RudpCodec.TryRead(m.Data, out header, out _))
         {
-            header = default;
-            _dropped++;
+            _dropped++; // damaged (checksum) or malformed
             return false;
         }
         _lastHeardMicros = NowMicros;
@@ -344,7 +352,11 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         Put(datagram);
     }
 
-    private void Put(byte[] datagram) => _wire.Tell(new SendDatagram(datagram, _server));
+    private void Put(byte[] datagram)
+    {
+        _wire.Tell(new SendDatagram(datagram, _server));
+        _sent++;
+    }
 
     private void Fail(RstReason reason) => Fail(reason == RstReason.BadTicket ? ErrorCodes.BadTicket : "reset", reason switch
     {

@@ -2,7 +2,12 @@ using System.Globalization;
 
 namespace Messenger.Rudp.Actors;
 
-/// <summary>What one reliable-UDP transfer did, reported by both ends when it finishes.</summary>
+/// <summary>
+/// What one reliable-UDP transfer did, reported by both ends when it finishes. The sender
+/// counts duplicate acks, its congestion window and the smoothed RTT; the receiver counts
+/// duplicate segments, datagrams dropped for a bad checksum, and its advertised window (it
+/// measures no RTT: 0). Timeouts are the sender's.
+/// </summary>
 public sealed record TransferStats(
     long Bytes,
     double Seconds,
