@@ -60,7 +60,8 @@ public sealed class MessengerServer : IAsyncDisposable
 
             var fileAcceptor = system.ActorOf(TcpAcceptor.Props("file channel (tcp)",
                 new IPEndPoint(bind, config.GetInt("messenger.files.port")),
-                (tcp, remote) => FileUploadActor.Props(tcp, remote, tickets, fileSettings)), "file-tcp");
+                (tcp, remote) => FileUploadActor.Props(tcp, remote, tickets, fileSettings),
+                fileSettings.SocketSettings(Akka.IO.TcpSettings.Create(system))), "file-tcp");
             var fileBound = await fileAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
             tickets.Tell(new FilePortsBound(fileBound.LocalAddress.Port, udpEndpoint.Port));
             system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings), "file-udp");

@@ -31,11 +31,13 @@ public sealed class TcpAcceptor : ReceiveActor
     private TcpBound? _bound;
     private bool _stopping;
 
-    public TcpAcceptor(string what, IPEndPoint endpoint, Func<IActorRef, EndPoint, Props> handlerProps)
+    public TcpAcceptor(string what, IPEndPoint endpoint, Func<IActorRef, EndPoint, Props> handlerProps, TcpSettings? settings = null)
     {
         _what = what;
         _handlerProps = handlerProps;
-        Context.System.Tcp().Tell(new Tcp.Bind(Self, endpoint, backlog: 1024, options: [], pullMode: false));
+        var bind = new Tcp.Bind(Self, endpoint, backlog: 1024, options: [], pullMode: false);
+        if (settings is not null) bind.TcpSettings = settings; // this listener's own buffer sizes
+        Context.System.Tcp().Tell(bind);
 
         Receive<Tcp.Bound>(bound =>
         {
@@ -76,8 +78,8 @@ public sealed class TcpAcceptor : ReceiveActor
         Receive<Terminated>(_ => ReplyIfStopped());
     }
 
-    public static Props Props(string what, IPEndPoint endpoint, Func<IActorRef, EndPoint, Props> handlerProps) =>
-        Akka.Actor.Props.Create(() => new TcpAcceptor(what, endpoint, handlerProps));
+    public static Props Props(string what, IPEndPoint endpoint, Func<IActorRef, EndPoint, Props> handlerProps, TcpSettings? settings = null) =>
+        Akka.Actor.Props.Create(() => new TcpAcceptor(what, endpoint, handlerProps, settings));
 
     private void ReplyIfStopped()
     {
