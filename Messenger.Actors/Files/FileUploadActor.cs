@@ -31,6 +31,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
     private readonly LineFramer _framer = new(MaxTicketLineBytes);
     private readonly Stopwatch _clock = new();
     private FileStream? _file;
+    private byte[]? _chunk;
     private CatalogEntry? _entry;
     private long _remaining;
     private long _sent;
@@ -140,9 +141,13 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
             }
             return;
         }
-        var chunk = new byte[(int)Math.Min(_settings.ChunkBytes, _remaining)];
-        int read = _file!.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
-        if (read < chunk.Length)
+        // One buffer per download, reused: the previous write has completed (this is its ack),
+        // so Akka.IO no longer needs its bytes. A fresh 256 KiB array per chunk would land on the
+        // large-object heap and grow the server's memory with every download.
+        _chunk ??= new byte[_settings.ChunkBytes];
+        int wanted = (int)Math.Min(_chunk.Length, _remaining);
+        int read = _file!.ReadAtLeast(_chunk.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+        if (read < wanted)
         {
             _log.Warning("file {0} to {1}: file shrank while sending; aborting", _entry?.Name, _remote);
             _tcp.Tell(Tcp.Abort.Instance);
@@ -150,7 +155,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
         }
         _remaining -= read;
         _sent += read;
-        _tcp.Tell(Tcp.Write.Create(ByteString.FromBytes(chunk), ChunkWritten.Instance));
+        _tcp.Tell(Tcp.Write.Create(ByteString.FromBytes(_chunk, 0, read), ChunkWritten.Instance));
     }
 
     private void Refuse(ErrorFrame error)
