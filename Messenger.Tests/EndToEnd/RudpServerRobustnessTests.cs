@@ -53,14 +53,9 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         return (header, result.Buffer);
     }
 
-    /// <summary>Names of the server's live transfer actors.</summary>
-    private async Task<int> LiveTransfersAsync()
-    {
-        var identity = await _server.Server.System.ActorSelection("/user/file-udp/transfer-*")
-            .Ask<ActorIdentity>(new Identify(1), TimeSpan.FromSeconds(1)).WaitAsync(TimeSpan.FromSeconds(2))
-            .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
-        return identity?.Subject is null ? 0 : 1;
-    }
+    /// <summary>The server's one live transfer actor.</summary>
+    private async Task<IActorRef> TransferActorAsync() =>
+        await _server.Server.System.ActorSelection("/user/file-udp/transfer-*").ResolveOne(TimeSpan.FromSeconds(5));
 
     [Fact]
     public async Task Forged_tickets_and_random_datagrams_are_refused_and_the_server_keeps_serving()
@@ -136,17 +131,16 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         var download = RudpDownload.RunAsync(doomedClient, "127.0.0.1", ticket, _downloads.Path,
             new Progress<DownloadProgress>(p => { if (p.BytesDone > 1_000_000) progressed.TrySetResult(); }));
         await progressed.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(1, await LiveTransfersAsync());
+        var transfer = await TransferActorAsync();
+        var inbox = Inbox.Create(_server.Server.System);
+        inbox.Watch(transfer);
 
         await doomedClient.Terminate(); // the client dies without a word
         await Assert.ThrowsAnyAsync<Exception>(() => download.WaitAsync(TimeSpan.FromSeconds(10)));
 
-        var deadline = DateTime.UtcNow.AddSeconds(15); // idle timeout here is 2 s
-        while (await LiveTransfersAsync() > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the server's sender is still running");
-            await Task.Delay(100);
-        }
+        // The idle timeout here is 2 s: the sender gives up and stops by itself.
+        var terminated = Assert.IsType<Terminated>(await inbox.ReceiveAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(transfer, terminated.ActorRef);
     }
 
     [Fact]
