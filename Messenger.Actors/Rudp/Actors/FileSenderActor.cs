@@ -242,7 +242,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         if (outcome.NewlyAcked == 0) _duplicateAcks++;
         _congestion.OnAck(now, outcome.NewlyAcked, rttSample, _window.InFlight);
 
-        int lost = _window.DetectLosses(_settings.ReorderThreshold, out long highestLost); // the bitmap told the whole truth
+        int lost = _window.DetectLosses(_settings.ReorderThreshold, out long highestLost);
         if (lost > 0) _congestion.OnLoss(now, highestLost, _window.NextTransmissionNumber);
 
         if (_window.AllAcked)
