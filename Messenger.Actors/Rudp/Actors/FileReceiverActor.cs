@@ -53,7 +53,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private bool _echoRetransmission;
 
     // statistics
-    private long _datagrams, _sent, _retransmitsSeen, _duplicates, _bytes, _dropped;
+    private long _datagrams, _sent, _retransmitsSeen, _duplicates, _dropped;
     private int _smallestWindow = int.MaxValue, _largestWindow;
     private long _transferStartMicros;
 
@@ -255,7 +255,6 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
                     return;
                 }
                 _part!.Write(offset, datagram, RudpConstants.DataHeaderSize, expected);
-                _bytes += expected;
                 if (window.CumulativeAck != cumulativeBefore)
                     _part.HashUpTo(Math.Min((long)window.CumulativeAck * _payloadBytes, _size));
                 break;

@@ -23,7 +23,6 @@ public sealed class PartFile : IDisposable
 
     public PartFile(string path, long size)
     {
-        Path = path;
         _size = size;
         if (size == 0)
         {
@@ -33,8 +32,6 @@ public sealed class PartFile : IDisposable
         _map = MemoryMappedFile.CreateFromFile(path, FileMode.Create, mapName: null, size, MemoryMappedFileAccess.ReadWrite);
         _view = _map.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
     }
-
-    public string Path { get; }
 
     public void Write(long offset, byte[] source, int sourceOffset, int count) =>
         _view!.WriteArray(offset, source, sourceOffset, count);
