@@ -89,9 +89,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        _part?.Dispose();
-        if (_done.TrySetException(new DownloadFailedException("stopped", "the download stopped unexpectedly")))
-            TryDelete(_partPath);
+        Fail(new DownloadFailedException("stopped", "the download stopped unexpectedly"));
     }
 
     // ------------------------------------------------------------------ behaviours
@@ -369,9 +367,17 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Fail(string code, string message)
     {
-        _part?.Dispose();
-        if (_done.TrySetException(new DownloadFailedException(code, message))) TryDelete(_partPath);
+        Fail(new DownloadFailedException(code, message));
         Context.Stop(Self);
+    }
+
+    /// <summary>The part file is gone before the caller hears of the failure.</summary>
+    private void Fail(DownloadFailedException failure)
+    {
+        _part?.Dispose();
+        if (_done.Task.IsCompleted) return;
+        TryDelete(_partPath);
+        _done.TrySetException(failure);
     }
 
     private static void TryDelete(string path)
