@@ -219,8 +219,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             case SayCommand say: _registry.Tell(new Broadcast(say.Text)); return;
             case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: _registry.Tell(ListUsers.Instance); return;
-            case FilesCommand when _ticketOffice is not null: _ticketOffice.Tell(ListFiles.Instance); return;
-            case GetCommand get when _ticketOffice is not null: _ticketOffice.Tell(new IssueTicket(get.File, get.Via)); return;
+            case FilesCommand files when _ticketOffice is not null: _ticketOffice.Tell(new ListFiles(files.Offset, files.Limit)); return;
+            case GetCommand get when _ticketOffice is not null: _ticketOffice.Tell(new IssueTicket(get.File, get.Via, ((IPEndPoint)_remote).Address)); return;
             default:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;

@@ -70,7 +70,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
             _lineSeen = true;
             var parsed = ChatCodec.ParseTicketRequest(line);
             if (parsed.Error is { } error) { Refuse(ErrorFrame.From(error)); return; }
-            _tickets.Tell(new RedeemTicket(parsed.Value!.Ticket, TransferVia.Tcp, parsed.Value.Offset));
+            _tickets.Tell(new RedeemTicket(parsed.Value!.Ticket, TransferVia.Tcp, ((IPEndPoint)_remote).Address, parsed.Value.Offset));
         });
         Receive<TicketRedeemed>(StartSending);
         Receive<ErrorFrame>(Refuse);

@@ -15,4 +15,5 @@ public static class ErrorCodes
     public const string NoSuchFile = "no_such_file";
     public const string BadTicket = "bad_ticket";
     public const string BadOffset = "bad_offset";
+    public const string TooManyTickets = "too_many_tickets";
 }

@@ -91,9 +91,10 @@ public class ConnectionActorSpec : TestKit
         Assert.Equal(new Broadcast("hi"), _registry.ExpectMsg<Broadcast>());
         Assert.Equal(new SendPrivate("bob", "yo"), _registry.ExpectMsg<SendPrivate>());
         _registry.ExpectMsg<ListUsers>();
-        Receive(connection, "{\"type\":\"files\"}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
-        _tickets.ExpectMsg<ListFiles>();
-        Assert.Equal(new IssueTicket("a.txt", TransferVia.Udp), _tickets.ExpectMsg<IssueTicket>());
+        Receive(connection, "{\"type\":\"files\"}\n{\"type\":\"files\",\"offset\":100,\"limit\":50}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
+        Assert.Equal(new ListFiles(0, null), _tickets.ExpectMsg<ListFiles>());
+        Assert.Equal(new ListFiles(100, 50), _tickets.ExpectMsg<ListFiles>());
+        Assert.Equal(new IssueTicket("a.txt", TransferVia.Udp, IPAddress.Loopback), _tickets.ExpectMsg<IssueTicket>());
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public sealed class RudpServerActor : ReceiveActor
         }
         _redeeming.Add(key);
         uint window = syn.ReceiverWindow;
-        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp), TimeSpan.FromSeconds(10))
+        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp, m.From.Address), TimeSpan.FromSeconds(10))
             .PipeTo(Self, success: answer => new Redeemed(answer, m.From, ticket, window),
                 failure: e => new Redeemed(new ErrorFrame(ErrorCodes.BadTicket, e.Message), m.From, ticket, window));
     }
