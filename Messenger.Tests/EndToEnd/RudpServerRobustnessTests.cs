@@ -151,7 +151,9 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         int user = 0;
         async Task<RudpHeader> SynFrom(UdpClient udp)
         {
-            await using var chat = await server.LoginAsync($"c{user++}");
+            // A ticket is good only from the address that asked for it: the chat comes from the UDP socket's.
+            await using var chat = await ChatTestClient.LoginAsync(server.Server.ChatEndpoint, $"c{user++}",
+                ((IPEndPoint)udp.Client.LocalEndPoint!).Address);
             await chat.SendAsync(new GetCommand("c.bin", TransferVia.Udp));
             var ticket = await chat.ExpectIgnoringPresenceAsync<TicketFrame>();
             await udp.SendAsync(Syn(ticket.Ticket), port);
