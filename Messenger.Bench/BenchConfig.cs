@@ -4,7 +4,8 @@ namespace Messenger.Bench;
 public static class BenchConfig
 {
     /// <summary>
-    /// Rate limit off (the load is the point), no idle timeout during a run, and warnings only in
+    /// Rate limit off (the load is the point), no idle timeout during a run, connection limits
+    /// raised (every client comes from 127.0.0.1), and warnings only in
     /// the log so that per-login INFO lines are not part of what is measured. One control
     /// connection asks for the tickets of every concurrent download.
     /// </summary>
@@ -12,6 +13,9 @@ public static class BenchConfig
         messenger.chat.rate-limit.enabled = off
         messenger.files.max-tickets-per-connection = 1000
         messenger.chat.idle-timeout = 10m
+        messenger.chat.login-timeout = 10m
+        messenger.chat.connections { max = 200000, per-address = 200000, pre-login = 200000 }
+        messenger.files.connections { per-address = 256 }
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING
         """;
