@@ -44,7 +44,7 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
     private void Connect()
     {
         var settings = RudpSettings.FromConfig(ClientConfig.Load(overrides: Akka.Configuration.ConfigurationFactory.ParseString(
-            "messenger.rudp { delayed-ack = 50ms, idle-timeout = 5s }")));
+            "messenger.rudp { delayed-ack = 1s, handshake-retry-interval = 5s, idle-timeout = 10s }")));
         _receiver = Sys.ActorOf(FileReceiverActor.Props(_ => _wire.Ref, Server, _ticket, _folder.Path, settings, null, _done));
         var (kind, syn) = Next();
         Assert.Equal(RudpPacketKind.Syn, kind);
