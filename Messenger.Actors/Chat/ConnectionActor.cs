@@ -254,8 +254,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
                     $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
                 return;
-            case FilesCommand: Ask(_ticketOffice!, ListFiles.Instance, typeof(FilesFrame)); return;
-            case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via), typeof(TicketFrame)); return;
+            case FilesCommand files: Ask(_ticketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
+            case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
     }
 

@@ -69,7 +69,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
             if (read.Error is not null) { Refuse(read.Error); return; }
             var parsed = ChatCodec.ParseTicketRequest(read.Line!);
             if (parsed.Error is { } error) { Refuse(ErrorFrame.From(error)); return; }
-            _tickets.Tell(new RedeemTicket(parsed.Value!.Ticket, TransferVia.Tcp, parsed.Value.Offset));
+            _tickets.Tell(new RedeemTicket(parsed.Value!.Ticket, TransferVia.Tcp, _connection.Remote.Address, parsed.Value.Offset));
         });
         Receive<TicketRedeemed>(StartSending);
         Receive<ErrorFrame>(Refuse);

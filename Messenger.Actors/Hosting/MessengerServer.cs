@@ -68,8 +68,8 @@ public sealed class MessengerServer : IAsyncDisposable
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);
             var registry = system.ActorOf(UsernameRegistry.Props(), "users");
-            var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder), "files");
-            var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime), "tickets");
+            var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder, fileSettings.Catalog), "files");
+            var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime, fileSettings.MaxTicketsPerConnection), "tickets");
 
             var fileAcceptor = system.ActorOf(TcpAcceptor.Props("file channel (tcp)",
                 new IPEndPoint(bind, config.GetInt("messenger.files.port")),

@@ -21,4 +21,5 @@ public static class ErrorCodes
     public const string LoginTimeout = "login_timeout";
     /// <summary>The server is shutting down; the connection is closed.</summary>
     public const string ServerShutdown = "server_shutdown";
+    public const string TooManyTickets = "too_many_tickets";
 }

@@ -129,10 +129,12 @@ public class ConnectionActorSpec : TestKit
         Assert.Equal(new SendPrivate("bob", "yo"), _registry.ExpectMsg<SendPrivate>());
         _registry.ExpectMsg<ListUsers>();
         connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
-        Send("{\"type\":\"files\"}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
-        _tickets.ExpectMsg<ListFiles>();
+        Send("{\"type\":\"files\"}\n{\"type\":\"files\",\"offset\":100,\"limit\":50}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
+        Assert.Equal(new ListFiles(0, null), _tickets.ExpectMsg<ListFiles>());
         connection.Tell(new FilesFrame([]), _tickets.Ref);
-        Assert.Equal("a.txt", _tickets.ExpectMsg<IssueTicket>().File);
+        Assert.Equal(new ListFiles(100, 50), _tickets.ExpectMsg<ListFiles>());
+        connection.Tell(new FilesFrame([]), _tickets.Ref);
+        Assert.Equal(new IssueTicket("a.txt", TransferVia.Udp, IPAddress.Loopback), _tickets.ExpectMsg<IssueTicket>());
     }
 
     [Fact]

@@ -16,6 +16,8 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     private TestServer _server = null!;
     private ActorSystem _client = null!;
     private readonly TempFolder _downloads = new();
+    /// <summary>The chat connections that asked for tickets: a ticket lives only as long as its connection.</summary>
+    private readonly List<ChatTestClient> _chats = new();
 
     public async Task InitializeAsync()
     {
@@ -26,6 +28,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _client.Terminate();
+        foreach (var chat in _chats) await chat.DisposeAsync();
         await _server.DisposeAsync();
         _downloads.Dispose();
     }
@@ -34,7 +37,8 @@ public class RudpServerRobustnessTests : IAsyncLifetime
 
     private async Task<TicketFrame> TicketAsync(string file, string user)
     {
-        await using var chat = await _server.LoginAsync(user);
+        var chat = await _server.LoginAsync(user);
+        _chats.Add(chat);
         await chat.SendAsync(new GetCommand(file, TransferVia.Udp));
         return await chat.ExpectIgnoringPresenceAsync<TicketFrame>();
     }
@@ -147,7 +151,9 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         int user = 0;
         async Task<RudpHeader> SynFrom(UdpClient udp)
         {
-            await using var chat = await server.LoginAsync($"c{user++}");
+            // A ticket is good only from the address that asked for it: the chat comes from the UDP socket's.
+            await using var chat = await ChatTestClient.LoginAsync(server.Server.ChatEndpoint, $"c{user++}",
+                ((IPEndPoint)udp.Client.LocalEndPoint!).Address);
             await chat.SendAsync(new GetCommand("c.bin", TransferVia.Udp));
             var ticket = await chat.ExpectIgnoringPresenceAsync<TicketFrame>();
             await udp.SendAsync(Syn(ticket.Ticket), port);
@@ -242,12 +248,14 @@ public class RudpConcurrencyTests
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(source)));
         var client = ActorSystem.Create("crowd", ClientConfig.Load(overrides: ConfigurationFactory.ParseString(lossy.Replace("31", "32"))));
         using var downloads = new TempFolder();
+        var chats = new List<ChatTestClient>();
         try
         {
             var tickets = new List<TicketFrame>();
             for (int i = 0; i < 8; i++)
             {
-                await using var chat = await server.LoginAsync($"u{i}");
+                var chat = await server.LoginAsync($"u{i}"); // kept open: its ticket lives as long as it does
+                chats.Add(chat);
                 await chat.SendAsync(new GetCommand("shared.bin", TransferVia.Udp));
                 tickets.Add(await chat.ExpectIgnoringPresenceAsync<TicketFrame>());
             }
@@ -263,6 +271,7 @@ public class RudpConcurrencyTests
         finally
         {
             await client.Terminate();
+            foreach (var chat in chats) await chat.DisposeAsync();
         }
     }
 }

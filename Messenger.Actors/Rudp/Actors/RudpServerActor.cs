@@ -115,7 +115,7 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
         _redeeming.Add(key);
         _perAddress[m.From.Address] = _perAddress.GetValueOrDefault(m.From.Address) + 1;
         uint window = syn.ReceiverWindow;
-        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp), TimeSpan.FromSeconds(10))
+        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp, m.From.Address), TimeSpan.FromSeconds(10))
             .PipeTo(Self, success: answer => new Redeemed(answer, m.From, ticket, window),
                 failure: e => new Redeemed(new ErrorFrame(ErrorCodes.BadTicket, e.Message), m.From, ticket, window));
     }
