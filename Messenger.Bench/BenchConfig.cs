@@ -20,6 +20,9 @@ public static class BenchConfig
         akka.stdout-loglevel = WARNING
         """;
 
+    /// <summary>With <c>--tls</c>: the server uses a self-signed certificate and every client connects over TLS, pinned to it.</summary>
+    public static bool Tls { get; set; }
+
     /// <summary>Extra server HOCON from <c>--server-hocon</c>, to try a tuning without rebuilding.</summary>
     public static string? ExtraServerHocon { get; set; }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Messenger.Client;
 using Messenger.Protocol;
 
 namespace Messenger.Bench;
@@ -7,24 +8,16 @@ namespace Messenger.Bench;
 /// <summary>A logged-in control channel that asks for download tickets (parsed with the real codec).</summary>
 public sealed class ControlClient : IDisposable
 {
-    private readonly TcpClient _tcp;
-    private NetworkStream _stream = null!;
+    private Stream _stream = null!;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start, _end;
 
-    private ControlClient(TcpClient tcp)
+    public static async Task<ControlClient> LoginAsync(IPEndPoint chat, string user, CancellationToken cancel, ClientTls? tls = null)
     {
-        _tcp = tcp;
-    }
-
-    public static async Task<ControlClient> LoginAsync(IPEndPoint chat, string user, CancellationToken cancel)
-    {
-        var tcp = new TcpClient { NoDelay = true };
-        var client = new ControlClient(tcp);
+        var client = new ControlClient();
         try
         {
-            await tcp.ConnectAsync(chat, cancel);
-            client._stream = tcp.GetStream();
+            client._stream = await ClientTransport.ConnectAsync(chat.Address.ToString(), chat.Port, tls, 64 * 1024, cancel);
             await client._stream.WriteAsync(ChatCodec.EncodeCommand(new HelloCommand(user)), cancel);
             var frame = await client.NextFrameAsync(f => f is WelcomeFrame or ErrorFrame, cancel);
             if (frame is ErrorFrame e) throw new InvalidOperationException($"login refused: {e.Code} {e.Message}");
@@ -81,5 +74,5 @@ public sealed class ControlClient : IDisposable
         }
     }
 
-    public void Dispose() => _tcp.Dispose();
+    public void Dispose() => _stream?.Dispose();
 }

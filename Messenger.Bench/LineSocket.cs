@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Messenger.Client;
 
 namespace Messenger.Bench;
 
@@ -11,41 +12,24 @@ namespace Messenger.Bench;
 /// </summary>
 public sealed class LineSocket : IDisposable
 {
-    private readonly Socket _socket;
+    private readonly Stream _stream;
     private byte[] _buffer;
 
-    private LineSocket(Socket socket, int bufferBytes)
+    private LineSocket(Stream stream, int bufferBytes)
     {
-        _socket = socket;
+        _stream = stream;
         _buffer = new byte[bufferBytes];
     }
 
-    public Socket Socket => _socket;
-
-    public static async Task<LineSocket> ConnectAsync(IPEndPoint endpoint, int bufferBytes, CancellationToken cancel)
-    {
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(endpoint, cancel);
-            return new LineSocket(socket, bufferBytes);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Connects, over TLS when <paramref name="tls"/> is given (the server's <see cref="ServerProcess.ClientTls"/>).</summary>
+    public static async Task<LineSocket> ConnectAsync(IPEndPoint endpoint, int bufferBytes, CancellationToken cancel, ClientTls? tls = null) =>
+        new(await ClientTransport.ConnectAsync(endpoint.Address.ToString(), endpoint.Port, tls, bufferBytes, cancel), bufferBytes);
 
     public static byte[] Hello(string user) => Encoding.UTF8.GetBytes($"{{\"type\":\"hello\",\"user\":\"{user}\"}}\n");
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel)
     {
-        while (!bytes.IsEmpty)
-        {
-            int n = await _socket.SendAsync(bytes, SocketFlags.None, cancel);
-            bytes = bytes[n..];
-        }
+        await _stream.WriteAsync(bytes, cancel);
     }
 
     /// <summary>Called for each line with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of the read that completed it; return false to stop reading.</summary>
@@ -75,7 +59,7 @@ public sealed class LineSocket : IDisposable
                         Array.Resize(ref _buffer, _buffer.Length * 2); // one line longer than the buffer
                     }
                 }
-                int n = await _socket.ReceiveAsync(_buffer.AsMemory(end), SocketFlags.None, cancel);
+                int n = await _stream.ReadAsync(_buffer.AsMemory(end), cancel);
                 if (n == 0) return;
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
                 int scanFrom = end;
@@ -85,7 +69,7 @@ public sealed class LineSocket : IDisposable
             }
         }
         catch (OperationCanceledException) { }
-        catch (SocketException) { }
+        catch (IOException) { }
         catch (ObjectDisposedException) { }
     }
 
@@ -102,7 +86,7 @@ public sealed class LineSocket : IDisposable
         }
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose() => _stream.Dispose();
 }
 
 /// <summary>Minimal, allocation-free looks into server lines: the encoder always writes "type" first.</summary>

@@ -96,9 +96,11 @@ var serverHocon = new Option<string?>("--server-hocon")
     Description = "Extra HOCON for the server, e.g. \"akka.io.tcp.receive-buffer-size = 16 KiB\" (lines separated by ';' or newlines)",
     Recursive = true,
 };
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro, all, serverHocon };
+var tls = new Option<bool>("--tls") { Description = "Chat and TCP files over TLS (self-signed, pinned)", Recursive = true };
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro, all, serverHocon, tls };
 var parsed = root.Parse(args);
 BenchConfig.ExtraServerHocon = parsed.GetValue(serverHocon)?.Replace(';', '\n');
+BenchConfig.Tls = parsed.GetValue(tls);
 return await parsed.InvokeAsync();
 
 /// <summary>Fan-out defaults: sized so the default run takes about 20 s on a 2-core machine.</summary>

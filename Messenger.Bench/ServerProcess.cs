@@ -26,9 +26,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public IPEndPoint Files { get; private set; } = null!;
     /// <summary>The reliable-UDP port, when the server announces one.</summary>
     public int? UdpPort { get; private set; }
+    /// <summary>How clients must connect: TLS pinned to the server's certificate when the bench runs with --tls, else null.</summary>
+    public Messenger.Client.ClientTls? ClientTls { get; private set; }
 
     [GeneratedRegex(@"chat tcp (?<chat>[\d.]+:\d+), files tcp (?<files>[\d.]+:\d+)(?:.*?files udp (?<udp>[\d.]+:\d+))?")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"TLS, certificate SHA-256 ([0-9a-f]{64})")]
+    private static partial Regex TlsFingerprint();
 
     /// <summary>
     /// Starts the server with <paramref name="hocon"/> layered over its defaults and waits for its
@@ -39,6 +44,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
     {
         var dll = serverDll ?? LocateServerDll();
         var configPath = Path.Combine(Path.GetTempPath(), $"messenger-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.hocon");
+        if (BenchConfig.Tls)
+            hocon += $"\nmessenger.tls {{ self-signed = on, self-signed-file = \"{Path.Combine(Path.GetTempPath(), "messenger-bench-tls.pfx")}\" }}";
         await File.WriteAllTextAsync(configPath, hocon);
         var info = new ProcessStartInfo("dotnet")
         {
@@ -80,6 +87,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             server.Chat = IPEndPoint.Parse(match.Groups["chat"].Value);
             server.Files = IPEndPoint.Parse(match.Groups["files"].Value);
             if (match.Groups["udp"].Success) server.UdpPort = IPEndPoint.Parse(match.Groups["udp"].Value).Port;
+            if (TlsFingerprint().Match(line) is { Success: true } tls) server.ClientTls = new Messenger.Client.ClientTls(tls.Groups[1].Value);
             return server;
         }
         catch

@@ -39,7 +39,7 @@ public sealed class ConnectionsScenario(ConnectionsScenario.Options options)
         string phase = "observer login";
         try
         {
-            observer = new Observer(await LineSocket.ConnectAsync(server.Chat, 256 * 1024, cancel));
+            observer = new Observer(await LineSocket.ConnectAsync(server.Chat, 256 * 1024, cancel, server.ClientTls));
             var observerReader = observer.Socket.ReadLinesAsync(observer.OnLine, cancel);
             await observer.Socket.SendAsync(LineSocket.Hello("observer"), cancel);
             await observer.Welcome.Task.WaitAsync(cancel);
@@ -52,7 +52,7 @@ public sealed class ConnectionsScenario(ConnectionsScenario.Options options)
             long loginStart = Stopwatch.GetTimestamp();
             await BenchConfig.ForEachAsync(Enumerable.Range(0, count), o.Parallel, cancel, async (i, ct) =>
             {
-                var client = new IdleClient(await LineSocket.ConnectAsync(server.Chat, 4096, ct));
+                var client = new IdleClient(await LineSocket.ConnectAsync(server.Chat, 4096, ct, server.ClientTls));
                 clients[i] = client;
                 lock (readers) readers.Add(client.Socket.ReadLinesAsync(client.OnLine, cancel));
                 await client.Socket.SendAsync(LineSocket.Hello($"c{i}"), ct);

@@ -66,7 +66,7 @@ public sealed class DownloadScenario(DownloadScenario.Options options)
                 }
 
                 await using var server = await ServerProcess.StartAsync(served, BenchConfig.ServerHocon, [], serverDll: o.ServerDll);
-                using var control = await ControlClient.LoginAsync(server.Chat, "bench", deadline.Token);
+                using var control = await ControlClient.LoginAsync(server.Chat, "bench", deadline.Token, server.ClientTls);
                 await control.WaitUntilListedAsync(FileName, deadline.Token);
                 ActorSystem? clientSystem = null;
                 try
@@ -137,7 +137,7 @@ public sealed class DownloadScenario(DownloadScenario.Options options)
                 long clientStart = Stopwatch.GetTimestamp();
                 var folder = Path.Combine(output, $"c{i}");
                 var result = via == TransferVia.Tcp
-                    ? await TcpDownload.RunAsync(BenchConfig.Host.ToString(), ticket, folder, null, cancel)
+                    ? await TcpDownload.RunAsync(BenchConfig.Host.ToString(), ticket, folder, null, cancel, server.ClientTls)
                     : await RudpDownload.RunAsync(system!, BenchConfig.Host.ToString(), ticket, folder, null, cancel);
                 return (Result: result, Seconds: Stopwatch.GetElapsedTime(clientStart).TotalSeconds);
             }, cancel)).ToArray();

@@ -32,7 +32,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
             long loginStart = Stopwatch.GetTimestamp();
             await BenchConfig.ForEachAsync(Enumerable.Range(0, o.Clients), 32, cancel, async (i, ct) =>
             {
-                var client = new Client(await LineSocket.ConnectAsync(server.Chat, 64 * 1024, ct), o.Senders, o.Messages);
+                var client = new Client(await LineSocket.ConnectAsync(server.Chat, 64 * 1024, ct, server.ClientTls), o.Senders, o.Messages);
                 clients[i] = client;
                 lock (readers) readers.Add(client.Socket.ReadLinesAsync(client.OnLine, cancel));
                 await client.Socket.SendAsync(LineSocket.Hello($"f{i}"), ct);
