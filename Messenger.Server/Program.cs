@@ -11,10 +11,13 @@ var filePort = new Option<int?>("--file-port") { Description = "TCP port of the 
 var udpPort = new Option<int?>("--udp-port") { Description = "UDP port of the reliable-UDP file channel (default 7402; 0 = any free port)" };
 var files = new Option<string?>("--files") { Description = "Folder of files to offer (default ./files)" };
 var configFile = new Option<string?>("--config") { Description = "Extra HOCON file layered over the defaults" };
+var maxConnections = new Option<int?>("--max-connections") { Description = "Chat connections at once (default 10000, lowered to fit the file-descriptor limit)" };
+var tlsCert = new Option<string?>("--tls-cert") { Description = "TLS on the chat and TCP-file ports with this certificate: PEM (certificate + key) or PFX" };
+var tlsSelfSigned = new Option<bool>("--tls-self-signed") { Description = "TLS with a self-signed certificate, created on first start; its fingerprint is logged" };
 
 var root = new RootCommand("Messenger server: chat over TCP, file downloads over TCP and reliable UDP.")
 {
-    bind, chatPort, filePort, udpPort, files, configFile,
+    bind, chatPort, filePort, udpPort, files, configFile, maxConnections, tlsCert, tlsSelfSigned,
 };
 foreach (var option in LossFlags.All) root.Options.Add(option);
 
@@ -30,6 +33,9 @@ root.SetAction(async (parsed, cancel) =>
     Set("messenger.files.port", parsed.GetValue(filePort));
     Set("messenger.rudp.port", parsed.GetValue(udpPort));
     Set("messenger.files.folder", parsed.GetValue(files));
+    Set("messenger.chat.connections.max", parsed.GetValue(maxConnections));
+    Set("messenger.tls.cert-file", parsed.GetValue(tlsCert));
+    if (parsed.GetValue(tlsSelfSigned)) Set("messenger.tls.self-signed", "on");
     overrides.AddRange(LossFlags.ToHocon(parsed, "messenger.rudp.lossy"));
 
     Config config;
@@ -53,7 +59,8 @@ root.SetAction(async (parsed, cancel) =>
         Console.Error.WriteLine($"cannot start: {e.Message}");
         return 1;
     }
-    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
+    var tls = server.TlsFingerprint is { } fingerprint ? $" (TLS, certificate SHA-256 {fingerprint})" : "";
+    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}{tls}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
     // Ctrl+C (SIGINT) and SIGTERM: stop gracefully instead of letting the runtime exit at once.
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
     void OnSignal(PosixSignalContext context)

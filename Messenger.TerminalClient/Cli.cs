@@ -38,6 +38,7 @@ public static class Cli
             server, port, user, downloads,
         };
         foreach (var option in LossFlags.All) root.Options.Add(option);
+        foreach (var option in TlsFlags.All) root.Options.Add(option);
         root.SetAction(async (parsed, cancel) =>
         {
             if (MissingFolder(parsed, downloads) is { } missing)
@@ -47,7 +48,7 @@ public static class Cli
             }
             using var system = CreateSystem(parsed);
             var ui = new TerminalUi(system, new TerminalUiOptions(
-                parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(user), parsed.GetValue(downloads)!));
+                parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(user), parsed.GetValue(downloads)!, TlsFlags.From(parsed)));
             int code = ui.Run();
             await system.Terminate();
             return code;
@@ -80,13 +81,14 @@ public static class Cli
         var user = new Option<string>("--user") { Description = "Username to log in with", Required = true };
         var text = new Argument<string>("TEXT") { Description = "The message to send" };
         var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, text };
+        foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
             using var system = CreateSystem(parsed);
             try
             {
                 return await Headless.SayAsync(system, parsed.GetValue(server)!, parsed.GetValue(port),
-                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel);
+                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed));
             }
             finally
             {
@@ -111,6 +113,7 @@ public static class Cli
             file, server, port, via, output,
         };
         foreach (var option in LossFlags.All) command.Options.Add(option);
+        foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
             if (MissingFolder(parsed, output) is { } missing)
@@ -123,7 +126,7 @@ public static class Cli
             {
                 return await Headless.DownloadAsync(system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
                     parsed.GetValue(via) == "udp" ? Protocol.TransferVia.Udp : Protocol.TransferVia.Tcp,
-                    parsed.GetValue(output)!, stdout, stderr, cancel);
+                    parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed));
             }
             finally
             {

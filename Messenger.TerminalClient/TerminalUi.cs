@@ -13,7 +13,7 @@ using Attribute = Terminal.Gui.Drawing.Attribute;
 
 namespace Messenger.TerminalClient;
 
-public sealed record TerminalUiOptions(string Server, int Port, string? User, string DownloadsFolder);
+public sealed record TerminalUiOptions(string Server, int Port, string? User, string DownloadsFolder, ClientTls? Tls = null);
 
 /// <summary>
 /// The full-screen client. It renders <see cref="ChatViewModel"/> and turns keys into calls on
@@ -364,7 +364,7 @@ public sealed class TerminalUi
         _host = server;
         _port = port;
         _vm.BeginConnect($"{server}:{port}");
-        var session = ChatSession.Start(_system, server, port, user);
+        var session = ChatSession.Start(_system, server, port, user, _options.Tls);
         _session = session;
         _ = Task.Run(async () =>
         {
@@ -730,12 +730,12 @@ public sealed class TerminalUi
         var progress = new UiProgress(this, item.Id);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         _transfers[item.Id] = cancel;
-        var (host, folder, system) = (_host, _options.DownloadsFolder, _system);
+        var (host, folder, system, tls) = (_host, _options.DownloadsFolder, _system, _options.Tls);
         _ = Task.Run(async () =>
         {
             try
             {
-                var result = await Download.RunAsync(system, host, ticket, folder, progress, cancel.Token);
+                var result = await Download.RunAsync(system, host, ticket, folder, progress, cancel.Token, tls);
                 Post(() => _vm.CompleteDownload(item.Id, result));
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)

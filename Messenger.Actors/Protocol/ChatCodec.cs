@@ -47,7 +47,7 @@ public static class ChatCodec
             case "who": return WhoCommand.Instance;
             case "ping": return PingCommand.Instance;
             case "bye": return ByeCommand.Instance;
-            case "files": return FilesCommand.Instance;
+            case "files": return ParseFiles(fields);
             case "get":
                 if (!fields.RequireString("file", out var file, out error)) return error!;
                 if (!fields.RequireString("via", out var via, out error)) return error!;
@@ -71,6 +71,15 @@ public static class ChatCodec
         if (fields.Offset is { } o) offset = o;
         else if (fields.OffsetMistyped) return Bad("\"offset\" must be an integer");
         return new TicketRequest(ticket!, offset);
+    }
+
+    private static ParseResult<ClientCommand> ParseFiles(Fields fields)
+    {
+        if (fields.OffsetMistyped || fields.Offset < 0) return Bad("\"offset\" must be an integer of at least 0");
+        if (fields.LimitMistyped || fields.Limit < 1) return Bad("\"limit\" must be an integer of at least 1");
+        // Past int's range is past any listing: clamped, so the answer is simply an empty or a full page.
+        return new FilesCommand((int)Math.Min(fields.Offset ?? 0, int.MaxValue),
+            fields.Limit is { } limit ? (int)Math.Min(limit, int.MaxValue) : null);
     }
 
     private static ProtocolError? CheckText(string text)
@@ -102,7 +111,11 @@ public static class ChatCodec
             case WhoCommand: w.WriteString("type", "who"); break;
             case PingCommand: w.WriteString("type", "ping"); break;
             case ByeCommand: w.WriteString("type", "bye"); break;
-            case FilesCommand: w.WriteString("type", "files"); break;
+            case FilesCommand c:
+                w.WriteString("type", "files");
+                if (c.Offset != 0) w.WriteNumber("offset", c.Offset);
+                if (c.Limit is { } limit) w.WriteNumber("limit", limit);
+                break;
             case GetCommand c: w.WriteString("type", "get"); w.WriteString("file", c.File); w.WriteString("via", ViaName(c.Via)); break;
             default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name);
         }
@@ -140,6 +153,8 @@ public static class ChatCodec
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.WriteNumber("offset", f.Offset); w.WriteNumber("total", f.Total);
+                if (f.Next is { } next) w.WriteNumber("next", next);
                 break;
             case TicketFrame f:
                 w.WriteString("type", "ticket"); w.WriteString("file", f.File); w.WriteString("via", ViaName(f.Via));
@@ -175,9 +190,7 @@ public static class ChatCodec
                 "users" => new UsersFrame(Strings("users")),
                 "pong" => PongFrame.Instance,
                 "error" => new ErrorFrame(S("code"), root.TryGetProperty("message", out var m) ? m.GetString() ?? "" : ""),
-                "files" => new FilesFrame(root.GetProperty("files").EnumerateArray()
-                    .Select(e => new FileEntry(e.GetProperty("name").GetString()!, e.GetProperty("size").GetInt64(),
-                        e.GetProperty("sha256").GetString()!)).ToArray()),
+                "files" => ParseFilesFrame(root),
                 "ticket" => new TicketFrame(S("file"), S("via") == "udp" ? TransferVia.Udp : TransferVia.Tcp,
                     S("ticket"), L("size"), S("sha256"), (int)L("port")),
                 "file" => new FileHeaderFrame(S("file"), L("size"), L("offset"), S("sha256")),
@@ -188,6 +201,17 @@ public static class ChatCodec
         {
             return Bad("malformed server frame: " + e.Message);
         }
+    }
+
+    /// <summary>A <c>files</c> frame; one from a server without paging (no <c>total</c>) is a whole listing.</summary>
+    private static FilesFrame ParseFilesFrame(JsonElement root)
+    {
+        var files = root.GetProperty("files").EnumerateArray()
+            .Select(e => new FileEntry(e.GetProperty("name").GetString()!, e.GetProperty("size").GetInt64(),
+                e.GetProperty("sha256").GetString()!)).ToArray();
+        if (!root.TryGetProperty("total", out var total)) return new FilesFrame(files);
+        int? next = root.TryGetProperty("next", out var n) ? n.GetInt32() : null;
+        return new FilesFrame(files, root.GetProperty("offset").GetInt32(), total.GetInt32(), next);
     }
 
     public static string ViaName(TransferVia via) => via == TransferVia.Udp ? "udp" : "tcp";
@@ -230,6 +254,8 @@ public static class ChatCodec
         public bool TypeMistyped;
         public long? Offset;
         public bool OffsetMistyped;
+        public long? Limit;
+        public bool LimitMistyped;
         private readonly Dictionary<string, string?> _strings = new(4);
 
         public void SetString(string name, string? value) => _strings[name] = value;
@@ -276,6 +302,11 @@ public static class ChatCodec
                 {
                     if (token == JsonTokenType.Number && reader.TryGetInt64(out long offset)) { fields.Offset = offset; fields.OffsetMistyped = false; }
                     else { fields.Offset = null; fields.OffsetMistyped = true; }
+                }
+                else if (name == "limit")
+                {
+                    if (token == JsonTokenType.Number && reader.TryGetInt64(out long limit)) { fields.Limit = limit; fields.LimitMistyped = false; }
+                    else { fields.Limit = null; fields.LimitMistyped = true; }
                 }
                 else if (Array.IndexOf(KnownStringFields, name) >= 0)
                 {
