@@ -5,6 +5,7 @@ using Akka.Event;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
+using Messenger.Rudp;
 using Messenger.Rudp.Actors;
 
 namespace Messenger.Hosting;
