@@ -107,7 +107,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
         var entry = redeemed.File;
         try
         {
-            _file = new FileStream(entry.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            _file = RegularFiles.OpenRead(entry.FullPath, bufferSize: 0); // never blocks on a FIFO swapped in for the file
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
