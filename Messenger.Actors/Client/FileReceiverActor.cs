@@ -35,6 +35,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private readonly RudpLink _link;
     private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
 
+    private Action<DatagramReceived> _onDatagram = _ => { };
     private uint _connectionId;
     private ReceiveWindow? _window;
     private PartFile? _part;
@@ -97,7 +98,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Connecting()
     {
-        Receive<DatagramReceived>(m =>
+        OnDatagrams(m =>
         {
             if (!Accept(m, out var header)) return;
             switch (header.Kind)
@@ -117,7 +118,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Receiving()
     {
-        Receive<DatagramReceived>(m =>
+        OnDatagrams(m =>
         {
             if (!Accept(m, out var header) || header.ConnectionId != _connectionId) return;
             switch (header.Kind)
@@ -152,13 +153,28 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     /// <summary>Done: stay a moment to answer a retried FIN (our FIN-ACK may be lost), then stop.</summary>
     private void Lingering()
     {
-        Receive<DatagramReceived>(m =>
+        OnDatagrams(m =>
         {
             if (Accept(m, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
         });
         Receive<Linger>(_ => Context.Stop(Self));
         Receive<CancelDownload>(_ => Context.Stop(Self));
         ReceiveAny(_ => { });
+    }
+
+    /// <summary>
+    /// Registers this state's datagram handler, for single datagrams and for batches. A batch is
+    /// handled one datagram at a time through whichever handler is current, so the datagrams after
+    /// one that changed the state (a SYN-ACK, a FIN, an RST) meet the new state's handler.
+    /// </summary>
+    private void OnDatagrams(Action<DatagramReceived> handler)
+    {
+        _onDatagram = handler;
+        Receive<DatagramReceived>(m => _onDatagram(m));
+        Receive<DatagramsReceived>(batch =>
+        {
+            foreach (var m in batch.Datagrams) _onDatagram(m);
+        });
     }
 
     private void CommonHandlers()
@@ -353,6 +369,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Fail(string code, string message)
     {
+        _onDatagram = _ => { }; // the rest of a batch, if any, finds the download over
         Fail(new DownloadFailedException(code, message));
         Context.Stop(Self);
     }
