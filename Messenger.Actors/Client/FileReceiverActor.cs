@@ -46,6 +46,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private bool _dataSeen;
     private bool _lastWasOutOfOrder;
     private int _unacked;
+    private bool _inBatch, _ackDue;
     private uint _echoTimestamp, _echoSequence;
     private bool _echoRetransmission;
 
@@ -173,7 +174,10 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         Receive<DatagramReceived>(m => _onDatagram(m));
         Receive<DatagramsReceived>(batch =>
         {
+            _inBatch = true;
             foreach (var m in batch.Datagrams) _onDatagram(m);
+            _inBatch = false;
+            if (_ackDue) SendAck();
         });
     }
 
@@ -287,13 +291,24 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         _lastWasOutOfOrder = result == AcceptResult.Buffered;
         if (++_unacked >= _settings.AckEvery || newHole || holeFilled || data.IsRetransmission
             || result == AcceptResult.Duplicate || window.IsComplete)
-            SendAck();
+            AckNow();
         else if (!Timers.IsTimerActive(nameof(DelayedAck)))
             Timers.StartSingleTimer(nameof(DelayedAck), DelayedAck.Instance, _settings.DelayedAck);
     }
 
+    /// <summary>
+    /// An ack is due now; inside a batch of datagrams that arrived together it goes out once, at
+    /// the end of the batch, describing all of them (one ack per burst, not one per four segments).
+    /// </summary>
+    private void AckNow()
+    {
+        if (_inBatch) _ackDue = true;
+        else SendAck();
+    }
+
     private void SendAck()
     {
+        _ackDue = false;
         var window = _window!;
         int rangeCount = window.WriteSackRanges(_ranges);
         var buffer = new byte[RudpConstants.MaxAckSize];
@@ -308,6 +323,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private void OnFin()
     {
         if (!_window!.IsComplete) return; // cannot happen with an honest server: it waits for every ack
+        _ackDue = false; // the server had every ack: it sent the FIN
         Timers.Cancel(nameof(ProgressTick));
         string sha = _part!.Complete();
         bool verified = sha == _ticket.Sha256;
@@ -370,6 +386,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private void Fail(string code, string message)
     {
         _onDatagram = _ => { }; // the rest of a batch, if any, finds the download over
+        _ackDue = false;
         Fail(new DownloadFailedException(code, message));
         Context.Stop(Self);
     }

@@ -135,6 +135,22 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         Assert.Equal(4u, NextAck(out _).CumulativeAck); // the segments met the receiving state, not the connecting one
     }
 
+    [Fact]
+    public void Receiver_must_ack_a_batch_once_at_its_end()
+    {
+        Connect();
+        // Segments 0, 2, 3 and 4 arrived together: the hole at 1 would draw an ack at once, but
+        // inside a batch the one ack waits for the end and describes all four.
+        var batch = new[] { 0, 2, 3, 4 }.Select(i => Datagram(b => RudpCodec.WriteData(b, ConnectionId, (uint)i, (uint)(1000 + i), false,
+            _content.AsSpan(i * Payload, Math.Min(Payload, _content.Length - i * Payload))))).ToList();
+        _receiver.Tell(new DatagramsReceived(batch));
+        var ack = NextAck(out var ranges);
+        Assert.Equal(1u, ack.CumulativeAck);
+        Assert.Equal([new SackRange(2, 5)], ranges);
+        Assert.Equal(4u, ack.EchoedSequence);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
     private static DatagramReceived Datagram(Func<byte[], int> write)
     {
         var buffer = new byte[RudpConstants.MaxDatagram];
