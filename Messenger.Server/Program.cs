@@ -10,11 +10,12 @@ var chatPort = new Option<int?>("--chat-port") { Description = "TCP port of the 
 var filePort = new Option<int?>("--file-port") { Description = "TCP port of the file channel (default 7401; 0 = any free port)" };
 var udpPort = new Option<int?>("--udp-port") { Description = "UDP port of the reliable-UDP file channel (default 7402; 0 = any free port)" };
 var files = new Option<string?>("--files") { Description = "Folder of files to offer (default ./files)" };
+var data = new Option<string?>("--data") { Description = "Folder of the chat database (journal and snapshots, SQLite; default ./data, created on first start)" };
 var configFile = new Option<string?>("--config") { Description = "Extra HOCON file layered over the defaults" };
 
 var root = new RootCommand("Messenger server: chat over TCP, file downloads over TCP and reliable UDP.")
 {
-    bind, chatPort, filePort, udpPort, files, configFile,
+    bind, chatPort, filePort, udpPort, files, data, configFile,
 };
 foreach (var option in LossFlags.All) root.Options.Add(option);
 
@@ -30,6 +31,7 @@ root.SetAction(async (parsed, cancel) =>
     Set("messenger.files.port", parsed.GetValue(filePort));
     Set("messenger.rudp.port", parsed.GetValue(udpPort));
     Set("messenger.files.folder", parsed.GetValue(files));
+    Set("messenger.data", parsed.GetValue(data));
     overrides.AddRange(LossFlags.ToHocon(parsed, "messenger.rudp.lossy"));
 
     Config config;

@@ -8,7 +8,8 @@ public sealed record ChatSettings(
     long OutboundLimitBytes,
     bool RateLimitEnabled,
     double RateLimitPerSecond,
-    int RateLimitBurst)
+    int RateLimitBurst,
+    int MaxJoinedRooms)
 {
     public static ChatSettings FromConfig(Config config)
     {
@@ -18,7 +19,8 @@ public sealed record ChatSettings(
             c.GetByteSize("outbound-limit") ?? throw new ConfigurationException("messenger.chat.outbound-limit"),
             c.GetBoolean("rate-limit.enabled"),
             c.GetDouble("rate-limit.messages-per-second"),
-            c.GetInt("rate-limit.burst"));
+            c.GetInt("rate-limit.burst"),
+            config.GetInt("messenger.rooms.max-joined-per-connection"));
         if (settings.IdleTimeout <= TimeSpan.Zero) throw new ConfigurationException("messenger.chat.idle-timeout must be positive");
         if (settings.OutboundLimitBytes <= 0) throw new ConfigurationException("messenger.chat.outbound-limit must be positive");
         if (settings.RateLimitEnabled && (settings.RateLimitPerSecond <= 0 || settings.RateLimitBurst < 1))

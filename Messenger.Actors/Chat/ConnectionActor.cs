@@ -6,6 +6,7 @@ using Akka.IO;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
+using Messenger.Rooms;
 
 namespace Messenger.Chat;
 
@@ -31,6 +32,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private readonly IActorRef _tcp;
     private readonly EndPoint _remote;
     private readonly IActorRef _registry;
+    private readonly IActorRef _rooms;
     private readonly IActorRef? _ticketOffice;
     private readonly ChatSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -44,15 +46,17 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private bool _rateLimitLogged;
 
     private string? _name;
+    private readonly HashSet<string> _joinedRooms = new(); // besides the lobby
     private bool _awaitingClaim;
     private bool _socketClosed;
     private bool _readingSuspended;
 
-    public ConnectionActor(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef? ticketOffice, ChatSettings settings)
+    public ConnectionActor(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings)
     {
         _tcp = tcp;
         _remote = remote;
         _registry = registry;
+        _rooms = rooms;
         _ticketOffice = ticketOffice;
         _settings = settings;
         _outbound = new OutboundQueue(tcp, Self, settings.OutboundLimitBytes);
@@ -64,8 +68,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef? ticketOffice, ChatSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(tcp, remote, registry, ticketOffice, settings));
+    public static Props Props(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(tcp, remote, registry, rooms, ticketOffice, settings));
 
     private string Who => _name is null ? _remote.ToString()! : $"{_name}@{_remote}";
 
@@ -216,7 +220,22 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             case var _ when _name is null:
                 Send(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}"));
                 return;
-            case SayCommand say: _registry.Tell(new Broadcast(say.Text)); return;
+            case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name, say.Text))); return;
+            case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
+            case JoinCommand join when !_joinedRooms.Contains(join.Room) && _joinedRooms.Count >= _settings.MaxJoinedRooms:
+                Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms.Count} rooms, the limit; part one first"));
+                return;
+            case JoinCommand join:
+                _joinedRooms.Add(join.Room);
+                _rooms.Tell(new ToRoom(join.Room, new JoinRoom(_name)));
+                return;
+            case PartCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone stays in the lobby")); return;
+            case PartCommand part:
+                _joinedRooms.Remove(part.Room);
+                _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name, LeaveReasons.Part)));
+                return;
+            case HistoryCommand history: _rooms.Tell(new ToRoom(history.Room, new GetHistory(history.Before, history.Limit))); return;
+            case RoomsCommand: _rooms.Tell(ListRooms.Instance); return;
             case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: _registry.Tell(ListUsers.Instance); return;
             case FilesCommand when _ticketOffice is not null: _ticketOffice.Tell(ListFiles.Instance); return;
@@ -280,7 +299,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private bool LeaveRegistry(string reason)
     {
         if (_name is null) return false;
-        _registry.Tell(new LeaveChat(reason));
+        _registry.Tell(new LeaveChat(reason, _joinedRooms));
         _name = null;
         return true;
     }

@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Messenger.Protocol;
+using Messenger.Rooms;
 
 namespace Messenger.Chat;
 
@@ -12,56 +14,54 @@ public sealed record ClaimName(string Name);
 public sealed record NameClaimed(WelcomeFrame Welcome);
 /// <summary>Reply to <see cref="ClaimName"/>: refused (taken, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
-/// <summary>Say <paramref name="Text"/> to everyone online.</summary>
-public sealed record Broadcast(string Text);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>
 public sealed record SendPrivate(string To, string Text);
 /// <summary>Ask for the online list; the reply is a <see cref="UsersFrame"/>.</summary>
 public sealed record ListUsers { public static readonly ListUsers Instance = new(); }
 /// <summary>
-/// The connection is leaving for <paramref name="Reason"/> (one of <see cref="LeaveReasons"/>).
-/// The reply, <see cref="LeftChat"/>, comes after every frame the registry sent it before.
+/// The connection is leaving for <paramref name="Reason"/> (one of <see cref="LeaveReasons"/>), and
+/// leaves the lobby and its other <paramref name="Rooms"/> with it. The reply, <see cref="LeftChat"/>,
+/// comes after every lobby message accepted before.
 /// </summary>
-public sealed record LeaveChat(string Reason);
+public sealed record LeaveChat(string Reason, IReadOnlyCollection<string>? Rooms = null);
 public sealed record LeftChat { public static readonly LeftChat Instance = new(); }
 
 /// <summary>
-/// Owns who is online and routes chat between them. Every logged-in <c>ConnectionActor</c> is
+/// Owns who is online and routes private messages. Every logged-in <c>ConnectionActor</c> is
 /// registered here and death-watched, so a connection that dies for any reason frees its name.
-/// Broadcast and private messages pass through this one actor, which is what gives the
-/// ordering guarantees: a message is sent to exactly the users online when it is accepted, and
-/// one sender's messages reach every recipient in order. Each outgoing frame is a shared,
-/// immutable <see cref="ServerFrame"/> encoded once. Connections only ever hold this actor's
-/// <see cref="IActorRef"/>, so the registry could become a cluster singleton or sharded
-/// pub-sub without touching them.
+/// Room chat does not pass through here: a login puts the connection in the lobby
+/// (<see cref="RoomDirectory"/>), which tells it its welcome and from then on every lobby message
+/// and presence change, and the connection talks to its rooms directly. Connections only ever
+/// hold this actor's <see cref="IActorRef"/>, so the registry could become a cluster singleton
+/// or sharded per name without touching them.
 /// </summary>
 public sealed class UsernameRegistry : ReceiveActor
 {
     private sealed record Member(string Name, IActorRef Connection);
 
+    private readonly IActorRef _rooms;
     private readonly Dictionary<string, Member> _byName = new(Usernames.Comparer);
     private readonly Dictionary<IActorRef, Member> _byConnection = new();
-    private readonly SortedSet<string> _sortedNames = new(Usernames.Comparer); // kept sorted: no sort per login
+    // Persistent (immutable) sorted set: a login adds in O(log n) and a welcome or `who` shares it
+    // without copying; the encoded `users` frame is kept until the set changes.
+    private ImmutableSortedSet<string> _online = ImmutableSortedSet.Create<string>(Usernames.Comparer);
+    private UsersFrame? _usersFrame;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
 
-    public UsernameRegistry(Func<long>? unixMillisClock = null)
+    public UsernameRegistry(IActorRef rooms, Func<long>? unixMillisClock = null)
     {
+        _rooms = rooms;
         _clock = unixMillisClock ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Receive<ClaimName>(HandleClaim);
-        Receive<Broadcast>(HandleBroadcast);
         Receive<SendPrivate>(HandlePrivate);
-        Receive<ListUsers>(_ => Sender.Tell(new UsersFrame(SortedNames())));
-        Receive<LeaveChat>(m =>
-        {
-            Remove(Sender, m.Reason);
-            Sender.Tell(LeftChat.Instance);
-        });
-        Receive<Terminated>(t => Remove(t.ActorRef, LeaveReasons.Disconnected));
+        Receive<ListUsers>(_ => Sender.Tell(_usersFrame ??= new UsersFrame(_online)));
+        Receive<LeaveChat>(m => Remove(Sender, m.Reason, m.Rooms, LeftChat.Instance));
+        Receive<Terminated>(t => Remove(t.ActorRef, LeaveReasons.Disconnected, null, null));
     }
 
-    public static Props Props(Func<long>? unixMillisClock = null) =>
-        Akka.Actor.Props.Create(() => new UsernameRegistry(unixMillisClock));
+    public static Props Props(IActorRef rooms, Func<long>? unixMillisClock = null) =>
+        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, unixMillisClock));
 
     private void HandleClaim(ClaimName claim)
     {
@@ -76,23 +76,16 @@ public sealed class UsernameRegistry : ReceiveActor
                 $"the name \"{holder.Name}\" is taken; choose another")));
             return;
         }
-        var joined = new JoinedFrame(claim.Name);
-        foreach (var other in _byConnection.Keys) other.Tell(joined);
-
         var member = new Member(claim.Name, Sender);
         _byName.Add(claim.Name, member);
-        _sortedNames.Add(claim.Name);
         _byConnection.Add(Sender, member);
+        _online = _online.Add(claim.Name);
+        _usersFrame = null;
         Context.Watch(Sender);
-        Sender.Tell(new NameClaimed(new WelcomeFrame(claim.Name, SortedNames())));
+        // The lobby hands the welcome over before any lobby traffic, so the client sees it first.
+        var welcome = new NameClaimed(new WelcomeFrame(claim.Name, _online));
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(claim.Name, [welcome])), Sender);
         _log.Info("joined: {0} ({1} online)", claim.Name, _byName.Count);
-    }
-
-    private void HandleBroadcast(Broadcast broadcast)
-    {
-        if (!_byConnection.TryGetValue(Sender, out var from)) return; // left meanwhile
-        var frame = new MessageFrame(from.Name, broadcast.Text, _clock());
-        foreach (var connection in _byConnection.Keys) connection.Tell(frame);
     }
 
     private void HandlePrivate(SendPrivate pm)
@@ -108,16 +101,21 @@ public sealed class UsernameRegistry : ReceiveActor
         if (!to.Connection.Equals(Sender)) Sender.Tell(frame);
     }
 
-    private void Remove(IActorRef connection, string reason)
+    private void Remove(IActorRef connection, string reason, IReadOnlyCollection<string>? rooms, object? confirmation)
     {
-        if (!_byConnection.Remove(connection, out var member)) return;
+        if (!_byConnection.Remove(connection, out var member))
+        {
+            if (confirmation is not null) connection.Tell(confirmation);
+            return;
+        }
         _byName.Remove(member.Name);
-        _sortedNames.Remove(member.Name);
+        _online = _online.Remove(member.Name);
+        _usersFrame = null;
         Context.Unwatch(connection);
-        var left = new LeftFrame(member.Name, reason);
-        foreach (var other in _byConnection.Keys) other.Tell(left);
+        // The lobby learns who left, and why, only from here (the registry watches every
+        // connection); other rooms also watch their members, in case a connection dies unannounced.
+        foreach (var room in rooms ?? []) _rooms.Tell(new ToRoom(room, new PartRoom(member.Name, reason)), connection);
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PartRoom(member.Name, reason, confirmation)), connection);
         _log.Info("left: {0} ({1}; {2} online)", member.Name, reason, _byName.Count);
     }
-
-    private string[] SortedNames() => [.. _sortedNames];
 }

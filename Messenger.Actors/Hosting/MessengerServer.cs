@@ -5,6 +5,9 @@ using Akka.Event;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
+using Messenger.Persistence;
+using Messenger.Rooms;
+using Akka.Persistence.Sql;
 using Messenger.Rudp.Actors;
 
 namespace Messenger.Hosting;
@@ -19,11 +22,12 @@ public sealed class MessengerServer : IAsyncDisposable
     private readonly IActorRef _chatAcceptor;
     private readonly IActorRef _fileAcceptor;
 
-    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
+    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef rooms, IActorRef catalog, IActorRef tickets,
         IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder)
     {
         System = system;
         Registry = registry;
+        Rooms = rooms;
         Catalog = catalog;
         Tickets = tickets;
         _chatAcceptor = chatAcceptor;
@@ -36,6 +40,7 @@ public sealed class MessengerServer : IAsyncDisposable
 
     public ActorSystem System { get; }
     public IActorRef Registry { get; }
+    public IActorRef Rooms { get; }
     public IActorRef Catalog { get; }
     public IActorRef Tickets { get; }
     public IPEndPoint ChatEndpoint { get; }
@@ -51,10 +56,17 @@ public sealed class MessengerServer : IAsyncDisposable
         var rudpSettings = RudpSettings.FromConfig(config);
         var udpSocket = UdpSockets.Bind(new IPEndPoint(bind, config.GetInt("messenger.rudp.port")), rudpSettings.SocketBufferBytes);
         var udpEndpoint = (IPEndPoint)udpSocket.LocalEndPoint!;
+        config = DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
+        var roomSettings = RoomSettings.FromConfig(config);
         var system = ActorSystem.Create(systemName, config);
         try
         {
-            var registry = system.ActorOf(UsernameRegistry.Props(), "users");
+            var rooms = system.ActorOf(RoomDirectory.Props(roomSettings), "rooms");
+            var registry = system.ActorOf(UsernameRegistry.Props(rooms), "users");
+            // Open the database and recover the lobby before the first client: a broken data folder
+            // fails the start, and the first login does not wait for it.
+            var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
+            system.Log.Info("lobby recovered: {0} messages so far", lobby.LastId);
             var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder), "files");
             var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime), "tickets");
 
@@ -69,10 +81,10 @@ public sealed class MessengerServer : IAsyncDisposable
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
-                (tcp, remote) => ConnectionActor.Props(tcp, remote, registry, tickets, chatSettings)), "chat");
+                (tcp, remote) => ConnectionActor.Props(tcp, remote, registry, rooms, tickets, chatSettings)), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
-            var server = new MessengerServer(system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
+            var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,
                 chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",
                 async () =>
@@ -81,6 +93,8 @@ public sealed class MessengerServer : IAsyncDisposable
                     return Akka.Done.Instance;
                 });
             system.Log.Info("files folder: {0}", server.FilesFolder);
+            if (config.HasPath("akka.persistence.journal.sql.connection-string"))
+                system.Log.Info("data folder: {0}", Path.GetFullPath(config.GetString("messenger.data")));
             return server;
         }
         catch

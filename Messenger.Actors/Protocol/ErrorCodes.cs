@@ -15,4 +15,12 @@ public static class ErrorCodes
     public const string NoSuchFile = "no_such_file";
     public const string BadTicket = "bad_ticket";
     public const string BadOffset = "bad_offset";
+    public const string BadRoom = "bad_room";
+    public const string NotMember = "not_member";
+    public const string TooManyRooms = "too_many_rooms";
+    public const string WrongPassword = "wrong_password";
+    public const string NameRegistered = "name_registered";
+    public const string AlreadyRegistered = "already_registered";
+    public const string NotRegistered = "not_registered";
+    public const string BadPassword = "bad_password";
 }

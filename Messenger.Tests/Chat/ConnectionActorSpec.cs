@@ -8,6 +8,7 @@ using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
+using Messenger.Rooms;
 
 namespace Messenger.Tests.Chat;
 
@@ -17,18 +18,20 @@ public class ConnectionActorSpec : TestKit
     private static readonly EndPoint Remote = new IPEndPoint(IPAddress.Loopback, 50000);
     private readonly TestProbe _tcp;
     private readonly TestProbe _registry;
+    private readonly TestProbe _rooms;
     private readonly TestProbe _tickets;
 
     public ConnectionActorSpec()
     {
         _tcp = CreateTestProbe();
         _registry = CreateTestProbe();
+        _rooms = CreateTestProbe();
         _tickets = CreateTestProbe();
     }
 
     private IActorRef Start(ChatSettings? settings = null) =>
-        Sys.ActorOf(ConnectionActor.Props(_tcp.Ref, Remote, _registry.Ref, _tickets.Ref,
-            settings ?? new ChatSettings(TimeSpan.FromMinutes(1), 1 << 20, false, 1, 1)));
+        Sys.ActorOf(ConnectionActor.Props(_tcp.Ref, Remote, _registry.Ref, _rooms.Ref, _tickets.Ref,
+            settings ?? new ChatSettings(TimeSpan.FromMinutes(1), 1 << 20, false, 1, 1, 2)));
 
     private static void Receive(IActorRef connection, string text) =>
         connection.Tell(new Tcp.Received(ByteString.FromString(text)));
@@ -88,7 +91,7 @@ public class ConnectionActorSpec : TestKit
     {
         var connection = LoggedIn("alice");
         Receive(connection, "{\"type\":\"say\",\"text\":\"hi\"}\n{\"type\":\"pm\",\"to\":\"bob\",\"text\":\"yo\"}\n{\"type\":\"who\"}\n");
-        Assert.Equal(new Broadcast("hi"), _registry.ExpectMsg<Broadcast>());
+        Assert.Equal(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "hi")), _rooms.ExpectMsg<ToRoom>());
         Assert.Equal(new SendPrivate("bob", "yo"), _registry.ExpectMsg<SendPrivate>());
         _registry.ExpectMsg<ListUsers>();
         Receive(connection, "{\"type\":\"files\"}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
@@ -130,7 +133,7 @@ public class ConnectionActorSpec : TestKit
         var connection = LoggedIn("alice");
         Receive(connection, new string('x', ProtocolLimits.MaxLineBytes + 1));
         Assert.Equal(ErrorCodes.LineTooLong, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
-        Assert.Equal(new LeaveChat(LeaveReasons.Disconnected), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         connection.Tell(LeftChat.Instance, _registry.Ref);
         _tcp.ExpectMsg<Tcp.Close>();
     }
@@ -140,8 +143,8 @@ public class ConnectionActorSpec : TestKit
     {
         var connection = LoggedIn("alice");
         Receive(connection, "{\"type\":\"say\",\"text\":\"last words\"}\n{\"type\":\"bye\"}\n");
-        _registry.ExpectMsg<Broadcast>();
-        Assert.Equal(new LeaveChat(LeaveReasons.Quit), _registry.ExpectMsg<LeaveChat>());
+        _rooms.ExpectMsg<ToRoom>();
+        Assert.Equal(LeaveReasons.Quit, _registry.ExpectMsg<LeaveChat>().Reason);
         connection.Tell(new MessageFrame("alice", "last words", 1), _registry.Ref);
         connection.Tell(LeftChat.Instance, _registry.Ref);
         Assert.IsType<MessageFrame>(ExpectFrame(connection));
@@ -154,11 +157,11 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_drop_a_client_that_does_not_read_as_slow()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMinutes(1), 1000, false, 1, 1));
+        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMinutes(1), 1000, false, 1, 1, 2));
         Watch(connection);
         _tcp.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
         for (int i = 0; i < 40; i++) connection.Tell(new MessageFrame("bob", new string('x', 50), i)); // no acks: the socket is stuck
-        Assert.Equal(new LeaveChat(LeaveReasons.Slow), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Slow, _registry.ExpectMsg<LeaveChat>().Reason);
         _tcp.FishForMessage(m => m is Tcp.Abort);
         ExpectTerminated(connection);
     }
@@ -166,15 +169,15 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_time_out_a_silent_client()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(300), 1 << 20, false, 1, 1));
-        Assert.Equal(new LeaveChat(LeaveReasons.Timeout), _registry.ExpectMsg<LeaveChat>(TimeSpan.FromSeconds(5)));
+        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(300), 1 << 20, false, 1, 1, 2));
+        Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(TimeSpan.FromSeconds(5)).Reason);
     }
 
     [Fact]
     public void Connection_must_keep_a_pinging_client_alive()
     {
         // Pings 300 ms apart for 2.4 s keep alive a client whose idle timeout is 1.5 s.
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(1500), 1 << 20, false, 1, 1));
+        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(1500), 1 << 20, false, 1, 1, 2));
         for (int i = 0; i < 8; i++)
         {
             Receive(connection, "{\"type\":\"ping\"}\n");
@@ -186,7 +189,7 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_rate_limit_floods()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMinutes(1), 1 << 20, true, 0.001, 3));
+        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMinutes(1), 1 << 20, true, 0.001, 3, 2));
         Receive(connection, "{\"type\":\"ping\"}\n{\"type\":\"ping\"}\n{\"type\":\"say\",\"text\":\"spam\"}\n"); // the hello took the first of 3 tokens
         Assert.IsType<PongFrame>(ExpectFrame(connection));
         Assert.IsType<PongFrame>(ExpectFrame(connection));
@@ -200,7 +203,7 @@ public class ConnectionActorSpec : TestKit
         var connection = LoggedIn("alice");
         Watch(connection);
         connection.Tell(Tcp.PeerClosed.Instance, _tcp.Ref);
-        Assert.Equal(new LeaveChat(LeaveReasons.Disconnected), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         ExpectTerminated(connection);
     }
 }
