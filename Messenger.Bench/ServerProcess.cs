@@ -192,6 +192,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM (graceful: clients are closed), then a kill after 3 s.</summary>
+    /// <summary>SIGKILL: the process ends at once, with no chance to flush or close anything.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         var clock = Stopwatch.StartNew();

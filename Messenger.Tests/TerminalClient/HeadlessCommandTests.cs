@@ -90,7 +90,7 @@ public class HeadlessCommandTests
         var (code, _, stderr) = await RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "bob", "hi_there with_underscores");
 
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
-        Assert.Equal(new JoinedFrame("bob"), await watcher.ExpectAsync<JoinedFrame>());
+        Assert.Equal(new JoinedFrame("bob", RoomNames.Lobby), await watcher.ExpectAsync<JoinedFrame>());
         var msg = await watcher.ExpectAsync<MessageFrame>();
         Assert.Equal(("bob", "hi_there with_underscores"), (msg.From, msg.Text));
         Assert.Equal(LeaveReasons.Quit, (await watcher.ExpectAsync<LeftFrame>()).Reason);
