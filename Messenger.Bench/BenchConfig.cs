@@ -5,10 +5,12 @@ public static class BenchConfig
 {
     /// <summary>
     /// Rate limit off (the load is the point), no idle timeout during a run, and warnings only in
-    /// the log so that per-login INFO lines are not part of what is measured.
+    /// the log so that per-login INFO lines are not part of what is measured. One control
+    /// connection asks for the tickets of every concurrent download.
     /// </summary>
     public const string BaseServerHocon = """
         messenger.chat.rate-limit.enabled = off
+        messenger.files.max-tickets-per-connection = 1000
         messenger.chat.idle-timeout = 10m
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING

@@ -37,6 +37,18 @@ public sealed class ControlClient : IDisposable
         }
     }
 
+    /// <summary>Waits until the server lists <paramref name="file"/> (its catalog hashes new files in the background).</summary>
+    public async Task WaitUntilListedAsync(string file, CancellationToken cancel)
+    {
+        while (true)
+        {
+            await _stream.WriteAsync(ChatCodec.EncodeCommand(FilesCommand.Instance), cancel);
+            var listing = (FilesFrame)await NextFrameAsync(f => f is FilesFrame, cancel);
+            if (listing.Files.Any(f => f.Name == file)) return;
+            await Task.Delay(50, cancel); // polling interval; the caller's token bounds the wait
+        }
+    }
+
     /// <summary>A ticket for <paramref name="file"/>, or the server's error frame.</summary>
     public async Task<ServerFrame> RequestTicketAsync(string file, TransferVia via, CancellationToken cancel)
     {

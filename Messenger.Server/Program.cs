@@ -12,10 +12,13 @@ var udpPort = new Option<int?>("--udp-port") { Description = "UDP port of the re
 var files = new Option<string?>("--files") { Description = "Folder of files to offer (default ./files)" };
 var data = new Option<string?>("--data") { Description = "Folder of the chat database (journal and snapshots, SQLite; default ./data, created on first start)" };
 var configFile = new Option<string?>("--config") { Description = "Extra HOCON file layered over the defaults" };
+var maxConnections = new Option<int?>("--max-connections") { Description = "Chat connections at once (default 10000, lowered to fit the file-descriptor limit)" };
+var tlsCert = new Option<string?>("--tls-cert") { Description = "TLS on the chat and TCP-file ports with this certificate: PEM (certificate + key) or PFX" };
+var tlsSelfSigned = new Option<bool>("--tls-self-signed") { Description = "TLS with a self-signed certificate, created on first start; its fingerprint is logged" };
 
 var root = new RootCommand("Messenger server: chat over TCP, file downloads over TCP and reliable UDP.")
 {
-    bind, chatPort, filePort, udpPort, files, data, configFile,
+    bind, chatPort, filePort, udpPort, files, data, configFile, maxConnections, tlsCert, tlsSelfSigned,
 };
 foreach (var option in LossFlags.All) root.Options.Add(option);
 
@@ -32,6 +35,9 @@ root.SetAction(async (parsed, cancel) =>
     Set("messenger.rudp.port", parsed.GetValue(udpPort));
     Set("messenger.files.folder", parsed.GetValue(files));
     Set("messenger.data", parsed.GetValue(data));
+    Set("messenger.chat.connections.max", parsed.GetValue(maxConnections));
+    Set("messenger.tls.cert-file", parsed.GetValue(tlsCert));
+    if (parsed.GetValue(tlsSelfSigned)) Set("messenger.tls.self-signed", "on");
     overrides.AddRange(LossFlags.ToHocon(parsed, "messenger.rudp.lossy"));
 
     Config config;
@@ -55,7 +61,8 @@ root.SetAction(async (parsed, cancel) =>
         Console.Error.WriteLine($"cannot start: {e.Message}");
         return 1;
     }
-    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
+    var tls = server.TlsFingerprint is { } fingerprint ? $" (TLS, certificate SHA-256 {fingerprint})" : "";
+    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}{tls}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
     // Ctrl+C (SIGINT) and SIGTERM: stop gracefully instead of letting the runtime exit at once.
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
     void OnSignal(PosixSignalContext context)

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using Akka.Actor;
 using Akka.Event;
-using Akka.IO;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
@@ -10,199 +8,238 @@ using Messenger.Rooms;
 
 namespace Messenger.Chat;
 
-/// <summary>Sent by the idle timer; checks when the client last said anything.</summary>
+/// <summary>Fires when a client that has not logged in has used up its time to do so.</summary>
+internal sealed record LoginDeadline { public static readonly LoginDeadline Instance = new(); }
+/// <summary>Fires when a logged-in client may have been silent for the idle timeout; checks when it last spoke.</summary>
 internal sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
-
-/// <summary>Sent when a graceful close has not finished in time; the socket is then reset.</summary>
-internal sealed record CloseDeadline
-{
-    public static readonly CloseDeadline Instance = new();
-    public static readonly TimeSpan After = TimeSpan.FromSeconds(5);
-}
+/// <summary>Fires when a graceful close has not finished in time; the connection is then cut.</summary>
+internal sealed record CloseDeadline { public static readonly CloseDeadline Instance = new(); }
 
 /// <summary>
-/// One client's control-channel connection. Bytes enter here from Akka.IO (<see cref="Tcp.Received"/>),
-/// are framed by <see cref="LineFramer"/> and parsed by <see cref="ChatCodec"/>; from then on only typed
-/// messages travel: chat to the <see cref="UsernameRegistry"/>, file requests to the
-/// <see cref="TicketOffice"/>. Whatever comes back is a <see cref="ServerFrame"/>, which leaves through
-/// the bounded outbound queue in <see cref="OutboundQueue"/>.
+/// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
+/// connection's reading loop, which parses them and tells this actor typed <see cref="Inbound"/>
+/// commands. From here only typed messages travel: room chat to the <see cref="RoomDirectory"/>, logins and private messages to
+/// the <see cref="UsernameRegistry"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
+/// <see cref="ServerFrame"/>, which leaves through the bounded <see cref="OutboundQueue"/>.
+/// <para>States: <see cref="AwaitingHello"/> → <see cref="AwaitingClaim"/> → <see cref="LoggedIn"/>
+/// → <see cref="Closing"/>. Input is bounded by <see cref="InputCredit"/>: the bytes of a line are
+/// given back only once it has been acted on and the client's unread answers are below
+/// <see cref="ReadPauseBytes"/>, so a client that pipelines faster than it reads is slowed by its
+/// own socket, not dropped. A request whose answer comes from another actor (<c>who</c>,
+/// <c>files</c>, <c>get</c>) is answered before the next line is acted on, so answers still inside
+/// other actors are bounded too.</para>
 /// </summary>
-public sealed class ConnectionActor : ReceiveActor, IWithTimers
+public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
-    private readonly IActorRef _tcp;
-    private readonly EndPoint _remote;
+    private readonly ClientConnection _connection;
     private readonly IActorRef _registry;
     private readonly IActorRef _rooms;
     private readonly IActorRef? _ticketOffice;
     private readonly ChatSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-
-    private readonly LineFramer _framer = new(ProtocolLimits.MaxLineBytes);
-    private readonly Queue<byte[]> _pendingLines = new();
+    private readonly InputCredit _credit;
     private readonly OutboundQueue _outbound;
-    private readonly TokenBucket? _rateLimit;
+    private readonly TokenBucket _fileRequests;
+    private readonly LogThrottle _errorLog;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastHeard;
-    private bool _rateLimitLogged;
 
     private string? _name;
     private readonly HashSet<string> _joinedRooms = new(); // besides the lobby
-    private bool _awaitingClaim;
-    private bool _socketClosed;
-    private bool _readingSuspended;
+    private TimeSpan _lastHeard;
+    private long _heldCredit;
+    private Type? _awaitedAnswer;
+    private bool _readingPaused;
+    private bool _ended;
 
-    public ConnectionActor(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings)
+    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings)
     {
-        _tcp = tcp;
-        _remote = remote;
+        _connection = connection;
         _registry = registry;
         _rooms = rooms;
         _ticketOffice = ticketOffice;
         _settings = settings;
-        _outbound = new OutboundQueue(tcp, Self, settings.OutboundLimitBytes);
-        if (settings.RateLimitEnabled)
-            _rateLimit = new TokenBucket(settings.RateLimitPerSecond, settings.RateLimitBurst, _clock.Elapsed.Ticks);
-        Context.Watch(tcp);
-        Active();
+        _credit = new InputCredit(settings.InputBufferBytes);
+        _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes);
+        _fileRequests = new TokenBucket(settings.FileRequests.PerSecond, settings.FileRequests.Burst, 0);
+        _errorLog = new LogThrottle(settings.LogInterval);
+        AwaitingHello();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
-    public static Props Props(IActorRef tcp, EndPoint remote, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(tcp, remote, registry, rooms, ticketOffice, settings));
+    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(connection, registry, rooms, ticketOffice, settings));
 
-    private string Who => _name is null ? _remote.ToString()! : $"{_name}@{_remote}";
+    /// <summary>Past this many unread bytes waiting for the client, its input is not acted on.</summary>
+    private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
+    /// <summary>Once its unread bytes fall to this, input is acted on again.</summary>
+    private long ReadResumeBytes => _settings.OutboundLimitBytes / 4;
+
+    private string Who => _name is null ? _connection.Remote.ToString() : $"{_name}@{_connection.Remote}";
 
     protected override void PreStart()
     {
-        var interval = TimeSpan.FromTicks(Math.Clamp(_settings.IdleTimeout.Ticks / 10,
-            TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(2).Ticks));
-        Timers.StartPeriodicTimer(nameof(IdleCheck), IdleCheck.Instance, interval);
+        Timers.StartSingleTimer(nameof(LoginDeadline), LoginDeadline.Instance, _settings.LoginTimeout);
+        var self = Self;
+        _connection.StartReading(() => ChatInput.RunAsync(_connection.Input, self, _credit, _settings.RateLimit, _connection.Closing));
     }
 
-    // ------------------------------------------------------------------ behaviours
+    // ------------------------------------------------------------------ states
 
-    /// <summary>Reading and writing; before and after login (the difference is in <see cref="Handle"/>).</summary>
-    private void Active()
+    /// <summary>Connected, not logged in: only <c>hello</c>, <c>ping</c> and <c>bye</c> are served.</summary>
+    private void AwaitingHello()
     {
-        Receive<Tcp.Received>(OnReceived);
-        Receive<NameClaimed>(OnNameClaimed);
-        Receive<NameRefused>(m => { _awaitingClaim = false; Send(m.Error); ProcessPendingLines(); });
-        Receive<ServerFrame>(Send);
-        Receive<IdleCheck>(_ => CheckIdle());
-        Receive<ServerStopping>(_ => Close(LeaveReasons.Disconnected, "server shutting down"));
-        CommonHandlers();
+        Receive<Inbound>(_ => _readingPaused, _ => Stash.Stash());
+        Receive<Inbound>(inbound =>
+        {
+            switch (inbound.Command)
+            {
+                case HelloCommand hello:
+                    _registry.Tell(new ClaimName(hello.User));
+                    Become(AwaitingClaim);
+                    break;
+                case PingCommand: Send(PongFrame.Instance); break;
+                case ByeCommand: Close(LeaveReasons.Quit, "bye"); break;
+                default: Send(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}")); break;
+            }
+            Done(inbound.Bytes);
+        });
+        Receive<LoginDeadline>(_ =>
+        {
+            Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {_settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
+            Close(LeaveReasons.Timeout, "no login in time");
+        });
+        Connected();
+    }
+
+    /// <summary>A name was asked for; everything the client sends meanwhile waits for the answer.</summary>
+    private void AwaitingClaim()
+    {
+        Receive<Inbound>(_ => Stash.Stash());
+        Receive<InboundError>(_ => Stash.Stash());
+        Receive<NameClaimed>(claimed =>
+        {
+            _name = claimed.Welcome.User;
+            Send(claimed.Welcome);
+            Timers.Cancel(nameof(LoginDeadline));
+            Context.Parent.Tell(PastPreLogin.Instance);
+            _lastHeard = _clock.Elapsed;
+            Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout);
+            Become(LoggedIn);
+            Stash.UnstashAll();
+        });
+        Receive<NameRefused>(refused =>
+        {
+            Send(refused.Error);
+            Become(AwaitingHello);
+            Stash.UnstashAll();
+        });
+        Receive<LoginDeadline>(_ => Stash.Stash()); // the answer decides
+        Connected();
+    }
+
+    private void LoggedIn()
+    {
+        Receive<Inbound>(_ => _awaitedAnswer is not null || _readingPaused, _ => Stash.Stash());
+        Receive<InboundError>(_ => _awaitedAnswer is not null || _readingPaused, _ => Stash.Stash());
+        Receive<Inbound>(inbound =>
+        {
+            _lastHeard = _clock.Elapsed;
+            Handle(inbound.Command);
+            Done(inbound.Bytes);
+        });
+        Receive<ServerFrame>(frame =>
+        {
+            Send(frame);
+            if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) return;
+            _awaitedAnswer = null;
+            if (!_readingPaused) Stash.UnstashAll();
+        });
+        Receive<IdleCheck>(_ =>
+        {
+            var silent = _clock.Elapsed - _lastHeard;
+            if (silent < _settings.IdleTimeout)
+                Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout - silent);
+            else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+        });
+        Receive<LoginDeadline>(_ => { }); // it fired while the name was being claimed
+        Connected();
     }
 
     /// <summary>
     /// Leaving: input is ignored; frames the registry sent before it saw us leave are still
     /// written (the client asked for them); once it confirms, the queue is flushed and the
-    /// socket closes.
+    /// connection closes, or is cut at the close deadline.
     /// </summary>
     private void Closing()
     {
-        Receive<Tcp.Received>(_ => { });
         Receive<ServerFrame>(Send);
-        Receive<LeftChat>(_ => _outbound.CloseWhenFlushed());
-        Receive<NameClaimed>(_ => { });
-        Receive<NameRefused>(_ => { });
-        Receive<IdleCheck>(_ => { });
-        Receive<ServerStopping>(_ => { });
-        Receive<CloseDeadline>(_ => Abort(LeaveReasons.Disconnected)); // flushing took too long
-        CommonHandlers();
+        Receive<LeftChat>(_ => _outbound.CloseWhenFlushed(Finish));
+        Receive<OutboundQueue.Signal>(signal => { if (!_outbound.Handle(signal)) Finish(); });
+        Receive<CloseDeadline>(_ => Abort(LeaveReasons.Disconnected, "the close did not finish in time"));
+        ReceiveAny(_ => { });
     }
 
-    private void CommonHandlers()
+    /// <summary>What every open state handles the same way.</summary>
+    private void Connected()
     {
-        Receive<OutboundQueue.Flush>(_ => _outbound.OnFlush());
-        Receive<OutboundQueue.WriteAck>(_ => OnWriteAck());
-        Receive<Tcp.CommandFailed>(f =>
+        Receive<ServerFrame>(Send);
+        Receive<InboundError>(bad =>
         {
-            _log.Warning("{0}: write failed ({1}); closing", Who, f.Cmd);
-            Abort(LeaveReasons.Disconnected);
+            if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
+                _log.Info("{0}: error {1}: {2} ({3} more since the last such line)", Who, bad.Error.Code, bad.Error.Message, held);
+            Send(ErrorFrame.From(bad.Error));
+            if (bad.Error.ClosesConnection) Close(LeaveReasons.Disconnected, "invalid UTF-8");
+            else Done(bad.Bytes);
         });
-        Receive<Tcp.ConnectionClosed>(_ =>
+        Receive<InputRateLimited>(limited =>
         {
-            _socketClosed = true;
-            LeaveRegistry(LeaveReasons.Disconnected);
-            Context.Stop(Self);
+            if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
+                _log.Warning("{0}: rate limited ({1} more refusals logged since the last such line)", Who, held);
+            Send(new ErrorFrame(ErrorCodes.RateLimited,
+                $"slow down: at most {limited.PerSecond:0.#} messages a second (bursts of {limited.Burst}); lines over it are dropped"));
         });
-        Receive<Terminated>(t => t.ActorRef.Equals(_tcp), _ =>
+        Receive<InputFlooding>(flooding =>
         {
+            Send(new ErrorFrame(ErrorCodes.RateLimited, $"{flooding.Refused} lines over the rate limit; closing"));
+            Close(LeaveReasons.Disconnected, "flooding");
+        });
+        Receive<InputEnded>(ended =>
+        {
+            if (ended.LineTooLong)
+            {
+                Send(new ErrorFrame(ErrorCodes.LineTooLong, $"a line is limited to {ProtocolLimits.MaxLineBytes} bytes; closing"));
+                Close(LeaveReasons.Disconnected, "line too long");
+                return;
+            }
+            _log.Debug("{0}: {1}", Who, ended.Why);
             LeaveRegistry(LeaveReasons.Disconnected);
-            Context.Stop(Self);
+            Finish();
+        });
+        Receive<OutboundQueue.Signal>(signal =>
+        {
+            if (!_outbound.Handle(signal))
+            {
+                LeaveRegistry(LeaveReasons.Disconnected);
+                Finish();
+                return;
+            }
+            if (_readingPaused && _outbound.PendingBytes <= ReadResumeBytes)
+            {
+                _readingPaused = false;
+                if (_awaitedAnswer is null) Stash.UnstashAll();
+            }
+            ReturnHeldCredit();
+        });
+        Receive<ServerStopping>(_ =>
+        {
+            Send(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down"));
+            Close(LeaveReasons.Disconnected, "server shutting down");
         });
     }
 
     // ------------------------------------------------------------------ input
-
-    private void OnReceived(Tcp.Received received)
-    {
-        _lastHeard = _clock.Elapsed;
-        if (!_framer.Feed(received.Data.ToReadOnlySpan(), _pendingLines.Enqueue))
-        {
-            Send(new ErrorFrame(ErrorCodes.LineTooLong, $"a line is limited to {ProtocolLimits.MaxLineBytes} bytes; closing"));
-            Close(LeaveReasons.Disconnected, "line too long");
-            return;
-        }
-        ProcessPendingLines();
-    }
-
-    private void ProcessPendingLines()
-    {
-        while (!_awaitingClaim && _pendingLines.Count > 0)
-        {
-            if (SuspendReadingIfBehind()) return;
-            var line = _pendingLines.Dequeue();
-            if (_rateLimit is not null && !_rateLimit.TryTake(_clock.Elapsed.Ticks))
-            {
-                if (!_rateLimitLogged) _log.Warning("{0}: rate limited", Who);
-                _rateLimitLogged = true;
-                Send(new ErrorFrame(ErrorCodes.RateLimited,
-                    $"slow down: at most {_settings.RateLimitPerSecond:0.#} messages a second (bursts of {_settings.RateLimitBurst})"));
-                continue;
-            }
-            _rateLimitLogged = false;
-
-            var parsed = ChatCodec.ParseCommand(line);
-            if (parsed.Error is { } error)
-            {
-                _log.Info("{0}: error {1}: {2}", Who, error.Code, error.Message);
-                Send(ErrorFrame.From(error));
-                if (error.ClosesConnection)
-                {
-                    Close(LeaveReasons.Disconnected, "invalid UTF-8");
-                    return;
-                }
-                continue;
-            }
-            Handle(parsed.Value!);
-            if (IsClosing) return;
-        }
-    }
-
-    /// <summary>
-    /// Input backpressure: a client whose answers pile up unread (it pipelines requests faster
-    /// than it reads) is not read from until half of its queue has drained. Its own socket then
-    /// fills and slows it down, instead of the server buffering without bound.
-    /// </summary>
-    private bool SuspendReadingIfBehind()
-    {
-        if (_readingSuspended) return true;
-        if (_outbound.PendingBytes <= _settings.OutboundLimitBytes / 2) return false;
-        _readingSuspended = true;
-        _tcp.Tell(Tcp.SuspendReading.Instance);
-        return true;
-    }
-
-    private void OnWriteAck()
-    {
-        _outbound.OnAck();
-        if (!_readingSuspended || _outbound.PendingBytes > _settings.OutboundLimitBytes / 4 || IsClosing) return;
-        _readingSuspended = false;
-        _tcp.Tell(Tcp.ResumeReading.Instance);
-        ProcessPendingLines();
-    }
 
     private void Handle(ClientCommand command)
     {
@@ -210,88 +247,88 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         {
             case PingCommand: Send(PongFrame.Instance); return;
             case ByeCommand: Close(LeaveReasons.Quit, "bye"); return;
-            case HelloCommand hello when _name is null:
-                _awaitingClaim = true;
-                _registry.Tell(new ClaimName(hello.User));
-                return;
-            case HelloCommand:
-                Send(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, $"already logged in as \"{_name}\""));
-                return;
-            case var _ when _name is null:
-                Send(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}"));
-                return;
-            case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name, say.Text))); return;
+            case HelloCommand: Send(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, $"already logged in as \"{_name}\"")); return;
+            case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
             case JoinCommand join when !_joinedRooms.Contains(join.Room) && _joinedRooms.Count >= _settings.MaxJoinedRooms:
                 Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms.Count} rooms, the limit; part one first"));
                 return;
             case JoinCommand join:
                 _joinedRooms.Add(join.Room);
-                _rooms.Tell(new ToRoom(join.Room, new JoinRoom(_name)));
+                Ask(_rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
                 return;
             case PartCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone stays in the lobby")); return;
             case PartCommand part:
                 _joinedRooms.Remove(part.Room);
-                _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name, LeaveReasons.Part)));
+                _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
                 return;
-            case HistoryCommand history: _rooms.Tell(new ToRoom(history.Room, new GetHistory(history.Before, history.Limit))); return;
-            case RoomsCommand: _rooms.Tell(ListRooms.Instance); return;
+            case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
+            case RoomsCommand: Ask(_rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
             case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
-            case WhoCommand: _registry.Tell(ListUsers.Instance); return;
-            case FilesCommand when _ticketOffice is not null: _ticketOffice.Tell(ListFiles.Instance); return;
-            case GetCommand get when _ticketOffice is not null: _ticketOffice.Tell(new IssueTicket(get.File, get.Via)); return;
-            default:
+            case WhoCommand: Ask(_registry, ListUsers.Instance, typeof(UsersFrame)); return;
+            case FilesCommand or GetCommand when _ticketOffice is null:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;
+            case FilesCommand or GetCommand when !_fileRequests.TryTake(_clock.Elapsed.Ticks):
+                Send(new ErrorFrame(ErrorCodes.RateLimited,
+                    $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
+                return;
+            case FilesCommand files: Ask(_ticketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
+            case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
     }
 
-    private void OnNameClaimed(NameClaimed claimed)
+    /// <summary>Sends a request whose answer (a <paramref name="answer"/> or an error) must arrive before the next line is acted on.</summary>
+    private void Ask(IActorRef to, object request, Type answer)
     {
-        _awaitingClaim = false;
-        _name = claimed.Welcome.User;
-        Send(claimed.Welcome);
-        ProcessPendingLines();
+        _awaitedAnswer = answer;
+        to.Tell(request);
     }
 
-    private void CheckIdle()
+    /// <summary>A line has been acted on: its bytes may be read again, unless the client is behind on reading.</summary>
+    private void Done(int bytes)
     {
-        if (_clock.Elapsed - _lastHeard < _settings.IdleTimeout) return;
-        Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+        _heldCredit += bytes;
+        ReturnHeldCredit();
+    }
+
+    private void ReturnHeldCredit()
+    {
+        if (_heldCredit == 0 || _readingPaused) return;
+        _credit.Return(_heldCredit);
+        _heldCredit = 0;
     }
 
     // ------------------------------------------------------------------ output and closing
 
-    private bool IsClosing { get; set; }
-
     private void Send(ServerFrame frame)
     {
-        if (_socketClosed) return;
-        if (!_outbound.Enqueue(frame.Line))
+        if (_ended) return;
+        if (_outbound.Enqueue(frame.Line))
         {
-            _log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, _settings.OutboundLimitBytes);
-            Abort(LeaveReasons.Slow);
+            if (_outbound.PendingBytes > ReadPauseBytes) _readingPaused = true;
+            return;
         }
+        _log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, _settings.OutboundLimitBytes);
+        Abort(LeaveReasons.Slow, "slow");
     }
 
-    /// <summary>Graceful close: leave the chat, flush what is queued, then close the socket.</summary>
+    /// <summary>Graceful close: leave the chat, flush what is queued, then close the connection.</summary>
     private void Close(string reason, string why)
     {
-        if (IsClosing) return;
-        IsClosing = true;
         _log.Info("{0}: closing ({1})", Who, why);
         Become(Closing);
-        if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed();
-        Timers.StartSingleTimer(nameof(CloseDeadline), CloseDeadline.Instance, CloseDeadline.After);
+        if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
+        Timers.StartSingleTimer(nameof(CloseDeadline), CloseDeadline.Instance, _settings.CloseDeadline);
     }
 
-    /// <summary>Hard close: leave the chat and reset the socket without flushing.</summary>
-    private void Abort(string reason)
+    /// <summary>Hard close: leave the chat and cut the connection without flushing.</summary>
+    private void Abort(string reason, string why)
     {
+        _log.Info("{0}: cutting the connection ({1})", Who, why);
         LeaveRegistry(reason);
-        IsClosing = true;
-        _socketClosed = true;
-        _tcp.Tell(Tcp.Abort.Instance);
+        _ended = true;
+        _connection.Abort();
         Context.Stop(Self);
     }
 
@@ -304,9 +341,18 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         return true;
     }
 
+    /// <summary>The connection is done: close it (sending what was flushed) and stop.</summary>
+    private void Finish()
+    {
+        if (_ended) return;
+        _ended = true;
+        _ = _connection.CloseAsync(_settings.CloseDeadline);
+        Context.Stop(Self);
+    }
+
     protected override void PostStop()
     {
         // The registry's death-watch covers any path that did not say goodbye.
-        if (!_socketClosed) _tcp.Tell(Tcp.Close.Instance);
+        if (!_ended) _connection.Abort();
     }
 }

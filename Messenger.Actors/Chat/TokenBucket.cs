@@ -1,8 +1,8 @@
 namespace Messenger.Chat;
 
 /// <summary>
-/// Classic token bucket: <see cref="Burst"/> tokens at most, refilled at <see cref="RatePerSecond"/>.
-/// Pure: the caller passes the clock, so tests need no waiting.
+/// A token bucket: <see cref="RatePerSecond"/> tokens a second, at most <see cref="Burst"/> saved
+/// up. Time is given by the caller (ticks of any monotonic clock), so it is tested without waiting.
 /// </summary>
 public sealed class TokenBucket
 {
@@ -22,7 +22,7 @@ public sealed class TokenBucket
     public double RatePerSecond { get; }
     public int Burst { get; }
 
-    /// <summary>Takes one token if there is one. <paramref name="nowTicks"/> is in <see cref="TimeSpan"/> ticks.</summary>
+    /// <summary>Takes one token if there is one.</summary>
     public bool TryTake(long nowTicks)
     {
         if (nowTicks > _lastTicks)
@@ -33,5 +33,53 @@ public sealed class TokenBucket
         if (_tokens < 1) return false;
         _tokens -= 1;
         return true;
+    }
+}
+
+/// <summary>What <see cref="FloodGuard"/> decided about one line.</summary>
+public enum FloodVerdict
+{
+    /// <summary>Within the rate: act on it.</summary>
+    Accept,
+    /// <summary>Over the rate, the first such line since the client was last within it: answer <c>rate_limited</c> once.</summary>
+    RefuseAndTell,
+    /// <summary>Over the rate again: drop it without an answer.</summary>
+    RefuseSilently,
+    /// <summary>Too many refused lines in one window: the client keeps flooding; close it.</summary>
+    Close,
+}
+
+/// <summary>
+/// The per-connection input rate limit: a <see cref="TokenBucket"/>, one <c>rate_limited</c>
+/// answer per run of refused lines (the rest are dropped without a word, so a flood cannot make
+/// the server write more than it reads), and a close once more than
+/// <paramref name="closeAfterRefused"/> lines were refused within one <paramref name="window"/>.
+/// </summary>
+public sealed class FloodGuard(TokenBucket bucket, TimeSpan window, int closeAfterRefused)
+{
+    private bool _refusing;
+    private long _windowEndTicks = long.MinValue;
+    private int _refusedInWindow;
+
+    /// <summary>Lines refused since the guard was made.</summary>
+    public long Refused { get; private set; }
+
+    public FloodVerdict Check(long nowTicks)
+    {
+        if (bucket.TryTake(nowTicks))
+        {
+            _refusing = false;
+            return FloodVerdict.Accept;
+        }
+        Refused++;
+        if (nowTicks >= _windowEndTicks)
+        {
+            _windowEndTicks = nowTicks + window.Ticks;
+            _refusedInWindow = 0;
+        }
+        if (++_refusedInWindow > closeAfterRefused) return FloodVerdict.Close;
+        if (_refusing) return FloodVerdict.RefuseSilently;
+        _refusing = true;
+        return FloodVerdict.RefuseAndTell;
     }
 }

@@ -18,4 +18,7 @@ public static class FileNames
         && name.Trim() == name
         && !name.Any(char.IsControl)
         && !Path.IsPathRooted(name);
+
+    /// <summary>A plain name that is not a dotfile: the names the catalog offers.</summary>
+    public static bool IsOffered(string? name) => IsPlain(name) && name![0] != '.';
 }

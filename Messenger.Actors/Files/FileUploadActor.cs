@@ -1,8 +1,8 @@
+using System.Buffers;
 using System.Diagnostics;
-using System.Net;
+using System.IO.Pipelines;
 using Akka.Actor;
 using Akka.Event;
-using Akka.IO;
 using Messenger.Net;
 using Messenger.Protocol;
 
@@ -10,94 +10,96 @@ namespace Messenger.Files;
 
 /// <summary>
 /// Serves one TCP file-channel connection: reads the ticket line, redeems it at the
-/// <see cref="TicketOffice"/>, then streams the file from disk with backpressure — one chunk
-/// is read only when the socket has taken the previous one, so memory per download is one
-/// chunk no matter the file's size. The file handle is closed when the actor stops, however
-/// the connection ends.
+/// <see cref="TicketOffice"/>, then streams the file from disk into the connection's pipe with
+/// backpressure: the next chunk is read only when the transport has room for it, so memory per
+/// download is bounded no matter the file's size. A download that makes no progress for the
+/// stall timeout (the client stopped reading) is cut. The file handle is closed when the actor
+/// stops, however the connection ends.
 /// </summary>
 public sealed class FileUploadActor : ReceiveActor, IWithTimers
 {
     private sealed record TicketLineTimeout { public static readonly TicketLineTimeout Instance = new(); }
-    private sealed class ChunkWritten : Tcp.Event { public static readonly ChunkWritten Instance = new(); }
+    private sealed record TicketLineRead(byte[]? Line, ErrorFrame? Error);
+    private sealed record ChunkWritten(bool PeerGone);
+    private sealed record StallCheck { public static readonly StallCheck Instance = new(); }
+    private sealed record CloseDeadline { public static readonly CloseDeadline Instance = new(); }
 
     /// <summary>The ticket line is small; anything longer is not a ticket.</summary>
     private const int MaxTicketLineBytes = 1024;
 
-    private readonly IActorRef _tcp;
-    private readonly EndPoint _remote;
+    private readonly ClientConnection _connection;
     private readonly IActorRef _tickets;
     private readonly FileSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly LineFramer _framer = new(MaxTicketLineBytes);
     private readonly Stopwatch _clock = new();
     private FileStream? _file;
-    private byte[]? _chunk;
     private CatalogEntry? _entry;
     private long _remaining;
     private long _sent;
-    private bool _lineSeen;
+    private long _sentAtLastCheck;
+    private TimeSpan _lastProgress;
+    private bool _ended;
 
-    public FileUploadActor(IActorRef tcp, EndPoint remote, IActorRef tickets, FileSettings settings)
+    public FileUploadActor(ClientConnection connection, IActorRef tickets, FileSettings settings)
     {
-        _tcp = tcp;
-        _remote = remote;
+        _connection = connection;
         _tickets = tickets;
         _settings = settings;
-        Context.Watch(tcp);
         AwaitingTicket();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef tcp, EndPoint remote, IActorRef tickets, FileSettings settings) =>
-        Akka.Actor.Props.Create(() => new FileUploadActor(tcp, remote, tickets, settings));
+    public static Props Props(ClientConnection connection, IActorRef tickets, FileSettings settings) =>
+        Akka.Actor.Props.Create(() => new FileUploadActor(connection, tickets, settings));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Timers.StartSingleTimer(nameof(TicketLineTimeout), TicketLineTimeout.Instance, _settings.TicketLineTimeout);
+        var self = Self;
+        _connection.StartReading(() => ReadTicketLineAsync(_connection.Input, _connection.Closing).PipeTo(self));
+    }
+
+    // ------------------------------------------------------------------ states
 
     private void AwaitingTicket()
     {
-        Receive<Tcp.Received>(received =>
+        Receive<TicketLineRead>(read =>
         {
-            if (_lineSeen) return; // one line only; anything after it is ignored
-            byte[]? line = null;
-            if (!_framer.Feed(received.Data.ToReadOnlySpan(), l => line ??= l))
-            {
-                Refuse(new ErrorFrame(ErrorCodes.LineTooLong, $"the ticket line is limited to {MaxTicketLineBytes} bytes"));
-                return;
-            }
-            if (line is null) return;
-            _lineSeen = true;
-            var parsed = ChatCodec.ParseTicketRequest(line);
+            if (read.Error is not null) { Refuse(read.Error); return; }
+            var parsed = ChatCodec.ParseTicketRequest(read.Line!);
             if (parsed.Error is { } error) { Refuse(ErrorFrame.From(error)); return; }
-            _tickets.Tell(new RedeemTicket(parsed.Value!.Ticket, TransferVia.Tcp, parsed.Value.Offset));
+            _tickets.Tell(new RedeemTicket(parsed.Value!.Ticket, TransferVia.Tcp, _connection.Remote.Address, parsed.Value.Offset));
         });
         Receive<TicketRedeemed>(StartSending);
         Receive<ErrorFrame>(Refuse);
         Receive<TicketLineTimeout>(_ => Refuse(new ErrorFrame(ErrorCodes.BadRequest, "no ticket line received in time")));
-        ConnectionEvents();
+        Receive<ServerStopping>(_ => Refuse(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down")));
     }
 
     private void Sending()
     {
-        Receive<ChunkWritten>(_ => SendNextChunk());
-        Receive<Tcp.Received>(_ => { });
-        Receive<ServerStopping>(_ => _tcp.Tell(Tcp.Abort.Instance));
-        ConnectionEvents();
+        Receive<ChunkWritten>(written =>
+        {
+            if (written.PeerGone) { Cut("the client went away"); return; }
+            _lastProgress = _clock.Elapsed;
+            SendNextChunk();
+        });
+        Receive<StallCheck>(_ =>
+        {
+            if (_sent != _sentAtLastCheck) { _sentAtLastCheck = _sent; return; }
+            if (_clock.Elapsed - _lastProgress >= _settings.StallTimeout)
+                Cut($"no progress for {_settings.StallTimeout.TotalSeconds:0.#} s");
+        });
+        // A download in progress may finish during shutdown; one that is still running at the deadline is cut.
+        Receive<ServerStopping>(_ => Timers.StartSingleTimer(nameof(CloseDeadline), CloseDeadline.Instance, _settings.CloseDeadline));
+        Receive<CloseDeadline>(_ => Cut("the server is shutting down"));
+        ReceiveAny(_ => { });
     }
 
-    private void ConnectionEvents()
-    {
-        Receive<Tcp.ConnectionClosed>(closed =>
-        {
-            if (_remaining > 0 && _entry is not null)
-                _log.Info("file {0} to {1}: cut after {2} of {3} bytes ({4})", _entry.Name, _remote, _sent, _entry.Size, closed.GetType().Name);
-            Context.Stop(Self);
-        });
-        Receive<Terminated>(_ => Context.Stop(Self));
-        Receive<Tcp.CommandFailed>(_ => { _tcp.Tell(Tcp.Abort.Instance); Context.Stop(Self); });
-        Receive<ServerStopping>(_ => _tcp.Tell(Tcp.Close.Instance));
-    }
+    private void Refused() => ReceiveAny(_ => { });
+
+    // ------------------------------------------------------------------ sending
 
     private void StartSending(TicketRedeemed redeemed)
     {
@@ -117,63 +119,106 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
             Refuse(new ErrorFrame(ErrorCodes.NoSuchFile, $"\"{entry.Name}\" changed since the ticket was issued; ask again"));
             return;
         }
+        Context.Parent.Tell(PastPreLogin.Instance);
         _entry = entry;
         _file.Position = redeemed.Offset;
         _remaining = entry.Size - redeemed.Offset;
         _clock.Start();
-        _log.Info("file {0} to {1}: sending {2} bytes from offset {3}", entry.Name, _remote, _remaining, redeemed.Offset);
+        _log.Info("file {0} to {1}: sending {2} bytes from offset {3}", entry.Name, _connection.Remote, _remaining, redeemed.Offset);
         Become(Sending);
-        var header = new FileHeaderFrame(entry.Name, entry.Size, redeemed.Offset, entry.Sha256);
-        _tcp.Tell(Tcp.Write.Create(ByteString.FromBytes(header.Line), ChunkWritten.Instance));
+        Timers.StartPeriodicTimer(nameof(StallCheck), StallCheck.Instance, _settings.StallTimeout / 4);
+        _connection.Output.Write(new FileHeaderFrame(entry.Name, entry.Size, redeemed.Offset, entry.Sha256).Line);
+        SendNextChunk();
     }
 
+    /// <summary>Reads the next chunk from disk straight into the pipe's buffer and flushes it.</summary>
     private void SendNextChunk()
     {
         if (_remaining == 0)
         {
-            if (_entry is not null)
-            {
-                double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-6);
-                _log.Info("file {0} to {1}: done, {2} bytes in {3:0.000} s ({4:0.0} MB/s)",
-                    _entry.Name, _remote, _sent, seconds, _sent / seconds / 1e6);
-                _entry = null;
-                _tcp.Tell(Tcp.Close.Instance);
-            }
+            double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-6);
+            _log.Info("file {0} to {1}: done, {2} bytes in {3:0.000} s ({4:0.0} MB/s)",
+                _entry!.Name, _connection.Remote, _sent, seconds, _sent / seconds / 1e6);
+            Finish();
             return;
         }
-        // One buffer per download, reused: the previous write has completed (this is its ack),
-        // so Akka.IO no longer needs its bytes. A fresh 256 KiB array per chunk would land on the
-        // large-object heap and grow the server's memory with every download.
-        _chunk ??= new byte[_settings.ChunkBytes];
-        int wanted = (int)Math.Min(_chunk.Length, _remaining);
-        int read = _file!.ReadAtLeast(_chunk.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+        var output = _connection.Output;
+        int wanted = (int)Math.Min(_settings.ChunkBytes, _remaining);
+        var memory = output.GetMemory(wanted)[..wanted];
+        int read = _file!.ReadAtLeast(memory.Span, wanted, throwOnEndOfStream: false);
         if (read < wanted)
         {
-            _log.Warning("file {0} to {1}: file shrank while sending; aborting", _entry?.Name, _remote);
-            _tcp.Tell(Tcp.Abort.Instance);
+            _log.Warning("file {0} to {1}: the file shrank while it was being sent; cutting the connection", _entry?.Name, _connection.Remote);
+            Cut("file shrank");
             return;
         }
+        output.Advance(read);
         _remaining -= read;
         _sent += read;
-        _tcp.Tell(Tcp.Write.Create(ByteString.FromBytes(_chunk, 0, read), ChunkWritten.Instance));
+        var flush = output.FlushAsync();
+        if (flush.IsCompleted) Self.Tell(new ChunkWritten(flush.Result.IsCompleted)); // let other messages in between chunks
+        else flush.AsTask().PipeTo(Self, success: r => new ChunkWritten(r.IsCompleted), failure: _ => new ChunkWritten(PeerGone: true));
     }
 
     private void Refuse(ErrorFrame error)
     {
-        _log.Info("file channel {0}: refused ({1}: {2})", _remote, error.Code, error.Message);
+        _log.Info("file channel {0}: refused ({1}: {2})", _connection.Remote, error.Code, error.Message);
         Become(Refused);
-        _tcp.Tell(Tcp.Write.Create(ByteString.FromBytes(error.Line)));
-        _tcp.Tell(Tcp.Close.Instance);
+        try { _connection.Output.Write(error.Line); }
+        catch (InvalidOperationException) { }
+        Finish();
     }
 
-    private void Refused()
+    private void Cut(string why)
     {
-        Receive<Tcp.Received>(_ => { });
-        Receive<TicketRedeemed>(_ => { });
-        Receive<ErrorFrame>(_ => { });
-        Receive<TicketLineTimeout>(_ => { });
-        ConnectionEvents();
+        if (_remaining > 0 && _entry is not null)
+            _log.Info("file {0} to {1}: cut after {2} of {3} bytes ({4})", _entry.Name, _connection.Remote, _sent, _remaining + _sent, why);
+        _ended = true;
+        _connection.Abort();
+        Context.Stop(Self);
     }
 
-    protected override void PostStop() => _file?.Dispose();
+    private void Finish()
+    {
+        _ended = true;
+        _ = _connection.CloseAsync(_settings.CloseDeadline);
+        Context.Stop(Self);
+    }
+
+    /// <summary>Reads up to the first newline; the reply is a <see cref="TicketLineRead"/>.</summary>
+    private static async Task<TicketLineRead> ReadTicketLineAsync(PipeReader input, CancellationToken closing)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(closing);
+                var buffer = result.Buffer;
+                var newline = buffer.PositionOf((byte)'\n');
+                if (newline is { } end)
+                {
+                    var line = buffer.Slice(0, end).ToArray();
+                    input.AdvanceTo(buffer.GetPosition(1, end));
+                    if (line.Length > MaxTicketLineBytes) break;
+                    int length = line.Length > 0 && line[^1] == '\r' ? line.Length - 1 : line.Length;
+                    return new TicketLineRead(line[..length], null);
+                }
+                if (buffer.Length > MaxTicketLineBytes) break;
+                if (result.IsCompleted || result.IsCanceled)
+                    return new TicketLineRead(null, new ErrorFrame(ErrorCodes.BadRequest, "the connection ended before the ticket line"));
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            return new TicketLineRead(null, new ErrorFrame(ErrorCodes.BadRequest, "the connection ended before the ticket line"));
+        }
+        return new TicketLineRead(null, new ErrorFrame(ErrorCodes.LineTooLong, $"the ticket line is limited to {MaxTicketLineBytes} bytes"));
+    }
+
+    protected override void PostStop()
+    {
+        _file?.Dispose();
+        if (!_ended) _connection.Abort();
+    }
 }

@@ -21,10 +21,14 @@ public sealed class MessengerServer : IAsyncDisposable
 {
     private readonly IActorRef _chatAcceptor;
     private readonly IActorRef _fileAcceptor;
+    private readonly TimeSpan _shutdownDeadline;
 
     private MessengerServer(ActorSystem system, IActorRef registry, IActorRef rooms, IActorRef catalog, IActorRef tickets,
-        IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder)
+        IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder,
+        string? tlsFingerprint, TimeSpan shutdownDeadline)
     {
+        TlsFingerprint = tlsFingerprint;
+        _shutdownDeadline = shutdownDeadline;
         System = system;
         Registry = registry;
         Rooms = rooms;
@@ -47,6 +51,8 @@ public sealed class MessengerServer : IAsyncDisposable
     public IPEndPoint FileEndpoint { get; }
     public IPEndPoint UdpEndpoint { get; }
     public string FilesFolder { get; }
+    /// <summary>SHA-256 of the TLS certificate when the chat and file channels use TLS, else null.</summary>
+    public string? TlsFingerprint { get; }
 
     public static async Task<MessengerServer> StartAsync(Config config, string systemName = "messenger")
     {
@@ -56,24 +62,29 @@ public sealed class MessengerServer : IAsyncDisposable
         var rudpSettings = RudpSettings.FromConfig(config);
         var udpSocket = UdpSockets.Bind(new IPEndPoint(bind, config.GetInt("messenger.rudp.port")), rudpSettings.SocketBufferBytes);
         var udpEndpoint = (IPEndPoint)udpSocket.LocalEndPoint!;
+        var certificate = ListenerConfig.Certificate(config, out var tlsNote);
+        var budget = ListenerConfig.ConnectionBudget(config);
+        var chatListener = ListenerConfig.Read(config, "messenger.chat", budget.Chat, certificate);
+        var fileListener = ListenerConfig.Read(config, "messenger.files", budget.Files, certificate);
         config = DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
         var roomSettings = RoomSettings.FromConfig(config);
         var system = ActorSystem.Create(systemName, config);
         try
         {
+            system.Log.Info(budget.Note);
+            if (tlsNote is not null) system.Log.Info(tlsNote);
             var rooms = system.ActorOf(RoomDirectory.Props(roomSettings), "rooms");
             var registry = system.ActorOf(UsernameRegistry.Props(rooms), "users");
             // Open the database and recover the lobby before the first client: a broken data folder
             // fails the start, and the first login does not wait for it.
             var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
             system.Log.Info("lobby recovered: {0} messages so far", lobby.LastId);
-            var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder), "files");
-            var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime), "tickets");
+            var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder, fileSettings.Catalog), "files");
+            var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime, fileSettings.MaxTicketsPerConnection), "tickets");
 
             var fileAcceptor = system.ActorOf(TcpAcceptor.Props("file channel (tcp)",
                 new IPEndPoint(bind, config.GetInt("messenger.files.port")),
-                (tcp, remote) => FileUploadActor.Props(tcp, remote, tickets, fileSettings),
-                fileSettings.SocketSettings(Akka.IO.TcpSettings.Create(system))), "file-tcp");
+                connection => FileUploadActor.Props(connection, tickets, fileSettings), fileListener), "file-tcp");
             var fileBound = await fileAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
             tickets.Tell(new FilePortsBound(fileBound.LocalAddress.Port, udpEndpoint.Port));
             system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings), "file-udp");
@@ -81,11 +92,12 @@ public sealed class MessengerServer : IAsyncDisposable
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
-                (tcp, remote) => ConnectionActor.Props(tcp, remote, registry, rooms, tickets, chatSettings)), "chat");
+                connection => ConnectionActor.Props(connection, registry, rooms, tickets, chatSettings), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
             var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,
-                chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder));
+                chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder),
+                certificate is null ? null : TlsCertificates.Fingerprint(certificate), config.GetTimeSpan("messenger.shutdown-deadline"));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",
                 async () =>
                 {
@@ -108,10 +120,16 @@ public sealed class MessengerServer : IAsyncDisposable
     /// <summary>Stops accepting and closes every client gracefully (they see a close, not a reset).</summary>
     private async Task CloseClientsAsync()
     {
-        var timeout = TimeSpan.FromSeconds(5);
-        await Task.WhenAll(
-            _chatAcceptor.Ask<StoppedAccepting>(StopServer.Instance, timeout),
-            _fileAcceptor.Ask<StoppedAccepting>(StopServer.Instance, timeout));
+        try
+        {
+            await Task.WhenAll(
+                _chatAcceptor.Ask<StoppedAccepting>(StopServer.Instance, _shutdownDeadline),
+                _fileAcceptor.Ask<StoppedAccepting>(StopServer.Instance, _shutdownDeadline));
+        }
+        catch (AskTimeoutException)
+        {
+            System.Log.Warning("not every connection closed within {0}; the rest are cut", _shutdownDeadline);
+        }
     }
 
     /// <summary>Runs coordinated shutdown: clients are closed, then the actor system stops.</summary>

@@ -1,54 +1,58 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using Akka.Actor;
-using Akka.IO;
 
 namespace Messenger.Net;
 
 /// <summary>
-/// The outbound side of one Akka.IO TCP connection, used from inside its owning actor.
-/// One write is in flight at a time (acknowledged with <see cref="WriteAck"/>); frames that
-/// arrive meanwhile are batched into the next write, so a busy connection makes few large
-/// writes. An idle queue does not write the first frame at once either: it tells its owner
-/// <see cref="Flush"/>, which queues behind whatever is already in the owner's mailbox, so a
-/// burst of deliveries that arrived together leaves in one write (no timer, no added delay
-/// beyond the messages already waiting). The bytes waiting (queued plus in flight) are bounded: <see cref="Enqueue"/>
-/// returns false when the limit would be passed, and the owner drops the client as slow.
+/// The outbound side of one connection, used from inside its owning actor. Frames are queued
+/// here and written to the connection's pipe in batches: an idle queue does not write the first
+/// frame at once but tells its owner <see cref="Flush"/>, which queues behind whatever is already
+/// in the owner's mailbox, so a burst of deliveries that arrived together leaves in one write. One
+/// flush is in flight at a time; while the transport holds more than its pause threshold (the
+/// peer is not reading), the flush stays pending and frames wait here. The bytes waiting here are
+/// bounded: <see cref="Enqueue"/> returns false past the limit, and the owner drops the client as
+/// slow. The owner hands every <see cref="Signal"/> to <see cref="Handle"/>.
 /// </summary>
 public sealed class OutboundQueue
 {
-    /// <summary>Akka.IO's acknowledgement of a completed write.</summary>
-    public sealed class WriteAck : Tcp.Event { public static readonly WriteAck Instance = new(); }
+    /// <summary>The queue's own messages, sent to its owner and handed back through <see cref="Handle"/>.</summary>
+    public abstract record Signal;
+    /// <summary>The owner's cue to write what has been queued.</summary>
+    public sealed record Flush : Signal { public static readonly Flush Instance = new(); }
+    /// <summary>A flush that had to wait for the peer has finished; <see cref="PeerGone"/> if the socket is gone.</summary>
+    public sealed record Flushed(bool PeerGone) : Signal;
 
-    /// <summary>The owner's cue to write what has been queued (see <see cref="OnFlush"/>).</summary>
-    public sealed record Flush { public static readonly Flush Instance = new(); }
-
-    private readonly IActorRef _connection;
+    private readonly PipeWriter _output;
     private readonly IActorRef _owner;
     private readonly long _limitBytes;
-    private readonly List<byte[]> _queued = new();
+    private readonly Queue<byte[]> _queued = new();
     private long _queuedBytes;
-    private long _inFlightBytes;
-    private bool _closeWhenFlushed;
     private bool _flushScheduled;
+    private bool _flushPending;
+    private bool _closeWhenFlushed;
+    private Action? _onClose;
 
-    public OutboundQueue(IActorRef connection, IActorRef owner, long limitBytes)
+    public OutboundQueue(PipeWriter output, IActorRef owner, long limitBytes)
     {
-        _connection = connection;
+        _output = output;
         _owner = owner;
         _limitBytes = limitBytes;
     }
 
-    /// <summary>Bytes accepted but not yet acknowledged by the socket.</summary>
-    public long PendingBytes => _queuedBytes + _inFlightBytes;
+    /// <summary>Bytes queued here and not yet handed to the transport.</summary>
+    public long PendingBytes => _queuedBytes;
 
-    public bool IsIdle => _inFlightBytes == 0 && _queuedBytes == 0;
+    /// <summary>True while the transport is full and a flush waits for the peer to read.</summary>
+    public bool IsBlocked => _flushPending;
 
     /// <summary>Queues <paramref name="bytes"/>; false if that would pass the limit (nothing is queued then).</summary>
     public bool Enqueue(byte[] bytes)
     {
-        if (PendingBytes + bytes.Length > _limitBytes) return false;
-        _queued.Add(bytes);
+        if (_queuedBytes + bytes.Length > _limitBytes) return false;
+        _queued.Enqueue(bytes);
         _queuedBytes += bytes.Length;
-        if (_inFlightBytes == 0 && !_flushScheduled)
+        if (!_flushPending && !_flushScheduled)
         {
             _flushScheduled = true;
             _owner.Tell(Flush.Instance, _owner);
@@ -56,48 +60,65 @@ public sealed class OutboundQueue
         return true;
     }
 
-    /// <summary>The owner received <see cref="Flush"/>: write what is queued, unless a write is in flight (its ack will).</summary>
-    public void OnFlush()
+    /// <summary>Handles one of this queue's own messages; returns false if the peer is gone.</summary>
+    public bool Handle(Signal signal)
     {
-        _flushScheduled = false;
-        if (_inFlightBytes == 0 && _queuedBytes > 0) WriteQueued();
+        switch (signal)
+        {
+            case Flush:
+                _flushScheduled = false;
+                if (!_flushPending) return WriteQueued();
+                return true;
+            case Flushed flushed:
+                _flushPending = false;
+                return !flushed.PeerGone && WriteQueued();
+            default:
+                return true;
+        }
     }
 
-    public void OnAck()
-    {
-        _inFlightBytes = 0;
-        if (_queuedBytes > 0) WriteQueued();
-        else if (_closeWhenFlushed) _connection.Tell(Tcp.Close.Instance, _owner);
-    }
-
-    /// <summary>Closes the connection (gracefully) once everything queued has been written.</summary>
-    public void CloseWhenFlushed()
+    /// <summary>Runs <paramref name="close"/> once everything queued has been handed to the transport.</summary>
+    public void CloseWhenFlushed(Action close)
     {
         _closeWhenFlushed = true;
-        if (IsIdle) _connection.Tell(Tcp.Close.Instance, _owner);
+        _onClose = close;
+        if (!_flushPending && _queuedBytes == 0 && !_flushScheduled) CloseNow();
     }
 
-    private void WriteQueued()
+    private bool WriteQueued()
     {
-        ByteString data;
-        if (_queued.Count == 1)
+        if (_queuedBytes == 0)
         {
-            data = ByteString.FromBytes(_queued[0]);
+            if (_closeWhenFlushed) CloseNow();
+            return true;
         }
-        else
+        try
         {
-            var batch = new byte[_queuedBytes];
-            int at = 0;
-            foreach (var chunk in _queued)
+            while (_queued.TryDequeue(out var bytes)) _output.Write(bytes);
+            _queuedBytes = 0;
+            var flush = _output.FlushAsync();
+            if (flush.IsCompleted)
             {
-                chunk.CopyTo(batch, at);
-                at += chunk.Length;
+                if (flush.Result.IsCompleted) return false;
+                if (_closeWhenFlushed) CloseNow();
+                return true;
             }
-            data = ByteString.FromBytes(batch);
+            _flushPending = true;
+            flush.AsTask().PipeTo(_owner, _owner,
+                success: result => new Flushed(result.IsCompleted),
+                failure: _ => new Flushed(PeerGone: true));
+            return true;
         }
-        _inFlightBytes = _queuedBytes;
-        _queued.Clear();
-        _queuedBytes = 0;
-        _connection.Tell(Tcp.Write.Create(data, WriteAck.Instance), _owner);
+        catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
+        {
+            return false; // the pipe was completed under us: the connection is gone
+        }
+    }
+
+    private void CloseNow()
+    {
+        var close = _onClose;
+        _onClose = null;
+        close?.Invoke();
     }
 }

@@ -1,7 +1,13 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using Akka.Actor;
 using Akka.Event;
-using Akka.IO;
+using Messenger.Protocol;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Messenger.Net;
 
@@ -9,82 +15,272 @@ namespace Messenger.Net;
 public sealed record GetBinding { public static readonly GetBinding Instance = new(); }
 /// <summary>Where an acceptor listens (the real port, when port 0 was asked for).</summary>
 public sealed record TcpBound(IPEndPoint LocalAddress);
-/// <summary>Stop accepting, close every connection gracefully; the reply is <see cref="StoppedAccepting"/> once all are gone.</summary>
+/// <summary>Stop taking clients, close every connection gracefully, unbind last; the reply is <see cref="StoppedAccepting"/> once all are gone.</summary>
 public sealed record StopServer { public static readonly StopServer Instance = new(); }
 public sealed record StoppedAccepting { public static readonly StoppedAccepting Instance = new(); }
 /// <summary>Told to every connection handler when the server stops: close gracefully.</summary>
 public sealed record ServerStopping { public static readonly ServerStopping Instance = new(); }
+/// <summary>A handler tells its acceptor that its connection left the pre-login phase (logged in, or presented a ticket).</summary>
+public sealed record PastPreLogin { public static readonly PastPreLogin Instance = new(); }
+
+/// <summary>How one listener accepts: socket, buffers, limits and (optionally) TLS. Read from HOCON by the host.</summary>
+public sealed record ListenerSettings(
+    int Backlog,
+    long InputPauseBytes,
+    long OutputPauseBytes,
+    ConnectionLimitSettings Limits,
+    TimeSpan HandshakeTimeout,
+    TimeSpan LimitLogInterval,
+    SslServerAuthenticationOptions? Tls);
 
 /// <summary>
-/// Listens on one TCP endpoint through Akka.IO and creates one handler actor per accepted
-/// connection, from the props factory it was given (chat: <c>ConnectionActor</c>; files:
-/// <c>FileUploadActor</c>). Stopping it unbinds and closes the handlers gracefully.
+/// Listens on one TCP endpoint through Kestrel's socket transport and creates one handler actor
+/// per admitted connection, from the props factory it was given (chat: <c>ConnectionActor</c>;
+/// files: <c>FileUploadActor</c>). Every connection is counted against
+/// <see cref="ConnectionLimits"/>: past a limit the peer gets one error line and a close, and the
+/// log gets one line per limit per interval. Over TLS the handshake runs here, bounded in time,
+/// before the handler exists. Stopping: new peers are told the server is shutting down, the
+/// handlers close gracefully, and the socket is unbound only when they are all gone, so no
+/// client is reset.
 /// </summary>
 public sealed class TcpAcceptor : ReceiveActor
 {
+    private sealed record Bound(IConnectionListener Listener);
+    private sealed record Accepted(ConnectionContext Transport);
+    private sealed record Handshaken(long Id, ClientConnection Connection);
+    private sealed record HandshakeFailed(long Id, IPAddress Address, string Why);
+    private sealed record Unbound { public static readonly Unbound Instance = new(); }
+    private sealed record Admitted(IPAddress Address) { public bool PreLogin { get; set; } = true; }
+
     private readonly string _what;
-    private readonly Func<IActorRef, EndPoint, Props> _handlerProps;
+    private readonly IPEndPoint _endpoint;
+    private readonly Func<ClientConnection, Props> _handlerProps;
+    private readonly ListenerSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ConnectionLimits _limits;
+    private readonly Dictionary<IActorRef, Admitted> _handlers = new();
+    private readonly Dictionary<long, IPAddress> _handshakes = new();
+    private readonly Dictionary<string, LogThrottle> _refusalLogs = new();
     private readonly List<IActorRef> _waitingForBinding = new();
     private readonly List<IActorRef> _waitingForStop = new();
-    private IActorRef? _listener;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private IConnectionListener? _listener;
     private TcpBound? _bound;
-    private bool _stopping;
+    private long _nextHandshake;
 
-    public TcpAcceptor(string what, IPEndPoint endpoint, Func<IActorRef, EndPoint, Props> handlerProps, TcpSettings? settings = null)
+    public TcpAcceptor(string what, IPEndPoint endpoint, Func<ClientConnection, Props> handlerProps, ListenerSettings settings)
     {
         _what = what;
+        _endpoint = endpoint;
         _handlerProps = handlerProps;
-        var bind = new Tcp.Bind(Self, endpoint, backlog: 1024, options: [], pullMode: false);
-        if (settings is not null) bind.TcpSettings = settings; // this listener's own buffer sizes
-        Context.System.Tcp().Tell(bind);
+        _settings = settings;
+        _limits = new ConnectionLimits(settings.Limits);
+        Binding();
+    }
 
-        Receive<Tcp.Bound>(bound =>
+    public static Props Props(string what, IPEndPoint endpoint, Func<ClientConnection, Props> handlerProps, ListenerSettings settings) =>
+        Akka.Actor.Props.Create(() => new TcpAcceptor(what, endpoint, handlerProps, settings));
+
+    protected override void PreStart()
+    {
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
         {
-            _listener = Sender;
-            _bound = new TcpBound((IPEndPoint)bound.LocalAddress);
-            _log.Info("{0} listening on {1}", _what, bound.LocalAddress);
+            Backlog = _settings.Backlog,
+            MaxReadBufferSize = _settings.InputPauseBytes,
+            MaxWriteBufferSize = _settings.OutputPauseBytes,
+            NoDelay = true,
+            WaitForDataBeforeAllocatingBuffer = true, // an idle client holds no receive buffer
+        }), NullLoggerFactory.Instance);
+        transport.BindAsync(_endpoint).AsTask().PipeTo(Self, success: listener => new Bound(listener));
+    }
+
+    // ------------------------------------------------------------------ behaviours
+
+    private void Binding()
+    {
+        Receive<Bound>(bound =>
+        {
+            _listener = bound.Listener;
+            _bound = new TcpBound((IPEndPoint)bound.Listener.EndPoint);
+            _log.Info("{0} listening on {1}{2}; at most {3} connections, {4} per address, {5} logging in",
+                _what, _bound.LocalAddress, _settings.Tls is null ? "" : " (TLS)",
+                _settings.Limits.Total, _settings.Limits.PerAddress, _settings.Limits.PreLogin);
             foreach (var waiter in _waitingForBinding) waiter.Tell(_bound);
             _waitingForBinding.Clear();
+            AcceptLoop(bound.Listener, Self);
+            Become(Accepting);
         });
-        Receive<Tcp.CommandFailed>(failed => failed.Cmd is Tcp.Bind, failed =>
+        Receive<Status.Failure>(failed =>
         {
-            var error = new Status.Failure(new InvalidOperationException($"{_what}: cannot listen on {endpoint}: {failed.CauseString}"));
-            _log.Error("{0}: cannot listen on {1}: {2}", _what, endpoint, failed.CauseString);
+            var cause = failed.Cause is AggregateException a ? a.InnerException ?? a : failed.Cause;
+            _log.Error("{0}: cannot listen on {1}: {2}", _what, _endpoint, cause.Message);
+            var error = new Status.Failure(new InvalidOperationException($"{_what}: cannot listen on {_endpoint}: {cause.Message}"));
             foreach (var waiter in _waitingForBinding) waiter.Tell(error);
             Context.Stop(Self);
         });
-        Receive<GetBinding>(_ =>
-        {
-            if (_bound is not null) Sender.Tell(_bound);
-            else _waitingForBinding.Add(Sender);
-        });
-        Receive<Tcp.Connected>(connected =>
-        {
-            if (_stopping) { Sender.Tell(Tcp.Close.Instance); return; } // raced our unbind
-            var handler = Context.ActorOf(_handlerProps(Sender, connected.RemoteAddress));
-            Context.Watch(handler);
-            Sender.Tell(new Tcp.Register(handler));
-        });
-        Receive<StopServer>(_ =>
-        {
-            _stopping = true;
-            _waitingForStop.Add(Sender);
-            _listener?.Tell(Tcp.Unbind.Instance);
-            foreach (var child in Context.GetChildren()) child.Tell(ServerStopping.Instance);
-            ReplyIfStopped();
-        });
-        Receive<Tcp.Unbound>(_ => _log.Info("{0} stopped listening", _what));
-        Receive<Terminated>(_ => ReplyIfStopped());
+        Receive<GetBinding>(_ => _waitingForBinding.Add(Sender));
+        Receive<StopServer>(_ => { Sender.Tell(StoppedAccepting.Instance); Context.Stop(Self); });
     }
 
-    public static Props Props(string what, IPEndPoint endpoint, Func<IActorRef, EndPoint, Props> handlerProps, TcpSettings? settings = null) =>
-        Akka.Actor.Props.Create(() => new TcpAcceptor(what, endpoint, handlerProps, settings));
-
-    private void ReplyIfStopped()
+    private void Accepting()
     {
-        if (_waitingForStop.Count == 0 || Context.GetChildren().Any()) return;
-        foreach (var waiter in _waitingForStop) waiter.Tell(StoppedAccepting.Instance);
-        _waitingForStop.Clear();
+        Receive<Accepted>(OnAccepted);
+        Receive<StopServer>(_ =>
+        {
+            _waitingForStop.Add(Sender);
+            _log.Info("{0}: stopping; closing {1} connections", _what, _handlers.Count + _handshakes.Count);
+            foreach (var handler in _handlers.Keys) handler.Tell(ServerStopping.Instance);
+            Become(Stopping);
+            UnbindIfIdle();
+        });
+        Connections();
+    }
+
+    /// <summary>New peers are told the server is going away; the socket stays bound until the last handler is gone.</summary>
+    private void Stopping()
+    {
+        Receive<Accepted>(accepted => Refuse(accepted.Transport, ErrorCodes.ServerShutdown, "the server is shutting down"));
+        Receive<StopServer>(_ => _waitingForStop.Add(Sender));
+        Receive<Unbound>(_ =>
+        {
+            _log.Info("{0} stopped listening", _what);
+            foreach (var waiter in _waitingForStop) waiter.Tell(StoppedAccepting.Instance);
+            _waitingForStop.Clear();
+            Context.Stop(Self);
+        });
+        Connections();
+    }
+
+    private void Connections()
+    {
+        Receive<GetBinding>(_ => Sender.Tell(_bound));
+        Receive<Handshaken>(OnHandshaken);
+        Receive<HandshakeFailed>(failed =>
+        {
+            if (!_handshakes.Remove(failed.Id)) return;
+            _limits.Release(failed.Address, wasPreLogin: true);
+            _log.Debug("{0}: TLS handshake with {1} failed: {2}", _what, failed.Address, failed.Why);
+            UnbindIfIdle();
+        });
+        Receive<PastPreLogin>(_ =>
+        {
+            if (!_handlers.TryGetValue(Sender, out var admitted) || !admitted.PreLogin) return;
+            admitted.PreLogin = false;
+            _limits.LoggedIn();
+        });
+        Receive<Terminated>(t =>
+        {
+            if (!_handlers.Remove(t.ActorRef, out var admitted)) return;
+            _limits.Release(admitted.Address, admitted.PreLogin);
+            UnbindIfIdle();
+        });
+    }
+
+    // ------------------------------------------------------------------ accepting
+
+    private static void AcceptLoop(IConnectionListener listener, IActorRef self) => Task.Run(async () =>
+    {
+        try
+        {
+            while (await listener.AcceptAsync() is { } transport) self.Tell(new Accepted(transport));
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    });
+
+    private void OnAccepted(Accepted accepted)
+    {
+        var transport = accepted.Transport;
+        var address = (transport.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        if (_limits.TryAdmit(address) is { } refusal)
+        {
+            LogRefusal(refusal, address);
+            Refuse(transport, ErrorCodes.ConnectionLimit, refusal.Message);
+            return;
+        }
+        if (_settings.Tls is null)
+        {
+            Start(ClientConnection.Plain(transport), address);
+            return;
+        }
+        long id = _nextHandshake++;
+        _handshakes[id] = address;
+        var self = Self;
+        var timeout = new CancellationTokenSource(_settings.HandshakeTimeout);
+        ClientConnection.AcceptTlsAsync(transport, _settings.Tls, timeout.Token).ContinueWith(t =>
+        {
+            timeout.Dispose();
+            if (t.IsCompletedSuccessfully) self.Tell(new Handshaken(id, t.Result));
+            else
+            {
+                _ = transport.DisposeAsync();
+                self.Tell(new HandshakeFailed(id, address, t.Exception?.GetBaseException().Message ?? "timed out"));
+            }
+        }, TaskScheduler.Default);
+    }
+
+    private void OnHandshaken(Handshaken handshaken)
+    {
+        if (!_handshakes.Remove(handshaken.Id, out var address)) return;
+        if (_waitingForStop.Count > 0)
+        {
+            _limits.Release(address, wasPreLogin: true);
+            _ = handshaken.Connection.CloseAsync(_settings.HandshakeTimeout);
+            UnbindIfIdle();
+            return;
+        }
+        Start(handshaken.Connection, address);
+    }
+
+    private void Start(ClientConnection connection, IPAddress address)
+    {
+        var handler = Context.ActorOf(_handlerProps(connection));
+        Context.Watch(handler);
+        _handlers[handler] = new Admitted(address);
+    }
+
+    /// <summary>One error line where the protocol allows it (not inside TLS), then a graceful close.</summary>
+    private void Refuse(ConnectionContext transport, string code, string message)
+    {
+        if (_settings.Tls is null)
+        {
+            var line = new ErrorFrame(code, message).Line;
+            _ = WriteThenClose(transport, line);
+        }
+        else _ = transport.DisposeAsync();
+
+        static async Task WriteThenClose(ConnectionContext transport, byte[] line)
+        {
+            try { await transport.Transport.Output.WriteAsync(line); }
+            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException) { }
+            await transport.DisposeAsync();
+        }
+    }
+
+    private void LogRefusal(LimitRefusal refusal, IPAddress address)
+    {
+        if (!_refusalLogs.TryGetValue(refusal.Limit, out var throttle))
+            _refusalLogs[refusal.Limit] = throttle = new LogThrottle(_settings.LimitLogInterval);
+        if (throttle.ShouldLog(_clock.Elapsed.Ticks, out long held))
+            _log.Warning("{0}: refused {1} ({2}; {3} more refused since the last such line)", _what, address, refusal.Limit, held);
+    }
+
+    private void UnbindIfIdle()
+    {
+        if (_waitingForStop.Count == 0 || _handlers.Count > 0 || _handshakes.Count > 0 || _listener is null) return;
+        var listener = _listener;
+        _listener = null;
+        async Task Unbind()
+        {
+            await listener.UnbindAsync();
+            await listener.DisposeAsync();
+        }
+        Unbind().PipeTo(Self, success: () => Unbound.Instance, failure: _ => Unbound.Instance);
+    }
+
+    protected override void PostStop()
+    {
+        if (_listener is { } listener) _ = listener.DisposeAsync().AsTask();
     }
 }

@@ -77,7 +77,7 @@ public static class ChatCodec
             case "who": return WhoCommand.Instance;
             case "ping": return PingCommand.Instance;
             case "bye": return ByeCommand.Instance;
-            case "files": return FilesCommand.Instance;
+            case "files": return ParseFiles(fields);
             case "get":
                 if (!fields.RequireString("file", out var file, out error)) return error!;
                 if (!fields.RequireString("via", out var via, out error)) return error!;
@@ -99,6 +99,15 @@ public static class ChatCodec
         if (!fields.RequireString("ticket", out var ticket, out error)) return error!;
         if (!fields.OptionalLong("offset", out var offset, out error)) return error!;
         return new TicketRequest(ticket!, offset ?? 0);
+    }
+
+    private static ParseResult<ClientCommand> ParseFiles(Fields fields)
+    {
+        if (!fields.OptionalLong("offset", out var offset, out _) || offset < 0) return Bad("\"offset\" must be an integer of at least 0");
+        if (!fields.OptionalLong("limit", out var limit, out _) || limit < 1) return Bad("\"limit\" must be an integer of at least 1");
+        // Past int's range is past any listing: clamped, so the answer is simply an empty or a full page.
+        return new FilesCommand((int)Math.Min(offset ?? 0, int.MaxValue),
+            limit is { } l ? (int)Math.Min(l, int.MaxValue) : null);
     }
 
     private static ProtocolError? CheckText(string text)
@@ -155,7 +164,11 @@ public static class ChatCodec
             case WhoCommand: w.WriteString("type", "who"); break;
             case PingCommand: w.WriteString("type", "ping"); break;
             case ByeCommand: w.WriteString("type", "bye"); break;
-            case FilesCommand: w.WriteString("type", "files"); break;
+            case FilesCommand c:
+                w.WriteString("type", "files");
+                if (c.Offset != 0) w.WriteNumber("offset", c.Offset);
+                if (c.Limit is { } limit) w.WriteNumber("limit", limit);
+                break;
             case GetCommand c: w.WriteString("type", "get"); w.WriteString("file", c.File); w.WriteString("via", ViaName(c.Via)); break;
             default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name);
         }
@@ -233,6 +246,8 @@ public static class ChatCodec
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.WriteNumber("offset", f.Offset); w.WriteNumber("total", f.Total);
+                if (f.Next is { } next) w.WriteNumber("next", next);
                 break;
             case TicketFrame f:
                 w.WriteString("type", "ticket"); w.WriteString("file", f.File); w.WriteString("via", ViaName(f.Via));
@@ -278,9 +293,7 @@ public static class ChatCodec
                 "users" => new UsersFrame(Strings("users")),
                 "pong" => PongFrame.Instance,
                 "error" => new ErrorFrame(S("code"), root.TryGetProperty("message", out var m) ? m.GetString() ?? "" : ""),
-                "files" => new FilesFrame(root.GetProperty("files").EnumerateArray()
-                    .Select(e => new FileEntry(e.GetProperty("name").GetString()!, e.GetProperty("size").GetInt64(),
-                        e.GetProperty("sha256").GetString()!)).ToArray()),
+                "files" => ParseFilesFrame(root),
                 "ticket" => new TicketFrame(S("file"), S("via") == "udp" ? TransferVia.Udp : TransferVia.Tcp,
                     S("ticket"), L("size"), S("sha256"), (int)L("port")),
                 "file" => new FileHeaderFrame(S("file"), L("size"), L("offset"), S("sha256")),
@@ -291,6 +304,17 @@ public static class ChatCodec
         {
             return Bad("malformed server frame: " + e.Message);
         }
+    }
+
+    /// <summary>A <c>files</c> frame; one from a server without paging (no <c>total</c>) is a whole listing.</summary>
+    private static FilesFrame ParseFilesFrame(JsonElement root)
+    {
+        var files = root.GetProperty("files").EnumerateArray()
+            .Select(e => new FileEntry(e.GetProperty("name").GetString()!, e.GetProperty("size").GetInt64(),
+                e.GetProperty("sha256").GetString()!)).ToArray();
+        if (!root.TryGetProperty("total", out var total)) return new FilesFrame(files);
+        int? next = root.TryGetProperty("next", out var n) ? n.GetInt32() : null;
+        return new FilesFrame(files, root.GetProperty("offset").GetInt32(), total.GetInt32(), next);
     }
 
     public static string ViaName(TransferVia via) => via == TransferVia.Udp ? "udp" : "tcp";

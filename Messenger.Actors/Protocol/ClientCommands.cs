@@ -11,7 +11,8 @@ public sealed record PmCommand(string To, string Text) : ClientCommand;
 public sealed record WhoCommand : ClientCommand { public static readonly WhoCommand Instance = new(); }
 public sealed record PingCommand : ClientCommand { public static readonly PingCommand Instance = new(); }
 public sealed record ByeCommand : ClientCommand { public static readonly ByeCommand Instance = new(); }
-public sealed record FilesCommand : ClientCommand { public static readonly FilesCommand Instance = new(); }
+/// <summary>One page of the file listing: from <paramref name="Offset"/>, at most <paramref name="Limit"/> entries (null: the server's page size).</summary>
+public sealed record FilesCommand(int Offset = 0, int? Limit = null) : ClientCommand { public static readonly FilesCommand Instance = new(); }
 public sealed record GetCommand(string File, TransferVia Via) : ClientCommand;
 /// <summary>Rooms: <paramref name="Room"/> is already normalized by <see cref="RoomNames"/>.</summary>
 public sealed record JoinCommand(string Room) : ClientCommand;

@@ -15,6 +15,13 @@ public static class ErrorCodes
     public const string NoSuchFile = "no_such_file";
     public const string BadTicket = "bad_ticket";
     public const string BadOffset = "bad_offset";
+    /// <summary>A connection limit (in all, per address, or logging in) was reached; the connection is closed.</summary>
+    public const string ConnectionLimit = "connection_limit";
+    /// <summary>No <c>hello</c> was accepted within the login timeout; the connection is closed.</summary>
+    public const string LoginTimeout = "login_timeout";
+    /// <summary>The server is shutting down; the connection is closed.</summary>
+    public const string ServerShutdown = "server_shutdown";
+    public const string TooManyTickets = "too_many_tickets";
     public const string BadRoom = "bad_room";
     public const string NotMember = "not_member";
     public const string TooManyRooms = "too_many_rooms";

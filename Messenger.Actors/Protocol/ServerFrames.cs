@@ -46,7 +46,15 @@ public sealed record ErrorFrame(string Code, string Message) : ServerFrame
     public static ErrorFrame From(ProtocolError error) => new(error.Code, error.Message);
 }
 public sealed record FileEntry(string Name, long Size, string Sha256);
-public sealed record FilesFrame(IReadOnlyList<FileEntry> Files) : ServerFrame;
+/// <summary>
+/// One page of the listing: <paramref name="Files"/> are entries <paramref name="Offset"/>, <paramref name="Offset"/> + 1, …
+/// of <paramref name="Total"/>; <paramref name="Next"/> is the offset of the next page, null on the last.
+/// </summary>
+public sealed record FilesFrame(IReadOnlyList<FileEntry> Files, int Offset, int Total, int? Next) : ServerFrame
+{
+    /// <summary>A whole listing in one page.</summary>
+    public FilesFrame(IReadOnlyList<FileEntry> files) : this(files, 0, files.Count, null) { }
+}
 public sealed record TicketFrame(string File, TransferVia Via, string Ticket, long Size, string Sha256, int Port) : ServerFrame;
 /// <summary>The header line of the TCP file channel, before the raw bytes.</summary>
 public sealed record FileHeaderFrame(string File, long Size, long Offset, string Sha256) : ServerFrame;

@@ -7,10 +7,10 @@ public enum RstReason : byte
     BadTicket = 1,
     /// <summary>A datagram arrived for a connection id we do not know.</summary>
     UnknownConnection = 2,
-    /// <summary>One side gave up (user cancelled, too many retransmissions).</summary>
+    /// <summary>One side gave up (user cancelled, silence, no progress, too many retransmissions of one segment).</summary>
     Aborted = 3,
-    /// <summary>Handshake rate limit exceeded.</summary>
-    TooManyHandshakes = 4,
-    /// <summary>Something failed on our side (e.g. the file could not be read).</summary>
+    /// <summary>The server is at one of its limits: half-open handshakes, transfers in total or per client address.</summary>
+    Busy = 4,
+    /// <summary>The server could not read the file (it shrank or vanished during the transfer).</summary>
     InternalError = 5,
 }

@@ -191,8 +191,9 @@ public static class RudpCodec
 
     /// <summary>
     /// Reads an Ack, turning its bitmap back into SACK ranges (runs of received segments, lowest
-    /// first) in <paramref name="rangesDestination"/>, which must hold
-    /// <see cref="RudpConstants.MaxSackRanges"/> entries to be sure of room for every run.
+    /// first) in <paramref name="rangesDestination"/>. Decoding stops once the destination is
+    /// full: the ranges above are left out (a later Ack repeats them), so the work one Ack causes
+    /// is bounded by the destination's length, however its bitmap alternates.
     /// </summary>
     public static AckBody ReadAck(ReadOnlySpan<byte> datagram, Span<SackRange> rangesDestination)
     {
@@ -203,7 +204,7 @@ public static class RudpCodec
         int runStart = -1;
         int bits = bitmap.Length * 8;
         int i = 0;
-        while (i < bits)
+        while (i < bits && count < rangesDestination.Length)
         {
             byte b = bitmap[i >> 3];
             if ((i & 7) == 0 && (b == 0x00 && runStart < 0 || b == 0xFF && runStart >= 0))
@@ -215,19 +216,13 @@ public static class RudpCodec
             if (set && runStart < 0) runStart = i;
             else if (!set && runStart >= 0)
             {
-                if (count == rangesDestination.Length)
-                    throw new ArgumentException("Destination too small for the Ack's SACK ranges.", nameof(rangesDestination));
                 rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)i);
                 runStart = -1;
             }
             i++;
         }
-        if (runStart >= 0)
-        {
-            if (count == rangesDestination.Length)
-                throw new ArgumentException("Destination too small for the Ack's SACK ranges.", nameof(rangesDestination));
-            rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)bits);
-        }
+        if (runStart >= 0 && count < rangesDestination.Length)
+            rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)i);
         return new AckBody(
             cumulativeAck,
             BinaryPrimitives.ReadUInt32BigEndian(datagram[16..]),

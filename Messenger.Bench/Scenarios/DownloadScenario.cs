@@ -67,6 +67,7 @@ public sealed class DownloadScenario(DownloadScenario.Options options)
 
                 await using var server = await ServerProcess.StartAsync(served, BenchConfig.ServerHocon, [], serverDll: o.ServerDll);
                 using var control = await ControlClient.LoginAsync(server.Chat, "bench", deadline.Token);
+                await control.WaitUntilListedAsync(FileName, deadline.Token);
                 ActorSystem? clientSystem = null;
                 try
                 {

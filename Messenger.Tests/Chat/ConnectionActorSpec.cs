@@ -1,7 +1,8 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using Akka.Actor;
-using Akka.IO;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Messenger.Chat;
@@ -9,68 +10,104 @@ using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
 using Messenger.Rooms;
+using Microsoft.AspNetCore.Connections;
 
 namespace Messenger.Tests.Chat;
 
-/// <summary>The connection actor with probes standing in for the socket, the registry and the ticket office.</summary>
+/// <summary>
+/// The connection actor and its reading loop on in-memory pipes standing in for the socket, with
+/// probes for the registry and the ticket office.
+/// </summary>
 public class ConnectionActorSpec : TestKit
 {
-    private static readonly EndPoint Remote = new IPEndPoint(IPAddress.Loopback, 50000);
-    private readonly TestProbe _tcp;
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    private static readonly RateLimitSettings Unlimited = new(1e9, 1_000_000, TimeSpan.FromSeconds(10), 1_000_000);
     private readonly TestProbe _registry;
     private readonly TestProbe _rooms;
     private readonly TestProbe _tickets;
+    private readonly Pipe _toServer = new();
+    private Pipe _toClient = new();
+    private PipeConnectionContext? _transport;
+    private readonly Queue<string> _unreadLines = new();
 
     public ConnectionActorSpec()
     {
-        _tcp = CreateTestProbe();
         _registry = CreateTestProbe();
         _rooms = CreateTestProbe();
         _tickets = CreateTestProbe();
     }
 
-    private IActorRef Start(ChatSettings? settings = null) =>
-        Sys.ActorOf(ConnectionActor.Props(_tcp.Ref, Remote, _registry.Ref, _rooms.Ref, _tickets.Ref,
-            settings ?? new ChatSettings(TimeSpan.FromMinutes(1), 1 << 20, false, 1, 1, 2)));
+    private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
+        TimeSpan? loginTimeout = null, RateLimitSettings? fileRequests = null) =>
+        new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
+            outboundLimit, 64 * 1024, rateLimit, fileRequests ?? Unlimited, TimeSpan.FromMinutes(1), 2);
 
-    private static void Receive(IActorRef connection, string text) =>
-        connection.Tell(new Tcp.Received(ByteString.FromString(text)));
-
-    /// <summary>The next write to the socket, acknowledged so the next one can follow.</summary>
-    private string ExpectWrite(IActorRef connection)
+    private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
-        var write = _tcp.ExpectMsg<Tcp.Write>();
-        connection.Tell(write.Ack, _tcp.Ref);
-        return write.Data.ToString(Encoding.UTF8);
+        _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: clientReadsAtMost, resumeWriterThreshold: clientReadsAtMost / 2));
+        _transport = new PipeConnectionContext(new DuplexPipe(_toServer.Reader, _toClient.Writer));
+        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport), _registry.Ref, _rooms.Ref, _tickets.Ref, settings ?? Settings()));
     }
 
-    private readonly Queue<string> _unreadLines = new();
-
-    /// <summary>The next frame written, whether it came alone or batched with others.</summary>
-    private ServerFrame ExpectFrame(IActorRef connection)
+    private void Send(string text)
     {
-        if (_unreadLines.Count == 0)
-            foreach (var line in ExpectWrite(connection).Split('\n', StringSplitOptions.RemoveEmptyEntries)) _unreadLines.Enqueue(line);
-        return ChatCodec.ParseFrame(Encoding.UTF8.GetBytes(_unreadLines.Dequeue())).Value!;
+        _toServer.Writer.Write(Encoding.UTF8.GetBytes(text));
+        _toServer.Writer.FlushAsync().AsTask().Wait(Wait);
     }
 
-    private IActorRef LoggedIn(string name, ChatSettings? settings = null)
+    /// <summary>The next line the server wrote, or null at end of stream.</summary>
+    private string? ReadLine()
     {
-        var connection = Start(settings);
-        Receive(connection, $"{{\"type\":\"hello\",\"user\":\"{name}\"}}\n");
+        if (_unreadLines.Count > 0) return _unreadLines.Dequeue();
+        while (true)
+        {
+            var read = _toClient.Reader.ReadAsync().AsTask();
+            Assert.True(read.Wait(Wait), "the server wrote nothing in time");
+            var buffer = read.Result.Buffer;
+            var text = Encoding.UTF8.GetString(buffer.ToArray());
+            int lastNewline = text.LastIndexOf('\n');
+            if (lastNewline >= 0)
+            {
+                _toClient.Reader.AdvanceTo(buffer.GetPosition(Encoding.UTF8.GetByteCount(text[..(lastNewline + 1)])), buffer.End);
+                foreach (var line in text[..lastNewline].Split('\n')) _unreadLines.Enqueue(line);
+                return _unreadLines.Dequeue();
+            }
+            _toClient.Reader.AdvanceTo(buffer.Start, buffer.End);
+            if (read.Result.IsCompleted) return null;
+        }
+    }
+
+    private void ExpectNoFrameFor(TimeSpan time)
+    {
+        Assert.Empty(_unreadLines);
+        var cancel = new CancellationTokenSource(time);
+        var read = _toClient.Reader.ReadAsync(cancel.Token).AsTask();
+        Assert.True(SpinWait.SpinUntil(() => read.IsCompleted, time + Wait));
+        Assert.False(read.IsCompletedSuccessfully, "the server wrote something");
+    }
+
+    private ServerFrame ExpectFrame() =>
+        ChatCodec.ParseFrame(Encoding.UTF8.GetBytes(ReadLine() ?? throw new Xunit.Sdk.XunitException("the connection closed"))).Value!;
+
+    private string ExpectError() => Assert.IsType<ErrorFrame>(ExpectFrame()).Code;
+
+    private IActorRef LoggedIn(string name, ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
+    {
+        var connection = Start(settings, clientReadsAtMost);
+        Send($"{{\"type\":\"hello\",\"user\":\"{name}\"}}\n");
         Assert.Equal(new ClaimName(name), _registry.ExpectMsg<ClaimName>());
         connection.Tell(new NameClaimed(new WelcomeFrame(name, [name])), _registry.Ref);
-        Assert.IsType<WelcomeFrame>(ExpectFrame(connection));
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
     }
 
     [Fact]
     public void Connection_must_refuse_chat_before_login_but_answer_ping()
     {
-        var connection = Start();
-        Receive(connection, "{\"type\":\"say\",\"text\":\"hi\"}\n{\"type\":\"ping\"}\n");
-        Assert.Equal(ErrorCodes.NotLoggedIn, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
-        Assert.IsType<PongFrame>(ExpectFrame(connection));
+        Start();
+        Send("{\"type\":\"say\",\"text\":\"hi\"}\n{\"type\":\"ping\"}\n");
+        Assert.Equal(ErrorCodes.NotLoggedIn, ExpectError());
+        Assert.IsType<PongFrame>(ExpectFrame());
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
@@ -78,11 +115,11 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_let_a_refused_name_try_again_and_hold_lines_until_the_answer()
     {
         var connection = Start();
-        Receive(connection, "{\"type\":\"hello\",\"user\":\"alice\"}\n{\"type\":\"hello\",\"user\":\"alice2\"}\n");
+        Send("{\"type\":\"hello\",\"user\":\"alice\"}\n{\"type\":\"hello\",\"user\":\"alice2\"}\n");
         _registry.ExpectMsg<ClaimName>();
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the second hello waits for the first answer
         connection.Tell(new NameRefused(new ErrorFrame(ErrorCodes.UsernameTaken, "taken")), _registry.Ref);
-        Assert.Equal(ErrorCodes.UsernameTaken, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
+        Assert.Equal(ErrorCodes.UsernameTaken, ExpectError());
         Assert.Equal(new ClaimName("alice2"), _registry.ExpectMsg<ClaimName>());
     }
 
@@ -90,111 +127,199 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_route_say_pm_who_and_file_requests_as_typed_messages()
     {
         var connection = LoggedIn("alice");
-        Receive(connection, "{\"type\":\"say\",\"text\":\"hi\"}\n{\"type\":\"pm\",\"to\":\"bob\",\"text\":\"yo\"}\n{\"type\":\"who\"}\n");
+        Send("{\"type\":\"say\",\"text\":\"hi\"}\n{\"type\":\"pm\",\"to\":\"bob\",\"text\":\"yo\"}\n{\"type\":\"who\"}\n");
         Assert.Equal(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "hi")), _rooms.ExpectMsg<ToRoom>());
         Assert.Equal(new SendPrivate("bob", "yo"), _registry.ExpectMsg<SendPrivate>());
         _registry.ExpectMsg<ListUsers>();
-        Receive(connection, "{\"type\":\"files\"}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
-        _tickets.ExpectMsg<ListFiles>();
-        Assert.Equal(new IssueTicket("a.txt", TransferVia.Udp), _tickets.ExpectMsg<IssueTicket>());
+        connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
+        Send("{\"type\":\"files\"}\n{\"type\":\"files\",\"offset\":100,\"limit\":50}\n{\"type\":\"get\",\"file\":\"a.txt\",\"via\":\"udp\"}\n");
+        Assert.Equal(new ListFiles(0, null), _tickets.ExpectMsg<ListFiles>());
+        connection.Tell(new FilesFrame([]), _tickets.Ref);
+        Assert.Equal(new ListFiles(100, 50), _tickets.ExpectMsg<ListFiles>());
+        connection.Tell(new FilesFrame([]), _tickets.Ref);
+        Assert.Equal(new IssueTicket("a.txt", TransferVia.Udp, IPAddress.Loopback), _tickets.ExpectMsg<IssueTicket>());
     }
 
     [Fact]
-    public void Connection_must_write_frames_it_is_sent_and_batch_them_while_a_write_is_in_flight()
+    public void Connection_must_act_on_nothing_else_while_an_answer_from_another_actor_is_outstanding()
+    {
+        var connection = LoggedIn("alice");
+        Send("{\"type\":\"who\"}\n{\"type\":\"who\"}\n{\"type\":\"say\",\"text\":\"after\"}\n");
+        _registry.ExpectMsg<ListUsers>();
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the second who waits for the first answer
+        connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
+        _registry.ExpectMsg<ListUsers>();
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
+        Assert.Equal(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "after")), _rooms.ExpectMsg<ToRoom>());
+    }
+
+    [Fact]
+    public void Connection_must_write_frames_it_is_sent_in_order()
     {
         var connection = LoggedIn("alice");
         connection.Tell(new MessageFrame("bob", "one", 1));
-        var first = _tcp.ExpectMsg<Tcp.Write>();
         connection.Tell(new MessageFrame("bob", "two", 2));
         connection.Tell(new MessageFrame("bob", "three", 3));
-        _tcp.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // waiting for the ack
-        connection.Tell(first.Ack, _tcp.Ref);
-        var batch = _tcp.ExpectMsg<Tcp.Write>().Data.ToString(Encoding.UTF8);
-        Assert.Equal(2, batch.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Contains("\"two\"", batch);
-        Assert.Contains("\"three\"", batch);
+        Assert.Equal("one", Assert.IsType<MessageFrame>(ExpectFrame()).Text);
+        Assert.Equal("two", Assert.IsType<MessageFrame>(ExpectFrame()).Text);
+        Assert.Equal("three", Assert.IsType<MessageFrame>(ExpectFrame()).Text);
     }
 
     [Fact]
     public void Connection_must_answer_errors_and_stay_open()
     {
-        var connection = LoggedIn("alice");
-        Receive(connection, "{nope\n{\"type\":\"hello\",\"user\":\"x\"}\n{\"type\":\"say\",\"text\":\"\"}\n");
-        Assert.Equal(ErrorCodes.BadRequest, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
-        Assert.Equal(ErrorCodes.AlreadyLoggedIn, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
-        Assert.Equal(ErrorCodes.BadRequest, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
-        Receive(connection, "{\"type\":\"ping\"}\n");
-        Assert.IsType<PongFrame>(ExpectFrame(connection));
+        LoggedIn("alice");
+        Send("{nope\n{\"type\":\"hello\",\"user\":\"x\"}\n{\"type\":\"say\",\"text\":\"\"}\n");
+        Assert.Equal(ErrorCodes.BadRequest, ExpectError());
+        Assert.Equal(ErrorCodes.AlreadyLoggedIn, ExpectError());
+        Assert.Equal(ErrorCodes.BadRequest, ExpectError());
+        Send("{\"type\":\"ping\"}\n");
+        Assert.IsType<PongFrame>(ExpectFrame());
     }
 
     [Fact]
     public void Connection_must_close_after_a_line_that_is_too_long()
     {
         var connection = LoggedIn("alice");
-        Receive(connection, new string('x', ProtocolLimits.MaxLineBytes + 1));
-        Assert.Equal(ErrorCodes.LineTooLong, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
+        Send(new string('x', ProtocolLimits.MaxLineBytes + 1));
+        Assert.Equal(ErrorCodes.LineTooLong, ExpectError());
         Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
+        Watch(connection);
         connection.Tell(LeftChat.Instance, _registry.Ref);
-        _tcp.ExpectMsg<Tcp.Close>();
+        Assert.Null(ReadLine());
+        ExpectTerminated(connection);
     }
 
     [Fact]
     public void Connection_must_leave_with_quit_on_bye_after_delivering_what_the_registry_sent_before()
     {
         var connection = LoggedIn("alice");
-        Receive(connection, "{\"type\":\"say\",\"text\":\"last words\"}\n{\"type\":\"bye\"}\n");
+        Send("{\"type\":\"say\",\"text\":\"last words\"}\n{\"type\":\"bye\"}\n");
         _rooms.ExpectMsg<ToRoom>();
         Assert.Equal(LeaveReasons.Quit, _registry.ExpectMsg<LeaveChat>().Reason);
+        Watch(connection);
         connection.Tell(new MessageFrame("alice", "last words", 1), _registry.Ref);
         connection.Tell(LeftChat.Instance, _registry.Ref);
-        Assert.IsType<MessageFrame>(ExpectFrame(connection));
-        _tcp.ExpectMsg<Tcp.Close>();
-        Watch(connection);
-        connection.Tell(Tcp.Closed.Instance, _tcp.Ref);
+        Assert.IsType<MessageFrame>(ExpectFrame());
+        Assert.Null(ReadLine()); // then a clean end of stream
         ExpectTerminated(connection);
     }
 
     [Fact]
     public void Connection_must_drop_a_client_that_does_not_read_as_slow()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMinutes(1), 1000, false, 1, 1, 2));
+        // The client's side holds at most 1 KB unread, the server queues at most 1,000 bytes more.
+        var connection = LoggedIn("alice", Settings(outboundLimit: 1000), clientReadsAtMost: 1024);
         Watch(connection);
-        _tcp.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
-        for (int i = 0; i < 40; i++) connection.Tell(new MessageFrame("bob", new string('x', 50), i)); // no acks: the socket is stuck
+        for (int i = 0; i < 80; i++) connection.Tell(new MessageFrame("bob", new string('x', 50), i));
         Assert.Equal(LeaveReasons.Slow, _registry.ExpectMsg<LeaveChat>().Reason);
-        _tcp.FishForMessage(m => m is Tcp.Abort);
         ExpectTerminated(connection);
+        Assert.True(_transport!.ConnectionClosed.WaitHandle.WaitOne(Wait), "the connection was not cut");
+    }
+
+    [Fact]
+    public void Connection_must_stop_reading_a_client_that_pipelines_faster_than_it_reads()
+    {
+        // A client that sends pings and never reads the pongs: the server stops acting on its input
+        // once the pongs it cannot deliver pass half the outbound limit; it is slowed, not dropped.
+        var connection = LoggedIn("alice", Settings(outboundLimit: 4000), clientReadsAtMost: 1024);
+        Watch(connection);
+        var pings = string.Concat(Enumerable.Repeat("{\"type\":\"ping\"}\n", 2000));
+        _ = _toServer.Writer.WriteAsync(Encoding.UTF8.GetBytes(pings)).AsTask();
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // not dropped as slow
+        // Now the client reads everything: every ping gets its pong.
+        int pongs = 0;
+        while (pongs < 2000) { Assert.IsType<PongFrame>(ExpectFrame()); pongs++; }
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
     public void Connection_must_time_out_a_silent_client()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(300), 1 << 20, false, 1, 1, 2));
-        Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(TimeSpan.FromSeconds(5)).Reason);
+        LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(Wait).Reason);
+    }
+
+    [Fact]
+    public void Connection_must_close_a_client_that_does_not_log_in_in_time_even_if_it_trickles_bytes()
+    {
+        var connection = Start(Settings(loginTimeout: TimeSpan.FromMilliseconds(500)));
+        Watch(connection);
+        Send("{\"type\":");
+        Send("\"hel"); // never a whole line
+        Assert.Equal(ErrorCodes.LoginTimeout, ExpectError());
+        Assert.Null(ReadLine());
+        ExpectTerminated(connection);
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]
     public void Connection_must_keep_a_pinging_client_alive()
     {
         // Pings 300 ms apart for 2.4 s keep alive a client whose idle timeout is 1.5 s.
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMilliseconds(1500), 1 << 20, false, 1, 1, 2));
+        LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(1500)));
         for (int i = 0; i < 8; i++)
         {
-            Receive(connection, "{\"type\":\"ping\"}\n");
-            Assert.IsType<PongFrame>(ExpectFrame(connection));
+            Send("{\"type\":\"ping\"}\n");
+            Assert.IsType<PongFrame>(ExpectFrame());
             _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         }
     }
 
     [Fact]
-    public void Connection_must_rate_limit_floods()
+    public void Connection_must_answer_the_first_line_over_the_rate_limit_and_drop_the_rest_silently()
     {
-        var connection = LoggedIn("alice", new ChatSettings(TimeSpan.FromMinutes(1), 1 << 20, true, 0.001, 3, 2));
-        Receive(connection, "{\"type\":\"ping\"}\n{\"type\":\"ping\"}\n{\"type\":\"say\",\"text\":\"spam\"}\n"); // the hello took the first of 3 tokens
-        Assert.IsType<PongFrame>(ExpectFrame(connection));
-        Assert.IsType<PongFrame>(ExpectFrame(connection));
-        Assert.Equal(ErrorCodes.RateLimited, Assert.IsType<ErrorFrame>(ExpectFrame(connection)).Code);
+        LoggedIn("alice", Settings(rateLimit: new RateLimitSettings(0.001, 3, TimeSpan.FromMinutes(1), 100)));
+        // The hello took the first of 3 tokens.
+        Send("{\"type\":\"ping\"}\n{\"type\":\"ping\"}\n{\"type\":\"say\",\"text\":\"spam\"}\n{\"type\":\"ping\"}\n{\"type\":\"ping\"}\n");
+        Assert.IsType<PongFrame>(ExpectFrame());
+        Assert.IsType<PongFrame>(ExpectFrame());
+        Assert.Equal(ErrorCodes.RateLimited, ExpectError());
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Send("{\"type\":\"ping\"}\n");
+        ExpectNoFrameFor(TimeSpan.FromMilliseconds(200)); // refused lines after the first get no answer
+    }
+
+    [Fact]
+    public void Connection_must_close_a_client_that_keeps_flooding()
+    {
+        var connection = LoggedIn("alice", Settings(rateLimit: new RateLimitSettings(0.001, 2, TimeSpan.FromMinutes(1), 50)));
+        Watch(connection);
+        Send(string.Concat(Enumerable.Repeat("{\"type\":\"ping\"}\n", 100)));
+        Assert.IsType<PongFrame>(ExpectFrame());
+        Assert.Equal(ErrorCodes.RateLimited, ExpectError());
+        Assert.Equal(ErrorCodes.RateLimited, ExpectError()); // the closing one
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
+        connection.Tell(LeftChat.Instance, _registry.Ref);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
+    public void Connection_must_rate_limit_file_requests_on_their_own()
+    {
+        var connection = LoggedIn("alice", Settings(fileRequests: new RateLimitSettings(0.001, 1, TimeSpan.FromMinutes(1), 100)));
+        Send("{\"type\":\"files\"}\n");
+        _tickets.ExpectMsg<ListFiles>();
+        connection.Tell(new FilesFrame([]), _tickets.Ref);
+        Assert.IsType<FilesFrame>(ExpectFrame());
+        Send("{\"type\":\"files\"}\n{\"type\":\"ping\"}\n");
+        Assert.Equal(ErrorCodes.RateLimited, ExpectError());
+        Assert.IsType<PongFrame>(ExpectFrame());
+        _tickets.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Connection_must_say_the_server_is_shutting_down_then_close()
+    {
+        var connection = LoggedIn("alice");
+        Watch(connection);
+        connection.Tell(ServerStopping.Instance);
+        Assert.Equal(ErrorCodes.ServerShutdown, ExpectError());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
+        connection.Tell(LeftChat.Instance, _registry.Ref);
+        Assert.Null(ReadLine());
+        ExpectTerminated(connection);
     }
 
     [Fact]
@@ -202,8 +327,39 @@ public class ConnectionActorSpec : TestKit
     {
         var connection = LoggedIn("alice");
         Watch(connection);
-        connection.Tell(Tcp.PeerClosed.Instance, _tcp.Ref);
+        _toServer.Writer.Complete();
         Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         ExpectTerminated(connection);
+    }
+
+    /// <summary>A connection whose transport is a pair of in-memory pipes; Abort marks it closed.</summary>
+    private sealed class PipeConnectionContext(IDuplexPipe transport) : ConnectionContext
+    {
+        private readonly CancellationTokenSource _closed = new();
+
+        public override string ConnectionId { get; set; } = "test";
+        public override Microsoft.AspNetCore.Http.Features.IFeatureCollection Features { get; } = new Microsoft.AspNetCore.Http.Features.FeatureCollection();
+        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+        public override IDuplexPipe Transport { get; set; } = transport;
+        public override EndPoint? RemoteEndPoint { get; set; } = new IPEndPoint(IPAddress.Loopback, 50000);
+        public override CancellationToken ConnectionClosed { get => _closed.Token; set { } }
+
+        public override void Abort(ConnectionAbortedException abortReason)
+        {
+            _closed.Cancel();
+            Transport.Output.Complete(abortReason);
+        }
+
+        public override ValueTask DisposeAsync()
+        {
+            Transport.Output.Complete();
+            return default;
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
     }
 }

@@ -16,6 +16,8 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     private TestServer _server = null!;
     private ActorSystem _client = null!;
     private readonly TempFolder _downloads = new();
+    /// <summary>The chat connections that asked for tickets: a ticket lives only as long as its connection.</summary>
+    private readonly List<ChatTestClient> _chats = new();
 
     public async Task InitializeAsync()
     {
@@ -26,6 +28,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _client.Terminate();
+        foreach (var chat in _chats) await chat.DisposeAsync();
         await _server.DisposeAsync();
         _downloads.Dispose();
     }
@@ -34,7 +37,8 @@ public class RudpServerRobustnessTests : IAsyncLifetime
 
     private async Task<TicketFrame> TicketAsync(string file, string user)
     {
-        await using var chat = await _server.LoginAsync(user);
+        var chat = await _server.LoginAsync(user);
+        _chats.Add(chat);
         await chat.SendAsync(new GetCommand(file, TransferVia.Udp));
         return await chat.ExpectIgnoringPresenceAsync<TicketFrame>();
     }
@@ -77,11 +81,16 @@ public class RudpServerRobustnessTests : IAsyncLifetime
             random.NextBytes(junk);
             await udp.SendAsync(junk, UdpPort);
         }
-        // A well-formed datagram for a connection that does not exist: RST, unknown connection.
+        // A FIN for a connection that does not exist is smaller than an RST: no answer at all.
+        // An ACK for one is answered with an RST, unknown connection (and the FIN's RST would have come first).
         var fin = new byte[RudpConstants.FinSize];
         RudpCodec.WriteFin(fin, 0xDEADBEEF);
         await udp.SendAsync(fin, UdpPort);
+        var ack = new byte[RudpConstants.AckFixedSize];
+        RudpCodec.WriteAck(ack, 0xFEEDF00D, 0, 1, 0, 0, false, []);
+        await udp.SendAsync(ack, UdpPort);
         (header, data) = await ReceiveAsync(udp);
+        Assert.Equal(0xFEEDF00Du, header.ConnectionId);
         Assert.Equal(RstReason.UnknownConnection, RudpCodec.ReadRst(data));
 
         _server.Files.CreateRandomFile("after.bin", 500_000, seed: 4);
@@ -102,22 +111,93 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Half_open_handshakes_are_bounded()
+    public async Task Half_open_handshakes_are_bounded_answered_once_per_syn_and_forgotten_silently()
     {
         _server.Files.CreateRandomFile("h.bin", 100_000, seed: 6);
         using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        // Three valid SYNs never completed fill the server's allowance (max-half-open = 3) ...
+        // Three valid SYNs never completed fill the server's allowance (max-half-open = 3),
+        // each answered by exactly one SYN-ACK, smaller than the SYN ...
         for (int i = 0; i < 3; i++)
         {
             await udp.SendAsync(Syn((await TicketAsync("h.bin", $"h{i}")).Ticket), UdpPort);
-            Assert.Equal(RudpPacketKind.SynAck, (await ReceiveAsync(udp)).Header.Kind);
+            var (synAck, synAckData) = await ReceiveAsync(udp);
+            Assert.Equal(RudpPacketKind.SynAck, synAck.Kind);
+            Assert.True(synAckData.Length < RudpConstants.SynSize);
         }
-        // ... so a fourth is refused, politely and small.
-        await udp.SendAsync(Syn((await TicketAsync("h.bin", "h3")).Ticket), UdpPort);
-        RudpHeader header;
-        byte[] data;
-        do (header, data) = await ReceiveAsync(udp); while (header.Kind == RudpPacketKind.SynAck); // retried SYN-ACKs
-        Assert.Equal(RstReason.TooManyHandshakes, RudpCodec.ReadRst(data));
+        // ... so a fourth is refused, politely and small, before its ticket is spent.
+        var fourth = (await TicketAsync("h.bin", "h3")).Ticket;
+        await udp.SendAsync(Syn(fourth), UdpPort);
+        var (header, data) = await ReceiveAsync(udp);
+        Assert.Equal(RudpPacketKind.Rst, header.Kind);
+        Assert.Equal(RstReason.Busy, RudpCodec.ReadRst(data));
+
+        // The server never repeats a SYN-ACK by itself, and forgets the half-open handshakes after
+        // the idle timeout (2 s here) without a word: nothing more arrives.
+        var pending = udp.ReceiveAsync();
+        await Assert.ThrowsAsync<TimeoutException>(() => pending.WaitAsync(TimeSpan.FromSeconds(3)));
+        // Their places are free again: the fourth ticket, still good, is taken now.
+        await udp.SendAsync(Syn(fourth), UdpPort);
+        var answer = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(RudpCodec.TryRead(answer.Buffer, out header, out _));
+        Assert.Equal(RudpPacketKind.SynAck, header.Kind);
+    }
+
+    [Fact]
+    public async Task Transfers_are_capped_per_client_address_and_in_total()
+    {
+        await using var server = await TestServer.StartAsync("messenger.rudp { max-transfers-per-address = 2, max-transfers = 3 }");
+        server.Files.CreateRandomFile("c.bin", 100_000, seed: 10);
+        var port = server.Server.UdpEndpoint;
+        int user = 0;
+        async Task<RudpHeader> SynFrom(UdpClient udp)
+        {
+            // A ticket is good only from the address that asked for it: the chat comes from the UDP socket's.
+            await using var chat = await ChatTestClient.LoginAsync(server.Server.ChatEndpoint, $"c{user++}",
+                ((IPEndPoint)udp.Client.LocalEndPoint!).Address);
+            await chat.SendAsync(new GetCommand("c.bin", TransferVia.Udp));
+            var ticket = await chat.ExpectIgnoringPresenceAsync<TicketFrame>();
+            await udp.SendAsync(Syn(ticket.Ticket), port);
+            var (header, data) = await ReceiveAsync(udp);
+            if (header.Kind == RudpPacketKind.Rst) Assert.Equal(RstReason.Busy, RudpCodec.ReadRst(data));
+            return header;
+        }
+        using var a = new UdpClient(new IPEndPoint(IPAddress.Parse("127.0.0.1"), 0));
+        using var b = new UdpClient(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+        using var c = new UdpClient(new IPEndPoint(IPAddress.Parse("127.0.0.3"), 0));
+        Assert.Equal(RudpPacketKind.SynAck, (await SynFrom(a)).Kind);
+        Assert.Equal(RudpPacketKind.SynAck, (await SynFrom(a)).Kind);
+        Assert.Equal(RudpPacketKind.Rst, (await SynFrom(a)).Kind);     // a third from 127.0.0.1
+        Assert.Equal(RudpPacketKind.SynAck, (await SynFrom(b)).Kind);  // another address is still welcome
+        Assert.Equal(RudpPacketKind.Rst, (await SynFrom(c)).Kind);     // but not past three in total
+    }
+
+    [Fact]
+    public async Task A_file_truncated_on_the_server_mid_transfer_fails_the_download_once_and_clearly()
+    {
+        var path = _server.Files.CreateRandomFile("shrinks.bin", 16 * 1024 * 1024, seed: 11);
+        // A slow client (a 64-segment window over a 5 ms delay: about 9 MB/s), so the file shrinks mid-way.
+        var slow = ActorSystem.Create("slow", ClientConfig.Load(overrides: ConfigurationFactory.ParseString(
+            "messenger.rudp { receive-capacity = 64, lossy.delay = 5ms }")));
+        try
+        {
+            var truncated = new TaskCompletionSource();
+            var download = RudpDownload.RunAsync(slow, "127.0.0.1", await TicketAsync("shrinks.bin", "shrinks"), _downloads.Path,
+                new Progress<DownloadProgress>(p =>
+                {
+                    if (p.BytesDone == 0 || truncated.Task.IsCompleted) return;
+                    using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+                        stream.SetLength(0);
+                    truncated.TrySetResult();
+                }));
+            var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => download.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.True(truncated.Task.IsCompleted);
+            Assert.Contains("could not read the file", failure.Message);
+            Assert.False(File.Exists(Path.Combine(_downloads.Path, "shrinks.bin.part")));
+        }
+        finally
+        {
+            await slow.Terminate();
+        }
     }
 
     [Fact]
@@ -168,12 +248,14 @@ public class RudpConcurrencyTests
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(source)));
         var client = ActorSystem.Create("crowd", ClientConfig.Load(overrides: ConfigurationFactory.ParseString(lossy.Replace("31", "32"))));
         using var downloads = new TempFolder();
+        var chats = new List<ChatTestClient>();
         try
         {
             var tickets = new List<TicketFrame>();
             for (int i = 0; i < 8; i++)
             {
-                await using var chat = await server.LoginAsync($"u{i}");
+                var chat = await server.LoginAsync($"u{i}"); // kept open: its ticket lives as long as it does
+                chats.Add(chat);
                 await chat.SendAsync(new GetCommand("shared.bin", TransferVia.Udp));
                 tickets.Add(await chat.ExpectIgnoringPresenceAsync<TicketFrame>());
             }
@@ -189,6 +271,7 @@ public class RudpConcurrencyTests
         finally
         {
             await client.Terminate();
+            foreach (var chat in chats) await chat.DisposeAsync();
         }
     }
 }

@@ -31,7 +31,8 @@ public class ServerLifecycleTests
         var server = await TestServer.StartAsync();
         var alice = await server.LoginAsync("alice");
         await server.DisposeAsync();
-        // A graceful close reads as end of stream, not as a reset.
+        // One server_shutdown error, then a graceful close: end of stream, not a reset.
+        await alice.ExpectErrorAsync(ErrorCodes.ServerShutdown);
         Assert.Null(await alice.ReadLineAsync());
         await alice.DisposeAsync();
     }

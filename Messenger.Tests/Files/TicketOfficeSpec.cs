@@ -1,6 +1,10 @@
+using System.Net;
 using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Messenger.Files;
+using Messenger.Hosting;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
 
@@ -8,21 +12,42 @@ namespace Messenger.Tests.Files;
 
 public sealed class TicketOfficeSpec : TestKit, IDisposable
 {
+    private const int MaxPerConnection = 3;
+    private static readonly IPAddress Client = IPAddress.Loopback;
+    private static readonly IPAddress Elsewhere = IPAddress.Parse("127.0.0.2");
     private readonly TempFolder _folder = new();
     private readonly IActorRef _office;
 
     public TicketOfficeSpec()
     {
         File.WriteAllText(_folder.File("a.txt"), "abc");
-        var catalog = Sys.ActorOf(FileCatalog.Props(_folder.Path));
-        _office = Sys.ActorOf(TicketOffice.Props(catalog, TimeSpan.FromMilliseconds(300)));
+        var settings = CatalogSettings.FromConfig(ServerConfig.Load(overrides: ConfigurationFactory.ParseString("")).GetConfig("messenger.files"));
+        var catalog = Sys.ActorOf(FileCatalog.Props(_folder.Path, settings));
+        AwaitAssert(() =>
+        {
+            catalog.Tell(new LookupFile("a.txt"));
+            ExpectMsg<CatalogEntry>();
+        }, TimeSpan.FromSeconds(10));
+        _office = Sys.ActorOf(TicketOffice.Props(catalog, TimeSpan.FromMilliseconds(300), MaxPerConnection));
         _office.Tell(new FilePortsBound(7401, 7402));
     }
 
-    private TicketFrame Issue(TransferVia via)
+    private TicketFrame Issue(TransferVia via, TestProbe? connection = null)
     {
-        _office.Tell(new IssueTicket("a.txt", via));
-        return ExpectMsg<TicketFrame>(TimeSpan.FromSeconds(10));
+        var asker = connection ?? CreateTestProbe();
+        _office.Tell(new IssueTicket("a.txt", via, Client), asker.Ref);
+        return asker.ExpectMsg<TicketFrame>(TimeSpan.FromSeconds(10));
+    }
+
+    private string Redeem(string ticket, TransferVia via = TransferVia.Tcp, IPAddress? from = null, long offset = 0)
+    {
+        _office.Tell(new RedeemTicket(ticket, via, from ?? Client, offset));
+        return ExpectMsg<object>() switch
+        {
+            TicketRedeemed => "redeemed",
+            ErrorFrame e => e.Code,
+            var other => other.ToString()!,
+        };
     }
 
     [Fact]
@@ -41,25 +66,58 @@ public sealed class TicketOfficeSpec : TestKit, IDisposable
     public void Office_must_redeem_a_ticket_once_and_only_for_its_transport()
     {
         var ticket = Issue(TransferVia.Tcp);
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Udp));
-        Assert.Equal(ErrorCodes.BadTicket, ExpectMsg<ErrorFrame>().Code);
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp, 1));
+        Assert.Equal(ErrorCodes.BadTicket, Redeem(ticket.Ticket, TransferVia.Udp));
+        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp, Client, 1));
         var redeemed = ExpectMsg<TicketRedeemed>();
         Assert.Equal(("a.txt", 1L), (redeemed.File.Name, redeemed.Offset));
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp));
-        Assert.Equal(ErrorCodes.BadTicket, ExpectMsg<ErrorFrame>().Code);
+        Assert.Equal(ErrorCodes.BadTicket, Redeem(ticket.Ticket));
     }
 
     [Fact]
     public void Office_must_refuse_a_bad_offset_and_keep_the_ticket_good()
     {
         var ticket = Issue(TransferVia.Tcp);
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp, 4));
-        Assert.Equal(ErrorCodes.BadOffset, ExpectMsg<ErrorFrame>().Code);
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp, -1));
-        Assert.Equal(ErrorCodes.BadOffset, ExpectMsg<ErrorFrame>().Code);
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp, 3));
-        ExpectMsg<TicketRedeemed>();
+        Assert.Equal(ErrorCodes.BadOffset, Redeem(ticket.Ticket, offset: 4));
+        Assert.Equal(ErrorCodes.BadOffset, Redeem(ticket.Ticket, offset: -1));
+        Assert.Equal("redeemed", Redeem(ticket.Ticket, offset: 3));
+    }
+
+    [Fact]
+    public void Office_must_refuse_a_ticket_presented_from_another_address_and_keep_it_for_its_own()
+    {
+        var tcp = Issue(TransferVia.Tcp);
+        var udp = Issue(TransferVia.Udp);
+        Assert.Equal(ErrorCodes.BadTicket, Redeem(tcp.Ticket, from: Elsewhere));
+        Assert.Equal(ErrorCodes.BadTicket, Redeem(udp.Ticket, TransferVia.Udp, from: IPAddress.IPv6Loopback));
+        Assert.Equal("redeemed", Redeem(tcp.Ticket, from: Client.MapToIPv6())); // the same client through a dual-stack socket
+        Assert.Equal("redeemed", Redeem(udp.Ticket, TransferVia.Udp));
+    }
+
+    [Fact]
+    public void Office_must_cap_the_unused_tickets_of_one_connection()
+    {
+        var greedy = CreateTestProbe();
+        var tickets = Enumerable.Range(0, MaxPerConnection).Select(_ => Issue(TransferVia.Tcp, greedy)).ToList();
+        _office.Tell(new IssueTicket("a.txt", TransferVia.Tcp, Client), greedy.Ref);
+        var refused = greedy.ExpectMsg<ErrorFrame>();
+        Assert.Equal(ErrorCodes.TooManyTickets, refused.Code);
+        Assert.Contains($"{MaxPerConnection}", refused.Message);
+
+        Issue(TransferVia.Tcp); // another connection is not affected
+        Assert.Equal("redeemed", Redeem(tickets[0].Ticket)); // a used ticket frees a place
+        Issue(TransferVia.Tcp, greedy);
+    }
+
+    [Fact]
+    public void Office_must_drop_the_unused_tickets_of_a_connection_that_dies()
+    {
+        var connection = CreateTestProbe();
+        var ticket = Issue(TransferVia.Tcp, connection);
+        var survivor = Issue(TransferVia.Tcp);
+        Sys.Stop(connection.Ref);
+        // An offset past the end answers bad_offset while the ticket lives, without using it up.
+        AwaitAssert(() => Assert.Equal(ErrorCodes.BadTicket, Redeem(ticket.Ticket, offset: 99)), TimeSpan.FromSeconds(5));
+        Assert.Equal("redeemed", Redeem(survivor.Ticket));
     }
 
     [Fact]
@@ -67,14 +125,13 @@ public sealed class TicketOfficeSpec : TestKit, IDisposable
     {
         var ticket = Issue(TransferVia.Tcp);
         ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // past the 300 ms lifetime
-        _office.Tell(new RedeemTicket(ticket.Ticket, TransferVia.Tcp));
-        Assert.Equal(ErrorCodes.BadTicket, ExpectMsg<ErrorFrame>().Code);
+        Assert.Equal(ErrorCodes.BadTicket, Redeem(ticket.Ticket));
     }
 
     [Fact]
     public void Office_must_answer_no_such_file_for_unknown_files()
     {
-        _office.Tell(new IssueTicket("nope.txt", TransferVia.Tcp));
+        _office.Tell(new IssueTicket("nope.txt", TransferVia.Tcp, Client));
         Assert.Equal(ErrorCodes.NoSuchFile, ExpectMsg<ErrorFrame>(TimeSpan.FromSeconds(10)).Code);
     }
 

@@ -20,6 +20,7 @@ public class ChatCodecTests
     {
         new HelloCommand("alice"), new SayCommand("hi \"there\" \n ünïcødé 🎉"), new PmCommand("bob", "psst"),
         WhoCommand.Instance, PingCommand.Instance, ByeCommand.Instance, FilesCommand.Instance,
+        new FilesCommand(200, 50), new FilesCommand(0, 1),
         new GetCommand("song.mp3", TransferVia.Tcp), new GetCommand("song.mp3", TransferVia.Udp),
         new HelloCommand("alice", new Password("correct horse")), new SayCommand("hi", "rust"),
         new JoinCommand("rust"), new PartCommand("rust"), new HistoryCommand("rust", 42, 10), new HistoryCommand("rust", null, 200),
@@ -41,6 +42,7 @@ public class ChatCodecTests
         new MessageFrame("alice", "hi 🎉", 1764000000000), new PrivateMessageFrame("alice", "bob", "psst", 1764000000001),
         new UsersFrame(["a", "b"]), PongFrame.Instance, new ErrorFrame(ErrorCodes.RateLimited, "slow down"),
         new FilesFrame([new FileEntry("a.txt", 3, new string('a', 64))]),
+        new FilesFrame([new FileEntry("b.txt", 3, new string('a', 64))], 1, 5, 2),
         new TicketFrame("a.txt", TransferVia.Udp, new string('b', 32), 3, new string('c', 64), 7402),
         new FileHeaderFrame("a.txt", 3, 1, new string('d', 64)),
         new JoinedFrame("bob", "rust"), new JoinedFrame("bob", "rust", ["alice", "bob"]), new LeftFrame("bob", LeaveReasons.Part, "rust"),
@@ -74,6 +76,25 @@ public class ChatCodecTests
         Assert.Equal("{\"type\":\"left\",\"user\":\"alice\",\"reason\":\"quit\"}\n",
             Encoding.UTF8.GetString(new LeftFrame("alice", "quit").Line));
     }
+
+    [Fact]
+    public void A_plain_files_request_asks_for_the_first_page_and_the_answer_keeps_its_old_fields()
+    {
+        Assert.Equal(new FilesCommand(0, null), Parse("{\"type\":\"files\"}").Value);
+        Assert.Equal(new FilesCommand(int.MaxValue, int.MaxValue), Parse("{\"type\":\"files\",\"offset\":99999999999,\"limit\":99999999999}").Value);
+        Assert.Equal("{\"type\":\"files\",\"files\":[{\"name\":\"a\",\"size\":1,\"sha256\":\"x\"}],\"offset\":0,\"total\":3,\"next\":1}\n",
+            Encoding.UTF8.GetString(new FilesFrame([new FileEntry("a", 1, "x")], 0, 3, 1).Line));
+        var old = ChatCodec.ParseFrame("{\"type\":\"files\",\"files\":[]}"u8).Value;
+        Assert.Equal((0, 0, (int?)null), (((FilesFrame)old!).Offset, ((FilesFrame)old).Total, ((FilesFrame)old).Next));
+    }
+
+    [Theory]
+    [InlineData("{\"type\":\"files\",\"offset\":-1}")]
+    [InlineData("{\"type\":\"files\",\"offset\":\"0\"}")]
+    [InlineData("{\"type\":\"files\",\"offset\":1.5}")]
+    [InlineData("{\"type\":\"files\",\"limit\":0}")]
+    [InlineData("{\"type\":\"files\",\"limit\":null}")]
+    public void Bad_paging_fields_are_bad_request(string line) => AssertError(line, ErrorCodes.BadRequest);
 
     [Fact]
     public void The_ticket_line_round_trips() =>

@@ -40,9 +40,9 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         overrides: Akka.Configuration.ConfigurationFactory.ParseString(
             "messenger.rudp { congestion-control = newreno, initial-rto = 2s, min-rto = 2s, idle-timeout = 8s, handshake-retry-interval = 5s }\n" + extra)));
 
-    private IActorRef Start(RudpSettings? settings = null)
+    private IActorRef Start(RudpSettings? settings = null, CatalogEntry? file = null)
     {
-        var sender = Sys.ActorOf(FileSenderActor.Props(ConnectionId, Client, _file, 8192, settings ?? Settings(), _wire.Ref));
+        var sender = Sys.ActorOf(FileSenderActor.Props(ConnectionId, Client, file ?? _file, 8192, settings ?? Settings(), _wire.Ref));
         Assert.Equal(RudpPacketKind.SynAck, Next().Kind);
         return sender;
     }
@@ -50,7 +50,10 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
     private readonly Queue<byte[]> _unread = new();
 
     /// <summary>The next datagram put on the wire, whether it went alone or in a burst.</summary>
-    private (RudpPacketKind Kind, int Sequence, bool Retransmission) Next(TimeSpan? within = null)
+    private (RudpPacketKind Kind, int Sequence, bool Retransmission) Next(TimeSpan? within = null) => NextDatagram(within).Summary;
+
+    /// <summary>The next datagram put on the wire, whole, with its summary.</summary>
+    private ((RudpPacketKind Kind, int Sequence, bool Retransmission) Summary, byte[] Datagram) NextDatagram(TimeSpan? within = null)
     {
         if (_unread.Count == 0)
         {
@@ -71,9 +74,9 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         }
         var datagram = _unread.Dequeue();
         Assert.True(RudpCodec.TryRead(datagram, out var header, out var error), error);
-        if (header.Kind != RudpPacketKind.Data) return (header.Kind, -1, false);
+        if (header.Kind != RudpPacketKind.Data) return ((header.Kind, -1, false), datagram);
         var data = RudpCodec.ReadData(datagram);
-        return (header.Kind, (int)data.Sequence, data.IsRetransmission);
+        return ((header.Kind, (int)data.Sequence, data.IsRetransmission), datagram);
     }
 
     private List<int> Burst(int count)
@@ -103,6 +106,26 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
 
     private static void Ack(IActorRef sender, int cumulative, params SackRange[] ranges) =>
         Tell(sender, b => RudpCodec.WriteAck(b, ConnectionId, (uint)cumulative, 8192, 0, 0, true, ranges));
+
+    private static void ShutAck(IActorRef sender, int cumulative) =>
+        Tell(sender, b => RudpCodec.WriteAck(b, ConnectionId, (uint)cumulative, 0, 0, 0, true, []));
+
+    /// <summary>Reads the wire until an RST, skipping DATA; returns its reason and the DATA seen on the way.</summary>
+    private (RstReason Reason, List<(int Sequence, bool Retransmission)> Data) UntilRst(TimeSpan within, Action<int>? onData = null)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var data = new List<(int, bool)>();
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            Assert.True(left > TimeSpan.Zero, "no RST in time");
+            var (summary, datagram) = NextDatagram(left);
+            if (summary.Kind == RudpPacketKind.Rst) return (RudpCodec.ReadRst(datagram), data);
+            Assert.Equal(RudpPacketKind.Data, summary.Kind);
+            data.Add((summary.Sequence, summary.Retransmission));
+            onData?.Invoke(summary.Sequence);
+        }
+    }
 
     [Fact]
     public void Sender_must_send_nothing_before_the_handshake_ack_then_exactly_the_initial_window()
@@ -189,6 +212,97 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         HandshakeAck(sender);
         FishFor(RudpPacketKind.Rst);
         ExpectTerminated(sender, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void Sender_must_answer_each_syn_with_one_syn_ack_never_retry_by_itself_and_forget_a_handshake_silently()
+    {
+        var sender = Start(Settings("messenger.rudp { idle-timeout = 1s, handshake-retry-interval = 100ms }"));
+        Watch(sender);
+        var syn = new byte[RudpConstants.SynSize];
+        RudpCodec.WriteSyn(syn, new byte[RudpConstants.TicketSize], 64);
+        Assert.True(RudpCodec.TryRead(syn, out var header, out _));
+        sender.Tell(new InboundDatagram(syn, header, Client)); // a retried SYN: one SYN-ACK, no bigger than it
+        var (summary, datagram) = NextDatagram();
+        Assert.Equal(RudpPacketKind.SynAck, summary.Kind);
+        Assert.True(datagram.Length <= syn.Length);
+        // No retries on a timer, and no RST when the handshake is given up: the SYN-ACKs were the only answers.
+        ExpectTerminated(sender, TimeSpan.FromSeconds(5));
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Sender_must_end_a_transfer_whose_window_stays_shut_however_often_the_client_acks()
+    {
+        var sender = Start(Settings("messenger.rudp { stall-timeout = 1s }"));
+        Watch(sender);
+        HandshakeAck(sender);
+        Burst(RudpConstants.InitialWindow);
+        var stalled = DateTime.UtcNow;
+        RstReason? reason = null;
+        // The client keeps the transfer alive with an ACK every 200 ms, always shut, never moving.
+        for (int i = 0; i < 25 && reason is null; i++)
+        {
+            ShutAck(sender, 0);
+            var message = _wire.ReceiveOne(TimeSpan.FromMilliseconds(200));
+            if (message is SendDatagram { Data: var d } && RudpCodec.TryRead(d, out var h, out _) && h.Kind == RudpPacketKind.Rst)
+                reason = RudpCodec.ReadRst(d);
+        }
+        Assert.Equal(RstReason.Aborted, reason);
+        Assert.True(DateTime.UtcNow - stalled >= TimeSpan.FromSeconds(1), "not before the stall timeout");
+        ExpectTerminated(sender);
+    }
+
+    [Fact]
+    public void Sender_must_reset_after_resending_one_segment_max_retransmissions_times()
+    {
+        var sender = Start(Settings("messenger.rudp { initial-rto = 20ms, min-rto = 10ms, max-rto = 40ms, max-retransmissions = 3 }"));
+        Watch(sender);
+        HandshakeAck(sender);
+        // The client acks nothing: segment 0 is resent on every timeout, three times, then the sender gives up.
+        var (reason, data) = UntilRst(TimeSpan.FromSeconds(5));
+        Assert.Equal(RstReason.Aborted, reason);
+        Assert.Equal(3, data.Count(d => d is (0, true)));
+        ExpectTerminated(sender);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Sender_must_reset_once_when_the_file_shrinks_during_the_transfer()
+    {
+        const int segments = 3000; // past the reader's read-ahead block
+        var path = _folder.CreateRandomFile("shrinks.bin", segments * 1452L, seed: 9);
+        var file = new CatalogEntry("shrinks.bin", path, segments * 1452L, File.GetLastWriteTimeUtc(path),
+            Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+        var sender = Start(file: file);
+        Watch(sender);
+        HandshakeAck(sender);
+        Assert.Equal(RudpPacketKind.Data, Next().Kind); // the first block is read
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            stream.SetLength(0);
+
+        int acked = 1;
+        Ack(sender, acked);
+        var (reason, _) = UntilRst(TimeSpan.FromSeconds(10), sequence => Ack(sender, acked = Math.Max(acked, sequence + 1)));
+        Assert.Equal(RstReason.InternalError, reason);
+        ExpectTerminated(sender);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // once: no second RST, no restart
+    }
+
+    [Fact]
+    public void Sender_must_survive_an_ack_with_an_alternating_bitmap_reading_only_max_sack_ranges()
+    {
+        var sender = Start(Settings("messenger.rudp.max-sack-ranges = 4"));
+        HandshakeAck(sender);
+        Burst(RudpConstants.InitialWindow);
+        // Segments 1, 3, 5, 7 and 9 arrived: five ranges, of which the sender reads the lowest four.
+        // Reading all five, 9 would be the highest acknowledged and 0, 2, 4 and 6 lost (reorder
+        // threshold 3); reading four, 7 is the highest and only 0, 2 and 4 are.
+        Ack(sender, 0, new SackRange(1, 2), new SackRange(3, 4), new SackRange(5, 6), new SackRange(7, 8), new SackRange(9, 10));
+        var burst = new List<(RudpPacketKind Kind, int Sequence, bool Retransmission)> { Next(TimeSpan.FromSeconds(1)) }; // one burst, well before the 2 s RTO
+        while (_unread.Count > 0) burst.Add(Next());
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.Equal([0, 2, 4], burst.Where(d => d.Retransmission).Select(d => d.Sequence));
     }
 
     void IDisposable.Dispose()

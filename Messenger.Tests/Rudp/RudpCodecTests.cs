@@ -190,6 +190,24 @@ public class RudpCodecTests
     }
 
     [Fact]
+    public void Ack_decoding_stops_when_the_destination_is_full_so_an_alternating_bitmap_costs_no_more_than_the_cap()
+    {
+        // Every other segment for the whole bitmap: 5,776 ranges on the wire.
+        var alternating = Enumerable.Range(0, RudpConstants.MaxSackRanges)
+            .Select(i => new SackRange((uint)(101 + 2 * i), (uint)(102 + 2 * i))).ToArray();
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var n = RudpCodec.WriteAck(buffer, 5, 100, 1, 0, 0, false, alternating);
+        Assert.Equal(RudpConstants.MaxDatagram, n);
+        ReadOk(buffer.AsSpan(0, n));
+
+        var capped = new SackRange[16];
+        var ack = RudpCodec.ReadAck(buffer.AsSpan(0, n), capped);
+        Assert.Equal(16, ack.SackRangeCount);
+        Assert.Equal(alternating[..16], capped); // the lowest ranges, exactly
+        Assert.Equal(100u, ack.CumulativeAck);
+    }
+
+    [Fact]
     public void Fin_FinAck_and_Rst_round_trip()
     {
         var buffer = new byte[RudpConstants.MaxDatagram];

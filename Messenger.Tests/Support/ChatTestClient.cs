@@ -26,17 +26,18 @@ public sealed class ChatTestClient : IAsyncDisposable
 
     public Socket Socket => _tcp.Client;
 
-    public static async Task<ChatTestClient> ConnectAsync(IPEndPoint endpoint)
+    /// <summary>Connects, from the loopback address <paramref name="from"/> when given.</summary>
+    public static async Task<ChatTestClient> ConnectAsync(IPEndPoint endpoint, IPAddress? from = null)
     {
-        var tcp = new TcpClient();
+        var tcp = from is null ? new TcpClient() : new TcpClient(new IPEndPoint(from, 0));
         await tcp.ConnectAsync(endpoint);
         return new ChatTestClient(tcp);
     }
 
     /// <summary>Connects and logs in, checking the welcome.</summary>
-    public static async Task<ChatTestClient> LoginAsync(IPEndPoint endpoint, string user)
+    public static async Task<ChatTestClient> LoginAsync(IPEndPoint endpoint, string user, IPAddress? from = null)
     {
-        var client = await ConnectAsync(endpoint);
+        var client = await ConnectAsync(endpoint, from);
         await client.SendAsync(new HelloCommand(user));
         var welcome = await client.ExpectAsync<WelcomeFrame>();
         Assert.Equal(user, welcome.User);

@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Akka.Configuration;
+using Messenger.Files;
 using Messenger.Hosting;
 
 namespace Messenger.Tests.Support;
@@ -14,12 +16,12 @@ public sealed class TestServer : IAsyncDisposable
     private TestServer(MessengerServer server, TempFolder files, TempFolder? ownData)
     {
         Server = server;
-        Files = files;
+        Files = new ServedFolder(files, server.Catalog);
         _ownData = ownData;
     }
 
     public MessengerServer Server { get; }
-    public TempFolder Files { get; }
+    public ServedFolder Files { get; }
 
     /// <summary>
     /// A server on loopback with its own files folder and a real SQLite database in
@@ -56,6 +58,42 @@ public sealed class TestServer : IAsyncDisposable
         Files.Dispose();
         _ownData?.Dispose();
     }
+}
+
+/// <summary>
+/// The test server's files folder. The catalog notices files in the background (a folder watcher,
+/// then hashing), so a file made here is returned only once the server offers that very version
+/// of it: a test can ask for it at once.
+/// </summary>
+public sealed class ServedFolder(TempFolder folder, IActorRef catalog) : IDisposable
+{
+    public string Path => folder.Path;
+
+    public string File(string name) => folder.File(name);
+
+    /// <summary>Writes <paramref name="size"/> bytes of seeded pseudo-random data, waits until they are offered; returns the path.</summary>
+    public string CreateRandomFile(string name, long size, int seed = 1)
+    {
+        var path = folder.CreateRandomFile(name, size, seed);
+        WaitUntilOffered(name);
+        return path;
+    }
+
+    /// <summary>Waits until the catalog offers <paramref name="name"/> as it is on disk now (size and modification time).</summary>
+    public void WaitUntilOffered(string name)
+    {
+        var info = new FileInfo(File(name));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var answer = catalog.Ask(new LookupFile(name), TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            if (answer is CatalogEntry entry && entry.Size == info.Length && entry.LastWriteUtc == info.LastWriteTimeUtc) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the server did not offer {name} within 30 s (last answer: {answer})");
+            Thread.Sleep(10); // polling interval, bounded by the deadline above
+        }
+    }
+
+    public void Dispose() => folder.Dispose();
 }
 
 /// <summary>A temporary folder that is deleted with everything in it.</summary>

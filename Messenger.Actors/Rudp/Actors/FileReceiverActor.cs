@@ -89,9 +89,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        _part?.Dispose();
-        if (_done.TrySetException(new DownloadFailedException("stopped", "the download stopped unexpectedly")))
-            TryDelete(_partPath);
+        Fail(new DownloadFailedException("stopped", "the download stopped unexpectedly"));
     }
 
     // ------------------------------------------------------------------ behaviours
@@ -360,16 +358,26 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private void Fail(RstReason reason) => Fail(reason == RstReason.BadTicket ? ErrorCodes.BadTicket : "reset", reason switch
     {
         RstReason.BadTicket => "the server refused the ticket (unknown, used or expired); ask for a new one",
-        RstReason.TooManyHandshakes => "the server is busy with other handshakes; try again",
+        RstReason.Busy => "the server is busy (too many transfers or handshakes); try again later",
         RstReason.UnknownConnection => "the server does not know this transfer any more",
+        RstReason.InternalError => "the server could not read the file (it changed or vanished during the transfer); ask for it again",
+        RstReason.Aborted => "the server gave up on the transfer (no progress, or a segment resent too often)",
         _ => $"the server reset the transfer ({reason})",
     });
 
     private void Fail(string code, string message)
     {
-        _part?.Dispose();
-        if (_done.TrySetException(new DownloadFailedException(code, message))) TryDelete(_partPath);
+        Fail(new DownloadFailedException(code, message));
         Context.Stop(Self);
+    }
+
+    /// <summary>The part file is gone before the caller hears of the failure.</summary>
+    private void Fail(DownloadFailedException failure)
+    {
+        _part?.Dispose();
+        if (_done.Task.IsCompleted) return;
+        TryDelete(_partPath);
+        _done.TrySetException(failure);
     }
 
     private static void TryDelete(string path)

@@ -12,8 +12,10 @@ public sealed record HandshakeCompleted(uint ConnectionId);
 /// <summary>
 /// Sends one file over reliable UDP: one actor per transfer, created by the
 /// <see cref="RudpServerActor"/> after a valid SYN. Everything it does is a reaction to a
-/// message: acks arriving, and scheduled messages for the retransmission timer, handshake and
-/// FIN retries and the idle check. The arithmetic lives in pure classes: <see cref="SendWindow"/>
+/// message: acks arriving, and scheduled messages for the retransmission timer, FIN retries and
+/// the idle check. It gives up with an RST when the client goes silent, when the cumulative ack
+/// stops moving (<c>stall-timeout</c>), when one segment was sent too often
+/// (<c>max-retransmissions</c>) and when the file can no longer be read. The arithmetic lives in pure classes: <see cref="SendWindow"/>
 /// (what is in flight, lost or acked), <see cref="ICongestionController"/> (how much may be in
 /// flight), <see cref="RttEstimator"/> (when to give up waiting). Datagrams leave through the
 /// <c>wire</c> actor (a <see cref="UdpSocketActor"/>, or a <see cref="LossySocketActor"/> in front of one).
@@ -21,7 +23,6 @@ public sealed record HandshakeCompleted(uint ConnectionId);
 public sealed class FileSenderActor : ReceiveActor, IWithTimers
 {
     private sealed record RetransmissionTimer { public static readonly RetransmissionTimer Instance = new(); }
-    private sealed record HandshakeTimer { public static readonly HandshakeTimer Instance = new(); }
     private sealed record FinTimer { public static readonly FinTimer Instance = new(); }
     private sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
 
@@ -36,13 +37,13 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private readonly SendWindow _window;
     private readonly ICongestionController _congestion;
     private readonly RttEstimator _rtt;
-    private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
+    private readonly SackRange[] _ranges;
     private SegmentReader? _reader;
 
     private uint _receiverWindow;
     private long _lastHeardMicros;
+    private long _lastProgressMicros;
     private long _rtoDeadlineMicros = long.MaxValue;
-    private int _handshakeTries;
     private int _finTries;
     private long _transferStartMicros;
 
@@ -62,6 +63,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         _window = new SendWindow(checked((int)RudpCodec.ExpectedSegmentCount(file.Size, settings.SegmentPayloadBytes)));
         _congestion = settings.NewCongestionController();
         _rtt = settings.NewRttEstimator();
+        _ranges = new SackRange[settings.MaxSackRanges];
         Handshaking();
     }
 
@@ -85,7 +87,11 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
 
     // ------------------------------------------------------------------ behaviours
 
-    /// <summary>SYN-ACK sent; waiting for the client's ACK. No data goes out before it (anti-amplification).</summary>
+    /// <summary>
+    /// SYN-ACK sent; waiting for the client's ACK. No data goes out before it, and the SYN-ACK is
+    /// sent once per SYN, never on a timer (anti-amplification: the client's retried SYN is the
+    /// retry). A handshake never completed is forgotten silently after <c>idle-timeout</c>.
+    /// </summary>
     private void Handshaking()
     {
         Receive<InboundDatagram>(m =>
@@ -96,9 +102,8 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 case RudpPacketKind.Syn: SendSynAck(); break; // our SYN-ACK was lost
                 case RudpPacketKind.HandshakeAck:
                     _receiverWindow = RudpCodec.ReadHandshakeAck(m.Data);
-                    Timers.Cancel(nameof(HandshakeTimer));
                     Context.Parent.Tell(new HandshakeCompleted(_connectionId));
-                    _transferStartMicros = NowMicros;
+                    _transferStartMicros = _lastProgressMicros = NowMicros;
                     if (_window.AllAcked) // an empty file: nothing to send but the FIN
                     {
                         Become(Closing);
@@ -110,15 +115,13 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                         SendWhatTheWindowAllows();
                     }
                     break;
-                case RudpPacketKind.Rst: Abort("the client reset the connection", sendRst: false); break;
+                case RudpPacketKind.Rst: Abort("the client reset the connection", reset: null); break;
             }
         });
-        Receive<HandshakeTimer>(_ =>
+        Receive<IdleCheck>(_ =>
         {
-            if (++_handshakeTries > _settings.HandshakeRetries) Abort("no handshake ACK", sendRst: true);
-            else SendSynAck();
+            if (Silent) Abort("no handshake ACK", reset: null);
         });
-        Receive<IdleCheck>(_ => CheckIdle());
     }
 
     private void Transferring()
@@ -129,12 +132,17 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
             switch (m.Header.Kind)
             {
                 case RudpPacketKind.Ack: OnAck(m.Data); break;
-                case RudpPacketKind.Rst: Abort("the client reset the connection", sendRst: false); break;
+                case RudpPacketKind.Rst: Abort("the client reset the connection", reset: null); break;
                 // A late duplicate SYN or handshake ACK needs nothing: data is already flowing.
             }
         });
         Receive<RetransmissionTimer>(_ => OnRetransmissionTimer());
-        Receive<IdleCheck>(_ => CheckIdle());
+        Receive<IdleCheck>(_ =>
+        {
+            if (CheckIdle()) return;
+            if (NowMicros - _lastProgressMicros > (long)_settings.StallTimeout.TotalMicroseconds)
+                Abort($"nothing new acknowledged for {_settings.StallTimeout.TotalSeconds:0.#} s (window shut: {_receiverWindow == 0})", RstReason.Aborted);
+        });
     }
 
     /// <summary>Everything is acknowledged; FIN sent, waiting for FIN-ACK.</summary>
@@ -168,7 +176,6 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         var datagram = new byte[RudpConstants.SynAckSize];
         RudpCodec.WriteSynAck(datagram, _connectionId, _file.Size, _sha256, _settings.SegmentPayloadBytes, _window.SegmentCount);
         Put(datagram);
-        Timers.StartSingleTimer(nameof(HandshakeTimer), HandshakeTimer.Instance, Backoff(_settings.HandshakeRetryInterval, _handshakeTries));
     }
 
     private void SendFin()
@@ -193,12 +200,13 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private TransferStats Stats(double seconds) => new(_file.Size, seconds, _sent, _received, _retransmitted, _timeouts, _duplicateAcks, 0,
         _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, _rtt.SmoothedRttMicros / 1000);
 
-    private void Abort(string why, bool sendRst)
+    /// <summary>Ends the transfer, telling the client why with an RST of <paramref name="reset"/> (none when the client reset it, or never finished its handshake).</summary>
+    private void Abort(string why, RstReason? reset)
     {
-        if (sendRst)
+        if (reset is { } reason)
         {
             var rst = new byte[RudpConstants.RstSize];
-            RudpCodec.WriteRst(rst, _connectionId, RstReason.Aborted);
+            RudpCodec.WriteRst(rst, _connectionId, reason);
             Put(rst);
         }
         _log.Warning("udp {0} to {1}: aborted ({2}) after {3} of {4} segments; {5}", _file.Name, _peer, why,
@@ -212,10 +220,14 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         _received++;
     }
 
-    private void CheckIdle()
+    private bool Silent => NowMicros - _lastHeardMicros > (long)_settings.IdleTimeout.TotalMicroseconds;
+
+    /// <summary>Aborts (and returns true) when the client has been silent for the idle timeout.</summary>
+    private bool CheckIdle()
     {
-        if (NowMicros - _lastHeardMicros > (long)_settings.IdleTimeout.TotalMicroseconds)
-            Abort($"the client was silent for {_settings.IdleTimeout.TotalSeconds:0.#} s", sendRst: true);
+        if (!Silent) return false;
+        Abort($"the client was silent for {_settings.IdleTimeout.TotalSeconds:0.#} s", RstReason.Aborted);
+        return true;
     }
 
     // ------------------------------------------------------------------ data
@@ -252,7 +264,11 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
             SendFin();
             return;
         }
-        if (outcome.NewlyAcked > 0) _rtoDeadlineMicros = now + _rtt.RtoMicros; // RFC 6298 5.3
+        if (outcome.NewlyAcked > 0)
+        {
+            _rtoDeadlineMicros = now + _rtt.RtoMicros; // RFC 6298 5.3
+            _lastProgressMicros = now;
+        }
         SendWhatTheWindowAllows();
     }
 
@@ -267,9 +283,26 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         // resent even when the window is full (RFC 6675 lets the first retransmission ignore the pipe).
         var burst = new List<byte[]>();
         int una = _window.CumulativeAck;
-        if (una < _window.SegmentCount && _window.GetState(una) == SegmentState.Lost) burst.Add(Segment(una, now));
-        int sequence;
-        while ((sequence = _window.NextToSend(allowed, sequenceLimit)) >= 0) burst.Add(Segment(sequence, now));
+        int sequence = una < _window.SegmentCount && _window.GetState(una) == SegmentState.Lost ? una : _window.NextToSend(allowed, sequenceLimit);
+        for (; sequence >= 0; sequence = _window.NextToSend(allowed, sequenceLimit))
+        {
+            if (_window.GetTransmissionCount(sequence) > _settings.MaxRetransmissions)
+            {
+                Abort($"segment {sequence} was sent {_window.GetTransmissionCount(sequence)} times", RstReason.Aborted);
+                return;
+            }
+            byte[] datagram;
+            try
+            {
+                datagram = Segment(sequence, now);
+            }
+            catch (IOException e)
+            {
+                Abort($"cannot read the file: {e.Message}", RstReason.InternalError);
+                return;
+            }
+            burst.Add(datagram);
+        }
         if (burst.Count > 0)
         {
             _wire.Tell(new SendDatagrams(burst, _peer));

@@ -14,12 +14,15 @@ namespace Messenger.Rudp.Actors;
 /// SYN by redeeming its ticket at the <see cref="TicketOffice"/> and starting a
 /// <see cref="FileSenderActor"/> under a fresh random connection id, and routes everything else
 /// to the sender that owns the connection id (only when it comes from that connection's
-/// address). Half-open handshakes are bounded; unknown connections get an RST.
+/// address). Transfers are bounded in total and per client address, and so are half-open
+/// handshakes; refusals are counted and logged once per <c>log-interval</c>. A datagram for an
+/// unknown connection gets an RST only when it is no smaller than the RST.
 /// </summary>
-public sealed class RudpServerActor : ReceiveActor
+public sealed class RudpServerActor : ReceiveActor, IWithTimers
 {
     private sealed record Redeemed(object Answer, IPEndPoint From, string Ticket, uint ReceiverWindow);
     private sealed record Connection(uint Id, IPEndPoint Peer, string Ticket, IActorRef Sender);
+    private sealed record LogRefusals { public static readonly LogRefusals Instance = new(); }
 
     private readonly IActorRef _tickets;
     private readonly RudpSettings _settings;
@@ -30,6 +33,9 @@ public sealed class RudpServerActor : ReceiveActor
     private readonly Dictionary<IActorRef, Connection> _bySender = new();
     private readonly HashSet<(IPEndPoint, string)> _redeeming = new();
     private readonly HashSet<uint> _halfOpen = new();
+    private readonly Dictionary<IPAddress, int> _perAddress = new(); // transfers and redemptions under way, by client address
+    private readonly Dictionary<RstReason, long> _refused = new();
+    private IPEndPoint? _lastRefused;
     private long _dropped;
 
     public RudpServerActor(Socket socket, IActorRef tickets, RudpSettings settings)
@@ -49,8 +55,18 @@ public sealed class RudpServerActor : ReceiveActor
             _byId.Remove(c.Id);
             _byTicket.Remove((c.Peer, c.Ticket));
             _halfOpen.Remove(c.Id);
+            Release(c.Peer.Address);
         });
+        Receive<LogRefusals>(_ => LogRefused());
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart() =>
+        Timers.StartPeriodicTimer(nameof(LogRefusals), LogRefusals.Instance, _settings.LogInterval);
+
+    /// <summary>A transfer that throws is stopped, not restarted: a restart would replay its handshake to a client mid-transfer.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     public static Props Props(Socket socket, IActorRef tickets, RudpSettings settings) =>
         Akka.Actor.Props.Create(() => new RudpServerActor(socket, tickets, settings));
@@ -72,7 +88,9 @@ public sealed class RudpServerActor : ReceiveActor
             connection.Sender.Tell(new InboundDatagram(m.Data, header, m.From));
             return;
         }
-        if (header.Kind != RudpPacketKind.Rst) Reset(m.From, header.ConnectionId, RstReason.UnknownConnection);
+        // Never answer with more than arrived: a FIN or FIN-ACK (12 bytes) is smaller than an RST.
+        if (header.Kind != RudpPacketKind.Rst && m.Data.Length >= RudpConstants.RstSize)
+            Reset(m.From, header.ConnectionId, RstReason.UnknownConnection);
     }
 
     private void OnSyn(DatagramReceived m, RudpHeader header)
@@ -86,14 +104,18 @@ public sealed class RudpServerActor : ReceiveActor
             return;
         }
         if (_redeeming.Contains(key)) return;
-        if (_halfOpen.Count + _redeeming.Count >= _settings.MaxHalfOpen)
+        // Checked before the ticket is redeemed, so a refused client can try again with the same ticket.
+        if (_halfOpen.Count + _redeeming.Count >= _settings.MaxHalfOpen
+            || _byId.Count + _redeeming.Count >= _settings.MaxTransfers
+            || _perAddress.GetValueOrDefault(m.From.Address) >= _settings.MaxTransfersPerAddress)
         {
-            Reset(m.From, 0, RstReason.TooManyHandshakes);
+            Refuse(m.From, RstReason.Busy);
             return;
         }
         _redeeming.Add(key);
+        _perAddress[m.From.Address] = _perAddress.GetValueOrDefault(m.From.Address) + 1;
         uint window = syn.ReceiverWindow;
-        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp), TimeSpan.FromSeconds(10))
+        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp, m.From.Address), TimeSpan.FromSeconds(10))
             .PipeTo(Self, success: answer => new Redeemed(answer, m.From, ticket, window),
                 failure: e => new Redeemed(new ErrorFrame(ErrorCodes.BadTicket, e.Message), m.From, ticket, window));
     }
@@ -103,8 +125,8 @@ public sealed class RudpServerActor : ReceiveActor
         _redeeming.Remove((r.From, r.Ticket));
         if (r.Answer is not TicketRedeemed redeemed)
         {
-            _log.Info("udp: refused SYN from {0}: {1}", r.From, (r.Answer as ErrorFrame)?.Message ?? "bad ticket");
-            Reset(r.From, 0, RstReason.BadTicket);
+            Release(r.From.Address);
+            Refuse(r.From, RstReason.BadTicket);
             return;
         }
         uint id;
@@ -117,6 +139,29 @@ public sealed class RudpServerActor : ReceiveActor
         _bySender[sender] = connection;
         _halfOpen.Add(id);
         _log.Info("udp {0} to {1}: connection {2:x8}, {3} bytes", redeemed.File.Name, r.From, id, redeemed.File.Size);
+    }
+
+    private void Release(IPAddress address)
+    {
+        if (_perAddress.TryGetValue(address, out int n) && n > 1) _perAddress[address] = n - 1;
+        else _perAddress.Remove(address);
+    }
+
+    /// <summary>Answers a SYN with an RST; refusals are logged as counts once per interval, never one line each.</summary>
+    private void Refuse(IPEndPoint to, RstReason reason)
+    {
+        _refused[reason] = _refused.GetValueOrDefault(reason) + 1;
+        _lastRefused = to;
+        Reset(to, 0, reason);
+    }
+
+    private void LogRefused()
+    {
+        if (_refused.Count == 0) return;
+        _log.Info("udp: refused {0} SYN(s) in the last {1:0.#} s ({2}); the last from {3}",
+            _refused.Values.Sum(), _settings.LogInterval.TotalSeconds,
+            string.Join(", ", _refused.OrderBy(r => r.Key).Select(r => $"{r.Key}: {r.Value}")), _lastRefused);
+        _refused.Clear();
     }
 
     private void Reset(IPEndPoint to, uint connectionId, RstReason reason)

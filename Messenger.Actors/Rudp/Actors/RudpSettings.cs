@@ -12,7 +12,13 @@ public sealed record RudpSettings(
     TimeSpan HandshakeRetryInterval,
     int HandshakeRetries,
     int FinRetries,
+    TimeSpan StallTimeout,
+    int MaxRetransmissions,
+    int MaxSackRanges,
     int MaxHalfOpen,
+    int MaxTransfers,
+    int MaxTransfersPerAddress,
+    TimeSpan LogInterval,
     string CongestionControl,
     int MinWindow,
     int MaxWindow,
@@ -37,7 +43,14 @@ public sealed record RudpSettings(
             c.GetTimeSpan("handshake-retry-interval"),
             c.GetInt("handshake-retries"),
             c.GetInt("fin-retries"),
-            c.HasPath("max-half-open") ? c.GetInt("max-half-open") : 0, // servers only
+            c.GetTimeSpan("stall-timeout"),
+            c.GetInt("max-retransmissions"),
+            c.GetInt("max-sack-ranges"),
+            // servers only (hocon/server.hocon); a client never reads them
+            c.HasPath("max-half-open") ? c.GetInt("max-half-open") : 0,
+            c.HasPath("max-transfers") ? c.GetInt("max-transfers") : 0,
+            c.HasPath("max-transfers-per-address") ? c.GetInt("max-transfers-per-address") : 0,
+            c.HasPath("log-interval") ? c.GetTimeSpan("log-interval") : TimeSpan.Zero,
             c.GetString("congestion-control"),
             c.GetInt("min-window"),
             c.GetInt("max-window"),
@@ -59,6 +72,8 @@ public sealed record RudpSettings(
             throw new ConfigurationException($"messenger.rudp.receive-capacity must be at most {RudpConstants.MaxReceiveCapacity} (what one ack can describe)");
         if (settings.AckEvery < 1 || settings.ReorderThreshold < 1 || settings.MinWindow < 1 || settings.MaxWindow < settings.MinWindow || settings.ReceiveCapacity < 2)
             throw new ConfigurationException("messenger.rudp: ack-every, reorder-threshold and min-window must be >= 1, max-window >= min-window");
+        if (settings.MaxRetransmissions < 1 || settings.MaxSackRanges < 1 || settings.StallTimeout <= TimeSpan.Zero)
+            throw new ConfigurationException("messenger.rudp: max-retransmissions and max-sack-ranges must be >= 1, stall-timeout positive");
         return settings;
     }
 
