@@ -38,11 +38,12 @@ public static class Cli
             server, port, user, downloads,
         };
         foreach (var option in LossFlags.All) root.Options.Add(option);
+        foreach (var option in TlsFlags.All) root.Options.Add(option);
         root.SetAction(async (parsed, cancel) =>
         {
             using var system = CreateSystem(parsed);
             var ui = new TerminalUi(system, new TerminalUiOptions(
-                parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(user), parsed.GetValue(downloads)!));
+                parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(user), parsed.GetValue(downloads)!, TlsFlags.From(parsed)));
             int code = ui.Run();
             await system.Terminate();
             return code;
@@ -73,13 +74,14 @@ public static class Cli
         var user = new Option<string>("--user") { Description = "Username to log in with", Required = true };
         var text = new Argument<string>("TEXT") { Description = "The message to send" };
         var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, text };
+        foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
             using var system = CreateSystem(parsed);
             try
             {
                 return await Headless.SayAsync(system, parsed.GetValue(server)!, parsed.GetValue(port),
-                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel);
+                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed));
             }
             finally
             {
@@ -104,6 +106,7 @@ public static class Cli
             file, server, port, via, output,
         };
         foreach (var option in LossFlags.All) command.Options.Add(option);
+        foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
             using var system = CreateSystem(parsed);
@@ -111,7 +114,7 @@ public static class Cli
             {
                 return await Headless.DownloadAsync(system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
                     parsed.GetValue(via) == "udp" ? Protocol.TransferVia.Udp : Protocol.TransferVia.Tcp,
-                    parsed.GetValue(output)!, stdout, stderr, cancel);
+                    parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed));
             }
             finally
             {

@@ -14,10 +14,10 @@ public static class Headless
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     public static async Task<int> SayAsync(ActorSystem system, string host, int port, string user, string text,
-        TextWriter stderr, CancellationToken cancel)
+        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null)
     {
         if (!Usernames.IsValid(user)) return Fail(stderr, $"\"{user}\" is not a valid username (1-32 of A-Z a-z 0-9 _ - .)", Cli.BadUsage);
-        var session = ChatSession.Start(system, host, port, user);
+        var session = ChatSession.Start(system, host, port, user, tls);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -37,10 +37,10 @@ public static class Headless
     }
 
     public static async Task<int> DownloadAsync(ActorSystem system, string host, int port, string file, TransferVia via,
-        string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+        string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel, ClientTls? tls = null)
     {
         var user = "dl-" + Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
-        var session = ChatSession.Start(system, host, port, user);
+        var session = ChatSession.Start(system, host, port, user, tls);
         try
         {
             TicketFrame ticket;
@@ -55,7 +55,7 @@ public static class Headless
             var progress = new StderrProgress(stderr);
             var result = via == TransferVia.Udp
                 ? await RudpDownload.RunAsync(system, host, ticket, outputFolder, progress, cancel)
-                : await TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel);
+                : await TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel, tls);
             session.Quit();
 
             stdout.WriteLine(Summary(result));

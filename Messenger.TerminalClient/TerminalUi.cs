@@ -11,7 +11,7 @@ using Attribute = Terminal.Gui.Drawing.Attribute;
 
 namespace Messenger.TerminalClient;
 
-public sealed record TerminalUiOptions(string Server, int Port, string? User, string DownloadsFolder);
+public sealed record TerminalUiOptions(string Server, int Port, string? User, string DownloadsFolder, ClientTls? Tls = null);
 
 /// <summary>
 /// The full-screen client. It only renders <see cref="ChatViewModel"/>; networking lives in the
@@ -252,7 +252,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
         _session?.Quit();
         _host = server;
         _vm.BeginConnect($"{server}:{port}");
-        var session = ChatSession.Start(system, server, port, user);
+        var session = ChatSession.Start(system, server, port, user, options.Tls);
         _session = session;
         _ = Task.Run(async () =>
         {
@@ -450,7 +450,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
             {
                 var result = ticket.Via == TransferVia.Udp
                     ? await RudpDownload.RunAsync(system, host, ticket, folder, progress, cancel)
-                    : await TcpDownload.RunAsync(host, ticket, folder, progress, cancel);
+                    : await TcpDownload.RunAsync(host, ticket, folder, progress, cancel, options.Tls);
                 Post(() => _vm.CompleteDownload(item.Id, result));
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)

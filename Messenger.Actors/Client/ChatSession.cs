@@ -2,7 +2,6 @@ using System.Net;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Configuration;
-using Akka.IO;
 using Messenger.Protocol;
 
 namespace Messenger.Client;
@@ -47,90 +46,103 @@ public sealed record ChatSessionSettings(TimeSpan PingInterval, TimeSpan Connect
 }
 
 /// <summary>
-/// The client's side of the control channel: owns one TCP connection (Akka.IO), sends the hello
-/// and every <see cref="ClientCommand"/> it is told, frames and parses what the server sends,
-/// pings so the server does not drop it, and tells its subscriber <see cref="SessionEvent"/>s.
-/// One session per connection: after <see cref="SessionConnectFailed"/> or
-/// <see cref="SessionDisconnected"/> it has stopped, and a reconnect is a new session.
+/// The client's side of the control channel: owns one TCP connection (plain or TLS, see
+/// <see cref="ClientTransport"/>), sends the hello and every <see cref="ClientCommand"/> it is
+/// told, frames and parses what the server sends, pings so the server does not drop it, and tells
+/// its subscriber <see cref="SessionEvent"/>s. One session per connection: after
+/// <see cref="SessionConnectFailed"/> or <see cref="SessionDisconnected"/> it has stopped, and a
+/// reconnect is a new session.
 /// </summary>
 public sealed class ChatSessionActor : ReceiveActor, IWithTimers
 {
-    private readonly EndPoint _server;
+    private sealed record Opened(Stream Stream);
+    private sealed record OpenFailed(string Reason);
+    private sealed record Received(byte[] Data);
+    private sealed record ReadEnded(string Reason);
+
+    private readonly string _host;
+    private readonly int _port;
     private readonly string? _user;
     private readonly IActorRef _subscriber;
     private readonly ChatSessionSettings _settings;
+    private readonly ClientTls? _tls;
     private readonly LineFramer _framer = new(ProtocolLimits.MaxLineBytes);
     private readonly Queue<ClientCommand> _early = new();
-    private IActorRef? _connection;
+    private readonly Channel<byte[]> _writes = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private Stream? _stream;
     private DateTime _lastHeard;
     private bool _finished;
 
-    public ChatSessionActor(EndPoint server, string? user, IActorRef subscriber, ChatSessionSettings settings)
+    public ChatSessionActor(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls)
     {
-        _server = server;
+        _host = host;
+        _port = port;
         _user = user;
         _subscriber = subscriber;
         _settings = settings;
+        _tls = tls;
         Connecting();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>A session that connects to <paramref name="host"/>:<paramref name="port"/> and, when <paramref name="user"/> is given, logs in.</summary>
-    public static Props Props(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings)
-    {
-        EndPoint server = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
-        return Akka.Actor.Props.Create(() => new ChatSessionActor(server, user, subscriber, settings));
-    }
+    public static Props Props(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls = null) =>
+        Akka.Actor.Props.Create(() => new ChatSessionActor(host, port, user, subscriber, settings, tls));
+
+    private string Server => $"{_host}:{_port}";
 
     protected override void PreStart()
     {
-        Context.System.Tcp().Tell(new Tcp.Connect(_server, timeout: _settings.ConnectTimeout));
-        Timers.StartSingleTimer(nameof(SessionConnectTimeout), SessionConnectTimeout.Instance, _settings.ConnectTimeout + TimeSpan.FromSeconds(1));
+        var connect = new CancellationTokenSource(_settings.ConnectTimeout);
+        ClientTransport.ConnectAsync(_host, _port, _tls, 64 * 1024, connect.Token).ContinueWith<object>(t =>
+        {
+            connect.Dispose();
+            if (t.IsCompletedSuccessfully) return new Opened(t.Result);
+            return new OpenFailed(t.IsCanceled || t.Exception?.GetBaseException() is OperationCanceledException ? "timed out" : Describe(t.Exception!.GetBaseException()));
+        }, TaskScheduler.Default).PipeTo(Self);
     }
 
     private void Connecting()
     {
-        Receive<Tcp.Connected>(connected =>
+        Receive<Opened>(opened =>
         {
-            Timers.Cancel(nameof(SessionConnectTimeout));
-            _connection = Sender;
-            _connection.Tell(new Tcp.Register(Self));
-            Context.Watch(_connection);
+            _stream = opened.Stream;
+            if (_finished) { _stream.Dispose(); return; }
+            StartIo(_stream, Self);
             _lastHeard = DateTime.UtcNow;
             Timers.StartPeriodicTimer(nameof(SessionPing), SessionPing.Instance, _settings.PingInterval);
-            _subscriber.Tell(new SessionConnected(connected.RemoteAddress));
+            _subscriber.Tell(new SessionConnected(new DnsEndPoint(_host, _port)));
             if (_user is not null) Write(new HelloCommand(_user));
             while (_early.Count > 0) Write(_early.Dequeue());
             Become(Connected);
         });
-        Receive<Tcp.CommandFailed>(failed => Fail(new SessionConnectFailed(
-            $"cannot connect to {Describe(_server)}: {ConnectFailure(failed)}")));
-        Receive<SessionConnectTimeout>(_ => Fail(new SessionConnectFailed($"cannot connect to {Describe(_server)}: timed out")));
+        Receive<OpenFailed>(failed => Finish(new SessionConnectFailed($"cannot connect to {Server}: {failed.Reason}")));
         Receive<ClientCommand>(command => _early.Enqueue(command));
-        Receive<SessionQuit>(_ => Fail(new SessionDisconnected("quit before connecting")));
+        Receive<SessionQuit>(_ => Finish(new SessionDisconnected("quit before connecting")));
     }
 
     private void Connected()
     {
-        Receive<Tcp.Received>(received =>
+        Receive<Received>(received =>
         {
             _lastHeard = DateTime.UtcNow;
-            bool ok = _framer.Feed(received.Data.ToReadOnlySpan(), line =>
+            bool ok = _framer.Feed(received.Data, line =>
             {
                 var parsed = ChatCodec.ParseFrame(line);
                 _subscriber.Tell(parsed.Value is { } frame
                     ? new SessionFrameReceived(frame)
                     : new SessionFrameReceived(new ErrorFrame("client_parse", parsed.Error!.Message)));
             });
-            if (!ok) Abort("the server sent a line longer than the protocol allows");
+            if (!ok) Finish(new SessionDisconnected("the server sent a line longer than the protocol allows"));
         });
         Receive<ClientCommand>(Write);
         Receive<SessionPing>(_ =>
         {
             if (DateTime.UtcNow - _lastHeard > _settings.ServerSilenceTimeout)
             {
-                Abort($"nothing heard from the server for {_settings.ServerSilenceTimeout.TotalSeconds:0} s");
+                Finish(new SessionDisconnected($"nothing heard from the server for {_settings.ServerSilenceTimeout.TotalSeconds:0} s"));
                 return;
             }
             Write(PingCommand.Instance);
@@ -138,66 +150,91 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
         Receive<SessionQuit>(_ =>
         {
             Write(ByeCommand.Instance);
-            _connection!.Tell(Tcp.Close.Instance);
-            Finish(new SessionDisconnected("you quit"));
+            _writes.Writer.TryComplete();
+            Finish(new SessionDisconnected("you quit"), closeNow: false);
         });
-        Receive<Tcp.CommandFailed>(failed => Abort($"the connection failed: {failed.CauseString ?? failed.Cmd.ToString()}"));
-        Receive<Tcp.ConnectionClosed>(closed => Finish(new SessionDisconnected(closed switch
-        {
-            Tcp.PeerClosed => "the server closed the connection",
-            Tcp.ErrorClosed e => $"the connection broke: {e.Cause}",
-            Tcp.Aborted => "the connection was reset",
-            _ => "the connection closed",
-        })));
-        Receive<Terminated>(_ => Finish(new SessionDisconnected("the connection is gone")));
+        Receive<ReadEnded>(ended => Finish(new SessionDisconnected(ended.Reason)));
     }
 
-    private void Write(ClientCommand command) => _connection?.Tell(Tcp.Write.Create(ByteString.FromBytes(ChatCodec.EncodeCommand(command))));
-
-    private void Abort(string reason)
+    /// <summary>One loop reads the stream and tells the actor; another writes what the actor queued.</summary>
+    private void StartIo(Stream stream, IActorRef self)
     {
-        _connection?.Tell(Tcp.Abort.Instance);
-        Finish(new SessionDisconnected(reason));
+        var stop = _stop.Token;
+        var writes = _writes.Reader;
+        _ = Task.Run(async () =>
+        {
+            var buffer = new byte[16 * 1024];
+            string reason = "the server closed the connection";
+            try
+            {
+                while (true)
+                {
+                    int n = await stream.ReadAsync(buffer, stop);
+                    if (n == 0) break;
+                    self.Tell(new Received(buffer.AsSpan(0, n).ToArray()));
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                reason = e is IOException { InnerException: System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset } }
+                    ? "the connection was reset" : $"the connection broke: {e.GetBaseException().Message}";
+            }
+            self.Tell(new ReadEnded(reason));
+        });
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var line in writes.ReadAllAsync(stop)) await stream.WriteAsync(line, stop);
+                await stream.FlushAsync(stop);
+                if (stream is System.Net.Security.SslStream ssl) await ssl.ShutdownAsync();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+            {
+            }
+            finally
+            {
+                stream.Dispose();
+            }
+        });
     }
 
-    private void Fail(SessionEvent ev) => Finish(ev);
+    private void Write(ClientCommand command) => _writes.Writer.TryWrite(ChatCodec.EncodeCommand(command));
 
-    private void Finish(SessionEvent ev)
+    private void Finish(SessionEvent ev, bool closeNow = true)
     {
         if (!_finished)
         {
             _finished = true;
             _subscriber.Tell(ev);
         }
+        _writes.Writer.TryComplete();
+        if (closeNow) _stop.Cancel();
         Context.Stop(Self);
     }
 
     protected override void PostStop()
     {
+        _writes.Writer.TryComplete();
         if (!_finished)
         {
             _finished = true;
-            _connection?.Tell(Tcp.Close.Instance);
-            _subscriber.Tell(_connection is null
+            _stop.Cancel();
+            _subscriber.Tell(_stream is null
                 ? new SessionConnectFailed("the session stopped before connecting")
                 : new SessionDisconnected("the session stopped"));
         }
     }
 
-    private static string ConnectFailure(Tcp.CommandFailed failed)
+    private static string Describe(Exception e) => e switch
     {
-        var cause = failed.CauseString?.Trim();
-        // Akka.IO's text for a refused connect is about its internals; say what the user can act on.
-        return string.IsNullOrEmpty(cause) || cause.Contains("finishConnect", StringComparison.Ordinal)
-            ? "connection refused or host unreachable (is the server running?)"
-            : cause;
-    }
-
-    private static string Describe(EndPoint endPoint) => endPoint switch
-    {
-        DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
-        _ => endPoint.ToString() ?? "?",
+        System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } =>
+            "connection refused (is the server running?)",
+        System.Net.Sockets.SocketException s => s.Message,
+        System.Security.Authentication.AuthenticationException a => a.Message,
+        _ => e.Message,
     };
+
 }
 
 /// <summary>
@@ -216,11 +253,11 @@ public sealed class ChatSession
 
     public ChannelReader<SessionEvent> Events { get; }
 
-    public static ChatSession Start(ActorSystem system, string host, int port, string? user)
+    public static ChatSession Start(ActorSystem system, string host, int port, string? user, ClientTls? tls = null)
     {
         var channel = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true });
         var sink = system.ActorOf(Akka.Actor.Props.Create(() => new ChannelSink(channel.Writer)));
-        var session = system.ActorOf(ChatSessionActor.Props(host, port, user, sink, ChatSessionSettings.FromConfig(system.Settings.Config)));
+        var session = system.ActorOf(ChatSessionActor.Props(host, port, user, sink, ChatSessionSettings.FromConfig(system.Settings.Config), tls));
         return new ChatSession(session, channel.Reader);
     }
 

@@ -31,7 +31,7 @@ public sealed record DownloadResult(
     long Datagrams = 0,
     long Retransmits = 0,
     string? Error = null,
-    Messenger.Rudp.Actors.TransferStats? Stats = null)
+    Messenger.Rudp.TransferStats? Stats = null)
 {
     public double MegabytesPerSecond => Bytes / Math.Max(Elapsed.TotalSeconds, 1e-9) / 1e6;
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Messenger.Files;
 using Messenger.Protocol;
+using Messenger.Rudp;
 using Messenger.Rudp.Actors;
 
 namespace Messenger.Client;

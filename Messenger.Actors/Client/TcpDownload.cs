@@ -17,7 +17,7 @@ public static class TcpDownload
     private const int BufferBytes = 256 * 1024;
 
     public static async Task<DownloadResult> RunAsync(string host, TicketFrame ticket, string outputFolder,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, ClientTls? tls = null)
     {
         if (!FileNames.IsPlain(ticket.File)) throw new DownloadFailedException(ErrorCodes.NoSuchFile, $"refusing unsafe file name \"{ticket.File}\"");
         Directory.CreateDirectory(outputFolder);
@@ -31,9 +31,7 @@ public static class TcpDownload
         if (offset == 0) part.SetLength(0);
         else await HashExistingAsync(part, offset, hash, cancel);
 
-        using var tcp = new TcpClient { NoDelay = true, ReceiveBufferSize = 1 << 20 };
-        await tcp.ConnectAsync(host, ticket.Port, cancel);
-        var stream = tcp.GetStream();
+        await using var stream = await ClientTransport.ConnectAsync(host, ticket.Port, tls, 1 << 20, cancel);
         await stream.WriteAsync(ChatCodec.EncodeTicketRequest(new TicketRequest(ticket.Ticket, offset)), cancel);
 
         var buffer = new byte[BufferBytes];
@@ -90,7 +88,7 @@ public static class TcpDownload
     }
 
     /// <summary>Reads the header line; returns it and where in <paramref name="buffer"/> the file's first bytes are.</summary>
-    private static async Task<(FileHeaderFrame Header, int Start, int End)> ReadHeaderAsync(NetworkStream stream, byte[] buffer, CancellationToken cancel)
+    private static async Task<(FileHeaderFrame Header, int Start, int End)> ReadHeaderAsync(Stream stream, byte[] buffer, CancellationToken cancel)
     {
         int filled = 0;
         while (true)

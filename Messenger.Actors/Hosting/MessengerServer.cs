@@ -7,6 +7,7 @@ using Messenger.Files;
 using Messenger.Net;
 using Messenger.Persistence;
 using Messenger.Rooms;
+using Messenger.Rudp;
 using Akka.Persistence.Sql;
 using Messenger.Rudp.Actors;
 

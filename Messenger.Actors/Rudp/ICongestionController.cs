@@ -1,7 +1,7 @@
 namespace Messenger.Rudp;
 
 /// <summary>
-/// Decides how many segments the sender may have in flight (and optionally how fast to pace them).
+/// Decides how many segments the sender may have in flight.
 /// Two strategies share this shape so the sender can be configured with either and compared.
 /// </summary>
 /// <remarks>
@@ -19,9 +19,6 @@ public interface ICongestionController
 
     /// <summary>Segments allowed in flight by congestion control alone (≥ 1), before the receiver window cap.</summary>
     int Window { get; }
-
-    /// <summary>Pacing rate in segments per second; 0 means "unpaced, send as the window allows".</summary>
-    double PacingRateSegmentsPerSecond { get; }
 
     /// <summary>
     /// The number the sender should actually use: <see cref="Window"/> capped by the receiver's
@@ -41,13 +38,11 @@ public interface ICongestionController
     /// <summary>
     /// A transmission was declared lost.
     /// </summary>
-    /// <param name="nowMicros">Current time.</param>
     /// <param name="lostTransmissionNumber">Transmission number of the lost transmission.</param>
     /// <param name="nextTransmissionNumber">Number the next transmission will get (the recovery point).</param>
-    void OnLoss(long nowMicros, long lostTransmissionNumber, long nextTransmissionNumber);
+    void OnLoss(long lostTransmissionNumber, long nextTransmissionNumber);
 
     /// <summary>The retransmission timer expired (the strongest congestion signal there is).</summary>
-    /// <param name="nowMicros">Current time.</param>
     /// <param name="nextTransmissionNumber">Number the next transmission will get; losses of earlier transmissions are part of this event.</param>
-    void OnRetransmissionTimeout(long nowMicros, long nextTransmissionNumber);
+    void OnRetransmissionTimeout(long nextTransmissionNumber);
 }

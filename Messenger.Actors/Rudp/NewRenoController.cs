@@ -45,7 +45,6 @@ public sealed class NewRenoController : ICongestionController
     public int Window => Math.Max(1, (int)CongestionWindow);
 
     /// <inheritdoc />
-    public double PacingRateSegmentsPerSecond => 0;
 
     /// <inheritdoc />
     public int AllowedInFlight(int receiverWindow) => Math.Max(0, Math.Min(Window, receiverWindow));
@@ -69,7 +68,7 @@ public sealed class NewRenoController : ICongestionController
     }
 
     /// <inheritdoc />
-    public void OnLoss(long nowMicros, long lostTransmissionNumber, long nextTransmissionNumber)
+    public void OnLoss(long lostTransmissionNumber, long nextTransmissionNumber)
     {
         if (lostTransmissionNumber < _recoveryPoint)
             return; // part of a loss event we already reacted to
@@ -80,7 +79,7 @@ public sealed class NewRenoController : ICongestionController
     }
 
     /// <inheritdoc />
-    public void OnRetransmissionTimeout(long nowMicros, long nextTransmissionNumber)
+    public void OnRetransmissionTimeout(long nextTransmissionNumber)
     {
         SlowStartThreshold = Math.Max(CongestionWindow / 2, RudpConstants.MinSlowStartThreshold);
         CongestionWindow = RudpConstants.LossWindow;

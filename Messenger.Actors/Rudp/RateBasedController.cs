@@ -12,9 +12,8 @@ namespace Messenger.Rudp;
 /// samples. The minimum RTT is the smallest sample in the last <see cref="RudpConstants.MinRttWindowMicros"/>
 /// (an expired minimum is replaced by the next sample).</para>
 /// <para><b>Phases.</b> Startup doubles the window per round until the bottleneck estimate stops
-/// growing by ≥ 25% for 3 rounds; Drain then paces below the bottleneck rate for at most one round
-/// (or until in-flight ≤ BDP); ProbeBandwidth keeps window = 2 × BDP and cycles the pacing gain
-/// 1.25 / 0.75 / 1 ×6.</para>
+/// growing by ≥ 25% for 3 rounds; after one Drain round, ProbeBandwidth keeps window = 2 × BDP.
+/// Nothing is paced: the window alone limits what the sender puts on the wire.</para>
 /// <para><b>Losses.</b> A loss alone changes nothing. The window is reduced multiplicatively, at most
 /// once per round, only on clear congestion evidence — losses in a round whose RTT exceeded
 /// 2 × minimum RTT and at least a congestion delay (default 2 ms) above it (a full queue) — or on a retransmission timeout (every timeout counts).
@@ -44,7 +43,6 @@ public sealed class RateBasedController : ICongestionController
     private int _lossesInRound;
     private long _maxRttInRoundMicros;
     private long _lastReductionRound = -1;
-    private int _cycleIndex;
 
     /// <summary>Creates a controller. The effective window starts at max(initialWindow, minWindow).</summary>
     public RateBasedController(
@@ -87,16 +85,6 @@ public sealed class RateBasedController : ICongestionController
     /// <inheritdoc />
     public int Window => (int)Math.Clamp(Math.Min(_cwnd, _inFlightCap), _minWindow, _maxWindow);
 
-    /// <inheritdoc />
-    public double PacingRateSegmentsPerSecond => PacingGain * BottleneckBandwidth;
-
-    /// <summary>The gain currently applied to the bottleneck rate for pacing.</summary>
-    public double PacingGain => Phase switch
-    {
-        RateBasedPhase.Startup => RudpConstants.StartupGain,
-        RateBasedPhase.Drain => 1 / RudpConstants.StartupGain,
-        _ => RudpConstants.ProbeBandwidthPacingCycle[_cycleIndex],
-    };
 
     /// <inheritdoc />
     public int AllowedInFlight(int receiverWindow) => Math.Max(0, Math.Min(Window, receiverWindow));
@@ -132,14 +120,14 @@ public sealed class RateBasedController : ICongestionController
     }
 
     /// <inheritdoc />
-    public void OnLoss(long nowMicros, long lostTransmissionNumber, long nextTransmissionNumber)
+    public void OnLoss(long lostTransmissionNumber, long nextTransmissionNumber)
     {
         _lossesInRound++;
         CheckCongestionEvidence();
     }
 
     /// <inheritdoc />
-    public void OnRetransmissionTimeout(long nowMicros, long nextTransmissionNumber)
+    public void OnRetransmissionTimeout(long nextTransmissionNumber)
     {
         Reduce(RudpConstants.TimeoutDecrease);
     }
@@ -198,10 +186,7 @@ public sealed class RateBasedController : ICongestionController
                 }
                 break;
             case RateBasedPhase.Drain:
-                Phase = RateBasedPhase.ProbeBandwidth; // drain lasts at most one round
-                break;
-            default:
-                _cycleIndex = (_cycleIndex + 1) % RudpConstants.ProbeBandwidthPacingCycle.Length;
+                Phase = RateBasedPhase.ProbeBandwidth; // drain lasts one round
                 break;
         }
 
@@ -225,4 +210,15 @@ public sealed class RateBasedController : ICongestionController
         _lossesInRound = 0;
         _maxRttInRoundMicros = 0;
     }
+}
+
+/// <summary>The state machine of <see cref="RateBasedController"/> (BBR's names).</summary>
+public enum RateBasedPhase
+{
+    /// <summary>Exponential search for the bottleneck rate: the window doubles every round trip.</summary>
+    Startup,
+    /// <summary>One round after Startup in which the window drops to 2 × BDP, letting the queue Startup built empty.</summary>
+    Drain,
+    /// <summary>Steady state: window = 2 × BDP.</summary>
+    ProbeBandwidth,
 }

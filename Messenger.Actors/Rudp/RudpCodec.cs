@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
+using L = Messenger.Rudp.RudpLayout;
+
 namespace Messenger.Rudp;
 
 /// <summary>
@@ -26,9 +28,9 @@ public static class RudpCodec
         if (ticket.Length != RudpConstants.TicketSize)
             throw new ArgumentException($"A ticket is exactly {RudpConstants.TicketSize} bytes.", nameof(ticket));
         var d = Begin(dest, RudpConstants.SynSize, RudpPacketKind.Syn, 0, 0);
-        ticket.CopyTo(d[12..]);
-        BinaryPrimitives.WriteUInt32BigEndian(d[28..], receiverWindow);
-        d[32..].Clear();
+        ticket.CopyTo(d[L.Syn.Ticket..]);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Syn.Window..], receiverWindow);
+        d[L.Syn.Padding..].Clear();
         return Seal(d);
     }
 
@@ -44,10 +46,10 @@ public static class RudpCodec
         if (segmentCount != ExpectedSegmentCount(fileSize, segmentPayloadSize))
             throw new ArgumentException("Segment count must be ⌈fileSize / segmentPayloadSize⌉.", nameof(segmentCount));
         var d = Begin(dest, RudpConstants.SynAckSize, RudpPacketKind.SynAck, 0, connectionId);
-        BinaryPrimitives.WriteUInt64BigEndian(d[12..], (ulong)fileSize);
-        sha256.CopyTo(d[20..]);
-        BinaryPrimitives.WriteUInt16BigEndian(d[52..], (ushort)segmentPayloadSize);
-        BinaryPrimitives.WriteUInt32BigEndian(d[54..], (uint)segmentCount);
+        BinaryPrimitives.WriteUInt64BigEndian(d[L.SynAck.FileSize..], (ulong)fileSize);
+        sha256.CopyTo(d[L.SynAck.Sha256..]);
+        BinaryPrimitives.WriteUInt16BigEndian(d[L.SynAck.PayloadSize..], (ushort)segmentPayloadSize);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.SynAck.SegmentCount..], (uint)segmentCount);
         return Seal(d);
     }
 
@@ -55,7 +57,7 @@ public static class RudpCodec
     public static int WriteHandshakeAck(Span<byte> dest, uint connectionId, uint receiverWindow)
     {
         var d = Begin(dest, RudpConstants.HandshakeAckSize, RudpPacketKind.HandshakeAck, 0, connectionId);
-        BinaryPrimitives.WriteUInt32BigEndian(d[12..], receiverWindow);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.HandshakeAck.Window..], receiverWindow);
         return Seal(d);
     }
 
@@ -68,9 +70,9 @@ public static class RudpCodec
                 $"A Data payload is 1..{RudpConstants.MaxPayload} bytes.");
         var d = Begin(dest, RudpConstants.DataHeaderSize + payload.Length, RudpPacketKind.Data,
             retransmission ? RudpConstants.RetransmissionFlag : (ushort)0, connectionId);
-        BinaryPrimitives.WriteUInt32BigEndian(d[12..], sequence);
-        BinaryPrimitives.WriteUInt32BigEndian(d[16..], timestamp);
-        payload.CopyTo(d[20..]);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Data.Sequence..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Data.Timestamp..], timestamp);
+        payload.CopyTo(d[L.Data.Payload..]);
         return Seal(d);
     }
 
@@ -96,11 +98,11 @@ public static class RudpCodec
         int bitmapBytes = sackRanges.IsEmpty ? 0 : (int)((sackRanges[^1].End - first + 7) / 8);
         var d = Begin(dest, RudpConstants.AckFixedSize + bitmapBytes,
             RudpPacketKind.Ack, echoedRetransmission ? RudpConstants.RetransmissionFlag : (ushort)0, connectionId);
-        BinaryPrimitives.WriteUInt32BigEndian(d[12..], cumulativeAck);
-        BinaryPrimitives.WriteUInt32BigEndian(d[16..], receiveWindow);
-        BinaryPrimitives.WriteUInt32BigEndian(d[20..], echoedTimestamp);
-        BinaryPrimitives.WriteUInt32BigEndian(d[24..], echoedSequence);
-        var bitmap = d[RudpConstants.AckFixedSize..];
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Ack.CumulativeAck..], cumulativeAck);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Ack.Window..], receiveWindow);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Ack.EchoedTimestamp..], echoedTimestamp);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Ack.EchoedSequence..], echoedSequence);
+        var bitmap = d[L.Ack.Bitmap..];
         bitmap.Clear();
         foreach (var range in sackRanges)
             SetBits(bitmap, (int)(range.Start - first), (int)(range.End - first));
@@ -133,7 +135,7 @@ public static class RudpCodec
         if (!Enum.IsDefined(reason))
             throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown reset reason.");
         var d = Begin(dest, RudpConstants.RstSize, RudpPacketKind.Rst, 0, connectionId);
-        d[12] = (byte)reason;
+        d[L.Rst.Reason] = (byte)reason;
         return Seal(d);
     }
 
@@ -150,16 +152,16 @@ public static class RudpCodec
             return Fail(out error, "datagram shorter than the 12-byte header");
         if (datagram.Length > RudpConstants.MaxDatagram)
             return Fail(out error, "datagram longer than 1472 bytes");
-        if (datagram[0] != RudpConstants.Version)
+        if (datagram[L.Header.Version] != RudpConstants.Version)
             return Fail(out error, "unsupported protocol version");
-        var kind = (RudpPacketKind)datagram[1];
+        var kind = (RudpPacketKind)datagram[L.Header.Kind];
         if (kind is < RudpPacketKind.Syn or > RudpPacketKind.Rst)
             return Fail(out error, "unknown datagram kind");
-        var stored = BinaryPrimitives.ReadUInt32BigEndian(datagram[RudpConstants.ChecksumOffset..]);
+        var stored = BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Header.Checksum..]);
         if (stored != ComputeChecksum(datagram))
             return Fail(out error, "checksum mismatch");
-        var flags = BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]);
-        var connectionId = BinaryPrimitives.ReadUInt32BigEndian(datagram[4..]);
+        var flags = BinaryPrimitives.ReadUInt16BigEndian(datagram[L.Header.Flags..]);
+        var connectionId = BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Header.ConnectionId..]);
         error = ValidateBody(kind, flags, connectionId, datagram);
         if (error is not null)
             return false;
@@ -169,25 +171,25 @@ public static class RudpCodec
 
     /// <summary>Reads a Syn body. Only valid after <see cref="TryRead"/> returned Syn.</summary>
     public static SynBody ReadSyn(ReadOnlySpan<byte> datagram) =>
-        new(datagram.Slice(12, RudpConstants.TicketSize), BinaryPrimitives.ReadUInt32BigEndian(datagram[28..]));
+        new(datagram.Slice(L.Syn.Ticket, RudpConstants.TicketSize), BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Syn.Window..]));
 
     /// <summary>Reads a SynAck body. Only valid after <see cref="TryRead"/> returned SynAck.</summary>
     public static SynAckBody ReadSynAck(ReadOnlySpan<byte> datagram) =>
-        new((long)BinaryPrimitives.ReadUInt64BigEndian(datagram[12..]),
-            datagram.Slice(20, RudpConstants.Sha256Size),
-            BinaryPrimitives.ReadUInt16BigEndian(datagram[52..]),
-            (int)BinaryPrimitives.ReadUInt32BigEndian(datagram[54..]));
+        new((long)BinaryPrimitives.ReadUInt64BigEndian(datagram[L.SynAck.FileSize..]),
+            datagram.Slice(L.SynAck.Sha256, RudpConstants.Sha256Size),
+            BinaryPrimitives.ReadUInt16BigEndian(datagram[L.SynAck.PayloadSize..]),
+            (int)BinaryPrimitives.ReadUInt32BigEndian(datagram[L.SynAck.SegmentCount..]));
 
     /// <summary>Reads the receiver window of a HandshakeAck.</summary>
     public static uint ReadHandshakeAck(ReadOnlySpan<byte> datagram) =>
-        BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]);
+        BinaryPrimitives.ReadUInt32BigEndian(datagram[L.HandshakeAck.Window..]);
 
     /// <summary>Reads a Data body; the payload is a view into <paramref name="datagram"/>.</summary>
     public static DataSegment ReadData(ReadOnlySpan<byte> datagram) =>
-        new(BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]),
-            BinaryPrimitives.ReadUInt32BigEndian(datagram[16..]),
-            (BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]) & RudpConstants.RetransmissionFlag) != 0,
-            datagram[RudpConstants.DataHeaderSize..]);
+        new(BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Data.Sequence..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Data.Timestamp..]),
+            (BinaryPrimitives.ReadUInt16BigEndian(datagram[L.Header.Flags..]) & RudpConstants.RetransmissionFlag) != 0,
+            datagram[L.Data.Payload..]);
 
     /// <summary>
     /// Reads an Ack, turning its bitmap back into SACK ranges (runs of received segments, lowest
@@ -197,8 +199,8 @@ public static class RudpCodec
     /// </summary>
     public static AckBody ReadAck(ReadOnlySpan<byte> datagram, Span<SackRange> rangesDestination)
     {
-        var cumulativeAck = BinaryPrimitives.ReadUInt32BigEndian(datagram[12..]);
-        var bitmap = datagram[RudpConstants.AckFixedSize..];
+        var cumulativeAck = BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Ack.CumulativeAck..]);
+        var bitmap = datagram[L.Ack.Bitmap..];
         uint first = cumulativeAck + 1;
         int count = 0;
         int runStart = -1;
@@ -225,15 +227,15 @@ public static class RudpCodec
             rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)i);
         return new AckBody(
             cumulativeAck,
-            BinaryPrimitives.ReadUInt32BigEndian(datagram[16..]),
-            BinaryPrimitives.ReadUInt32BigEndian(datagram[20..]),
-            BinaryPrimitives.ReadUInt32BigEndian(datagram[24..]),
-            (BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]) & RudpConstants.RetransmissionFlag) != 0,
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Ack.Window..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Ack.EchoedTimestamp..]),
+            BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Ack.EchoedSequence..]),
+            (BinaryPrimitives.ReadUInt16BigEndian(datagram[L.Header.Flags..]) & RudpConstants.RetransmissionFlag) != 0,
             count);
     }
 
     /// <summary>Reads the reason of an Rst.</summary>
-    public static RstReason ReadRst(ReadOnlySpan<byte> datagram) => (RstReason)datagram[12];
+    public static RstReason ReadRst(ReadOnlySpan<byte> datagram) => (RstReason)datagram[L.Rst.Reason];
 
     /// <summary>⌈fileSize / payloadSize⌉: the one segmentation rule both sides must agree on.</summary>
     public static long ExpectedSegmentCount(long fileSize, int segmentPayloadSize) =>
@@ -249,19 +251,19 @@ public static class RudpCodec
                 if (d.Length != RudpConstants.SynSize) return "Syn must be exactly 96 bytes";
                 if (flags != 0) return "Syn has undefined flags";
                 if (connectionId != 0) return "Syn must carry connection id 0";
-                if (BinaryPrimitives.ReadUInt32BigEndian(d[28..]) == 0) return "Syn advertises a zero receiver window";
-                if (d[32..].IndexOfAnyExcept((byte)0) >= 0) return "Syn padding is not zero";
+                if (BinaryPrimitives.ReadUInt32BigEndian(d[L.Syn.Window..]) == 0) return "Syn advertises a zero receiver window";
+                if (d[L.Syn.Padding..].IndexOfAnyExcept((byte)0) >= 0) return "Syn padding is not zero";
                 return null;
 
             case RudpPacketKind.SynAck:
             {
                 if (d.Length != RudpConstants.SynAckSize) return "SynAck has the wrong length";
                 if (flags != 0) return "SynAck has undefined flags";
-                var fileSize = BinaryPrimitives.ReadUInt64BigEndian(d[12..]);
+                var fileSize = BinaryPrimitives.ReadUInt64BigEndian(d[L.SynAck.FileSize..]);
                 if (fileSize > long.MaxValue) return "SynAck file size out of range";
-                int payloadSize = BinaryPrimitives.ReadUInt16BigEndian(d[52..]);
+                int payloadSize = BinaryPrimitives.ReadUInt16BigEndian(d[L.SynAck.PayloadSize..]);
                 if (payloadSize is < 1 or > RudpConstants.MaxPayload) return "SynAck segment payload size out of range";
-                var segmentCount = BinaryPrimitives.ReadUInt32BigEndian(d[54..]);
+                var segmentCount = BinaryPrimitives.ReadUInt32BigEndian(d[L.SynAck.SegmentCount..]);
                 if (segmentCount > int.MaxValue || segmentCount != ExpectedSegmentCount((long)fileSize, payloadSize))
                     return "SynAck segment count inconsistent with file size";
                 return null;
@@ -282,7 +284,7 @@ public static class RudpCodec
                 if (d.Length < RudpConstants.AckFixedSize) return "Ack truncated";
                 if ((flags & ~RudpConstants.RetransmissionFlag) != 0) return "Ack has undefined flags";
                 if (d.Length > RudpConstants.AckFixedSize && d[^1] == 0) return "Ack bitmap has a trailing zero byte";
-                var cumulative = BinaryPrimitives.ReadUInt32BigEndian(d[12..]);
+                var cumulative = BinaryPrimitives.ReadUInt32BigEndian(d[L.Ack.CumulativeAck..]);
                 if ((ulong)cumulative + 1 + (ulong)(d.Length - RudpConstants.AckFixedSize) * 8 > uint.MaxValue)
                     return "Ack bitmap reaches past the last sequence number";
                 return null;
@@ -297,7 +299,7 @@ public static class RudpCodec
             case RudpPacketKind.Rst:
                 if (d.Length != RudpConstants.RstSize) return "Rst has the wrong length";
                 if (flags != 0) return "Rst has undefined flags";
-                if (d[12] is < (byte)RstReason.BadTicket or > (byte)RstReason.InternalError) return "Rst has an unknown reason";
+                if (d[L.Rst.Reason] is < (byte)RstReason.BadTicket or > (byte)RstReason.InternalError) return "Rst has an unknown reason";
                 return null;
 
             default:
@@ -310,18 +312,18 @@ public static class RudpCodec
         if (dest.Length < length)
             throw new ArgumentException($"Destination needs {length} bytes, has {dest.Length}.", nameof(dest));
         var d = dest[..length];
-        d[0] = RudpConstants.Version;
-        d[1] = (byte)kind;
-        BinaryPrimitives.WriteUInt16BigEndian(d[2..], flags);
-        BinaryPrimitives.WriteUInt32BigEndian(d[4..], connectionId);
-        BinaryPrimitives.WriteUInt32BigEndian(d[RudpConstants.ChecksumOffset..], 0);
+        d[L.Header.Version] = RudpConstants.Version;
+        d[L.Header.Kind] = (byte)kind;
+        BinaryPrimitives.WriteUInt16BigEndian(d[L.Header.Flags..], flags);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Header.ConnectionId..], connectionId);
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Header.Checksum..], 0);
         return d;
     }
 
     private static int Seal(Span<byte> d)
     {
         // The checksum field is still zero here, so a one-shot hash gives the same value as ComputeChecksum.
-        BinaryPrimitives.WriteUInt32BigEndian(d[RudpConstants.ChecksumOffset..], Crc32.HashToUInt32(d));
+        BinaryPrimitives.WriteUInt32BigEndian(d[L.Header.Checksum..], Crc32.HashToUInt32(d));
         return d.Length;
     }
 
@@ -330,9 +332,9 @@ public static class RudpCodec
     {
         var crc = _crc ??= new Crc32();
         crc.Reset();
-        crc.Append(d[..RudpConstants.ChecksumOffset]);
+        crc.Append(d[..L.Header.Checksum]);
         crc.Append([0, 0, 0, 0]);
-        crc.Append(d[(RudpConstants.ChecksumOffset + 4)..]);
+        crc.Append(d[(L.Header.Checksum + 4)..]);
         return crc.GetCurrentHashAsUInt32();
     }
 

@@ -20,8 +20,6 @@ public static class RudpConstants
     /// <summary>Common header: version, kind, flags, connection id, CRC-32.</summary>
     public const int HeaderSize = 12;
 
-    /// <summary>Byte offset of the CRC-32 inside the header (computed with these 4 bytes as zero).</summary>
-    public const int ChecksumOffset = 8;
 
     /// <summary>Data header: common header + sequence number + send timestamp.</summary>
     public const int DataHeaderSize = HeaderSize + 8;
@@ -97,12 +95,6 @@ public static class RudpConstants
     /// <summary>RFC 6298 §2.5: an upper bound of at least 60 seconds may be placed on the RTO.</summary>
     public const long MaxRtoMicros = 60_000_000;
 
-    /// <summary>Our initial RTO: 200 ms. Transfers are mostly LAN/near WAN; one second would stall small files.</summary>
-    public const long RecommendedInitialRtoMicros = 200_000;
-
-    /// <summary>Our RTO floor: 20 ms, above OS scheduler jitter so a descheduled receiver does not trigger spurious timeouts.</summary>
-    public const long RecommendedMinRtoMicros = 20_000;
-
     /// <summary>RFC 6298 smoothing gain for SRTT (α = 1/8).</summary>
     public const double RttAlpha = 1.0 / 8;
 
@@ -135,8 +127,6 @@ public static class RudpConstants
     /// <summary>Rate-based controller: window floor, so random loss or a bad estimate can never starve the transfer.</summary>
     public const int RateBasedMinWindow = 16;
 
-    /// <summary>BBR startup gain 2/ln 2 ≈ 2.885: the smallest gain that doubles the delivery rate every round.</summary>
-    public const double StartupGain = 2.885;
 
     /// <summary>BBR: the pipe is "full" when the bottleneck rate grew by less than 25% ...</summary>
     public const double FullBandwidthGrowth = 1.25;
@@ -171,8 +161,6 @@ public static class RudpConstants
     /// <summary>After a decrease, the in-flight cap grows back by this factor per clean round (BBR's probing gain).</summary>
     public const double CapRegrowth = 1.25;
 
-    /// <summary>BBR ProbeBW pacing cycle: probe at 1.25, drain the probe's queue at 0.75, then cruise at 1 for six rounds.</summary>
-    public static ReadOnlySpan<double> ProbeBandwidthPacingCycle => [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 
     // ---- Receiver -------------------------------------------------------------------------
 

@@ -85,9 +85,6 @@ public sealed class SendWindow
     /// <summary>How many times the segment has been transmitted (&gt; 1 means the next send is a retransmission).</summary>
     public int GetTransmissionCount(int sequence) => _transmissionCount[sequence];
 
-    /// <summary>Transmission number of the segment's latest transmission.</summary>
-    public long GetLastTransmission(int sequence) => _lastTransmission[sequence];
-
     /// <summary>Time of the segment's latest transmission.</summary>
     public long GetSendTimeMicros(int sequence) => _sendTimeMicros[sequence];
 
@@ -179,7 +176,7 @@ public sealed class SendWindow
     public void ConfirmDelivery(uint sequence, uint echoedTimestamp)
     {
         if (sequence >= (uint)SegmentCount || _transmissionCount[sequence] == 0) return;
-        if ((uint)_sendTimeMicros[sequence] != echoedTimestamp) return; // an older copy, or a forged echo
+        if (WireTimestamp.Of(_sendTimeMicros[sequence]) != echoedTimestamp) return; // an older copy, or a forged echo
         if (_lastTransmission[sequence] > HighestAckedTransmission)
             HighestAckedTransmission = _lastTransmission[sequence];
     }
@@ -217,25 +214,15 @@ public sealed class SendWindow
 
     /// <summary>
     /// The retransmission timer expired: declares the earliest unacknowledged segment (the one at
-    /// the cumulative ack, RFC 6298 5.4) lost and returns it, or −1 when there is none in flight or
-    /// waiting. It is that segment, not the oldest transmission, because segments above it may have
-    /// arrived already; and only it, because after a timeout nothing says what else is missing.
+    /// the cumulative ack, RFC 6298 5.4) lost, unless nothing is in flight there. It is that
+    /// segment, not the oldest transmission, because segments above it may have arrived already;
+    /// and only it, because after a timeout nothing says what else is missing.
     /// </summary>
-    public int OnTimeout()
+    public void OnTimeout()
     {
         var sequence = CumulativeAck;
-        if (sequence >= SegmentCount)
-            return -1;
-        switch (_state[sequence])
-        {
-            case SegmentState.InFlight:
-                MarkLost(sequence); // its FIFO entry goes stale
-                return sequence;
-            case SegmentState.Lost:
-                return sequence;
-            default:
-                return -1;
-        }
+        if (sequence < SegmentCount && _state[sequence] == SegmentState.InFlight)
+            MarkLost(sequence); // its FIFO entry goes stale
     }
 
     private void AckRun(int start, int end, ref int newlyAcked, ref long highest)
@@ -347,4 +334,27 @@ public sealed class SendWindow
         if (_lostHeapCount > 0)
             _lostHeap[i] = last;
     }
+}
+
+/// <summary>What applying one Ack to a <see cref="SendWindow"/> changed.</summary>
+/// <param name="Accepted">False when the Ack acknowledged segments never sent (corrupt or hostile); nothing was applied.</param>
+/// <param name="NewlyAcked">Segments acknowledged for the first time.</param>
+/// <param name="HighestAckedTransmission">Highest transmission number among them, or −1 when none.</param>
+public readonly record struct AckOutcome(bool Accepted, int NewlyAcked, long HighestAckedTransmission)
+{
+    /// <summary>The outcome of an Ack that was rejected.</summary>
+    public static AckOutcome Rejected => new(false, 0, -1);
+}
+
+/// <summary>Where one segment stands from the sender's point of view.</summary>
+public enum SegmentState : byte
+{
+    /// <summary>Never transmitted.</summary>
+    NotSent,
+    /// <summary>Transmitted, neither acknowledged nor declared lost.</summary>
+    InFlight,
+    /// <summary>Acknowledged (cumulatively or by SACK); final.</summary>
+    Acked,
+    /// <summary>Declared lost; waiting to be retransmitted.</summary>
+    Lost,
 }

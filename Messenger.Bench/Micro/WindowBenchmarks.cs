@@ -74,7 +74,7 @@ public class CongestionBenchmarks
         for (int i = 0; i < Acks; i++)
         {
             cc.OnAck(i * 100L, 1, 20_000 + (i & 255), 64);
-            if (i % 1000 == 999) cc.OnLoss(i * 100L, i, i + 64);
+            if (i % 1000 == 999) cc.OnLoss(i, i + 64);
         }
         return cc.Window;
     }
@@ -86,7 +86,7 @@ public class CongestionBenchmarks
         for (int i = 0; i < Acks; i++)
         {
             cc.OnAck(i * 100L, 1, 20_000 + (i & 255), 64);
-            if (i % 1000 == 999) cc.OnLoss(i * 100L, i, i + 64);
+            if (i % 1000 == 999) cc.OnLoss(i, i + 64);
         }
         return cc.Window;
     }

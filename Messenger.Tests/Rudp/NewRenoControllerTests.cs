@@ -24,7 +24,7 @@ public class NewRenoControllerTests
     public void Congestion_avoidance_adds_one_segment_per_round_trip()
     {
         var cc = new NewRenoController(initialWindow: 40);
-        cc.OnLoss(0, 0, 100); // ssthresh = cwnd = 20
+        cc.OnLoss(0, 100); // ssthresh = cwnd = 20
         Assert.Equal(20, cc.CongestionWindow);
         Assert.False(cc.InSlowStart);
         cc.OnAck(0, 20, null, 0);
@@ -40,8 +40,8 @@ public class NewRenoControllerTests
     public void Slow_start_stops_at_ssthresh_and_continues_linearly()
     {
         var cc = new NewRenoController(initialWindow: 40);
-        cc.OnLoss(0, 0, 1); // ssthresh 20
-        cc.OnRetransmissionTimeout(0, 2); // ssthresh 10, cwnd 1
+        cc.OnLoss(0, 1); // ssthresh 20
+        cc.OnRetransmissionTimeout(2); // ssthresh 10, cwnd 1
         Assert.Equal(1, cc.Window);
         Assert.Equal(10, cc.SlowStartThreshold);
         cc.OnAck(0, 19, null, 0); // 9 in slow start → 10, then 10 / 10 = +1
@@ -53,14 +53,14 @@ public class NewRenoControllerTests
     {
         var cc = new NewRenoController(initialWindow: 64);
         // Transmissions 0..63 are in flight; three of them are lost.
-        cc.OnLoss(0, lostTransmissionNumber: 5, nextTransmissionNumber: 64);
-        cc.OnLoss(0, lostTransmissionNumber: 9, nextTransmissionNumber: 65);
-        cc.OnLoss(0, lostTransmissionNumber: 63, nextTransmissionNumber: 66);
+        cc.OnLoss(lostTransmissionNumber: 5, nextTransmissionNumber: 64);
+        cc.OnLoss(lostTransmissionNumber: 9, nextTransmissionNumber: 65);
+        cc.OnLoss(lostTransmissionNumber: 63, nextTransmissionNumber: 66);
         Assert.Equal(32, cc.Window);
         Assert.Equal(1, cc.LossEvents);
 
         // A loss of something sent after the reaction is a new event.
-        cc.OnLoss(0, lostTransmissionNumber: 64, nextTransmissionNumber: 100);
+        cc.OnLoss(lostTransmissionNumber: 64, nextTransmissionNumber: 100);
         Assert.Equal(16, cc.Window);
         Assert.Equal(2, cc.LossEvents);
     }
@@ -70,7 +70,7 @@ public class NewRenoControllerTests
     {
         var cc = new NewRenoController(initialWindow: 2);
         for (var i = 0; i < 5; i++)
-            cc.OnLoss(0, i * 10, i * 10 + 10);
+            cc.OnLoss(i * 10, i * 10 + 10);
         Assert.Equal(2, cc.SlowStartThreshold);
         Assert.Equal(2, cc.Window);
     }
@@ -79,11 +79,11 @@ public class NewRenoControllerTests
     public void Timeout_collapses_to_one_segment()
     {
         var cc = new NewRenoController(initialWindow: 100);
-        cc.OnRetransmissionTimeout(0, 100);
+        cc.OnRetransmissionTimeout(100);
         Assert.Equal(1, cc.Window);
         Assert.Equal(50, cc.SlowStartThreshold);
         // Losses of transmissions sent before the timeout belong to it.
-        cc.OnLoss(0, 50, 101);
+        cc.OnLoss(50, 101);
         Assert.Equal(50, cc.SlowStartThreshold);
         Assert.Equal(1, cc.Window);
     }
@@ -97,6 +97,5 @@ public class NewRenoControllerTests
         Assert.Equal(0, cc.AllowedInFlight(0));
         cc.OnAck(0, 10_000, null, 0);
         Assert.Equal(100, cc.Window);
-        Assert.Equal(0, cc.PacingRateSegmentsPerSecond);
     }
 }

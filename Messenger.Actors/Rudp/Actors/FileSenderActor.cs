@@ -1,10 +1,12 @@
-using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
 using Messenger.Files;
 
 namespace Messenger.Rudp.Actors;
+
+/// <summary>A datagram that passed <see cref="RudpCodec.TryRead"/>, routed to the actor owning its connection.</summary>
+public sealed record InboundDatagram(byte[] Data, RudpHeader Header, IPEndPoint From);
 
 /// <summary>Told to the parent once the client's handshake ACK arrived (the connection is no longer half-open).</summary>
 public sealed record HandshakeCompleted(uint ConnectionId);
@@ -24,16 +26,13 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
 {
     private sealed record RetransmissionTimer { public static readonly RetransmissionTimer Instance = new(); }
     private sealed record FinTimer { public static readonly FinTimer Instance = new(); }
-    private sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
 
     private readonly uint _connectionId;
-    private readonly IPEndPoint _peer;
     private readonly CatalogEntry _file;
     private readonly byte[] _sha256;
     private readonly RudpSettings _settings;
-    private readonly IActorRef _wire;
+    private readonly RudpLink _link;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly SendWindow _window;
     private readonly ICongestionController _congestion;
     private readonly RttEstimator _rtt;
@@ -41,24 +40,22 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private SegmentReader? _reader;
 
     private uint _receiverWindow;
-    private long _lastHeardMicros;
     private long _lastProgressMicros;
     private long _rtoDeadlineMicros = long.MaxValue;
     private int _finTries;
     private long _transferStartMicros;
 
     // statistics
-    private long _sent, _received, _retransmitted, _timeouts, _duplicateAcks;
+    private long _retransmitted, _timeouts, _duplicateAcks;
     private int _smallestWindow = int.MaxValue, _largestWindow;
 
     public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire)
     {
         _connectionId = connectionId;
-        _peer = peer;
         _file = file;
         _sha256 = Convert.FromHexString(file.Sha256);
         _settings = settings;
-        _wire = wire;
+        _link = new RudpLink(wire, peer, settings.IdleTimeout);
         _receiverWindow = receiverWindow;
         _window = new SendWindow(checked((int)RudpCodec.ExpectedSegmentCount(file.Size, settings.SegmentPayloadBytes)));
         _congestion = settings.NewCongestionController();
@@ -72,15 +69,13 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     public static Props Props(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire) =>
         Akka.Actor.Props.Create(() => new FileSenderActor(connectionId, peer, file, receiverWindow, settings, wire));
 
-    private long NowMicros => (long)_clock.Elapsed.TotalMicroseconds;
+    private long NowMicros => _link.NowMicros;
 
     protected override void PreStart()
     {
-        _lastHeardMicros = NowMicros;
         _reader = new SegmentReader(_file.FullPath, _file.Size, _settings.SegmentPayloadBytes);
         SendSynAck();
-        var idleInterval = TimeSpan.FromTicks(Math.Max(_settings.IdleTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond));
-        Timers.StartPeriodicTimer(nameof(IdleCheck), IdleCheck.Instance, idleInterval);
+        _link.StartIdleCheck(Timers);
     }
 
     protected override void PostStop() => _reader?.Dispose();
@@ -96,7 +91,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
-            Heard();
+            _link.Heard();
             switch (m.Header.Kind)
             {
                 case RudpPacketKind.Syn: SendSynAck(); break; // our SYN-ACK was lost
@@ -118,9 +113,9 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 case RudpPacketKind.Rst: Abort("the client reset the connection", reset: null); break;
             }
         });
-        Receive<IdleCheck>(_ =>
+        Receive<RudpLink.IdleCheck>(_ =>
         {
-            if (Silent) Abort("no handshake ACK", reset: null);
+            if (_link.Silent) Abort("no handshake ACK", reset: null);
         });
     }
 
@@ -128,7 +123,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
-            Heard();
+            _link.Heard();
             switch (m.Header.Kind)
             {
                 case RudpPacketKind.Ack: OnAck(m.Data); break;
@@ -137,7 +132,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
             }
         });
         Receive<RetransmissionTimer>(_ => OnRetransmissionTimer());
-        Receive<IdleCheck>(_ =>
+        Receive<RudpLink.IdleCheck>(_ =>
         {
             if (CheckIdle()) return;
             if (NowMicros - _lastProgressMicros > (long)_settings.StallTimeout.TotalMicroseconds)
@@ -150,7 +145,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
-            Heard();
+            _link.Heard();
             switch (m.Header.Kind)
             {
                 case RudpPacketKind.FinAck: Finish(); break;
@@ -161,12 +156,12 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         {
             if (++_finTries > _settings.FinRetries)
             {
-                _log.Warning("udp {0} to {1}: no FIN-ACK after {2} tries; the client had every byte", _file.Name, _peer, _finTries - 1);
+                _log.Warning("udp {0} to {1}: no FIN-ACK after {2} tries; the client had every byte", _file.Name, _link.Peer, _finTries - 1);
                 Finish();
             }
             else SendFin();
         });
-        Receive<IdleCheck>(_ => CheckIdle());
+        Receive<RudpLink.IdleCheck>(_ => CheckIdle());
     }
 
     // ------------------------------------------------------------------ handshake and closing
@@ -175,57 +170,41 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         var datagram = new byte[RudpConstants.SynAckSize];
         RudpCodec.WriteSynAck(datagram, _connectionId, _file.Size, _sha256, _settings.SegmentPayloadBytes, _window.SegmentCount);
-        Put(datagram);
+        _link.Put(datagram);
     }
 
     private void SendFin()
     {
         var datagram = new byte[RudpConstants.FinSize];
         RudpCodec.WriteFin(datagram, _connectionId);
-        Put(datagram);
-        Timers.StartSingleTimer(nameof(FinTimer), FinTimer.Instance, Backoff(TimeSpan.FromMicroseconds(_rtt.RtoMicros), _finTries));
+        _link.Put(datagram);
+        Timers.StartSingleTimer(nameof(FinTimer), FinTimer.Instance, RudpLink.Backoff(TimeSpan.FromMicroseconds(_rtt.RtoMicros), _finTries));
     }
-
-    /// <summary>Doubling per try, up to 8 times the first interval.</summary>
-    private static TimeSpan Backoff(TimeSpan first, int tries) => TimeSpan.FromTicks(first.Ticks << Math.Min(tries, 3));
 
     private void Finish()
     {
         double seconds = (NowMicros - _transferStartMicros) / 1e6;
         var stats = Stats(seconds);
-        _log.Info("udp {0} to {1}: done, {2}", _file.Name, _peer, stats);
+        _log.Info("udp {0} to {1}: done, {2}", _file.Name, _link.Peer, stats);
         Context.Stop(Self);
     }
 
-    private TransferStats Stats(double seconds) => new(_file.Size, seconds, _sent, _received, _retransmitted, _timeouts, _duplicateAcks, 0,
+    private TransferStats Stats(double seconds) => new(_file.Size, seconds, _link.Sent, _link.Received, _retransmitted, _timeouts, _duplicateAcks, 0,
         _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, _rtt.SmoothedRttMicros / 1000);
 
     /// <summary>Ends the transfer, telling the client why with an RST of <paramref name="reset"/> (none when the client reset it, or never finished its handshake).</summary>
     private void Abort(string why, RstReason? reset)
     {
-        if (reset is { } reason)
-        {
-            var rst = new byte[RudpConstants.RstSize];
-            RudpCodec.WriteRst(rst, _connectionId, reason);
-            Put(rst);
-        }
-        _log.Warning("udp {0} to {1}: aborted ({2}) after {3} of {4} segments; {5}", _file.Name, _peer, why,
+        if (reset is { } reason) _link.Reset(_connectionId, reason);
+        _log.Warning("udp {0} to {1}: aborted ({2}) after {3} of {4} segments; {5}", _file.Name, _link.Peer, why,
             _window.AckedCount, _window.SegmentCount, Stats((NowMicros - _transferStartMicros) / 1e6));
         Context.Stop(Self);
     }
 
-    private void Heard()
-    {
-        _lastHeardMicros = NowMicros;
-        _received++;
-    }
-
-    private bool Silent => NowMicros - _lastHeardMicros > (long)_settings.IdleTimeout.TotalMicroseconds;
-
     /// <summary>Aborts (and returns true) when the client has been silent for the idle timeout.</summary>
     private bool CheckIdle()
     {
-        if (!Silent) return false;
+        if (!_link.Silent) return false;
         Abort($"the client was silent for {_settings.IdleTimeout.TotalSeconds:0.#} s", RstReason.Aborted);
         return true;
     }
@@ -243,7 +222,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         long? rttSample = null;
         if (!ack.EchoedRetransmission) // Karn's rule: a retransmitted segment's ack says nothing about RTT
         {
-            long sample = (uint)((uint)now - ack.EchoedTimestamp);
+            long sample = WireTimestamp.Age(now, ack.EchoedTimestamp);
             if (sample < 60_000_000) // a wrapped or forged echo would look absurd
             {
                 rttSample = sample;
@@ -255,7 +234,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         _congestion.OnAck(now, outcome.NewlyAcked, rttSample, _window.InFlight);
 
         int lost = _window.DetectLosses(_settings.ReorderThreshold, out long highestLost);
-        if (lost > 0) _congestion.OnLoss(now, highestLost, _window.NextTransmissionNumber);
+        if (lost > 0) _congestion.OnLoss(highestLost, _window.NextTransmissionNumber);
 
         if (_window.AllAcked)
         {
@@ -303,11 +282,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
             }
             burst.Add(datagram);
         }
-        if (burst.Count > 0)
-        {
-            _wire.Tell(new SendDatagrams(burst, _peer));
-            _sent += burst.Count;
-        }
+        _link.Put(burst);
         ArmRetransmissionTimer(now);
     }
 
@@ -319,7 +294,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         var datagram = new byte[RudpConstants.DataHeaderSize + length];
         var payload = datagram.AsSpan(RudpConstants.DataHeaderSize, length);
         _reader.Read(sequence, payload);
-        RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, (uint)now, retransmission, payload);
+        RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, WireTimestamp.Of(now), retransmission, payload);
         _window.MarkSent(sequence, now);
         if (retransmission) _retransmitted++;
         return datagram;
@@ -351,18 +326,12 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         }
         _timeouts++;
         _rtt.Backoff();
-        _congestion.OnRetransmissionTimeout(now, _window.NextTransmissionNumber);
+        _congestion.OnRetransmissionTimeout(_window.NextTransmissionNumber);
         _rtoDeadlineMicros = now + _rtt.RtoMicros;
         // The earliest unacknowledged segment is declared lost; being the hole at the cumulative
         // ack, it goes out at once, whatever the collapsed window says: that retransmission is
         // what the timer is for.
         _window.OnTimeout();
         SendWhatTheWindowAllows();
-    }
-
-    private void Put(byte[] datagram)
-    {
-        _wire.Tell(new SendDatagram(datagram, _peer));
-        _sent++;
     }
 }

@@ -5,6 +5,15 @@ using Akka.Event;
 
 namespace Messenger.Rudp.Actors;
 
+/// <summary>Put <paramref name="Data"/> on the wire to <paramref name="To"/> (the whole array is the datagram).</summary>
+public sealed record SendDatagram(byte[] Data, IPEndPoint To);
+
+/// <summary>Several datagrams for one peer, in order: a burst of a window costs one message, not one per datagram.</summary>
+public sealed record SendDatagrams(IReadOnlyList<byte[]> Data, IPEndPoint To);
+
+/// <summary>A datagram that arrived from <paramref name="From"/>, not yet validated.</summary>
+public sealed record DatagramReceived(byte[] Data, IPEndPoint From);
+
 /// <summary>
 /// The wire: one actor around one bound UDP <see cref="Socket"/>. A dedicated thread blocks in
 /// <c>ReceiveFrom</c> and tells every datagram to <c>inbound</c> as <see cref="DatagramReceived"/>;

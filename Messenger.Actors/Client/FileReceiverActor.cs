@@ -1,11 +1,11 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
-using Messenger.Client;
 using Messenger.Protocol;
+using Messenger.Rudp;
+using Messenger.Rudp.Actors;
 
-namespace Messenger.Rudp.Actors;
+namespace Messenger.Client;
 
 /// <summary>Stop the download: the server gets an RST and the result is a failure.</summary>
 public sealed record CancelDownload { public static readonly CancelDownload Instance = new(); }
@@ -24,18 +24,15 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private sealed record HandshakeAckTimer { public static readonly HandshakeAckTimer Instance = new(); }
     private sealed record DelayedAck { public static readonly DelayedAck Instance = new(); }
     private sealed record ProgressTick { public static readonly ProgressTick Instance = new(); }
-    private sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
     private sealed record Linger { public static readonly Linger Instance = new(); }
 
-    private readonly IPEndPoint _server;
     private readonly TicketFrame _ticket;
     private readonly string _target;
     private readonly string _partPath;
     private readonly RudpSettings _settings;
     private readonly IProgress<DownloadProgress>? _progress;
     private readonly TaskCompletionSource<DownloadResult> _done;
-    private readonly IActorRef _wire;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly RudpLink _link;
     private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
 
     private uint _connectionId;
@@ -47,44 +44,48 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private int _handshakeAckTries;
     private bool _dataSeen;
     private bool _lastWasOutOfOrder;
-    private long _lastHeardMicros;
     private int _unacked;
     private uint _echoTimestamp, _echoSequence;
     private bool _echoRetransmission;
 
     // statistics
-    private long _datagrams, _sent, _retransmitsSeen, _duplicates, _dropped;
+    private long _retransmitsSeen, _duplicates, _dropped;
     private int _smallestWindow = int.MaxValue, _largestWindow;
     private long _transferStartMicros;
 
-    public FileReceiverActor(Socket socket, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
+    /// <param name="openWire">Creates the wire this download talks through (a socket actor, as a child; a probe in tests).</param>
+    public FileReceiverActor(Func<IActorContext, IActorRef> openWire, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
         IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done)
     {
-        _server = server;
         _ticket = ticket;
         _target = Path.Combine(outputFolder, ticket.File);
         _partPath = _target + ".part";
         _settings = settings;
         _progress = progress;
         _done = done;
-        _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed), "wire");
+        _link = new RudpLink(openWire(Context), server, settings.IdleTimeout);
         Connecting();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>A download through <paramref name="socket"/> (behind a lossy socket when <paramref name="settings"/> say so).</summary>
     public static Props Props(Socket socket, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
         IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done) =>
-        Akka.Actor.Props.Create(() => new FileReceiverActor(socket, server, ticket, outputFolder, settings, progress, done));
+        Props(context => context.ActorOf(LossySocketActor.WireProps(socket, context.Self, settings.Impairment, settings.LossSeed), "wire"),
+            server, ticket, outputFolder, settings, progress, done);
 
-    private long NowMicros => (long)_clock.Elapsed.TotalMicroseconds;
+    /// <summary>A download through whatever <paramref name="openWire"/> creates.</summary>
+    public static Props Props(Func<IActorContext, IActorRef> openWire, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
+        IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done) =>
+        Akka.Actor.Props.Create(() => new FileReceiverActor(openWire, server, ticket, outputFolder, settings, progress, done));
+
+    private long NowMicros => _link.NowMicros;
 
     protected override void PreStart()
     {
-        _lastHeardMicros = NowMicros;
         SendSyn();
-        Timers.StartPeriodicTimer(nameof(IdleCheck), IdleCheck.Instance,
-            TimeSpan.FromTicks(Math.Max(_settings.IdleTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond)));
+        _link.StartIdleCheck(Timers);
     }
 
     protected override void PostStop()
@@ -108,7 +109,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         Receive<SynTimer>(_ =>
         {
             if (++_synTries > _settings.HandshakeRetries)
-                Fail("no_answer", $"the server at {_server} did not answer the handshake after {_synTries} tries");
+                Fail("no_answer", $"the server at {_link.Peer} did not answer the handshake after {_synTries} tries");
             else SendSyn();
         });
         CommonHandlers();
@@ -162,9 +163,9 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void CommonHandlers()
     {
-        Receive<IdleCheck>(_ =>
+        Receive<RudpLink.IdleCheck>(_ =>
         {
-            if (NowMicros - _lastHeardMicros > (long)_settings.IdleTimeout.TotalMicroseconds)
+            if (_link.Silent)
             {
                 SendRst();
                 Fail("timeout", $"the server went silent for {_settings.IdleTimeout.TotalSeconds:0.#} s");
@@ -183,8 +184,8 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     {
         var datagram = new byte[RudpConstants.SynSize];
         RudpCodec.WriteSyn(datagram, Convert.FromHexString(_ticket.Ticket), (uint)_settings.ReceiveCapacity);
-        Put(datagram);
-        Timers.StartSingleTimer(nameof(SynTimer), SynTimer.Instance, Backoff(_synTries));
+        _link.Put(datagram);
+        Timers.StartSingleTimer(nameof(SynTimer), SynTimer.Instance, RudpLink.Backoff(_settings.HandshakeRetryInterval, _synTries));
     }
 
     private void OnSynAck(byte[] datagram, RudpHeader header)
@@ -223,13 +224,10 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     {
         var datagram = new byte[RudpConstants.HandshakeAckSize];
         RudpCodec.WriteHandshakeAck(datagram, _connectionId, (uint)_window!.AdvertisedWindow);
-        Put(datagram);
+        _link.Put(datagram);
         if (!_dataSeen)
-            Timers.StartSingleTimer(nameof(HandshakeAckTimer), HandshakeAckTimer.Instance, Backoff(_handshakeAckTries));
+            Timers.StartSingleTimer(nameof(HandshakeAckTimer), HandshakeAckTimer.Instance, RudpLink.Backoff(_settings.HandshakeRetryInterval, _handshakeAckTries));
     }
-
-    /// <summary>Handshake retry interval, doubling per try up to 8 times the first.</summary>
-    private TimeSpan Backoff(int tries) => TimeSpan.FromTicks(_settings.HandshakeRetryInterval.Ticks << Math.Min(tries, 3));
 
     // ------------------------------------------------------------------ data
 
@@ -285,7 +283,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         var buffer = new byte[RudpConstants.MaxAckSize];
         int length = RudpCodec.WriteAck(buffer, _connectionId, (uint)window.CumulativeAck, (uint)window.AdvertisedWindow,
             _echoTimestamp, _echoSequence, _echoRetransmission, _ranges.AsSpan(0, rangeCount));
-        Put(buffer.AsSpan(0, length).ToArray());
+        _link.Put(buffer.AsSpan(0, length).ToArray());
         _unacked = 0;
         _smallestWindow = Math.Min(_smallestWindow, window.AdvertisedWindow);
         _largestWindow = Math.Max(_largestWindow, window.AdvertisedWindow);
@@ -301,11 +299,11 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         else TryDelete(_partPath);
         SendFinAck();
         ReportProgress();
-        var stats = new TransferStats(_size, (NowMicros - _transferStartMicros) / 1e6, _sent, _datagrams, _retransmitsSeen, 0,
-            _duplicates, _dropped, _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, 0);
-        _done.TrySetResult(new DownloadResult(_ticket.File, _target, _size, _clock.Elapsed, verified, sha,
-            _datagrams, _retransmitsSeen, verified ? null : "SHA-256 mismatch", stats));
-        Timers.Cancel(nameof(IdleCheck));
+        var stats = new TransferStats(_size, (NowMicros - _transferStartMicros) / 1e6, _link.Sent, _link.Received, _retransmitsSeen, 0,
+            _duplicates, _dropped, _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, SmoothedRttMs: null);
+        _done.TrySetResult(new DownloadResult(_ticket.File, _target, _size, _link.Elapsed, verified, sha,
+            _link.Received, _retransmitsSeen, verified ? null : "SHA-256 mismatch", stats));
+        Timers.Cancel(nameof(RudpLink.IdleCheck));
         Timers.StartSingleTimer(nameof(Linger), Linger.Instance, TimeSpan.FromSeconds(1));
         Become(Lingering);
     }
@@ -314,7 +312,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     {
         var datagram = new byte[RudpConstants.FinSize];
         RudpCodec.WriteFinAck(datagram, _connectionId);
-        Put(datagram);
+        _link.Put(datagram);
     }
 
     // ------------------------------------------------------------------ helpers
@@ -323,37 +321,25 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private bool Accept(DatagramReceived m, out RudpHeader header)
     {
         header = default;
-        if (!m.From.Equals(_server)) return false; // not our server: not even worth counting
+        if (!m.From.Equals(_link.Peer)) return false; // not our server: not even worth counting
         if (!RudpCodec.TryRead(m.Data, out header, out _))
         {
             _dropped++; // damaged (checksum) or malformed
             return false;
         }
-        _lastHeardMicros = NowMicros;
-        _datagrams++;
+        _link.Heard();
         return true;
     }
 
     private void ReportProgress()
     {
         if (_progress is null || _window is null) return;
-        double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-6);
+        double seconds = Math.Max(_link.Elapsed.TotalSeconds, 1e-6);
         long done = Math.Min((long)_window.CumulativeAck * _payloadBytes, _size);
-        _progress.Report(new DownloadProgress(_ticket.File, done, _size, done / seconds, _clock.Elapsed, _retransmitsSeen, _window.AdvertisedWindow));
+        _progress.Report(new DownloadProgress(_ticket.File, done, _size, done / seconds, _link.Elapsed, _retransmitsSeen, _window.AdvertisedWindow));
     }
 
-    private void SendRst()
-    {
-        var datagram = new byte[RudpConstants.RstSize];
-        RudpCodec.WriteRst(datagram, _connectionId, RstReason.Aborted);
-        Put(datagram);
-    }
-
-    private void Put(byte[] datagram)
-    {
-        _wire.Tell(new SendDatagram(datagram, _server));
-        _sent++;
-    }
+    private void SendRst() => _link.Reset(_connectionId, RstReason.Aborted);
 
     private void Fail(RstReason reason) => Fail(reason == RstReason.BadTicket ? ErrorCodes.BadTicket : "reset", reason switch
     {

@@ -1,6 +1,6 @@
 using Akka.Configuration;
 
-namespace Messenger.Rudp.Actors;
+namespace Messenger.Rudp;
 
 /// <summary>Tunables of the reliable-UDP transport, read from <c>messenger.rudp</c> (server and client HOCON share the keys).</summary>
 public sealed record RudpSettings(

@@ -1,7 +1,7 @@
 using System.IO.MemoryMappedFiles;
 using System.Security.Cryptography;
 
-namespace Messenger.Rudp.Actors;
+namespace Messenger.Client;
 
 /// <summary>
 /// The <c>NAME.part</c> file a reliable-UDP download writes into. Segments arrive in any order

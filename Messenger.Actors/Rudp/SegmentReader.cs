@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Messenger.Rudp.Actors;
+namespace Messenger.Rudp;
 
 /// <summary>
 /// Reads segment payloads from the file being sent. New segments go out in order, so they are

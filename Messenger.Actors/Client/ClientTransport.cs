@@ -1,0 +1,62 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Messenger.Net;
+
+namespace Messenger.Client;
+
+/// <summary>
+/// TLS as the client wants it: on or off, and optionally a pinned certificate fingerprint
+/// (SHA-256, hex) for a server with a self-signed certificate. Without a pin the certificate must
+/// be valid for the host name and chain to a trusted root.
+/// </summary>
+public sealed record ClientTls(string? PinnedFingerprint);
+
+/// <summary>Opens the client's TCP connections: plain, or TLS checked as <see cref="ClientTls"/> says.</summary>
+public static class ClientTransport
+{
+    /// <summary>A connected stream to <paramref name="host"/>:<paramref name="port"/>; the caller disposes it.</summary>
+    public static async Task<Stream> ConnectAsync(string host, int port, ClientTls? tls, int receiveBufferBytes, CancellationToken cancel)
+    {
+        var tcp = new TcpClient { NoDelay = true, ReceiveBufferSize = receiveBufferBytes };
+        try
+        {
+            await tcp.ConnectAsync(host, port, cancel);
+            if (tls is null) return tcp.GetStream();
+            var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
+            string? refusal = null;
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = host,
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    refusal = Check(tls, certificate, errors);
+                    return refusal is null;
+                },
+            }, cancel).ContinueWith(t =>
+            {
+                if (t.IsFaulted) throw new AuthenticationException(refusal ?? $"TLS handshake failed: {t.Exception!.GetBaseException().Message}");
+                t.GetAwaiter().GetResult();
+            }, TaskScheduler.Default);
+            return ssl;
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    private static string? Check(ClientTls tls, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null) return "the server sent no TLS certificate";
+        if (tls.PinnedFingerprint is { } pinned)
+        {
+            return TlsCertificates.Matches(pinned, certificate) ? null
+                : $"the server's certificate has SHA-256 fingerprint {Convert.ToHexStringLower(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256))}, not the pinned {pinned}";
+        }
+        return errors == SslPolicyErrors.None ? null
+            : $"the server's TLS certificate is not trusted ({errors}); pin a self-signed one with --tls-fingerprint";
+    }
+}

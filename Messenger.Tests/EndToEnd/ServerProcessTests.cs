@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Messenger.Protocol;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.EndToEnd;
+
+/// <summary>The server as users run it: its own process, stopped with SIGTERM, or started under a low descriptor limit.</summary>
+public partial class ServerProcessTests
+{
+    [Fact]
+    public async Task SIGTERM_closes_every_client_with_server_shutdown_and_no_reset()
+    {
+        using var files = new TempFolder();
+        files.CreateRandomFile("big.bin", 32L << 20);
+        await using var server = await RunningServer.StartAsync(files.Path);
+        var clients = new List<ChatTestClient>();
+        for (int i = 0; i < 100; i++) clients.Add(await ChatTestClient.LoginAsync(server.Chat, $"c{i:000}"));
+        // The last client has seen everyone join; the others' join notices wait unread in their sockets.
+        await clients[^1].SendAsync(PingCommand.Instance);
+        await clients[^1].ExpectAsync<PongFrame>();
+
+        Assert.Equal(0, Process.Start("kill", ["-TERM", server.Pid.ToString()])!.WaitForExit(5000) ? 0 : 1);
+
+        int resets = 0, shutdowns = 0;
+        await Task.WhenAll(clients.Select(async client =>
+        {
+            try
+            {
+                var lines = await client.ReadUntilClosedAsync();
+                if (lines.Any(l => l.Contains("\"server_shutdown\""))) Interlocked.Increment(ref shutdowns);
+            }
+            catch (IOException) { Interlocked.Increment(ref resets); }
+        }));
+        Assert.Equal(0, resets);
+        Assert.Equal(100, shutdowns);
+        Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the server did not exit");
+        Assert.Equal(0, server.ExitCode);
+        foreach (var client in clients) await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Under_a_low_descriptor_limit_the_server_refuses_connections_instead_of_crashing()
+    {
+        Assert.True(File.Exists("/usr/bin/prlimit"), "prlimit (util-linux) is needed");
+        using var files = new TempFolder();
+        // 400 descriptors, 256 reserved: the server lowers its limits to fit the rest.
+        await using var server = await RunningServer.StartAsync(files.Path, prlimitNoFile: 400);
+        var sockets = new List<TcpClient>();
+        int refused = 0;
+        for (int i = 0; i < 300; i++)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync(server.Chat);
+            sockets.Add(tcp);
+        }
+        foreach (var tcp in sockets)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            var buffer = new byte[256];
+            try
+            {
+                int n = await tcp.GetStream().ReadAsync(buffer, timeout.Token);
+                if (n > 0 && System.Text.Encoding.UTF8.GetString(buffer, 0, n).Contains("\"connection_limit\"")) refused++;
+            }
+            catch (OperationCanceledException) { } // admitted: the server says nothing until hello
+        }
+        Assert.InRange(refused, 150, 299);
+        Assert.False(server.HasExited, "the server died");
+        foreach (var tcp in sockets) tcp.Dispose();
+        // Once they are gone, clients are served again.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await using var alice = await ChatTestClient.ConnectAsync(server.Chat);
+            await alice.SendAsync(new HelloCommand("alice"));
+            if (await alice.ReadFrameAsync() is WelcomeFrame) break;
+            Assert.True(DateTime.UtcNow < deadline, "no client was served after the flood");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary><c>dotnet Messenger.Server.dll</c> on ports 0, optionally under <c>prlimit</c>.</summary>
+    private sealed partial class RunningServer : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        private RunningServer(Process process, IPEndPoint chat)
+        {
+            _process = process;
+            Chat = chat;
+        }
+
+        public IPEndPoint Chat { get; }
+        public int Pid => _process.Id;
+        public bool HasExited => _process.HasExited;
+        public int ExitCode => _process.ExitCode;
+
+        public static async Task<RunningServer> StartAsync(string filesFolder, int? prlimitNoFile = null)
+        {
+            var dll = Path.Combine(AppContext.BaseDirectory, "Messenger.Server.dll");
+            var info = new ProcessStartInfo(prlimitNoFile is null ? "dotnet" : "prlimit")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            if (prlimitNoFile is { } n) foreach (var arg in new[] { $"--nofile={n}:{n}", "dotnet" }) info.ArgumentList.Add(arg);
+            foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--files", filesFolder })
+                info.ArgumentList.Add(arg);
+            var process = Process.Start(info)!;
+            var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Messenger listening") == true) listening.TrySetResult(e.Data); };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var line = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            return new RunningServer(process, IPEndPoint.Parse(ChatPort().Match(line).Groups[1].Value));
+        }
+
+        public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+        {
+            using var cancel = new CancellationTokenSource(timeout);
+            try { await _process.WaitForExitAsync(cancel.Token); return true; }
+            catch (OperationCanceledException) { return false; }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+        }
+
+        [GeneratedRegex(@"chat tcp ([\d.]+:\d+)")]
+        private static partial Regex ChatPort();
+    }
+}

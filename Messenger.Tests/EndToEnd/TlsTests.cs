@@ -1,0 +1,97 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Akka.Actor;
+using Messenger.Client;
+using Messenger.Hosting;
+using Messenger.Protocol;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.EndToEnd;
+
+/// <summary>TLS on the chat and TCP-file ports, with a self-signed certificate made for the test.</summary>
+public sealed class TlsTests : IAsyncLifetime
+{
+    private readonly TempFolder _certFolder = new();
+    private TestServer _server = null!;
+    private ActorSystem _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var certPath = _certFolder.File("server.pfx").Replace("\\", "\\\\");
+        _server = await TestServer.StartAsync($"messenger.tls {{ self-signed = on, self-signed-file = \"{certPath}\" }}");
+        _client = ActorSystem.Create("tls-client", ClientConfig.Load());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.Terminate();
+        await _server.DisposeAsync();
+        _certFolder.Dispose();
+    }
+
+    private string Fingerprint => _server.Server.TlsFingerprint!;
+
+    [Fact]
+    public async Task A_client_that_pins_the_certificate_chats_and_downloads_over_TLS()
+    {
+        _server.Files.CreateRandomFile("secret.bin", 3_000_000, seed: 5);
+        var tls = new ClientTls(Fingerprint);
+        var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "alice", tls);
+        await session.ExpectAsync<WelcomeFrame>();
+        session.Send(new SayCommand("over tls"));
+        Assert.Equal("over tls", (await session.ExpectAsync<MessageFrame>()).Text);
+        session.Send(new GetCommand("secret.bin", TransferVia.Tcp));
+        var ticket = await session.ExpectAsync<TicketFrame>();
+        using var downloads = new TempFolder();
+        var result = await TcpDownload.RunAsync("127.0.0.1", ticket, downloads.Path, tls: tls);
+        Assert.True(result.Verified, result.Error);
+        Assert.Equal(File.ReadAllBytes(_server.Files.File("secret.bin")), File.ReadAllBytes(downloads.File("secret.bin")));
+        session.Quit();
+    }
+
+    [Fact]
+    public async Task A_wrong_pinned_fingerprint_is_refused_with_a_clear_error()
+    {
+        var wrong = new string('0', 64);
+        var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "mallory", new ClientTls(wrong));
+        var error = await Assert.ThrowsAsync<SessionEndedException>(() => session.ExpectAsync<WelcomeFrame>());
+        Assert.Contains("fingerprint", error.Message);
+        Assert.Contains(Fingerprint, error.Message);
+    }
+
+    [Fact]
+    public async Task A_self_signed_certificate_is_not_trusted_without_a_pin()
+    {
+        var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "trusting", new ClientTls(null));
+        var error = await Assert.ThrowsAsync<SessionEndedException>(() => session.ExpectAsync<WelcomeFrame>());
+        Assert.Contains("not trusted", error.Message);
+    }
+
+    [Fact]
+    public async Task A_plain_text_client_on_the_TLS_port_is_closed_without_hurting_others()
+    {
+        var tls = new ClientTls(Fingerprint);
+        var alice = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "alice", tls);
+        await alice.ExpectAsync<WelcomeFrame>();
+
+        using var plain = new TcpClient();
+        await plain.ConnectAsync(_server.Server.ChatEndpoint);
+        var stream = plain.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes("{\"type\":\"hello\",\"user\":\"plain\"}\n"));
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        int total = 0;
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer, timeout.Token)) > 0) total += n;
+        }
+        catch (IOException) { } // a reset is also a close
+        Assert.DoesNotContain("welcome", Encoding.UTF8.GetString(buffer, 0, Math.Min(total, buffer.Length)));
+
+        alice.Send(new SayCommand("still here"));
+        Assert.Equal("still here", (await alice.ExpectAsync<MessageFrame>()).Text);
+        alice.Quit();
+    }
+}
