@@ -41,6 +41,11 @@ public static class Cli
         foreach (var option in TlsFlags.All) root.Options.Add(option);
         root.SetAction(async (parsed, cancel) =>
         {
+            if (MissingFolder(parsed, downloads) is { } missing)
+            {
+                stderr.WriteLine($"error: the folder {missing} does not exist (--downloads names an existing folder)");
+                return BadUsage;
+            }
             using var system = CreateSystem(parsed);
             var ui = new TerminalUi(system, new TerminalUiOptions(
                 parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(user), parsed.GetValue(downloads)!, TlsFlags.From(parsed)));
@@ -62,7 +67,9 @@ public static class Cli
         var option = new Option<int>("--port") { Description = "Server chat (control channel) TCP port", DefaultValueFactory = _ => 7400 };
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < 1 or > 65535) r.AddError("--port must be between 1 and 65535");
+            // Only a number out of range: a value that is not a number already has the parser's own error.
+            if (r.Tokens is [var token] && int.TryParse(token.Value, out int port) && port is < 1 or > 65535)
+                r.AddError("--port must be between 1 and 65535");
         });
         return option;
     }
@@ -101,7 +108,7 @@ public static class Cli
         var file = new Argument<string>("NAME") { Description = "Name of the file on the server (see /files)" };
         var command = new Command("download",
             "Log in under a generated name, download one file and verify its SHA-256. Prints one summary line:\n"
-            + "file=NAME bytes=N seconds=S mbps=M datagrams=D retransmits=R sha256=ok|bad")
+            + "file=NAME bytes=N seconds=S MB/s=M datagrams=D retransmits=R sha256=ok|bad")
         {
             file, server, port, via, output,
         };
@@ -109,6 +116,11 @@ public static class Cli
         foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
+            if (MissingFolder(parsed, output) is { } missing)
+            {
+                stderr.WriteLine($"error: the folder {missing} does not exist (--out names an existing folder)");
+                return BadUsage;
+            }
             using var system = CreateSystem(parsed);
             try
             {
@@ -123,6 +135,10 @@ public static class Cli
         });
         return command;
     }
+
+    /// <summary>The folder <paramref name="option"/> names when it was given but does not exist (the default is created when needed).</summary>
+    public static string? MissingFolder(ParseResult parsed, Option<string> option) =>
+        parsed.GetResult(option) is { Implicit: false } && parsed.GetValue(option) is { } folder && !Directory.Exists(folder) ? folder : null;
 
     /// <summary>The client's actor system, with the lossy-socket flags layered over hocon/client.hocon.</summary>
     public static ActorSystem CreateSystem(ParseResult parsed) =>

@@ -53,9 +53,7 @@ public static class Headless
             }
 
             var progress = new StderrProgress(stderr);
-            var result = via == TransferVia.Udp
-                ? await RudpDownload.RunAsync(system, host, ticket, outputFolder, progress, cancel)
-                : await TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel, tls);
+            var result = await Download.RunAsync(system, host, ticket, outputFolder, progress, cancel, tls);
             session.Quit();
 
             stdout.WriteLine(Summary(result));
@@ -72,7 +70,7 @@ public static class Headless
 
     /// <summary>The one summary line of <c>download</c>.</summary>
     public static string Summary(DownloadResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"file={r.File} bytes={r.Bytes} seconds={r.Elapsed.TotalSeconds:0.000} mbps={r.MegabytesPerSecond:0.00} datagrams={r.Datagrams} retransmits={r.Retransmits} sha256={(r.Verified ? "ok" : "bad")}");
+        $"file={r.File} bytes={r.Bytes} seconds={r.Elapsed.TotalSeconds:0.000} MB/s={r.MegabytesPerSecond:0.00} datagrams={r.Datagrams} retransmits={r.Retransmits} sha256={(r.Verified ? "ok" : "bad")}");
 
     private static bool IsExpected(Exception e) => e is SessionEndedException or ServerErrorException or DownloadFailedException
         or SocketException or IOException or NotSupportedException or OperationCanceledException or UnauthorizedAccessException;

@@ -1,25 +1,30 @@
+using System.Globalization;
 using Messenger.Protocol;
 
 namespace Messenger.TerminalClient;
 
 /// <summary>
 /// What the user typed on the input line. Plain text is a chat message; a line starting with
-/// <c>/</c> is a command (<c>//text</c> sends text that starts with <c>/</c>).
+/// <c>/</c> is a command (<c>//text</c> sends text that starts with <c>/</c>). A pasted text of
+/// several lines is sent as one message per line; every line is checked against the protocol's
+/// length limit before anything is sent.
 /// </summary>
 public abstract record InputCommand
 {
-    public const string HelpText =
-        "commands: /pm NAME TEXT · /who · /files · /get NAME [tcp|udp] · /help · /quit · (//text sends \"/text\")";
+    /// <summary>How <c>/me</c> travels: a chat message with this prefix, shown by clients as an action.</summary>
+    public const string ActionPrefix = "/me ";
 
-    /// <summary>The wire command to send, or null for commands handled by the client itself.</summary>
-    public virtual ClientCommand? ToClientCommand() => null;
+    /// <summary>The wire commands to send; empty for commands handled by the client itself.</summary>
+    public virtual IReadOnlyList<ClientCommand> ToClientCommands() => [];
 
     public static InputCommand Parse(string? input)
     {
-        var line = (input ?? "").Trim();
-        if (line.Length == 0) return Empty.Instance;
-        if (!line.StartsWith('/')) return new Say(line);
-        if (line.StartsWith("//", StringComparison.Ordinal)) return new Say(line[1..]);
+        var raw = input ?? "";
+        if (raw.Length == 0) return Empty.Instance;
+        var line = raw.Trim();
+        if (line.Length == 0) return new Invalid("the message is only spaces: nothing was sent");
+        if (!line.StartsWith('/')) return Say.Of(line);
+        if (line.StartsWith("//", StringComparison.Ordinal)) return Say.Of(line[1..]);
 
         var (name, rest) = SplitWord(line[1..]);
         switch (name.ToLowerInvariant())
@@ -31,23 +36,26 @@ public abstract record InputCommand
                 if (to.Length == 0) return new Invalid("usage: /pm NAME TEXT");
                 if (!Usernames.IsValid(to)) return new Invalid($"\"{to}\" is not a valid username");
                 if (text.Length == 0) return new Invalid($"usage: /pm {to} TEXT (the message is missing)");
-                return new PrivateMessage(to, text);
+                return CheckLength(text) ?? new PrivateMessage(to, text);
             }
+            case "me":
+                if (rest.Length == 0) return new Invalid("usage: /me ACTION (for example /me waves)");
+                return CheckLength(ActionPrefix + rest) ?? new Me(rest);
             case "who":
                 return rest.Length == 0 ? Who.Instance : new Invalid("usage: /who (no arguments)");
             case "files":
                 return rest.Length == 0 ? Files.Instance : new Invalid("usage: /files (no arguments)");
             case "get":
             {
-                var (file, tail) = SplitWord(rest);
-                if (file.Length == 0) return new Invalid("usage: /get NAME [tcp|udp]");
+                if (!TryFileName(rest, out var file, out var tail)) return new Invalid("usage: /get NAME [tcp|udp] (a closing \" is missing)");
+                if (file.Length == 0) return new Invalid("usage: /get NAME [tcp|udp] (quote a name with spaces: /get \"my file.txt\")");
                 var (via, extra) = SplitWord(tail);
-                if (extra.Length != 0) return new Invalid("usage: /get NAME [tcp|udp] (too many arguments)");
+                if (extra.Length != 0) return new Invalid("usage: /get NAME [tcp|udp] (too many arguments; quote a name with spaces)");
                 return via.ToLowerInvariant() switch
                 {
                     "" or "tcp" => new Get(file, TransferVia.Tcp),
                     "udp" => new Get(file, TransferVia.Udp),
-                    _ => new Invalid($"unknown transfer \"{via}\": use tcp or udp"),
+                    _ => new Invalid($"unknown transfer \"{via}\": use tcp or udp (quote a name with spaces: /get \"my file.txt\")"),
                 };
             }
             case "help":
@@ -57,11 +65,28 @@ public abstract record InputCommand
             case "exit":
                 return Quit.Instance;
             case "":
-                return new Invalid("a command name is missing after \"/\"; " + HelpText);
+                return new Invalid("a command name is missing after \"/\"; " + HelpText.Commands);
             default:
-                return new Invalid($"unknown command \"/{name}\"; " + HelpText);
+                return new Invalid($"unknown command \"/{name}\"; " + HelpText.Commands);
         }
     }
+
+    /// <summary>An error when a line of <paramref name="text"/> is longer than the server accepts.</summary>
+    private static InputCommand? CheckLength(string text)
+    {
+        foreach (var line in Lines(text))
+        {
+            int length = line.EnumerateRunes().Count();
+            if (length > ProtocolLimits.MaxTextCodePoints)
+                return new Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"the message is {length:N0} characters; the server takes at most {ProtocolLimits.MaxTextCodePoints:N0}. It is still on the input line: shorten it or split it into lines."));
+        }
+        return null;
+    }
+
+    /// <summary>The non-blank lines of a (possibly pasted) text.</summary>
+    public static IEnumerable<string> Lines(string text) =>
+        text.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd()).Where(l => l.Trim().Length > 0);
 
     private static (string Word, string Tail) SplitWord(string text)
     {
@@ -70,13 +95,58 @@ public abstract record InputCommand
         return space < 0 ? (text, "") : (text[..space], text[(space + 1)..].Trim());
     }
 
+    /// <summary>The first word, or a "quoted name with spaces".</summary>
+    private static bool TryFileName(string text, out string file, out string tail)
+    {
+        text = text.TrimStart();
+        if (!text.StartsWith('"'))
+        {
+            (file, tail) = SplitWord(text);
+            return true;
+        }
+        int close = text.IndexOf('"', 1);
+        if (close < 0)
+        {
+            (file, tail) = ("", "");
+            return false;
+        }
+        (file, tail) = (text[1..close], text[(close + 1)..].Trim());
+        return true;
+    }
+
     public sealed record Empty : InputCommand { public static readonly Empty Instance = new(); }
-    public sealed record Say(string Text) : InputCommand { public override ClientCommand ToClientCommand() => new SayCommand(Text); }
-    public sealed record PrivateMessage(string To, string Text) : InputCommand { public override ClientCommand ToClientCommand() => new PmCommand(To, Text); }
-    public sealed record Who : InputCommand { public static readonly Who Instance = new(); public override ClientCommand ToClientCommand() => WhoCommand.Instance; }
-    public sealed record Files : InputCommand { public static readonly Files Instance = new(); public override ClientCommand ToClientCommand() => FilesCommand.Instance; }
-    public sealed record Get(string File, TransferVia Via) : InputCommand { public override ClientCommand ToClientCommand() => new GetCommand(File, Via); }
+
+    public sealed record Say(string Text) : InputCommand
+    {
+        public static InputCommand Of(string text) => CheckLength(text) ?? new Say(text);
+        public override IReadOnlyList<ClientCommand> ToClientCommands() => Lines(Text).Select(l => (ClientCommand)new SayCommand(l)).ToList();
+    }
+
+    public sealed record Me(string Text) : InputCommand
+    {
+        public override IReadOnlyList<ClientCommand> ToClientCommands() => [new SayCommand(ActionPrefix + Text)];
+    }
+
+    public sealed record PrivateMessage(string To, string Text) : InputCommand
+    {
+        public override IReadOnlyList<ClientCommand> ToClientCommands() => Lines(Text).Select(l => (ClientCommand)new PmCommand(To, l)).ToList();
+    }
+
+    public sealed record Who : InputCommand { public static readonly Who Instance = new(); public override IReadOnlyList<ClientCommand> ToClientCommands() => [WhoCommand.Instance]; }
+    public sealed record Files : InputCommand { public static readonly Files Instance = new(); public override IReadOnlyList<ClientCommand> ToClientCommands() => [FilesCommand.Instance]; }
+    public sealed record Get(string File, TransferVia Via) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => [new GetCommand(File, Via)]; }
     public sealed record Help : InputCommand { public static readonly Help Instance = new(); }
     public sealed record Quit : InputCommand { public static readonly Quit Instance = new(); }
     public sealed record Invalid(string Error) : InputCommand;
+}
+
+/// <summary>The one help text: commands and keys, shown by /help and F1 and quoted in the docs.</summary>
+public static class HelpText
+{
+    public const string Commands =
+        "commands: /pm NAME TEXT · /me ACTION · /who · /files · /get NAME [tcp|udp] (\"quote names with spaces\") · /help · /quit · //text sends \"/text\"";
+
+    public const string Keys =
+        "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab/Shift+Tab move focus (Tab completes on the input line) · "
+        + "Up/Down input history · PgUp/PgDn scroll · Ctrl+N/Ctrl+P next/previous conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
 }

@@ -1,4 +1,6 @@
 using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Text;
 using Akka.Actor;
 using Messenger.Client;
 using Messenger.Protocol;
@@ -14,26 +16,43 @@ namespace Messenger.TerminalClient;
 public sealed record TerminalUiOptions(string Server, int Port, string? User, string DownloadsFolder, ClientTls? Tls = null);
 
 /// <summary>
-/// The full-screen client. It only renders <see cref="ChatViewModel"/>; networking lives in the
-/// <see cref="ChatSessionActor"/> and the download tasks, whose news reaches the UI thread only
-/// through <see cref="Post"/> (<c>app.Invoke</c>), which stops once the app is shutting down.
+/// The full-screen client. It renders <see cref="ChatViewModel"/> and turns keys into calls on
+/// it; the view-model decides. Networking lives in the <see cref="ChatSessionActor"/> and the
+/// download tasks, whose news reaches the UI thread only through <see cref="Post"/>
+/// (<c>app.Invoke</c>), which stops once the app is shutting down.
 /// </summary>
-public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
+public sealed class TerminalUi
 {
-    private const int UsersWidth = 20;
+    /// <summary>Shown on the input line for a newline of a pasted text; Enter sends each line as its own message.</summary>
+    private const char PastedNewline = '↵';
 
-    private readonly ChatViewModel _vm = new();
+    private static readonly Attribute[] UserPalette =
+    [
+        new(ColorName16.BrightBlue, ColorName16.Black), new(ColorName16.BrightYellow, ColorName16.Black),
+        new(ColorName16.BrightCyan, ColorName16.Black), new(ColorName16.Green, ColorName16.Black),
+        new(ColorName16.BrightMagenta, ColorName16.Black), new(ColorName16.Blue, ColorName16.Black),
+        new(ColorName16.Yellow, ColorName16.Black), new(ColorName16.Cyan, ColorName16.Black),
+    ];
+
+    private readonly ActorSystem _system;
+    private readonly TerminalUiOptions _options;
+    private readonly ChatViewModel _vm;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly ObservableCollection<string> _logLines = [];
-    private readonly List<LineKind> _logKinds = [];
+    private readonly ChatRows _chatRows = new();
     private readonly ObservableCollection<string> _userLines = [];
     private readonly ObservableCollection<string> _fileLines = [];
+    private readonly Dictionary<int, CancellationTokenSource> _transfers = [];
 
     private IApplication? _app;
+    private QuietMainLoop? _loop;
     private bool _closed;
     private ChatSession? _session;
-    private string _host = options.Server;
+    private string _host;
+    private int _port;
+    private int _reconnectGeneration;
+    private int _selectedDownload;
+    private List<ChatLine> _visible = [];
 
     private Window _window = null!;
     private View _connectPanel = null!;
@@ -41,18 +60,32 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     private Label _connectProblem = null!;
     private View _mainPanel = null!;
     private FrameView _chatFrame = null!, _filesFrame = null!, _downloadsFrame = null!, _usersFrame = null!;
-    private ListView _chatList = null!, _usersList = null!, _filesList = null!;
+    private RowsView _chatView = null!, _downloadsView = null!;
+    private ListView _usersList = null!, _filesList = null!;
+    private Label _prompt = null!;
     private TextField _input = null!;
     private Shortcut _stateShortcut = null!;
-    private readonly Dictionary<int, (Label Text, Label Detail, ProgressBar Bar)> _downloadRows = [];
+
+    public TerminalUi(ActorSystem system, TerminalUiOptions options)
+    {
+        _system = system;
+        _options = options;
+        _host = options.Server;
+        _port = options.Port;
+        _vm = new ChatViewModel(alreadyDownloaded: file => File.Exists(Path.Combine(options.DownloadsFolder, file)));
+    }
 
     public int Run()
     {
-        using IApplication app = Application.Create();
+        var (created, loop) = QuietMainLoop.CreateApplication();
+        using var quiet = loop; // disposed after the app, whose input thread wakes it
+        using IApplication app = created;
         app.Init();
         _app = app;
+        _loop = loop;
         using var window = Build();
-        app.Keyboard.KeyDown += OnGlobalKey;
+        app.Keyboard.KeyDown += OnKey;
+        app.Paste += OnPaste;
         try
         {
             app.Run(window); // the flags only fill in the connect form: Enter connects
@@ -76,6 +109,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
             {
                 if (!_closed) action();
             });
+            _loop?.Wake();
         }
     }
 
@@ -83,128 +117,204 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
 
     private Window Build()
     {
-        var window = new Window { Title = "Messenger", Width = Dim.Fill(), Height = Dim.Fill() };
-        _window = window;
+        _window = new Window { Title = "Messenger", Width = Dim.Fill(), Height = Dim.Fill() };
+        _window.Add(BuildConnectForm(), BuildMainScreen(), BuildStatusBar());
+        Subscribe();
+        UpdateState();
+        return _window;
+    }
 
-        // The connect form.
-        _connectPanel = new FrameView { Title = "Connect", X = Pos.Center(), Y = Pos.Center(), Width = 60, Height = 11 };
-        _serverField = new TextField { X = 12, Y = 0, Width = Dim.Fill(1), Text = options.Server };
-        _portField = new TextField { X = 12, Y = 1, Width = 8, Text = options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        _userField = new TextField { X = 12, Y = 2, Width = Dim.Fill(1), Text = options.User ?? "" };
+    private View BuildConnectForm()
+    {
+        _connectPanel = new FrameView { Title = "Connect", X = Pos.Center(), Y = Pos.Center(), Width = Dim.Percent(90), Height = 11 };
+        _serverField = new TextField { X = 12, Y = 0, Width = Dim.Fill(1), Text = _options.Server };
+        _portField = new TextField { X = 12, Y = 1, Width = 8, Text = _options.Port.ToString(CultureInfo.InvariantCulture) };
+        _userField = new TextField { X = 12, Y = 2, Width = Dim.Fill(1), Text = _options.User ?? "" };
         var connect = new Button { Text = "Connect", X = 12, Y = 4, IsDefault = true };
         connect.Accepting += (_, e) => { e.Handled = true; Connect(); };
         foreach (var field in new[] { _serverField, _portField, _userField })
             field.Accepting += (_, e) => { e.Handled = true; Connect(); };
-        _connectProblem = new Label { X = 1, Y = 6, Width = Dim.Fill(1), Height = 2, Text = "Enter a username and press Enter." };
+        // No hotkey marker: the hint spells out '_' and must show it.
+        _connectProblem = new Label { X = 1, Y = 6, Width = Dim.Fill(1), Height = 3, HotKeySpecifier = (Rune)0xFFFF, Text = "Enter a username and press Enter." };
         _connectPanel.Add(
             new Label { Text = "Server:", X = 1, Y = 0 }, _serverField,
             new Label { Text = "Port:", X = 1, Y = 1 }, _portField,
             new Label { Text = "Username:", X = 1, Y = 2 }, _userField,
             connect, _connectProblem);
+        return _connectPanel;
+    }
 
-        // The main screen.
+    /// <summary>The online list's width: narrower on small screens, gone below 70 columns (/who still lists them).</summary>
+    private int UsersWidth() => (_app?.Screen.Width ?? 80) switch { >= 100 => 22, >= 70 => 16, _ => 0 };
+
+    private View BuildMainScreen()
+    {
         _mainPanel = new View { Width = Dim.Fill(), Height = Dim.Fill(1), Visible = false, CanFocus = true };
-        _usersFrame = new FrameView { Title = "Online", X = Pos.AnchorEnd(UsersWidth), Width = UsersWidth, Height = Dim.Fill(1) };
+        var rest = Dim.Func(_ => UsersWidth());
+
+        _usersFrame = new FrameView { Title = "Online", X = Pos.AnchorEnd(), Width = rest, Height = Dim.Fill(1) };
         _usersList = new ListView { Width = Dim.Fill(), Height = Dim.Fill() };
         _usersList.SetSource(_userLines);
         _usersList.Accepting += (_, e) =>
         {
             e.Handled = true;
-            if (_usersList.SelectedItem is { } i && i >= 0 && i < _userLines.Count) StartPm(_vm.Users[i]);
+            if (_usersList.SelectedItem is { } i && i >= 0 && i < _vm.Users.Count) OpenConversation(_vm.Users[i]);
         };
         _usersFrame.Add(_usersList);
+        _usersFrame.FrameChanged += (_, _) => RefreshUsers();
 
-        _chatFrame = new FrameView { Title = "Chat", Width = Dim.Fill(UsersWidth), Height = Dim.Fill(1) };
-        _chatList = new ListView { Width = Dim.Fill(), Height = Dim.Fill() };
-        _chatList.SetSource(_logLines);
-        _chatList.RowRender += (_, e) =>
+        _chatFrame = new FrameView { Title = "Chat", Width = Dim.Fill(rest), Height = Dim.Fill(1) };
+        _chatView = new RowsView
         {
-            if (e.Row >= 0 && e.Row < _logKinds.Count && e.Row != _chatList.SelectedItem) e.RowAttribute = KindAttribute(_logKinds[e.Row]);
+            Width = Dim.Fill(), Height = Dim.Fill(),
+            ItemCount = () => _visible.Count,
+            ItemRows = (i, width) => _chatRows.Rows(_visible[i], width, LineColor, UserColor),
         };
-        _chatFrame.Add(_chatList);
+        _chatFrame.Add(_chatView);
 
-        _filesFrame = new FrameView { Title = "Files: Enter or T = TCP, U = UDP, F5 = refresh, Esc = chat", Width = Dim.Fill(UsersWidth), Height = Dim.Fill(1), Visible = false };
+        _filesFrame = new FrameView { Title = "Files: Enter asks TCP or UDP · Ctrl+T TCP · Ctrl+U UDP · F5 refresh · Esc chat", Width = Dim.Fill(rest), Height = Dim.Fill(1), Visible = false };
         _filesList = new ListView { Width = Dim.Fill(), Height = Dim.Fill() };
         _filesList.SetSource(_fileLines);
         _filesList.Accepting += (_, e) => { e.Handled = true; AskDownloadSelected(); };
         _filesFrame.Add(_filesList);
+        _filesFrame.FrameChanged += (_, _) => RefreshFiles();
 
-        _downloadsFrame = new FrameView { Title = $"Downloads (to {options.DownloadsFolder}), Esc = chat", Width = Dim.Fill(UsersWidth), Height = Dim.Fill(1), Visible = false, CanFocus = true };
+        _downloadsFrame = new FrameView { Title = $"Downloads to {_options.DownloadsFolder}: Up/Down select · Del cancel · F8 clear finished · Esc chat", Width = Dim.Fill(rest), Height = Dim.Fill(1), Visible = false };
+        _downloadsView = new RowsView
+        {
+            Width = Dim.Fill(), Height = Dim.Fill(),
+            ItemCount = () => _vm.Downloads.Count,
+            ItemRows = DownloadRows,
+        };
+        _downloadsFrame.Add(_downloadsView);
 
-        _input = new TextField { X = 2, Y = Pos.AnchorEnd(1), Width = Dim.Fill() };
+        _prompt = new Label { Text = ">", X = 0, Y = Pos.AnchorEnd(1) };
+        _input = new TextField { X = Pos.Right(_prompt) + 1, Y = Pos.AnchorEnd(1), Width = Dim.Fill() };
         _input.Accepting += (_, e) => { e.Handled = true; Submit(); };
-        _mainPanel.Add(_chatFrame, _filesFrame, _downloadsFrame, _usersFrame, new Label { Text = ">", X = 0, Y = Pos.AnchorEnd(1) }, _input);
+        _input.TextChanged += (_, _) => UpdatePrompt();
+        _mainPanel.Add(_chatFrame, _filesFrame, _downloadsFrame, _usersFrame, _prompt, _input);
+        return _mainPanel;
+    }
 
-        _stateShortcut = new Shortcut(Key.F5, "reconnect", Reconnect, "disconnected");
-        var status = new StatusBar([
+    private StatusBar BuildStatusBar()
+    {
+        // The connection state first, so it stays visible however narrow the terminal; F4 (back
+        // to the chat, as Esc) is left off the bar so the rest fits in 80 columns.
+        _stateShortcut = new Shortcut(Key.F5, "offline", ReconnectKey, "reconnect");
+        return new StatusBar([
+            _stateShortcut,
             new Shortcut(Key.F1, "help", ShowHelp),
             new Shortcut(Key.F2, "files", ShowFiles),
             new Shortcut(Key.F3, "downloads", ShowDownloads),
-            new Shortcut(Key.F4, "chat", ShowChat),
             new Shortcut(Key.Q.WithCtrl, "quit", Quit),
-            _stateShortcut,
         ]);
-
-        window.Add(_connectPanel, _mainPanel, status);
-
-        _vm.LineAdded += line =>
-        {
-            _logLines.Add(line.Render());
-            _logKinds.Add(line.Kind);
-            if (!_chatList.HasFocus || _chatList.SelectedItem is null || _chatList.SelectedItem >= _logLines.Count - 2)
-            {
-                _chatList.SelectedItem = _logLines.Count - 1;
-                _chatList.EnsureSelectedItemVisible();
-            }
-        };
-        _vm.LinesTrimmed += n =>
-        {
-            for (int i = 0; i < n; i++) { _logLines.RemoveAt(0); _logKinds.RemoveAt(0); }
-        };
-        _vm.UsersChanged += () =>
-        {
-            _userLines.Clear();
-            foreach (var u in _vm.Users) _userLines.Add(Usernames.Comparer.Equals(u, _vm.Me) ? u + " (you)" : u);
-            _usersFrame.Title = $"Online ({_vm.Users.Count})";
-        };
-        _vm.FilesChanged += () =>
-        {
-            _fileLines.Clear();
-            foreach (var f in _vm.Files) _fileLines.Add($"{f.Name,-40} {DownloadItem.Size(f.Size),10}");
-            if (_fileLines.Count > 0 && _filesList.SelectedItem is null) _filesList.SelectedItem = 0;
-        };
-        _vm.DownloadChanged += UpdateDownloadRow;
-        _vm.StateChanged += UpdateState;
-        UpdateState();
-        return window;
     }
 
-    private static Attribute KindAttribute(LineKind kind) => kind switch
+    private void Subscribe()
     {
-        LineKind.Own => new Attribute(ColorName16.BrightGreen, ColorName16.Black),
-        LineKind.Other => new Attribute(ColorName16.White, ColorName16.Black),
-        LineKind.PmIn => new Attribute(ColorName16.BrightMagenta, ColorName16.Black),
-        LineKind.PmOut => new Attribute(ColorName16.Magenta, ColorName16.Black),
-        LineKind.Join => new Attribute(ColorName16.BrightCyan, ColorName16.Black),
-        LineKind.Leave => new Attribute(ColorName16.Cyan, ColorName16.Black),
-        LineKind.Error => new Attribute(ColorName16.BrightRed, ColorName16.Black),
-        _ => new Attribute(ColorName16.Yellow, ColorName16.Black),
+        _vm.LogChanged += RefreshLog;
+        _vm.UsersChanged += RefreshUsers;
+        _vm.FilesChanged += RefreshFiles;
+        _vm.DownloadChanged += _ => _downloadsView.SetNeedsDraw();
+        _vm.DownloadsChanged += () =>
+        {
+            _selectedDownload = Math.Clamp(_selectedDownload, 0, Math.Max(0, _vm.Downloads.Count - 1));
+            _downloadsView.SetNeedsDraw();
+        };
+        _vm.StateChanged += UpdateState;
+    }
+
+    private void RefreshLog()
+    {
+        int before = _visible.Count;
+        var last = before > 0 ? _visible[^1] : null;
+        _visible = _vm.VisibleLines().ToList();
+        // Lines added at the bottom (not a switch of buffer): keep a scrolled-up view still.
+        int added = last is not null && _visible.Count > before && ReferenceEquals(_visible[before - 1], last) ? _visible.Count - before : 0;
+        int width = Math.Max(1, _chatView.Viewport.Width);
+        int rows = _visible.Skip(_visible.Count - added).Sum(l => _chatRows.Rows(l, width, LineColor, UserColor).Count);
+        _chatView.ItemsAdded(rows, added);
+    }
+
+    private void RefreshUsers()
+    {
+        int width = Math.Max(4, _usersList.Viewport.Width);
+        _userLines.Clear();
+        foreach (var u in _vm.Users)
+            _userLines.Add(TextLayout.Ellipsize(Usernames.Comparer.Equals(u, _vm.Me) ? u + " (you)" : u, width));
+        _usersFrame.Title = $"Online ({_vm.Users.Count})";
+        if (_usersList.SelectedItem is null || _usersList.SelectedItem >= _userLines.Count) _usersList.SelectedItem = _userLines.Count > 0 ? 0 : null;
+    }
+
+    private void RefreshFiles()
+    {
+        int width = Math.Max(20, _filesList.Viewport.Width);
+        int nameWidth = Math.Max(8, width - 12);
+        _fileLines.Clear();
+        foreach (var f in _vm.Files) _fileLines.Add($"{TextLayout.Ellipsize(f.Name, nameWidth).PadRight(nameWidth)} {Units.Size(f.Size),10}");
+        if (_fileLines.Count > 0 && _filesList.SelectedItem is null) _filesList.SelectedItem = 0;
+    }
+
+    private void UpdatePrompt()
+    {
+        var text = _input.Text ?? "";
+        int length = text.EnumerateRunes().Count();
+        // Long text shows its length beside the limit, so an over-long paste is seen before Enter.
+        _prompt.Text = length > 200 ? string.Create(CultureInfo.InvariantCulture, $"{length:N0}/{ProtocolLimits.MaxTextCodePoints:N0}>") : ">";
+        _vm.Completer.Reset();
+    }
+
+    private static Attribute LineColor(ChatLine line) => line switch
+    {
+        { Delivery: Delivery.Failed } => new Attribute(ColorName16.BrightRed, ColorName16.Black),
+        { Delivery: Delivery.Pending } => new Attribute(ColorName16.DarkGray, ColorName16.Black),
+        { Mentioned: true } => new Attribute(ColorName16.Black, ColorName16.BrightYellow),
+        _ => line.Kind switch
+        {
+            LineKind.Own => new Attribute(ColorName16.BrightGreen, ColorName16.Black),
+            LineKind.Other => new Attribute(ColorName16.White, ColorName16.Black),
+            LineKind.Action => new Attribute(ColorName16.BrightYellow, ColorName16.Black),
+            LineKind.PmIn => new Attribute(ColorName16.BrightMagenta, ColorName16.Black),
+            LineKind.PmOut => new Attribute(ColorName16.Magenta, ColorName16.Black),
+            LineKind.Join => new Attribute(ColorName16.BrightCyan, ColorName16.Black),
+            LineKind.Leave => new Attribute(ColorName16.Cyan, ColorName16.Black),
+            LineKind.Error => new Attribute(ColorName16.BrightRed, ColorName16.Black),
+            _ => new Attribute(ColorName16.Yellow, ColorName16.Black),
+        },
     };
+
+    private static Attribute UserColor(string user) => UserPalette[UserColors.Index(user, UserPalette.Length)];
+
+    private IReadOnlyList<ScreenRow> DownloadRows(int i, int width)
+    {
+        var item = _vm.Downloads[i];
+        bool selected = i == _selectedDownload && _downloadsView.HasFocus;
+        var color = item.Status switch
+        {
+            DownloadStatus.Verified => new Attribute(ColorName16.BrightGreen, ColorName16.Black),
+            DownloadStatus.Failed => new Attribute(ColorName16.BrightRed, ColorName16.Black),
+            DownloadStatus.Cancelled => new Attribute(ColorName16.DarkGray, ColorName16.Black),
+            _ => new Attribute(ColorName16.White, ColorName16.Black),
+        };
+        int barWidth = Math.Clamp(width / 3, 10, 40);
+        int filled = (int)Math.Round(item.Fraction * barWidth);
+        var bar = "[" + new string('#', filled) + new string('.', barWidth - filled) + "] ";
+        var rows = new List<ScreenRow>();
+        foreach (var r in TextLayout.Wrap(selected ? "▶ " : "  ", item.Describe(), width)) rows.Add(new ScreenRow(r, color));
+        foreach (var r in TextLayout.Wrap("  " + bar, item.Detail(), width)) rows.Add(new ScreenRow(r, color));
+        return rows;
+    }
 
     private void UpdateState()
     {
         bool online = _vm.State == ConnectionState.Online;
-        bool everOnline = _vm.Me is not null;
         _window.Title = $"Messenger · {_vm.StatusText}";
-        _stateShortcut.HelpText = _vm.State switch
-        {
-            ConnectionState.Online => "online",
-            ConnectionState.Disconnected => "DISCONNECTED",
-            _ => "connecting…",
-        };
+        _stateShortcut.Title = _vm.ShortState;
+        _stateShortcut.HelpText = _vm.State == ConnectionState.Disconnected ? "reconnect" : "";
+        _chatFrame.Title = _vm.Conversations.Count == 0 ? "Chat" : $"Chat: {_vm.ConversationBar()} (Ctrl+N/P)";
         // The main screen stays up after a connection loss (the log is worth keeping); the
         // connect form is for the first login and for retrying a refused name.
-        _mainPanel.Visible = online || everOnline;
+        _mainPanel.Visible = online || _vm.Me is not null;
         _connectPanel.Visible = !_mainPanel.Visible;
         if (_connectPanel.Visible)
         {
@@ -215,7 +325,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
             };
             if (!_userField.HasFocus && !_serverField.HasFocus && !_portField.HasFocus) _userField.SetFocus();
         }
-        else if (online && !_input.HasFocus && _chatFrame.Visible)
+        else if (online && !_input.HasFocus && _chatFrame.Visible && !_chatView.HasFocus && !_usersList.HasFocus)
         {
             _input.SetFocus();
         }
@@ -250,9 +360,11 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     private void StartSession(string server, int port, string user)
     {
         _session?.Quit();
+        _reconnectGeneration++;
         _host = server;
+        _port = port;
         _vm.BeginConnect($"{server}:{port}");
-        var session = ChatSession.Start(system, server, port, user, options.Tls);
+        var session = ChatSession.Start(_system, server, port, user, _options.Tls);
         _session = session;
         _ = Task.Run(async () =>
         {
@@ -270,91 +382,94 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     private void OnSessionEvent(ChatSession session, SessionEvent ev)
     {
         if (!ReferenceEquals(session, _session)) return; // a session we already left
-        bool wasOnline = _vm.State == ConnectionState.Online;
-        if (ev is SessionFrameReceived { Frame: ErrorFrame } && _vm.State == ConnectionState.LoggingIn)
+        if (ev is SessionDisconnected or SessionConnectFailed) _session = null;
+        foreach (var reaction in _vm.Apply(ev))
         {
-            // A refused name: show the server's words on the connect form and let the user retry.
-            _vm.Apply(ev);
-            _session = null;
-            session.Quit();
-            _vm.Apply(new SessionDisconnected(_vm.LastProblem ?? "refused"));
-            if (_vm.Me is not null) ShowReconnectHint();
-            return;
-        }
-        if (ev is SessionFrameReceived { Frame: var frame })
-        {
-            if (_vm.Apply(frame) is { } started) StartDownload(started.Item, started.Ticket);
-        }
-        else
-        {
-            _vm.Apply(ev);
-        }
-        if (ev is SessionDisconnected or SessionConnectFailed)
-        {
-            _session = null;
-            if (wasOnline || _vm.Me is not null) ShowReconnectHint();
+            switch (reaction)
+            {
+                case StartDownload start:
+                    StartTransfer(start.Item, start.Ticket);
+                    break;
+                case CloseSession:
+                    _session = null;
+                    session.Quit();
+                    break;
+                case ReconnectLater later:
+                    ScheduleReconnect(later.Delay);
+                    break;
+                case RingBell:
+                    Ring();
+                    break;
+            }
         }
     }
 
-    private void ShowReconnectHint()
+    private void ScheduleReconnect(TimeSpan delay)
     {
-        _vm.AddSystem($"not connected: {_vm.LastProblem}. Press F5 to reconnect as {_vm.Me}.");
-        if (_app is null) return;
-        int? choice = MessageBox.Query(_app, "Connection lost", $"{_vm.LastProblem}\n\nReconnect to {_vm.Server}?", "Later", "Reconnect");
-        if (choice == 1) Reconnect();
+        int generation = ++_reconnectGeneration;
+        _app?.AddTimeout(delay, () =>
+        {
+            if (generation == _reconnectGeneration && _vm.AutoReconnect && _vm.State == ConnectionState.Disconnected) Reconnect();
+            return false;
+        });
     }
 
-    private void Reconnect()
+    /// <summary>F5: connect from the form; when the connection is lost, reconnect now or stop retrying.</summary>
+    private void ReconnectKey()
     {
-        if (_vm.State != ConnectionState.Disconnected) return;
+        if (_vm.State != ConnectionState.Disconnected || _app is null) return;
         if (_vm.Me is null)
         {
             Connect();
             return;
         }
-        if (!int.TryParse(_portField.Text, out int port)) port = options.Port;
-        StartSession(_host, port, _vm.Me);
+        int? choice = MessageBox.Query(_app, "Not connected", $"{_vm.LastProblem}\n\nReconnect to {_vm.Server} as {_vm.Me}?",
+            "Cancel", _vm.AutoReconnect ? "Stop retrying" : "Retry by itself", "Reconnect now");
+        if (choice == 2)
+        {
+            _vm.AutoReconnect = true;
+            Reconnect();
+        }
+        else if (choice == 1)
+        {
+            _vm.AutoReconnect = !_vm.AutoReconnect;
+            _vm.AddSystem(_vm.AutoReconnect ? "reconnecting by itself again" : "no longer reconnecting by itself: F5 reconnects");
+            if (_vm.AutoReconnect) ScheduleReconnect(TimeSpan.Zero);
+            else _reconnectGeneration++;
+        }
+    }
+
+    private void Reconnect()
+    {
+        if (_vm.State != ConnectionState.Disconnected || _vm.Me is null) return;
+        StartSession(_host, _port, _vm.Me);
+    }
+
+    private static void Ring()
+    {
+        Console.Out.Write('\a');
+        Console.Out.Flush();
     }
 
     // ------------------------------------------------------------------ input and panels
 
     private void Submit()
     {
-        var text = _input.Text ?? "";
-        var command = InputCommand.Parse(text);
-        switch (command)
+        var outcome = _vm.Submit((_input.Text ?? "").Replace(PastedNewline, '\n'));
+        if (outcome.Quit)
         {
-            case InputCommand.Empty:
-                return;
-            case InputCommand.Invalid invalid:
-                _vm.AddError(invalid.Error);
-                return; // keep the text so it can be fixed
-            case InputCommand.Help:
-                _vm.AddSystem(InputCommand.HelpText);
-                _vm.AddSystem("keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · Tab moves · Enter on a user starts /pm · Ctrl+Q quit");
-                break;
-            case InputCommand.Quit:
-                Quit();
-                return;
-            default:
-                if (_session is null || _vm.State != ConnectionState.Online)
-                {
-                    _vm.AddError("not connected: press F5 to reconnect");
-                    return;
-                }
-                if (command is InputCommand.Get get) _vm.RequestDownload(get.File, get.Via);
-                _session.Send(command.ToClientCommand()!);
-                break;
+            Quit();
+            return;
         }
-        _input.Text = "";
+        foreach (var command in outcome.Send) _session?.Send(command);
+        if (outcome.ClearInput) _input.Text = "";
+        _chatView.ScrollToEnd();
     }
 
-    private void StartPm(string user)
+    private void OpenConversation(string user)
     {
+        _vm.OpenConversation(user);
         ShowChat();
-        _input.Text = $"/pm {user} ";
-        _input.SetFocus();
-        _input.MoveEnd();
     }
 
     private void ShowPanel(FrameView panel)
@@ -365,51 +480,220 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
 
     private void ShowChat()
     {
+        if (!_mainPanel.Visible) return;
         ShowPanel(_chatFrame);
-        if (_mainPanel.Visible) _input.SetFocus();
+        _input.SetFocus();
     }
 
     private void ShowFiles()
     {
+        if (!_mainPanel.Visible)
+        {
+            _connectProblem.Text = "Log in first: the files view lists the server's files.";
+            return;
+        }
         ShowPanel(_filesFrame);
-        if (!_mainPanel.Visible) return;
         _filesList.SetFocus();
-        if (_session is not null && _vm.State == ConnectionState.Online) _session.Send(FilesCommand.Instance);
+        RequestFiles();
+    }
+
+    private void RequestFiles()
+    {
+        if (_session is null || _vm.State != ConnectionState.Online) return;
+        _vm.RequestFilesQuietly();
+        _session.Send(FilesCommand.Instance);
     }
 
     private void ShowDownloads()
     {
+        if (!_mainPanel.Visible)
+        {
+            _connectProblem.Text = "Log in first: the downloads view shows your transfers.";
+            return;
+        }
         ShowPanel(_downloadsFrame);
-        if (_mainPanel.Visible) _downloadsFrame.SetFocus();
+        _downloadsView.SetFocus();
     }
 
     private void ShowHelp()
     {
+        if (!_mainPanel.Visible)
+        {
+            if (_app is not null) MessageBox.Query(_app, "Help", $"Fill in the server, port and a username, then press Enter.\n\n{HelpText.Commands}\n\n{HelpText.Keys}", "OK");
+            return;
+        }
         ShowChat();
-        _vm.AddSystem(InputCommand.HelpText);
-        _vm.AddSystem("keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · Tab moves · Enter on a user starts /pm · Ctrl+Q quit");
+        _vm.ShowHelp();
     }
 
-    private void Quit() => _app?.RequestStop();
+    private void Quit()
+    {
+        if (_app is null) return;
+        int running = _vm.Downloads.Count(d => !d.Finished);
+        if (running > 0 && MessageBox.Query(_app, "Quit", $"{running} download(s) still running. Quit anyway? (An unfinished TCP download resumes next time.)", "Keep downloading", "Quit") != 1)
+            return;
+        _app.RequestStop();
+    }
 
-    private void OnGlobalKey(object? sender, Key key)
+    private void OnPaste(object? sender, PasteEventArgs e)
+    {
+        if (!_mainPanel.Visible || _app?.TopRunnableView != _window) return;
+        e.Handled = true;
+        _input.SetFocus();
+        var text = e.Text.Replace("\r\n", "\n").Replace('\r', '\n').TrimEnd('\n').Replace('\n', PastedNewline);
+        _input.InsertText(text);
+    }
+
+    /// <summary>Every key, before the focused view sees it: the client's own keys, then typing routed to the input line.</summary>
+    private void OnKey(object? sender, Key key)
     {
         if (_app?.TopRunnableView != _window) return; // a dialog is up: let it have its keys
         if (key == Key.Esc)
         {
             key.Handled = true; // Esc goes back to the chat; it does not quit (Ctrl+Q does)
             ShowChat();
+            return;
         }
-        else if (_filesFrame.Visible && !_input.HasFocus && (key == Key.T || key == Key.T.WithShift || key == Key.U || key == Key.U.WithShift))
+        if (key == Key.F4)
         {
             key.Handled = true;
-            DownloadSelected(key == Key.T || key == Key.T.WithShift ? TransferVia.Tcp : TransferVia.Udp);
+            if (_mainPanel.Visible) ShowChat();
+            else _connectProblem.Text = "Log in first: the chat opens once you are online.";
+            return;
         }
-        else if (key == Key.F5 && _filesFrame.Visible && _session is not null && _vm.State == ConnectionState.Online)
+        if (!_mainPanel.Visible) return;
+        if (key == Key.Tab || key == Key.Tab.WithShift)
         {
             key.Handled = true;
-            _session.Send(FilesCommand.Instance);
+            if (key == Key.Tab && _input.HasFocus && Complete()) return;
+            MoveFocus(key == Key.Tab ? 1 : -1);
+            return;
         }
+        if (key == Key.PageUp || key == Key.PageDown)
+        {
+            key.Handled = true;
+            var view = _downloadsFrame.Visible ? _downloadsView : _chatView;
+            int page = Math.Max(1, view.Viewport.Height - 1);
+            view.ScrollBy(key == Key.PageUp ? page : -page);
+            return;
+        }
+        if (key == Key.N.WithCtrl || key == Key.P.WithCtrl)
+        {
+            key.Handled = true;
+            ShowPanel(_chatFrame);
+            _vm.CycleConversation(key == Key.N.WithCtrl ? 1 : -1);
+            return;
+        }
+        if (key == Key.F7)
+        {
+            key.Handled = true;
+            _vm.ToggleJoinsAndLeaves();
+            return;
+        }
+        if (_filesList.HasFocus && HandleFilesKey(key)) { key.Handled = true; return; }
+        if (_downloadsView.HasFocus && HandleDownloadsKey(key)) { key.Handled = true; return; }
+        if (_chatView.HasFocus && (key == Key.CursorUp || key == Key.CursorDown))
+        {
+            key.Handled = true;
+            _chatView.ScrollBy(key == Key.CursorUp ? 1 : -1);
+            return;
+        }
+        if (_input.HasFocus)
+        {
+            if (HandleInputKey(key)) key.Handled = true;
+            return;
+        }
+        // Letters typed anywhere belong to the input line.
+        if (!key.IsCtrl && !key.IsAlt && key.AsRune is { Value: >= 0x20 } rune && rune.Value != 0x7F)
+        {
+            key.Handled = true;
+            _input.SetFocus();
+            _input.MoveEnd();
+            _input.InsertText(rune.ToString());
+        }
+    }
+
+    private bool HandleInputKey(Key key)
+    {
+        if (key == Key.CursorUp || key == Key.CursorDown)
+        {
+            var line = key == Key.CursorUp ? _vm.History.Older(_input.Text ?? "") : _vm.History.Newer();
+            if (line is not null)
+            {
+                _input.Text = line;
+                _input.MoveEnd();
+            }
+            return true;
+        }
+        LineEdit? edit = key == Key.A.WithCtrl ? LineEdit.Home
+            : key == Key.E.WithCtrl ? LineEdit.End
+            : key == Key.U.WithCtrl ? LineEdit.KillToStart
+            : key == Key.K.WithCtrl ? LineEdit.KillToEnd
+            : key == Key.W.WithCtrl ? LineEdit.KillWordBack
+            : null;
+        if (edit is null) return false;
+        var edited = EditedLine.Apply(_input.Text ?? "", _input.InsertionPoint, edit.Value);
+        _input.Text = edited.Text;
+        _input.InsertionPoint = edited.Cursor;
+        return true;
+    }
+
+    /// <summary>Tab on the input line: completes a name, a /command or a file name; false when nothing matched.</summary>
+    private bool Complete()
+    {
+        var text = _input.Text ?? "";
+        if (text.Length == 0) return false;
+        var done = _vm.Completer.Complete(text, _input.InsertionPoint, _vm.Users.Where(u => !Usernames.Comparer.Equals(u, _vm.Me)), _vm.Files.Select(f => f.Name));
+        if (done is not { } line) return false;
+        _input.Text = line.Text;
+        _input.InsertionPoint = line.Cursor;
+        return true;
+    }
+
+    /// <summary>Tab order of the panel shown: its list or log, the input line, the online list.</summary>
+    private void MoveFocus(int step)
+    {
+        View main = _filesFrame.Visible ? _filesList : _downloadsFrame.Visible ? _downloadsView : _chatView;
+        var order = new List<View> { _input, main };
+        if (_usersFrame.Frame.Width > 0) order.Add(_usersList);
+        int at = order.FindIndex(v => v.HasFocus);
+        order[((at + step) % order.Count + order.Count) % order.Count].SetFocus();
+    }
+
+    private bool HandleFilesKey(Key key)
+    {
+        if (key == Key.T.WithCtrl || key == Key.U.WithCtrl)
+        {
+            DownloadSelected(key == Key.T.WithCtrl ? TransferVia.Tcp : TransferVia.Udp);
+            return true;
+        }
+        if (key == Key.F5)
+        {
+            RequestFiles();
+            return true;
+        }
+        return false;
+    }
+
+    private bool HandleDownloadsKey(Key key)
+    {
+        if (key == Key.CursorUp || key == Key.CursorDown)
+        {
+            _selectedDownload = Math.Clamp(_selectedDownload + (key == Key.CursorUp ? -1 : 1), 0, Math.Max(0, _vm.Downloads.Count - 1));
+            _downloadsView.SetNeedsDraw();
+            return true;
+        }
+        if (key == Key.Delete || key == Key.DeleteChar)
+        {
+            if (_selectedDownload < _vm.Downloads.Count) CancelTransfer(_vm.Downloads[_selectedDownload]);
+            return true;
+        }
+        if (key == Key.F8)
+        {
+            _vm.ClearFinishedDownloads();
+            return true;
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------ downloads
@@ -417,7 +701,7 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
     private void AskDownloadSelected()
     {
         if (SelectedFile() is not { } file || _app is null) return;
-        int? choice = MessageBox.Query(_app, "Download", $"Download {file.Name} ({DownloadItem.Size(file.Size)}) over", "Cancel", "UDP", "TCP");
+        int? choice = MessageBox.Query(_app, "Download", $"Download {file.Name} ({Units.Size(file.Size)}) over", "Cancel", "UDP", "TCP");
         if (choice == 2) DownloadSelected(TransferVia.Tcp);
         else if (choice == 1) DownloadSelected(TransferVia.Udp);
     }
@@ -427,30 +711,31 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
 
     private void DownloadSelected(TransferVia via)
     {
-        if (SelectedFile() is not { } file) return;
-        if (_session is null || _vm.State != ConnectionState.Online)
+        if (SelectedFile() is not { } file || _app is null) return;
+        if (_vm.State != ConnectionState.Online || _session is null)
         {
             _vm.AddError("not connected: press F5 to reconnect");
             return;
         }
+        if (File.Exists(Path.Combine(_options.DownloadsFolder, file.Name))
+            && MessageBox.Query(_app, "Replace?", $"{file.Name} is already in {_options.DownloadsFolder}. Replace it?", "Keep it", "Replace") != 1)
+            return;
         _vm.RequestDownload(file.Name, via);
         _session.Send(new GetCommand(file.Name, via));
         ShowDownloads();
     }
 
-    private void StartDownload(DownloadItem item, TicketFrame ticket)
+    private void StartTransfer(DownloadItem item, TicketFrame ticket)
     {
         var progress = new UiProgress(this, item.Id);
-        var host = _host;
-        var folder = options.DownloadsFolder;
-        var cancel = _shutdown.Token;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        _transfers[item.Id] = cancel;
+        var (host, folder, system, tls) = (_host, _options.DownloadsFolder, _system, _options.Tls);
         _ = Task.Run(async () =>
         {
             try
             {
-                var result = ticket.Via == TransferVia.Udp
-                    ? await RudpDownload.RunAsync(system, host, ticket, folder, progress, cancel)
-                    : await TcpDownload.RunAsync(host, ticket, folder, progress, cancel, options.Tls);
+                var result = await Download.RunAsync(system, host, ticket, folder, progress, cancel.Token, tls);
                 Post(() => _vm.CompleteDownload(item.Id, result));
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -460,23 +745,22 @@ public sealed class TerminalUi(ActorSystem system, TerminalUiOptions options)
             {
                 Post(() => _vm.FailDownload(item.Id, e.Message));
             }
+            finally
+            {
+                Post(() =>
+                {
+                    if (_transfers.Remove(item.Id, out var done)) done.Dispose();
+                });
+            }
         });
     }
 
-    private void UpdateDownloadRow(DownloadItem item)
+    private void CancelTransfer(DownloadItem item)
     {
-        if (!_downloadRows.TryGetValue(item.Id, out var row))
-        {
-            int y = _downloadRows.Count * 3;
-            row = (new Label { X = 0, Y = y, Width = Dim.Fill(), Height = 1 },
-                new Label { X = 2, Y = y + 1, Width = Dim.Fill(), Height = 1 },
-                new ProgressBar { X = 0, Y = y + 2, Width = Dim.Fill(), Height = 1 });
-            _downloadsFrame.Add(row.Text, row.Detail, row.Bar);
-            _downloadRows[item.Id] = row;
-        }
-        row.Text.Text = item.Describe();
-        row.Detail.Text = item.Detail();
-        row.Bar.Fraction = item.Fraction;
+        if (!_vm.CancelDownload(item.Id)) return;
+        if (!_transfers.Remove(item.Id, out var cancel)) return;
+        cancel.Cancel();
+        cancel.Dispose();
     }
 
     /// <summary>Download progress to the UI thread, at most ten times a second per download.</summary>

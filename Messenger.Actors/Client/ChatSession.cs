@@ -55,6 +55,9 @@ public sealed record ChatSessionSettings(TimeSpan PingInterval, TimeSpan Connect
 /// </summary>
 public sealed class ChatSessionActor : ReceiveActor, IWithTimers
 {
+    /// <summary>The code of the <see cref="ErrorFrame"/> a session reports for a line from the server it cannot read.</summary>
+    public const string UnreadableFrameCode = "client_parse";
+
     private sealed record Opened(Stream Stream);
     private sealed record OpenFailed(string Reason);
     private sealed record Received(byte[] Data);
@@ -133,7 +136,7 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
                 var parsed = ChatCodec.ParseFrame(line);
                 _subscriber.Tell(parsed.Value is { } frame
                     ? new SessionFrameReceived(frame)
-                    : new SessionFrameReceived(new ErrorFrame("client_parse", parsed.Error!.Message)));
+                    : new SessionFrameReceived(new ErrorFrame(UnreadableFrameCode, parsed.Error!.Message)));
             });
             if (!ok) Finish(new SessionDisconnected("the server sent a line longer than the protocol allows"));
         });

@@ -1,4 +1,24 @@
+using Akka.Actor;
+using Messenger.Protocol;
+
 namespace Messenger.Client;
+
+/// <summary>Runs a download over the channel its ticket names: the one place that picks TCP or reliable UDP.</summary>
+public static class Download
+{
+    /// <summary>
+    /// Downloads <paramref name="ticket"/>'s file from <paramref name="host"/> into <paramref name="outputFolder"/>.
+    /// A reliable-UDP ticket needs <paramref name="system"/> (its receiver is an actor); a TCP one does not,
+    /// and goes over TLS when <paramref name="tls"/> is given.
+    /// </summary>
+    public static Task<DownloadResult> RunAsync(ActorSystem? system, string host, TicketFrame ticket, string outputFolder,
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, ClientTls? tls = null) => ticket.Via switch
+    {
+        TransferVia.Udp => RudpDownload.RunAsync(system ?? throw new ArgumentNullException(nameof(system), "a reliable-UDP download runs in an actor system"),
+            host, ticket, outputFolder, progress, cancel),
+        _ => TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel, tls),
+    };
+}
 
 /// <summary>How far a download is; reported while it runs.</summary>
 public sealed record DownloadProgress(

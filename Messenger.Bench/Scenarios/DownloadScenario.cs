@@ -136,9 +136,7 @@ public sealed class DownloadScenario(DownloadScenario.Options options)
             {
                 long clientStart = Stopwatch.GetTimestamp();
                 var folder = Path.Combine(output, $"c{i}");
-                var result = via == TransferVia.Tcp
-                    ? await TcpDownload.RunAsync(BenchConfig.Host.ToString(), ticket, folder, null, cancel)
-                    : await RudpDownload.RunAsync(system!, BenchConfig.Host.ToString(), ticket, folder, null, cancel);
+                var result = await Download.RunAsync(system, BenchConfig.Host.ToString(), ticket, folder, null, cancel);
                 return (Result: result, Seconds: Stopwatch.GetElapsedTime(clientStart).TotalSeconds);
             }, cancel)).ToArray();
             var done = await Task.WhenAll(downloads);

@@ -7,16 +7,22 @@ namespace Messenger.Tests.TerminalClient;
 
 public class ChatViewModelTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+    private static readonly DateTimeOffset Start = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+    private DateTimeOffset _now = Start;
 
-    private static ChatViewModel LoggedIn(params string[] others)
+    private ChatViewModel NewViewModel(Func<string, bool>? alreadyDownloaded = null) => new(() => _now, alreadyDownloaded);
+
+    private ChatViewModel LoggedIn(params string[] others) => LoggedIn(NewViewModel(), others);
+
+    private static ChatViewModel LoggedIn(ChatViewModel vm, params string[] others)
     {
-        var vm = new ChatViewModel(() => Now);
         vm.BeginConnect("127.0.0.1:7400");
         vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 7400)));
         vm.Apply(new SessionFrameReceived(new WelcomeFrame("alice", ["alice", .. others])));
         return vm;
     }
+
+    private static IReadOnlyList<Reaction> Frame(ChatViewModel vm, ServerFrame frame) => vm.Apply(new SessionFrameReceived(frame));
 
     [Fact]
     public void Welcome_sets_me_the_users_and_goes_online()
@@ -30,102 +36,266 @@ public class ChatViewModelTests
     }
 
     [Fact]
+    public void The_user_count_in_the_title_follows_joins_and_leaves()
+    {
+        var vm = LoggedIn("bob");
+        int stateChanges = 0;
+        vm.StateChanged += () => stateChanges++;
+        Assert.Contains("2 online", vm.StatusText);
+        Frame(vm, new JoinedFrame("carol"));
+        Assert.Contains("3 online", vm.StatusText);
+        Assert.Equal("online (3)", vm.ShortState);
+        Frame(vm, new LeftFrame("bob", LeaveReasons.Quit));
+        Assert.Contains("2 online", vm.StatusText);
+        Assert.True(stateChanges >= 2, "the title is redrawn on every change of the count");
+    }
+
+    [Fact]
     public void Own_and_others_messages_are_told_apart_and_keep_the_server_time()
     {
         var vm = LoggedIn("bob");
         long ts = new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        vm.Apply(new MessageFrame("alice", "mine", ts));
-        vm.Apply(new MessageFrame("bob", "theirs", ts));
+        Frame(vm, new MessageFrame("alice", "mine", ts));
+        Frame(vm, new MessageFrame("bob", "theirs", ts));
         Assert.Equal(LineKind.Own, vm.Log[^2].Kind);
-        Assert.Equal("<alice> mine", vm.Log[^2].Text);
+        Assert.Equal(("alice", "mine"), (vm.Log[^2].From, vm.Log[^2].Text));
         Assert.Equal(LineKind.Other, vm.Log[^1].Kind);
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(ts), vm.Log[^1].Time);
         Assert.NotEqual(ChatLine.Prefix(LineKind.Own), ChatLine.Prefix(LineKind.Other));
-        Assert.Contains("<bob> theirs", vm.Log[^1].Render());
+        Assert.EndsWith("<bob> theirs", vm.Log[^1].Render());
     }
 
     [Fact]
-    public void Private_messages_in_and_out()
+    public void A_sent_message_is_pending_until_the_server_echoes_it()
     {
         var vm = LoggedIn("bob");
-        vm.Apply(new PrivateMessageFrame("bob", "alice", "psst", 1));
-        vm.Apply(new PrivateMessageFrame("alice", "bob", "yes?", 2));
-        Assert.Equal(new[] { LineKind.PmIn, LineKind.PmOut }, vm.Log.TakeLast(2).Select(l => l.Kind));
-        Assert.Equal("[pm from bob] psst", vm.Log[^2].Text);
-        Assert.Equal("[pm to bob] yes?", vm.Log[^1].Text);
+        var sent = vm.Submit("hello there");
+        Assert.True(sent.ClearInput);
+        Assert.Equal([new SayCommand("hello there")], sent.Send);
+        var pending = vm.Log[^1];
+        Assert.Equal((LineKind.Own, Delivery.Pending), (pending.Kind, pending.Delivery));
+        Assert.Contains("sending", pending.Render());
+
+        Frame(vm, new MessageFrame("alice", "hello there", 42));
+        Assert.Single(vm.Log, l => l.Text == "hello there");
+        Assert.Equal(Delivery.Delivered, vm.Log[^1].Delivery);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(42), vm.Log[^1].Time);
     }
 
     [Fact]
-    public void Joins_and_leaves_keep_the_user_list_live()
+    public void A_message_still_pending_when_the_connection_drops_is_shown_as_not_sent()
+    {
+        var vm = LoggedIn("bob");
+        vm.Submit("into the void");
+        vm.Apply(new SessionDisconnected("nothing heard from the server for 70 s"));
+        var line = vm.Log.Single(l => l.Text == "into the void");
+        Assert.Equal(Delivery.Failed, line.Delivery);
+        Assert.Contains("NOT SENT", line.Render());
+    }
+
+    [Fact]
+    public void Typing_while_offline_keeps_the_text_and_says_why()
+    {
+        var vm = LoggedIn();
+        vm.Apply(new SessionDisconnected("the server closed the connection"));
+        var outcome = vm.Submit("hello?");
+        Assert.False(outcome.ClearInput);
+        Assert.Empty(outcome.Send);
+        Assert.Contains("not connected", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void An_over_long_text_is_kept_and_its_length_is_told()
+    {
+        var vm = LoggedIn();
+        var outcome = vm.Submit(new string('x', 5_000));
+        Assert.False(outcome.ClearInput);
+        Assert.Empty(outcome.Send);
+        Assert.Equal(LineKind.Error, vm.Log[^1].Kind);
+        Assert.Contains("5,000", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void Me_is_shown_as_an_action()
+    {
+        var vm = LoggedIn("bob");
+        Frame(vm, new MessageFrame("bob", "/me waves", 1));
+        Assert.Equal((LineKind.Action, "bob", "waves"), (vm.Log[^1].Kind, vm.Log[^1].From, vm.Log[^1].Text));
+        Assert.EndsWith("* bob waves", vm.Log[^1].Render());
+        vm.Submit("/me nods");
+        Frame(vm, new MessageFrame("alice", "/me nods", 2));
+        Assert.Equal(Delivery.Delivered, vm.Log.Single(l => l.Text == "nods").Delivery);
+    }
+
+    [Fact]
+    public void Private_messages_open_their_own_conversation_with_an_unread_count_and_a_bell()
+    {
+        var vm = LoggedIn("bob");
+        var reactions = Frame(vm, new PrivateMessageFrame("bob", "alice", "psst", 1));
+        Assert.Contains(RingBell.Instance, reactions);
+        Assert.Equal(["bob"], vm.Conversations);
+        Assert.Equal(1, vm.Unread("bob"));
+        Assert.Equal("[room] bob(1)", vm.ConversationBar());
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Text == "psst"); // the room does not show it
+
+        vm.CycleConversation(1);
+        Assert.Equal("bob", vm.Current);
+        Assert.Equal(0, vm.Unread("bob"));
+        Assert.Equal("room [bob]", vm.ConversationBar());
+        Assert.Contains(vm.VisibleLines(), l => l.Text == "psst" && l.Kind == LineKind.PmIn);
+
+        // Plain text in a conversation goes to the other person.
+        var outcome = vm.Submit("yes?");
+        Assert.Equal([new PmCommand("bob", "yes?")], outcome.Send);
+        Frame(vm, new PrivateMessageFrame("alice", "bob", "yes?", 2));
+        Assert.Equal((LineKind.PmOut, Delivery.Delivered), (vm.Log[^1].Kind, vm.Log[^1].Delivery));
+
+        // A room message while in the conversation counts as unread in the room.
+        Frame(vm, new MessageFrame("carol", "hi all", 3));
+        Assert.Equal(1, vm.Unread(null));
+        vm.CycleConversation(-1);
+        Assert.Null(vm.Current);
+    }
+
+    [Fact]
+    public void A_mention_of_my_name_rings_and_is_marked_but_not_a_longer_name()
+    {
+        var vm = LoggedIn("bob");
+        Assert.Contains(RingBell.Instance, Frame(vm, new MessageFrame("bob", "hey Alice, look", 1)));
+        Assert.True(vm.Log[^1].Mentioned);
+        Assert.Empty(Frame(vm, new MessageFrame("bob", "ask alice2 or malice", 2)));
+        Assert.False(vm.Log[^1].Mentioned);
+        Assert.Empty(Frame(vm, new MessageFrame("alice", "I am alice", 3)));
+    }
+
+    [Fact]
+    public void Joins_and_leaves_keep_the_user_list_live_and_can_be_hidden()
     {
         var vm = LoggedIn();
         int changes = 0;
         vm.UsersChanged += () => changes++;
-        vm.Apply(new JoinedFrame("zed"));
-        vm.Apply(new JoinedFrame("bob"));
+        Frame(vm, new JoinedFrame("zed"));
+        Frame(vm, new JoinedFrame("bob"));
         Assert.Equal(["alice", "bob", "zed"], vm.Users);
-        vm.Apply(new LeftFrame("zed", LeaveReasons.Timeout));
+        Frame(vm, new LeftFrame("zed", LeaveReasons.Timeout));
         Assert.Equal(["alice", "bob"], vm.Users);
-        Assert.Equal(LineKind.Leave, vm.Log[^1].Kind);
         Assert.Equal("zed left (timed out)", vm.Log[^1].Text);
-        vm.Apply(new UsersFrame(["alice", "bob", "carol"]));
+        Frame(vm, new UsersFrame(["alice", "bob", "carol"]));
         Assert.Equal(["alice", "bob", "carol"], vm.Users);
         Assert.Equal(4, changes);
-        Assert.Equal(LineKind.Join, vm.Log.Single(l => l.Text == "bob joined").Kind);
+
+        Assert.Contains(vm.VisibleLines(), l => l.Kind == LineKind.Join);
+        vm.ToggleJoinsAndLeaves();
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Kind is LineKind.Join or LineKind.Leave);
+        Assert.Equal(["alice", "bob", "carol"], vm.Users);
     }
 
     [Fact]
-    public void A_refused_name_is_remembered_for_the_connect_form()
+    public void A_refused_name_is_remembered_for_the_connect_form_and_closes_the_session()
     {
-        var vm = new ChatViewModel(() => Now);
+        var vm = NewViewModel();
         vm.BeginConnect("h:1");
         vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 1)));
-        vm.Apply(new SessionFrameReceived(new ErrorFrame(ErrorCodes.UsernameTaken, "the name \"alice\" is taken; choose another")));
+        var reactions = Frame(vm, new ErrorFrame(ErrorCodes.UsernameTaken, "the name \"alice\" is taken; choose another"));
+        Assert.Equal([CloseSession.Instance], reactions);
         Assert.Equal("the name \"alice\" is taken; choose another", vm.LastProblem);
-        Assert.Equal(LineKind.Error, vm.Log[^1].Kind);
-        vm.Apply(new SessionDisconnected("refused"));
         Assert.Equal(ConnectionState.Disconnected, vm.State);
+        Assert.Empty(vm.Apply(new SessionDisconnected("you quit"))); // the closed session's last word changes nothing
+        Assert.Equal("the name \"alice\" is taken; choose another", vm.LastProblem);
     }
 
     [Fact]
-    public void Losing_the_server_is_said_plainly_and_empties_the_user_list()
+    public void A_peer_that_is_no_chat_server_is_said_in_plain_words()
     {
-        var vm = LoggedIn("bob");
-        vm.Apply(new SessionDisconnected("the server closed the connection"));
+        var vm = NewViewModel();
+        vm.BeginConnect("127.0.0.1:80");
+        vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 80)));
+        var reactions = Frame(vm, new ErrorFrame(ChatSessionActor.UnreadableFrameCode, "'H' is an invalid start of a value. LineNumber: 0"));
+        Assert.Equal([CloseSession.Instance], reactions);
+        Assert.Equal("127.0.0.1:80 is not a Messenger server (it answered with something other than chat frames)", vm.LastProblem);
+        Assert.DoesNotContain("LineNumber", vm.LastProblem);
+    }
+
+    [Fact]
+    public void Losing_the_server_is_said_once_without_the_flood_of_leaves_and_a_reconnect_is_planned_with_back_off()
+    {
+        var vm = LoggedIn("bob", "carol");
+        Frame(vm, new MessageFrame("bob", "earlier", 1));
+        _now += TimeSpan.FromSeconds(10);
+        Frame(vm, new LeftFrame("bob", LeaveReasons.Disconnected));
+        Frame(vm, new LeftFrame("carol", LeaveReasons.Disconnected));
+        _now += TimeSpan.FromMilliseconds(300);
+        var reactions = vm.Apply(new SessionDisconnected("the server closed the connection"));
+
+        Assert.Equal([new ReconnectLater(TimeSpan.FromSeconds(1))], reactions);
+        Assert.DoesNotContain(vm.Log, l => l.Kind == LineKind.Leave);
+        Assert.Single(vm.Log, l => l.Text.Contains("connection lost"));
+        Assert.Contains("the server closed the connection", vm.Log[^1].Text);
         Assert.Equal(ConnectionState.Disconnected, vm.State);
         Assert.Empty(vm.Users);
-        Assert.Equal(LineKind.Error, vm.Log[^1].Kind);
-        Assert.Contains("the server closed the connection", vm.StatusText);
         Assert.Equal("alice", vm.Me); // kept, for reconnecting under the same name
+
+        // Each failed try waits twice as long, up to 30 s; a welcome starts over.
+        var delays = new List<TimeSpan>();
+        for (int i = 0; i < 7; i++)
+        {
+            vm.BeginConnect("127.0.0.1:7400");
+            delays.Add(Assert.IsType<ReconnectLater>(Assert.Single(vm.Apply(new SessionConnectFailed("refused")))).Delay);
+        }
+        Assert.Equal(new[] { 2, 4, 8, 16, 30, 30, 30 }.Select(s => TimeSpan.FromSeconds(s)), delays);
+        LoggedIn(vm);
+        Assert.Equal([new ReconnectLater(TimeSpan.FromSeconds(1))], vm.Apply(new SessionDisconnected("gone")));
+    }
+
+    [Fact]
+    public void A_leave_well_before_the_connection_drops_stays()
+    {
+        var vm = LoggedIn("bob");
+        Frame(vm, new LeftFrame("bob", LeaveReasons.Quit));
+        _now += TimeSpan.FromSeconds(30);
+        vm.Apply(new SessionDisconnected("gone"));
+        Assert.Single(vm.Log, l => l.Kind == LineKind.Leave);
+    }
+
+    [Fact]
+    public void Without_auto_reconnect_the_loss_points_at_F5()
+    {
+        var vm = LoggedIn();
+        vm.AutoReconnect = false;
+        Assert.Empty(vm.Apply(new SessionDisconnected("gone")));
+        Assert.Contains("Press F5", vm.Log[^1].Text);
     }
 
     [Fact]
     public void Connect_failure_is_the_last_problem()
     {
-        var vm = new ChatViewModel(() => Now);
+        var vm = NewViewModel();
         vm.BeginConnect("h:1");
         Assert.Equal(ConnectionState.Connecting, vm.State);
-        vm.Apply(new SessionConnectFailed("cannot connect to h:1: refused"));
+        Assert.Empty(vm.Apply(new SessionConnectFailed("cannot connect to h:1: refused")));
         Assert.Equal(ConnectionState.Disconnected, vm.State);
         Assert.Equal("cannot connect to h:1: refused", vm.LastProblem);
     }
 
     [Fact]
-    public void A_download_goes_from_ticket_to_progress_to_verified()
+    public void A_ticket_through_the_one_apply_starts_the_download_and_reports_progress_to_verified()
     {
         var vm = LoggedIn();
-        var item = vm.RequestDownload("big.bin", TransferVia.Udp);
+        var outcome = vm.Submit("/get big.bin udp");
+        Assert.Equal([new GetCommand("big.bin", TransferVia.Udp)], outcome.Send);
+        var item = Assert.Single(vm.Downloads);
         Assert.Equal(DownloadStatus.AwaitingTicket, item.Status);
 
-        var started = vm.Apply(new TicketFrame("big.bin", TransferVia.Udp, "t1", 4_000_000, "ab", 7402));
-        Assert.NotNull(started);
-        Assert.Same(item, started.Value.Item);
+        var ticket = new TicketFrame("big.bin", TransferVia.Udp, "t1", 4_000_000, "ab", 7402);
+        var start = Assert.IsType<StartDownload>(Assert.Single(Frame(vm, ticket)));
+        Assert.Same(item, start.Item);
+        Assert.Same(ticket, start.Ticket);
         Assert.Equal(DownloadStatus.Running, item.Status);
 
         vm.ReportProgress(item.Id, new DownloadProgress("big.bin", 1_000_000, 4_000_000, 1_000_000, TimeSpan.FromSeconds(1), Retransmits: 7, Window: 64));
         Assert.Equal(0.25f, item.Fraction);
         Assert.Equal(TimeSpan.FromSeconds(3), item.Eta);
-        Assert.Contains("25%", item.Describe());
+        Assert.Contains("25% 1.0 MB/4.0 MB 1.0 MB/s", item.Describe());
         Assert.Contains("ETA 0:03", item.Describe());
         Assert.Equal("retransmits 7 · window 64", item.Detail());
 
@@ -135,47 +305,117 @@ public class ChatViewModelTests
         Assert.Contains("100%", item.Describe());
         Assert.Equal("SHA-256 verified abcdef0123456789… · retransmits 9", item.Detail());
         Assert.Contains("SHA-256 verified", vm.Log[^1].Text);
+        Assert.Contains("(2.0 MB/s)", vm.Log[^1].Text);
     }
 
     [Fact]
-    public void Several_downloads_at_once_are_tracked_apart_and_a_refusal_fails_the_waiting_one()
+    public void A_small_file_shows_a_real_rate_not_zero()
+    {
+        var vm = LoggedIn();
+        vm.Submit("/get tiny.txt");
+        var start = (StartDownload)Frame(vm, new TicketFrame("tiny.txt", TransferVia.Tcp, "t", 3, "x", 1))[0];
+        vm.CompleteDownload(start.Item.Id, new DownloadResult("tiny.txt", "p", 1_234, TimeSpan.FromMilliseconds(50), true, "x"));
+        Assert.Contains("(24.7 kB/s)", vm.Log[^1].Text);
+        Assert.Equal("1.5 MB", Units.Size(1_500_000)); // one unit system: decimal everywhere
+    }
+
+    [Fact]
+    public void A_missing_file_is_reported_once()
+    {
+        var vm = LoggedIn();
+        vm.Submit("/get nothere.txt");
+        int before = vm.Log.Count;
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchFile, "no file named \"nothere.txt\" is offered"));
+        Assert.Equal(before + 1, vm.Log.Count);
+        Assert.Contains("nothere.txt", vm.Log[^1].Text);
+        Assert.Equal(DownloadStatus.Failed, vm.Downloads[0].Status);
+    }
+
+    [Fact]
+    public void A_file_already_downloaded_is_replaced_only_after_a_second_enter()
+    {
+        var vm = LoggedIn(NewViewModel(alreadyDownloaded: f => f == "have.bin"));
+        var first = vm.Submit("/get have.bin");
+        Assert.False(first.ClearInput);
+        Assert.Empty(first.Send);
+        Assert.Contains("already in the downloads folder", vm.Log[^1].Text);
+        Assert.Equal([new GetCommand("have.bin", TransferVia.Tcp)], vm.Submit("/get have.bin").Send);
+        Assert.Single(vm.Submit("/get other.bin").Send);
+    }
+
+    [Fact]
+    public void Several_downloads_at_once_are_tracked_apart_cancelled_and_cleared()
     {
         var vm = LoggedIn();
         var a = vm.RequestDownload("a.bin", TransferVia.Tcp);
         var b = vm.RequestDownload("b.bin", TransferVia.Tcp);
-        vm.Apply(new TicketFrame("b.bin", TransferVia.Tcp, "t", 10, "x", 1));
+        var c = vm.RequestDownload("c.bin", TransferVia.Tcp);
+        Frame(vm, new TicketFrame("b.bin", TransferVia.Tcp, "t", 10, "x", 1));
+        Frame(vm, new TicketFrame("c.bin", TransferVia.Tcp, "t", 10, "x", 1));
         Assert.Equal(DownloadStatus.AwaitingTicket, a.Status);
-        Assert.Equal(DownloadStatus.Running, b.Status);
-        vm.Apply(new ErrorFrame(ErrorCodes.NoSuchFile, "no file named \"a.bin\" is offered"));
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchFile, "no file named \"a.bin\" is offered"));
         Assert.Equal(DownloadStatus.Failed, a.Status);
         Assert.Contains("FAILED", a.Describe());
-        Assert.Contains("no file named", a.Detail());
-        vm.CompleteDownload(b.Id, new DownloadResult("b.bin", "p", 10, TimeSpan.FromSeconds(1), false, "y", Error: "SHA-256 mismatch"));
-        Assert.Equal(DownloadStatus.Failed, b.Status);
-        Assert.Equal("SHA-256 mismatch", b.Error);
+        Assert.True(vm.HasActiveDownloads);
+
+        Assert.True(vm.CancelDownload(b.Id));
+        Assert.False(vm.CancelDownload(b.Id));
+        Assert.Equal(DownloadStatus.Cancelled, b.Status);
+        vm.CompleteDownload(b.Id, new DownloadResult("b.bin", "p", 10, TimeSpan.FromSeconds(1), true, "y")); // too late: stays cancelled
+        Assert.Equal(DownloadStatus.Cancelled, b.Status);
+
+        vm.ClearFinishedDownloads();
+        Assert.Equal([c], vm.Downloads);
+        vm.CompleteDownload(c.Id, new DownloadResult("c.bin", "p", 10, TimeSpan.FromSeconds(1), false, "y", Error: "SHA-256 mismatch"));
+        Assert.False(vm.HasActiveDownloads);
     }
 
     [Fact]
-    public void Files_frame_fills_the_files_view()
+    public void The_files_view_asks_quietly_but_files_lists_in_the_chat()
     {
         var vm = LoggedIn();
-        bool changed = false;
-        vm.FilesChanged += () => changed = true;
-        vm.Apply(new FilesFrame([new FileEntry("a.bin", 2048, "x"), new FileEntry("b.txt", 10, "y")]));
-        Assert.True(changed);
+        int lines = vm.Log.Count;
+        vm.RequestFilesQuietly();
+        Frame(vm, new FilesFrame([new FileEntry("a.bin", 2048, "x"), new FileEntry("b.txt", 10, "y")]));
         Assert.Equal(["a.bin", "b.txt"], vm.Files.Select(f => f.Name));
-        Assert.Contains("a.bin (2.0 KiB)", vm.Log[^1].Text);
+        Assert.Equal(lines, vm.Log.Count);
+        Frame(vm, new FilesFrame([new FileEntry("a.bin", 2048, "x")]));
+        Assert.Contains("a.bin (2.0 kB)", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void Help_shows_commands_and_keys()
+    {
+        var vm = LoggedIn();
+        Assert.True(vm.Submit("/help").ClearInput);
+        Assert.Equal(HelpText.Commands, vm.Log[^2].Text);
+        Assert.Equal(HelpText.Keys, vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void Sent_lines_go_to_the_history()
+    {
+        var vm = LoggedIn();
+        vm.Submit("one");
+        vm.Submit("/pm b@d x"); // refused: not remembered
+        vm.Submit("two");
+        Assert.Equal(["one", "two"], vm.History.Lines);
     }
 
     [Fact]
     public void The_scrollback_is_bounded()
     {
         var vm = LoggedIn();
-        int trimmed = 0;
-        vm.LinesTrimmed += n => trimmed += n;
-        for (int i = 0; i < ChatViewModel.MaxLogLines + 10; i++) vm.Apply(new MessageFrame("bob", $"m{i}", i));
+        for (int i = 0; i < ChatViewModel.MaxLogLines + 10; i++) Frame(vm, new MessageFrame("bob", $"m{i}", i));
         Assert.Equal(ChatViewModel.MaxLogLines, vm.Log.Count);
-        Assert.Equal(11, trimmed); // the welcome line and the ten oldest messages
-        Assert.Equal($"<bob> m{ChatViewModel.MaxLogLines + 9}", vm.Log[^1].Text);
+        Assert.Equal($"m{ChatViewModel.MaxLogLines + 9}", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void A_user_keeps_one_colour()
+    {
+        Assert.Equal(UserColors.Index("bob", 8), UserColors.Index("BOB", 8));
+        Assert.InRange(UserColors.Index("carol", 8), 0, 7);
+        Assert.True(new[] { "alice", "bob", "carol", "dave", "erin" }.Select(u => UserColors.Index(u, 8)).Distinct().Count() > 1);
     }
 }

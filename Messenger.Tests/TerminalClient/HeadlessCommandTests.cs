@@ -30,7 +30,7 @@ public class HeadlessCommandTests
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var line = Assert.Single(lines).TrimEnd('\r');
-        Assert.Matches(new Regex(@"^file=sample\.bin bytes=3000123 seconds=\d+\.\d{3} mbps=\d+\.\d{2} datagrams=0 retransmits=0 sha256=ok$"), line);
+        Assert.Matches(new Regex(@"^file=sample\.bin bytes=3000123 seconds=\d+\.\d{3} MB/s=\d+\.\d{2} datagrams=0 retransmits=0 sha256=ok$"), line);
         Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
         Assert.False(File.Exists(output.File("sample.bin.part")));
         Assert.Contains("100.0%", stderr);
@@ -49,7 +49,7 @@ public class HeadlessCommandTests
 
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
         var line = Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r');
-        var match = Regex.Match(line, @"^file=sample\.bin bytes=3000123 seconds=\d+\.\d{3} mbps=\d+\.\d{2} datagrams=(\d+) retransmits=(\d+) sha256=ok$");
+        var match = Regex.Match(line, @"^file=sample\.bin bytes=3000123 seconds=\d+\.\d{3} MB/s=\d+\.\d{2} datagrams=(\d+) retransmits=(\d+) sha256=ok$");
         Assert.True(match.Success, line);
         Assert.True(long.Parse(match.Groups[1].Value) >= 3_000_123 / 1452, "every segment arrived in a datagram");
         Assert.True(long.Parse(match.Groups[2].Value) > 0, "5% loss must have cost retransmissions");
