@@ -8,6 +8,9 @@ namespace Messenger.Tests.EndToEnd;
 /// <summary>Rooms and history over loopback, with a real SQLite database that outlives the server.</summary>
 public class DurableChatTests
 {
+    /// <summary>A server process starting on a busy 2-core machine (JIT, then the database) can take a while.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
     private static async Task<ChatTestClient> JoinAsync(ChatTestClient client, string room)
     {
         await client.SendAsync(new JoinCommand(room));
@@ -124,7 +127,7 @@ public class DurableChatTests
         string[] args = ["--data", data.Path];
         const string hocon = "messenger.chat.rate-limit.enabled = off\nakka.loglevel = WARNING";
         var echoed = new List<long>();
-        await using (var server = await ServerProcess.StartAsync(files.Path, hocon, args))
+        await using (var server = await ServerProcess.StartAsync(files.Path, hocon, args, StartTimeout))
         {
             await using var alice = await ChatTestClient.LoginAsync(server.Chat, "alice");
             // 1,000 messages sent at once; after 300 echoes, kill the server without warning.
@@ -148,7 +151,7 @@ public class DurableChatTests
         }
         Assert.Equal(Enumerable.Range(1, echoed.Count).Select(i => (long)i), echoed);
 
-        await using var restarted = await ServerProcess.StartAsync(files.Path, hocon, args);
+        await using var restarted = await ServerProcess.StartAsync(files.Path, hocon, args, StartTimeout);
         await using var bob = await ChatTestClient.LoginAsync(restarted.Chat, "bob");
         var stored = new HashSet<long>();
         long? before = echoed.Count + 1;
