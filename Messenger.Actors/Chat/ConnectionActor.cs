@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
@@ -19,7 +20,7 @@ internal sealed record CloseDeadline { public static readonly CloseDeadline Inst
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
 /// connection's reading loop, which parses them and tells this actor typed <see cref="Inbound"/>
 /// commands. From here only typed messages travel: room chat to the <see cref="RoomDirectory"/>, logins and private messages to
-/// the <see cref="UsernameRegistry"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
+/// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
 /// <see cref="ServerFrame"/>, which leaves through the bounded <see cref="OutboundQueue"/>.
 /// <para>States: <see cref="AwaitingHello"/> → <see cref="AwaitingClaim"/> → <see cref="LoggedIn"/>
 /// → <see cref="Closing"/>. Input is bounded by <see cref="InputCredit"/>: the bytes of a line are
@@ -34,6 +35,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     private readonly ClientConnection _connection;
     private readonly IActorRef _registry;
     private readonly IActorRef _rooms;
+    private readonly IActorRef _accounts;
     private readonly IActorRef? _ticketOffice;
     private readonly ChatSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -51,11 +53,12 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     private bool _readingPaused;
     private bool _ended;
 
-    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings)
+    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice, ChatSettings settings)
     {
         _connection = connection;
         _registry = registry;
         _rooms = rooms;
+        _accounts = accounts;
         _ticketOffice = ticketOffice;
         _settings = settings;
         _credit = new InputCredit(settings.InputBufferBytes);
@@ -68,8 +71,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef? ticketOffice, ChatSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(connection, registry, rooms, ticketOffice, settings));
+    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice,
+        ChatSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(connection, registry, rooms, accounts, ticketOffice, settings));
 
     /// <summary>Past this many unread bytes waiting for the client, its input is not acted on.</summary>
     private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
@@ -96,7 +100,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             switch (inbound.Command)
             {
                 case HelloCommand hello:
-                    _registry.Tell(new ClaimName(hello.User));
+                    _registry.Tell(new ClaimName(hello.User, hello.Password));
                     Become(AwaitingClaim);
                     break;
                 case PingCommand: Send(PongFrame.Instance); break;
@@ -264,6 +268,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
                 return;
             case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
             case RoomsCommand: Ask(_rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
+            case RegisterCommand register: Ask(_accounts, new ToAccount(_name!, new Register(_name!, register.Password)), typeof(RegisteredFrame)); return;
+            case PasswdCommand passwd: Ask(_accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
             case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: Ask(_registry, ListUsers.Instance, typeof(UsersFrame)); return;
             case FilesCommand or GetCommand when _ticketOffice is null:

@@ -2,6 +2,7 @@ using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
@@ -69,13 +70,16 @@ public sealed class MessengerServer : IAsyncDisposable
         var fileListener = ListenerConfig.Read(config, "messenger.files", budget.Files, certificate);
         config = DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
         var roomSettings = RoomSettings.FromConfig(config);
+        var accountSettings = AccountSettings.FromConfig(config);
         var system = ActorSystem.Create(systemName, config);
         try
         {
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);
             var rooms = system.ActorOf(RoomDirectory.Props(roomSettings), "rooms");
-            var registry = system.ActorOf(UsernameRegistry.Props(rooms), "users");
+            var accounts = system.ActorOf(AccountDirectory.Props(accountSettings), "accounts");
+            var registry = system.ActorOf(UsernameRegistry.Props(rooms, accounts,
+                passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null), "users");
             // Open the database and recover the lobby before the first client: a broken data folder
             // fails the start, and the first login does not wait for it.
             var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
@@ -93,7 +97,7 @@ public sealed class MessengerServer : IAsyncDisposable
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
-                connection => ConnectionActor.Props(connection, registry, rooms, tickets, chatSettings), chatListener), "chat");
+                connection => ConnectionActor.Props(connection, registry, rooms, accounts, tickets, chatSettings), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
             var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,

@@ -30,4 +30,5 @@ public static class ErrorCodes
     public const string AlreadyRegistered = "already_registered";
     public const string NotRegistered = "not_registered";
     public const string BadPassword = "bad_password";
+    public const string MailboxFull = "mailbox_full";
 }

@@ -24,6 +24,7 @@ public class ConnectionActorSpec : TestKit
     private static readonly RateLimitSettings Unlimited = new(1e9, 1_000_000, TimeSpan.FromSeconds(10), 1_000_000);
     private readonly TestProbe _registry;
     private readonly TestProbe _rooms;
+    private readonly TestProbe _accounts;
     private readonly TestProbe _tickets;
     private readonly Pipe _toServer = new();
     private Pipe _toClient = new();
@@ -34,6 +35,7 @@ public class ConnectionActorSpec : TestKit
     {
         _registry = CreateTestProbe();
         _rooms = CreateTestProbe();
+        _accounts = CreateTestProbe();
         _tickets = CreateTestProbe();
     }
 
@@ -46,7 +48,7 @@ public class ConnectionActorSpec : TestKit
     {
         _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: clientReadsAtMost, resumeWriterThreshold: clientReadsAtMost / 2));
         _transport = new PipeConnectionContext(new DuplexPipe(_toServer.Reader, _toClient.Writer));
-        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport), _registry.Ref, _rooms.Ref, _tickets.Ref, settings ?? Settings()));
+        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport), _registry.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings()));
     }
 
     private void Send(string text)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Protocol;
 using Messenger.Rooms;
@@ -17,7 +18,8 @@ public class UsernameRegistrySpec : TestKit
     public UsernameRegistrySpec() : base(InMemoryPersistence.Config())
     {
         _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => Clock));
-        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, () => Clock));
+        var accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(Sys.Settings.Config)));
+        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, accounts, unixMillisClock: () => Clock));
     }
 
     private Akka.TestKit.TestProbe LoggedIn(string name)

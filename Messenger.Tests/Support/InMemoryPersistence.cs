@@ -14,6 +14,9 @@ public static class InMemoryPersistence
 
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        messenger.accounts.pbkdf2-iterations = 1000
+        # The machine running the suite is shared and can be very busy.
+        akka.test.single-expect-default = 15s
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING
         """).WithFallback(ServerConfig.Defaults);

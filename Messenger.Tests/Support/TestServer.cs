@@ -40,6 +40,7 @@ public sealed class TestServer : IAsyncDisposable
             messenger.rudp.port = 0
             messenger.files.folder = "{{files.Path.Replace("\\", "\\\\")}}"
             messenger.data = "{{data.Path.Replace("\\", "\\\\")}}"
+            messenger.accounts.pbkdf2-iterations = 1000
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
             {{extraHocon}}
