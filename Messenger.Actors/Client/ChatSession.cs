@@ -53,7 +53,7 @@ public sealed record ChatSessionSettings(TimeSpan PingInterval, TimeSpan Connect
 /// <see cref="SessionConnectFailed"/> or <see cref="SessionDisconnected"/> it has stopped, and a
 /// reconnect is a new session.
 /// </summary>
-public sealed class ChatSessionActor : ReceiveActor, IWithTimers
+public sealed class ChatSessionActor : ReceiveActor
 {
     /// <summary>The code of the <see cref="ErrorFrame"/> a session reports for a line from the server it cannot read.</summary>
     public const string UnreadableFrameCode = "client_parse";
@@ -76,6 +76,9 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
     private Stream? _stream;
     private DateTime _lastHeard;
     private bool _finished;
+    // A .NET timer, not an Akka one: Akka's scheduler, once anything is scheduled on it, wakes
+    // every 10 ms for the rest of the process, which was most of an idle client's CPU.
+    private Timer? _pinger;
 
     public ChatSessionActor(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls)
     {
@@ -87,8 +90,6 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
         _tls = tls;
         Connecting();
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>A session that connects to <paramref name="host"/>:<paramref name="port"/> and, when <paramref name="user"/> is given, logs in.</summary>
     public static Props Props(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls = null) =>
@@ -115,7 +116,8 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
             if (_finished) { _stream.Dispose(); return; }
             StartIo(_stream, Self);
             _lastHeard = DateTime.UtcNow;
-            Timers.StartPeriodicTimer(nameof(SessionPing), SessionPing.Instance, _settings.PingInterval);
+            var self = Self;
+            _pinger = new Timer(_ => self.Tell(SessionPing.Instance), null, _settings.PingInterval, _settings.PingInterval);
             _subscriber.Tell(new SessionConnected(new DnsEndPoint(_host, _port)));
             if (_user is not null) Write(new HelloCommand(_user));
             while (_early.Count > 0) Write(_early.Dequeue());
@@ -218,6 +220,7 @@ public sealed class ChatSessionActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        _pinger?.Dispose();
         _writes.Writer.TryComplete();
         if (!_finished)
         {

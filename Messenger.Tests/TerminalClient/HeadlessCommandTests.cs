@@ -110,6 +110,7 @@ public class HeadlessCommandTests
     [InlineData("download", "f", "--via", "carrier-pigeon")]
     [InlineData("download", "f", "--loss", "2")]
     [InlineData("download", "f", "--port", "0")]
+    [InlineData("download", "f", "--port", "--via")]
     [InlineData("say", "hi")]
     [InlineData("--no-such-flag")]
     [InlineData("download")]
@@ -119,6 +120,18 @@ public class HeadlessCommandTests
         Assert.Equal(Cli.BadUsage, code);
         Assert.Contains("error:", stderr);
         Assert.Contains("--help", stderr);
+    }
+
+    [Fact]
+    public async Task Download_into_a_folder_that_does_not_exist_is_refused_not_created()
+    {
+        using var parent = new TempFolder();
+        var missing = Path.Combine(parent.Path, "no", "such", "dir");
+        var (code, stdout, stderr) = await RunAsync("download", "f.bin", "--port", "1", "--out", missing);
+        Assert.Equal(Cli.BadUsage, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"the folder {missing} does not exist", stderr);
+        Assert.False(Directory.Exists(Path.Combine(parent.Path, "no")));
     }
 
     [Theory]

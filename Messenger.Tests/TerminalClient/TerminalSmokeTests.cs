@@ -148,6 +148,14 @@ internal sealed class TmuxSession : IDisposable
         return session;
     }
 
+    /// <summary>The client process: the child of the shell tmux runs in the pane.</summary>
+    public Process ClientProcess()
+    {
+        int shell = int.Parse(Tmux(["display-message", "-p", "-t", Name, "#{pane_pid}"]).Trim());
+        var children = File.ReadAllText($"/proc/{shell}/task/{shell}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return Process.GetProcessById(int.Parse(children[0]));
+    }
+
     public void SendText(string text) => Tmux(["send-keys", "-t", Name, "-l", text]);
 
     public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", Name, .. keys]);
