@@ -49,7 +49,8 @@ public sealed class FileCatalog : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly Dictionary<string, Probe> _known = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, CatalogEntry> _offered = new(StringComparer.Ordinal);
+    /// <summary>What is offered, kept sorted: a changed listing is copied out in order, never sorted again per request.</summary>
+    private readonly SortedDictionary<string, CatalogEntry> _offered = new(StringComparer.Ordinal);
     private readonly Queue<string> _hashQueue = new();
     private readonly Dictionary<string, CancellationTokenSource> _hashing = new(StringComparer.Ordinal);
     /// <summary>Known files that could not be hashed (over budget, unreadable); tried again when they change.</summary>
@@ -100,10 +101,7 @@ public sealed class FileCatalog : ReceiveActor, IWithTimers
 
     private FilesFrame Page(ListFiles request)
     {
-        _sorted ??= _offered.Values
-            .OrderBy(e => e.Name, StringComparer.Ordinal)
-            .Select(e => new FileEntry(e.Name, e.Size, e.Sha256))
-            .ToArray();
+        _sorted ??= _offered.Values.Select(e => new FileEntry(e.Name, e.Size, e.Sha256)).ToArray();
         int offset = Math.Clamp(request.Offset, 0, _sorted.Length);
         int limit = Math.Clamp(request.Limit ?? _settings.PageSize, 1, _settings.MaxPageSize);
         if (_pages.TryGetValue((offset, limit), out var cached)) return cached;

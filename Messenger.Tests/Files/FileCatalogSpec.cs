@@ -11,7 +11,7 @@ namespace Messenger.Tests.Files;
 
 public sealed class FileCatalogSpec : TestKit, IDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
     private readonly TempFolder _folder = new();
     private readonly TempFolder _outside = new();
 
@@ -28,7 +28,7 @@ public sealed class FileCatalogSpec : TestKit, IDisposable
     private FilesFrame List(IActorRef catalog, ListFiles? request = null)
     {
         catalog.Tell(request ?? ListFiles.Instance);
-        return ExpectMsg<FilesFrame>(TimeSpan.FromSeconds(3));
+        return ExpectMsg<FilesFrame>(Patience);
     }
 
     private string[] Names(IActorRef catalog) => List(catalog).Files.Select(f => f.Name).ToArray();
@@ -39,7 +39,7 @@ public sealed class FileCatalogSpec : TestKit, IDisposable
     private ErrorFrame Refused(IActorRef catalog, string name)
     {
         catalog.Tell(new LookupFile(name));
-        var error = ExpectMsg<ErrorFrame>(TimeSpan.FromSeconds(3));
+        var error = ExpectMsg<ErrorFrame>(Patience);
         Assert.Equal(ErrorCodes.NoSuchFile, error.Code);
         return error;
     }

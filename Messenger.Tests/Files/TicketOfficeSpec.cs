@@ -16,20 +16,27 @@ public sealed class TicketOfficeSpec : TestKit, IDisposable
     private static readonly IPAddress Client = IPAddress.Loopback;
     private static readonly IPAddress Elsewhere = IPAddress.Parse("127.0.0.2");
     private readonly TempFolder _folder = new();
-    private readonly IActorRef _office;
+    private readonly IActorRef _catalog;
+    private IActorRef _office;
 
     public TicketOfficeSpec()
     {
         File.WriteAllText(_folder.File("a.txt"), "abc");
         var settings = CatalogSettings.FromConfig(ServerConfig.Load(overrides: ConfigurationFactory.ParseString("")).GetConfig("messenger.files"));
-        var catalog = Sys.ActorOf(FileCatalog.Props(_folder.Path, settings));
+        _catalog = Sys.ActorOf(FileCatalog.Props(_folder.Path, settings));
         AwaitAssert(() =>
         {
-            catalog.Tell(new LookupFile("a.txt"));
+            _catalog.Tell(new LookupFile("a.txt"));
             ExpectMsg<CatalogEntry>();
         }, TimeSpan.FromSeconds(10));
-        _office = Sys.ActorOf(TicketOffice.Props(catalog, TimeSpan.FromMilliseconds(300), MaxPerConnection));
-        _office.Tell(new FilePortsBound(7401, 7402));
+        _office = Office(TimeSpan.FromMinutes(1));
+    }
+
+    private IActorRef Office(TimeSpan ticketLifetime)
+    {
+        var office = Sys.ActorOf(TicketOffice.Props(_catalog, ticketLifetime, MaxPerConnection));
+        office.Tell(new FilePortsBound(7401, 7402));
+        return office;
     }
 
     private TicketFrame Issue(TransferVia via, TestProbe? connection = null)
@@ -42,7 +49,7 @@ public sealed class TicketOfficeSpec : TestKit, IDisposable
     private string Redeem(string ticket, TransferVia via = TransferVia.Tcp, IPAddress? from = null, long offset = 0)
     {
         _office.Tell(new RedeemTicket(ticket, via, from ?? Client, offset));
-        return ExpectMsg<object>() switch
+        return ExpectMsg<object>(TimeSpan.FromSeconds(10)) switch
         {
             TicketRedeemed => "redeemed",
             ErrorFrame e => e.Code,
@@ -123,6 +130,7 @@ public sealed class TicketOfficeSpec : TestKit, IDisposable
     [Fact]
     public void Office_must_expire_unused_tickets()
     {
+        _office = Office(TimeSpan.FromMilliseconds(300));
         var ticket = Issue(TransferVia.Tcp);
         ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // past the 300 ms lifetime
         Assert.Equal(ErrorCodes.BadTicket, Redeem(ticket.Ticket));
