@@ -35,6 +35,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private readonly RudpLink _link;
     private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
 
+    private Action<DatagramReceived> _onDatagram = _ => { };
     private uint _connectionId;
     private ReceiveWindow? _window;
     private PartFile? _part;
@@ -45,6 +46,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private bool _dataSeen;
     private bool _lastWasOutOfOrder;
     private int _unacked;
+    private bool _inBatch, _ackDue;
     private uint _echoTimestamp, _echoSequence;
     private bool _echoRetransmission;
 
@@ -97,7 +99,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Connecting()
     {
-        Receive<DatagramReceived>(m =>
+        OnDatagrams(m =>
         {
             if (!Accept(m, out var header)) return;
             switch (header.Kind)
@@ -117,7 +119,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Receiving()
     {
-        Receive<DatagramReceived>(m =>
+        OnDatagrams(m =>
         {
             if (!Accept(m, out var header) || header.ConnectionId != _connectionId) return;
             switch (header.Kind)
@@ -152,13 +154,31 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     /// <summary>Done: stay a moment to answer a retried FIN (our FIN-ACK may be lost), then stop.</summary>
     private void Lingering()
     {
-        Receive<DatagramReceived>(m =>
+        OnDatagrams(m =>
         {
             if (Accept(m, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
         });
         Receive<Linger>(_ => Context.Stop(Self));
         Receive<CancelDownload>(_ => Context.Stop(Self));
         ReceiveAny(_ => { });
+    }
+
+    /// <summary>
+    /// Registers this state's datagram handler, for single datagrams and for batches. A batch is
+    /// handled one datagram at a time through whichever handler is current, so the datagrams after
+    /// one that changed the state (a SYN-ACK, a FIN, an RST) meet the new state's handler.
+    /// </summary>
+    private void OnDatagrams(Action<DatagramReceived> handler)
+    {
+        _onDatagram = handler;
+        Receive<DatagramReceived>(m => _onDatagram(m));
+        Receive<DatagramsReceived>(batch =>
+        {
+            _inBatch = true;
+            foreach (var m in batch.Datagrams) _onDatagram(m);
+            _inBatch = false;
+            if (_ackDue) SendAck();
+        });
     }
 
     private void CommonHandlers()
@@ -271,13 +291,24 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         _lastWasOutOfOrder = result == AcceptResult.Buffered;
         if (++_unacked >= _settings.AckEvery || newHole || holeFilled || data.IsRetransmission
             || result == AcceptResult.Duplicate || window.IsComplete)
-            SendAck();
+            AckNow();
         else if (!Timers.IsTimerActive(nameof(DelayedAck)))
             Timers.StartSingleTimer(nameof(DelayedAck), DelayedAck.Instance, _settings.DelayedAck);
     }
 
+    /// <summary>
+    /// An ack is due now; inside a batch of datagrams that arrived together it goes out once, at
+    /// the end of the batch, describing all of them (one ack per burst, not one per four segments).
+    /// </summary>
+    private void AckNow()
+    {
+        if (_inBatch) _ackDue = true;
+        else SendAck();
+    }
+
     private void SendAck()
     {
+        _ackDue = false;
         var window = _window!;
         int rangeCount = window.WriteSackRanges(_ranges);
         var buffer = new byte[RudpConstants.MaxAckSize];
@@ -292,6 +323,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private void OnFin()
     {
         if (!_window!.IsComplete) return; // cannot happen with an honest server: it waits for every ack
+        _ackDue = false; // the server had every ack: it sent the FIN
         Timers.Cancel(nameof(ProgressTick));
         string sha = _part!.Complete();
         bool verified = sha == _ticket.Sha256;
@@ -353,6 +385,8 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Fail(string code, string message)
     {
+        _onDatagram = _ => { }; // the rest of a batch, if any, finds the download over
+        _ackDue = false;
         Fail(new DownloadFailedException(code, message));
         Context.Stop(Self);
     }

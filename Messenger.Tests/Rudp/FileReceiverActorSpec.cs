@@ -120,6 +120,44 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public void Receiver_must_take_a_batch_that_crosses_a_state_change_datagram_by_datagram()
+    {
+        var settings = RudpSettings.FromConfig(ClientConfig.Load(overrides: Akka.Configuration.ConfigurationFactory.ParseString(
+            "messenger.rudp { delayed-ack = 1s, handshake-retry-interval = 5s }")));
+        _receiver = Sys.ActorOf(FileReceiverActor.Props(_ => _wire.Ref, Server, _ticket, _folder.Path, settings, null, _done));
+        Assert.Equal(RudpPacketKind.Syn, Next().Kind);
+        // The SYN-ACK and the first four segments waited in the socket together: one message.
+        var batch = new List<DatagramReceived> { Datagram(b => RudpCodec.WriteSynAck(b, ConnectionId, _content.Length, SHA256.HashData(_content), Payload, 5)) };
+        for (int i = 0; i < 4; i++)
+            batch.Add(Datagram(b => RudpCodec.WriteData(b, ConnectionId, (uint)i, 0, false, _content.AsSpan(i * Payload, Payload))));
+        _receiver.Tell(new DatagramsReceived(batch));
+        Assert.Equal(RudpPacketKind.HandshakeAck, Next().Kind);
+        Assert.Equal(4u, NextAck(out _).CumulativeAck); // the segments met the receiving state, not the connecting one
+    }
+
+    [Fact]
+    public void Receiver_must_ack_a_batch_once_at_its_end()
+    {
+        Connect();
+        // Segments 0, 2, 3 and 4 arrived together: the hole at 1 would draw an ack at once, but
+        // inside a batch the one ack waits for the end and describes all four.
+        var batch = new[] { 0, 2, 3, 4 }.Select(i => Datagram(b => RudpCodec.WriteData(b, ConnectionId, (uint)i, (uint)(1000 + i), false,
+            _content.AsSpan(i * Payload, Math.Min(Payload, _content.Length - i * Payload))))).ToList();
+        _receiver.Tell(new DatagramsReceived(batch));
+        var ack = NextAck(out var ranges);
+        Assert.Equal(1u, ack.CumulativeAck);
+        Assert.Equal([new SackRange(2, 5)], ranges);
+        Assert.Equal(4u, ack.EchoedSequence);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    private static DatagramReceived Datagram(Func<byte[], int> write)
+    {
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        return new DatagramReceived(buffer[..write(buffer)], Server);
+    }
+
+    [Fact]
     public void Receiver_must_ignore_datagrams_from_anyone_but_its_server()
     {
         Connect();

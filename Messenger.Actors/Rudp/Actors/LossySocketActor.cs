@@ -37,7 +37,10 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
                 Impair(single, datagram, _outbound, _wire, d => single with { Data = d });
             }
         });
-        Receive<DatagramReceived>(m => Impair(m, m.Data, _inbound, _upstream, d => m with { Data = d }));
+        Receive<DatagramsReceived>(batch =>
+        {
+            foreach (var m in batch.Datagrams) Impair(m, m.Data, _inbound, _upstream, d => m with { Data = d });
+        });
         Receive<Release>(r =>
         {
             if (r.Message is SendDatagram) _wire.Tell(r.Message);

@@ -46,7 +46,11 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
         if (!settings.Impairment.IsTransparent)
             _log.Warning("lossy socket on the UDP port: {0} (seed {1})", settings.Impairment, settings.LossSeed);
 
-        Receive<DatagramReceived>(OnDatagram);
+        Receive<DatagramsReceived>(batch =>
+        {
+            foreach (var m in batch.Datagrams) OnDatagram(m);
+        });
+        Receive<DatagramReceived>(OnDatagram); // one at a time from a lossy socket
         Receive<Redeemed>(OnRedeemed);
         Receive<HandshakeCompleted>(m => _halfOpen.Remove(m.ConnectionId));
         Receive<Terminated>(t =>

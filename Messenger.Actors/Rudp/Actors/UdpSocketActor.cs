@@ -15,13 +15,23 @@ public sealed record SendDatagrams(IReadOnlyList<byte[]> Data, IPEndPoint To);
 public sealed record DatagramReceived(byte[] Data, IPEndPoint From);
 
 /// <summary>
+/// Datagrams that were waiting in the socket together, in arrival order: the receive thread hands
+/// over everything it could read without blocking as one message, so a burst costs one actor hop.
+/// </summary>
+public sealed record DatagramsReceived(IReadOnlyList<DatagramReceived> Datagrams);
+
+/// <summary>
 /// The wire: one actor around one bound UDP <see cref="Socket"/>. A dedicated thread blocks in
-/// <c>ReceiveFrom</c> and tells every datagram to <c>inbound</c> as <see cref="DatagramReceived"/>;
+/// <c>ReceiveFrom</c> for the first datagram, reads whatever else is already waiting (up to
+/// <see cref="MaxBatch"/>) and tells them to <c>inbound</c> as one <see cref="DatagramsReceived"/>;
 /// <see cref="SendDatagram"/> and <see cref="SendDatagrams"/> messages are written with <c>SendTo</c>. The socket is closed when
 /// the actor stops, which also ends the receive thread.
 /// </summary>
 public sealed class UdpSocketActor : ReceiveActor
 {
+    /// <summary>Most datagrams handed over in one message (a burst of a window arrives as a few dozen messages, not thousands).</summary>
+    public const int MaxBatch = 64;
+
     private readonly Socket _socket;
     private readonly IActorRef _inbound;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -68,9 +78,14 @@ public sealed class UdpSocketActor : ReceiveActor
         {
             try
             {
-                EndPoint from = any;
-                int n = _socket.ReceiveFrom(buffer, ref from);
-                _inbound.Tell(new DatagramReceived(buffer.AsSpan(0, n).ToArray(), (IPEndPoint)from));
+                var batch = new List<DatagramReceived>();
+                do
+                {
+                    EndPoint from = any;
+                    int n = _socket.ReceiveFrom(buffer, ref from); // blocks only for the first of a batch
+                    batch.Add(new DatagramReceived(buffer.AsSpan(0, n).ToArray(), (IPEndPoint)from));
+                } while (batch.Count < MaxBatch && _socket.Available > 0);
+                _inbound.Tell(new DatagramsReceived(batch));
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
             {

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Reliable UDP side by side with other UDP file movers and our own TCP, as a user runs them:
+# a fresh client process per download (the README's headless command), the same file, one run,
+# medians of RUNS. Peers that are not installed are skipped with a note, never an error.
+#
+#   bench/udp-peers.sh                 # 67,737,600-byte file, 3 runs each (about a minute)
+#   RUNS=5 SIZE=16000000 bench/udp-peers.sh
+#
+# Needs: dotnet build -c Release Messenger.Server Messenger.TerminalClient.
+# Peers: Debian atftp + atftpd (RFC 7440 windowsize 64, blksize 1428). UDT4 and LiteNetLib have
+# no runner here yet: they are reported as skipped.
+# Everything listens on 127.0.0.1 only; every process is bounded by `timeout` and stopped at exit.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+SIZE=${SIZE:-67737600}
+LIMIT=${LIMIT:-60}      # seconds any one download may take
+CHAT=17400 FILEP=17401 UDP=17402 TFTP=16969
+SERVER=Messenger.Server/bin/Release/net10.0/Messenger.Server.dll
+CLIENT=Messenger.TerminalClient/bin/Release/net10.0/Messenger.TerminalClient.dll
+for f in "$SERVER" "$CLIENT"; do
+  [ -f "$f" ] || { echo "missing $f: dotnet build -c Release Messenger.Server Messenger.TerminalClient" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/udp-peers.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir -p "$work/files" "$work/out"
+chmod 755 "$work" "$work/files"
+head -c "$SIZE" /dev/urandom > "$work/files/big.bin"
+chmod 644 "$work/files/big.bin"
+
+timeout 600 dotnet "$SERVER" --chat-port $CHAT --file-port $FILEP --udp-port $UDP --files "$work/files" \
+  > "$work/server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening" "$work/server.log" && break; sleep 0.1; done
+grep -q "listening" "$work/server.log" || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+
+have_atftp=0
+if command -v atftp >/dev/null && command -v atftpd >/dev/null; then
+  timeout 600 atftpd --daemon --no-fork --bind-address 127.0.0.1 --port $TFTP --logfile /dev/null \
+    --maxthread 4 "$work/files" > "$work/atftpd.log" 2>&1 &
+  pids+=($!)
+  sleep 0.3
+  have_atftp=1
+fi
+
+now() { date +%s.%N; }
+# Each prints "wall_seconds own_mbps" (own = what the client itself reports; none for atftp).
+ours() {  # $1 = tcp|udp
+  rm -f "$work/out/big.bin"
+  local t0 line t1
+  t0=$(now)
+  line=$(timeout "$LIMIT" dotnet "$CLIENT" download big.bin --server 127.0.0.1 --port $CHAT --via "$1" --out "$work/out" 2>&1 | grep "sha256=" | tail -1)
+  t1=$(now)
+  case "$line" in *sha256=ok*) ;; *) echo "FAILED"; echo "$1: $line" >&2; return;; esac
+  echo "$(echo "$t1 - $t0" | bc -l) $(sed -n 's/.*mbps=\([0-9.]*\).*/\1/p' <<<"$line")"
+}
+atftp_run() {
+  rm -f "$work/out/big.tftp"
+  local t0 t1
+  t0=$(now)
+  timeout "$LIMIT" atftp --option "windowsize 64" --option "blksize 1428" -g -r big.bin -l "$work/out/big.tftp" 127.0.0.1 $TFTP \
+    > "$work/atftp.log" 2>&1
+  t1=$(now)
+  cmp -s "$work/out/big.tftp" "$work/files/big.bin" || { echo "FAILED"; cat "$work/atftp.log" >&2; return; }
+  echo "$(echo "$t1 - $t0" | bc -l) -"
+}
+
+declare -A wall own
+peers="udp tcp"; [ $have_atftp = 1 ] && peers="atftp $peers"
+for run in $(seq "$RUNS"); do   # interleaved, so drift in the machine's load hits every peer alike
+  for p in $peers; do
+    if [ "$p" = atftp ]; then r=$(atftp_run); else r=$(ours "$p"); fi
+    [ "$r" = FAILED ] && { echo "run $run $p: FAILED"; continue; }
+    read -r w m <<<"$r"
+    wall[$p]+="$(echo "$SIZE / $w / 1000000" | bc -l) "
+    [ "$m" != - ] && own[$p]+="$m "
+    printf 'run %d %-6s wall %6.2f s = %7.1f MB/s%s\n' "$run" "$p" "$w" "$(echo "$SIZE / $w / 1000000" | bc -l)" \
+      "$([ "$m" != - ] && echo ", own mbps=$m")"
+  done
+done
+
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+spread() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END { printf "%.0f-%.0f", lo, hi }'; }
+echo
+echo "| mover | MB/s wall (incl. start-up), median of $RUNS | range | own MB/s, median |"
+echo "|---|---|---|---|"
+for p in $peers; do
+  printf '| %s | %.1f | %s | %s |\n' "$p" "$(median "${wall[$p]:-}")" "$(spread "${wall[$p]:-}")" \
+    "$([ -n "${own[$p]:-}" ] && printf '%.1f' "$(median "${own[$p]}")" || echo -)"
+done
+[ $have_atftp = 1 ] || echo "| atftp | skipped: Debian atftp/atftpd not installed | | |"
+echo "| UDT4 | skipped: no runner in this script | | |"
+echo "| LiteNetLib | skipped: no runner in this script | | |"
+udp=$(median "${wall[udp]:-}"); tcp=$(median "${wall[tcp]:-}")
+echo
+printf 'ratios (wall): udp/tcp = %.2f' "$(echo "$udp / $tcp" | bc -l)"
+[ $have_atftp = 1 ] && printf ', udp/atftp = %.2f' "$(echo "$udp / $(median "${wall[atftp]:-}")" | bc -l)"
+echo
+printf 'ratios (own): udp/tcp = %.2f\n' "$(echo "$(median "${own[udp]:-}") / $(median "${own[tcp]:-}")" | bc -l)"
