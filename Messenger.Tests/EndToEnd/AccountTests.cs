@@ -108,7 +108,9 @@ public class AccountTests
         await flood.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.DoesNotContain(answers, a => a is WelcomeFrame);
         int wrong = answers.Count(a => a is ErrorFrame { Code: ErrorCodes.WrongPassword });
-        Assert.InRange(wrong, 1, 10); // the name's burst of 5, plus what refilled meanwhile
+        // At most the name's burst of 5 and what refilled meanwhile were checked at all. (The
+        // connection may be closed for flooding before even the first answer comes back.)
+        Assert.InRange(wrong, 0, 10);
         Assert.True(answers.Count(a => a is ErrorFrame { Code: ErrorCodes.RateLimited }) > 0);
         Assert.True(roundTrips.Max() < 5000, $"a PM round trip took {roundTrips.Max():0} ms during the guessing");
 
