@@ -14,11 +14,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Queue<string> _lastLines = new();
     private readonly string _configPath;
+    private readonly string? _ownDataFolder;
 
-    private ServerProcess(Process process, string configPath)
+    private ServerProcess(Process process, string configPath, string? ownDataFolder)
     {
         _process = process;
         _configPath = configPath;
+        _ownDataFolder = ownDataFolder;
     }
 
     public int Pid { get; private set; }
@@ -56,10 +58,19 @@ public sealed partial class ServerProcess : IAsyncDisposable
         };
         foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--files", filesFolder, "--config", configPath })
             info.ArgumentList.Add(arg);
-        foreach (var arg in extraArgs ?? []) info.ArgumentList.Add(arg);
+        var extra = (extraArgs ?? []).ToList();
+        foreach (var arg in extra) info.ArgumentList.Add(arg);
+        // Without --data the server gets a fresh database of its own, removed with it.
+        string? ownData = null;
+        if (!extra.Contains("--data"))
+        {
+            ownData = Path.Combine(Path.GetTempPath(), $"messenger-bench-data-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            info.ArgumentList.Add("--data");
+            info.ArgumentList.Add(ownData);
+        }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var server = new ServerProcess(process, configPath);
+        var server = new ServerProcess(process, configPath, ownData);
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnLine(string? line)
         {
@@ -200,6 +211,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM (graceful: clients are closed), then a kill after 3 s.</summary>
+    /// <summary>SIGKILL: the process ends at once, with no chance to flush or close anything.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         var clock = Stopwatch.StartNew();
@@ -217,5 +235,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         Console.Error.WriteLine($"[bench] server {Pid} stopped in {clock.Elapsed.TotalSeconds:0.0} s");
         _process.Dispose();
         try { File.Delete(_configPath); } catch (IOException) { }
+        if (_ownDataFolder is not null)
+        {
+            try { Directory.Delete(_ownDataFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 }

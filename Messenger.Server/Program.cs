@@ -10,6 +10,7 @@ var chatPort = new Option<int?>("--chat-port") { Description = "TCP port of the 
 var filePort = new Option<int?>("--file-port") { Description = "TCP port of the file channel (default 7401; 0 = any free port)" };
 var udpPort = new Option<int?>("--udp-port") { Description = "UDP port of the reliable-UDP file channel (default 7402; 0 = any free port)" };
 var files = new Option<string?>("--files") { Description = "Folder of files to offer (default ./files)" };
+var data = new Option<string?>("--data") { Description = "Folder of the chat database (journal and snapshots, SQLite; default ./data, created on first start)" };
 var configFile = new Option<string?>("--config") { Description = "Extra HOCON file layered over the defaults" };
 var maxConnections = new Option<int?>("--max-connections") { Description = "Chat connections at once (default 10000, lowered to fit the file-descriptor limit)" };
 var tlsCert = new Option<string?>("--tls-cert") { Description = "TLS on the chat and TCP-file ports with this certificate: PEM (certificate + key) or PFX" };
@@ -17,7 +18,7 @@ var tlsSelfSigned = new Option<bool>("--tls-self-signed") { Description = "TLS w
 
 var root = new RootCommand("Messenger server: chat over TCP, file downloads over TCP and reliable UDP.")
 {
-    bind, chatPort, filePort, udpPort, files, configFile, maxConnections, tlsCert, tlsSelfSigned,
+    bind, chatPort, filePort, udpPort, files, data, configFile, maxConnections, tlsCert, tlsSelfSigned,
 };
 foreach (var option in LossFlags.All) root.Options.Add(option);
 
@@ -33,6 +34,7 @@ root.SetAction(async (parsed, cancel) =>
     Set("messenger.files.port", parsed.GetValue(filePort));
     Set("messenger.rudp.port", parsed.GetValue(udpPort));
     Set("messenger.files.folder", parsed.GetValue(files));
+    Set("messenger.data", parsed.GetValue(data));
     Set("messenger.chat.connections.max", parsed.GetValue(maxConnections));
     Set("messenger.tls.cert-file", parsed.GetValue(tlsCert));
     if (parsed.GetValue(tlsSelfSigned)) Set("messenger.tls.self-signed", "on");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Akka.Actor;
 using Akka.Configuration;
 using Messenger.Hosting;
+using Messenger.Protocol;
 
 namespace Messenger.TerminalClient;
 
@@ -79,8 +80,14 @@ public static class Cli
         var server = ServerOption();
         var port = PortOption();
         var user = new Option<string>("--user") { Description = "Username to log in with", Required = true };
+        var room = new Option<string?>("--room") { Description = "Room to say it in (joined first; default: the lobby)" };
+        room.Validators.Add(r =>
+        {
+            if (r.Tokens is [var token] && RoomNames.Normalize(token.Value) is null)
+                r.AddError("--room must be 1-32 of A-Z a-z 0-9 _ - . (a leading # is allowed)");
+        });
         var text = new Argument<string>("TEXT") { Description = "The message to send" };
-        var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, text };
+        var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, room, text };
         foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
@@ -88,7 +95,7 @@ public static class Cli
             try
             {
                 return await Headless.SayAsync(system, parsed.GetValue(server)!, parsed.GetValue(port),
-                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed));
+                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)));
             }
             finally
             {

@@ -14,7 +14,7 @@ public static class Headless
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     public static async Task<int> SayAsync(ActorSystem system, string host, int port, string user, string text,
-        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null)
+        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, string? room = null)
     {
         if (!Usernames.IsValid(user)) return Fail(stderr, $"\"{user}\" is not a valid username (1-32 of A-Z a-z 0-9 _ - .)", Cli.BadUsage);
         var session = ChatSession.Start(system, host, port, user, tls);
@@ -23,8 +23,14 @@ public static class Headless
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(ReplyTimeout);
             var welcome = await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
-            session.Send(new SayCommand(text));
-            await session.ExpectAsync<MessageFrame>(m => Usernames.Comparer.Equals(m.From, welcome.User) && m.Text == text, timeout.Token);
+            if (room is not null && room != RoomNames.Lobby)
+            {
+                session.Send(new JoinCommand(room));
+                await session.ExpectAsync<JoinedFrame>(j => j.Room == room && j.Users is not null, timeout.Token);
+            }
+            session.Send(new SayCommand(text, room));
+            await session.ExpectAsync<MessageFrame>(m => Usernames.Comparer.Equals(m.From, welcome.User) && m.Text == text
+                && (room is null || m.Room == room), timeout.Token);
             session.Quit();
             await session.WaitEndedAsync(timeout.Token);
             return 0;

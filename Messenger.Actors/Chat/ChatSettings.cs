@@ -11,7 +11,8 @@ public sealed record ChatSettings(
     long InputBufferBytes,
     RateLimitSettings? RateLimit,
     RateLimitSettings FileRequests,
-    TimeSpan LogInterval)
+    TimeSpan LogInterval,
+    int MaxJoinedRooms)
 {
     public static ChatSettings FromConfig(Config config)
     {
@@ -24,7 +25,8 @@ public sealed record ChatSettings(
             Bytes(c, "input-buffer"),
             c.GetBoolean("rate-limit.enabled") ? RateLimitSettings.FromConfig(c.GetConfig("rate-limit"), "messenger.chat.rate-limit") : null,
             RateLimitSettings.FromConfig(c.GetConfig("file-requests"), "messenger.chat.file-requests"),
-            Positive(config.GetTimeSpan("messenger.limit-log-interval"), "limit-log-interval"));
+            Positive(config.GetTimeSpan("messenger.limit-log-interval"), "limit-log-interval"),
+            config.GetInt("messenger.rooms.max-joined-per-connection"));
         return settings;
     }
 

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
+using Messenger.Rooms;
 
 namespace Messenger.Chat;
 
@@ -17,8 +19,8 @@ internal sealed record CloseDeadline { public static readonly CloseDeadline Inst
 /// <summary>
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
 /// connection's reading loop, which parses them and tells this actor typed <see cref="Inbound"/>
-/// commands. From here only typed messages travel: chat to the <see cref="UsernameRegistry"/>,
-/// file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
+/// commands. From here only typed messages travel: room chat to the <see cref="RoomDirectory"/>, logins and private messages to
+/// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
 /// <see cref="ServerFrame"/>, which leaves through the bounded <see cref="OutboundQueue"/>.
 /// <para>States: <see cref="AwaitingHello"/> → <see cref="AwaitingClaim"/> → <see cref="LoggedIn"/>
 /// → <see cref="Closing"/>. Input is bounded by <see cref="InputCredit"/>: the bytes of a line are
@@ -32,6 +34,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
 {
     private readonly ClientConnection _connection;
     private readonly IActorRef _registry;
+    private readonly IActorRef _rooms;
+    private readonly IActorRef _accounts;
     private readonly IActorRef? _ticketOffice;
     private readonly ChatSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -42,16 +46,19 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     private string? _name;
+    private readonly HashSet<string> _joinedRooms = new(); // besides the lobby
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
     private bool _readingPaused;
     private bool _ended;
 
-    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef? ticketOffice, ChatSettings settings)
+    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice, ChatSettings settings)
     {
         _connection = connection;
         _registry = registry;
+        _rooms = rooms;
+        _accounts = accounts;
         _ticketOffice = ticketOffice;
         _settings = settings;
         _credit = new InputCredit(settings.InputBufferBytes);
@@ -64,8 +71,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef? ticketOffice, ChatSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(connection, registry, ticketOffice, settings));
+    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice,
+        ChatSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(connection, registry, rooms, accounts, ticketOffice, settings));
 
     /// <summary>Past this many unread bytes waiting for the client, its input is not acted on.</summary>
     private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
@@ -92,7 +100,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             switch (inbound.Command)
             {
                 case HelloCommand hello:
-                    _registry.Tell(new ClaimName(hello.User));
+                    _registry.Tell(new ClaimName(hello.User, hello.Password));
                     Become(AwaitingClaim);
                     break;
                 case PingCommand: Send(PongFrame.Instance); break;
@@ -244,7 +252,24 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             case PingCommand: Send(PongFrame.Instance); return;
             case ByeCommand: Close(LeaveReasons.Quit, "bye"); return;
             case HelloCommand: Send(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, $"already logged in as \"{_name}\"")); return;
-            case SayCommand say: _registry.Tell(new Broadcast(say.Text)); return;
+            case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
+            case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
+            case JoinCommand join when !_joinedRooms.Contains(join.Room) && _joinedRooms.Count >= _settings.MaxJoinedRooms:
+                Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms.Count} rooms, the limit; part one first"));
+                return;
+            case JoinCommand join:
+                _joinedRooms.Add(join.Room);
+                Ask(_rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
+                return;
+            case PartCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone stays in the lobby")); return;
+            case PartCommand part:
+                _joinedRooms.Remove(part.Room);
+                _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
+                return;
+            case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
+            case RoomsCommand: Ask(_rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
+            case RegisterCommand register: Ask(_accounts, new ToAccount(_name!, new Register(_name!, register.Password)), typeof(RegisteredFrame)); return;
+            case PasswdCommand passwd: Ask(_accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
             case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: Ask(_registry, ListUsers.Instance, typeof(UsersFrame)); return;
             case FilesCommand or GetCommand when _ticketOffice is null:
@@ -317,7 +342,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     private bool LeaveRegistry(string reason)
     {
         if (_name is null) return false;
-        _registry.Tell(new LeaveChat(reason));
+        _registry.Tell(new LeaveChat(reason, _joinedRooms));
         _name = null;
         return true;
     }

@@ -1,98 +1,141 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Protocol;
+using Messenger.Rooms;
 
 namespace Messenger.Chat;
 
 // ---- messages (Sender is always the ConnectionActor speaking) ----
 
-/// <summary>Ask to log in under <paramref name="Name"/> (already validated by the codec).</summary>
-public sealed record ClaimName(string Name);
+/// <summary>
+/// Ask to log in under <paramref name="Name"/> (already validated by the codec); a registered name
+/// needs its <paramref name="Password"/>.
+/// </summary>
+public sealed record ClaimName(string Name, Password? Password = null);
 /// <summary>Reply to <see cref="ClaimName"/>: logged in, with the sorted list of everyone online.</summary>
 public sealed record NameClaimed(WelcomeFrame Welcome);
-/// <summary>Reply to <see cref="ClaimName"/>: refused (taken, or this connection already has a name).</summary>
+/// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
-/// <summary>Say <paramref name="Text"/> to everyone online.</summary>
-public sealed record Broadcast(string Text);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>
 public sealed record SendPrivate(string To, string Text);
 /// <summary>Ask for the online list; the reply is a <see cref="UsersFrame"/>.</summary>
 public sealed record ListUsers { public static readonly ListUsers Instance = new(); }
 /// <summary>
-/// The connection is leaving for <paramref name="Reason"/> (one of <see cref="LeaveReasons"/>).
-/// The reply, <see cref="LeftChat"/>, comes after every frame the registry sent it before.
+/// The connection is leaving for <paramref name="Reason"/> (one of <see cref="LeaveReasons"/>), and
+/// leaves the lobby and its other <paramref name="Rooms"/> with it. The reply, <see cref="LeftChat"/>,
+/// comes after every lobby message accepted before.
 /// </summary>
-public sealed record LeaveChat(string Reason);
+public sealed record LeaveChat(string Reason, IReadOnlyCollection<string>? Rooms = null);
 public sealed record LeftChat { public static readonly LeftChat Instance = new(); }
 
 /// <summary>
-/// Owns who is online and routes chat between them. Every logged-in <c>ConnectionActor</c> is
+/// Owns who is online and routes private messages. Every logged-in <c>ConnectionActor</c> is
 /// registered here and death-watched, so a connection that dies for any reason frees its name.
-/// Broadcast and private messages pass through this one actor, which is what gives the
-/// ordering guarantees: a message is sent to exactly the users online when it is accepted, and
-/// one sender's messages reach every recipient in order. Each outgoing frame is a shared,
-/// immutable <see cref="ServerFrame"/> encoded once. Connections only ever hold this actor's
-/// <see cref="IActorRef"/>, so the registry could become a cluster singleton or sharded
-/// pub-sub without touching them.
+/// A name is held while its account (<see cref="AccountDirectory"/>) checks the login (a guest
+/// name, or a registered one with its password); a private message to someone offline goes to
+/// their account, which keeps it if the name is registered.
+/// Room chat does not pass through here: a login puts the connection in the lobby
+/// (<see cref="RoomDirectory"/>), which tells it its welcome and from then on every lobby message
+/// and presence change, and the connection talks to its rooms directly. Connections only ever
+/// hold this actor's <see cref="IActorRef"/>, so the registry could become a cluster singleton
+/// or sharded per name without touching them.
 /// </summary>
 public sealed class UsernameRegistry : ReceiveActor
 {
     private sealed record Member(string Name, IActorRef Connection);
 
+    private readonly IActorRef _rooms;
+    private readonly IActorRef _accounts;
+    private readonly bool _passwordsInClear;
+    private readonly Dictionary<string, IActorRef> _claiming = new(Usernames.Comparer); // the account is checking
+    private readonly Dictionary<IActorRef, string> _claimingByConnection = new();
+    private DateTime _lastClearTextWarning = DateTime.MinValue;
     private readonly Dictionary<string, Member> _byName = new(Usernames.Comparer);
     private readonly Dictionary<IActorRef, Member> _byConnection = new();
-    private readonly SortedSet<string> _sortedNames = new(Usernames.Comparer); // kept sorted: no sort per login
+    // Persistent (immutable) sorted set: a login adds in O(log n) and a welcome or `who` shares it
+    // without copying; the encoded `users` frame is kept until the set changes.
+    private ImmutableSortedSet<string> _online = ImmutableSortedSet.Create<string>(Usernames.Comparer);
+    private UsersFrame? _usersFrame;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
 
-    public UsernameRegistry(Func<long>? unixMillisClock = null)
+    public UsernameRegistry(IActorRef rooms, IActorRef accounts, bool passwordsInClear, Func<long>? unixMillisClock = null)
     {
+        _rooms = rooms;
+        _accounts = accounts;
+        _passwordsInClear = passwordsInClear;
         _clock = unixMillisClock ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Receive<ClaimName>(HandleClaim);
-        Receive<Broadcast>(HandleBroadcast);
-        Receive<SendPrivate>(HandlePrivate);
-        Receive<ListUsers>(_ => Sender.Tell(new UsersFrame(SortedNames())));
-        Receive<LeaveChat>(m =>
+        Receive<LoginAccepted>(OnLoginAccepted);
+        Receive<LoginRefused>(refused =>
         {
-            Remove(Sender, m.Reason);
-            Sender.Tell(LeftChat.Instance);
+            if (!EndClaim(refused.Connection, refused.User)) return;
+            Context.Unwatch(refused.Connection);
+            refused.Connection.Tell(new NameRefused(refused.Error));
         });
-        Receive<Terminated>(t => Remove(t.ActorRef, LeaveReasons.Disconnected));
+        Receive<SendPrivate>(HandlePrivate);
+        Receive<ListUsers>(_ => Sender.Tell(_usersFrame ??= new UsersFrame(_online)));
+        Receive<LeaveChat>(m => Remove(Sender, m.Reason, m.Rooms, LeftChat.Instance));
+        Receive<Terminated>(t =>
+        {
+            if (_claimingByConnection.Remove(t.ActorRef, out var claimed)) _claiming.Remove(claimed);
+            Remove(t.ActorRef, LeaveReasons.Disconnected, null, null);
+        });
     }
 
-    public static Props Props(Func<long>? unixMillisClock = null) =>
-        Akka.Actor.Props.Create(() => new UsernameRegistry(unixMillisClock));
+    /// <param name="passwordsInClear">Clients reach the server on a non-loopback address without TLS: warn when a password arrives.</param>
+    public static Props Props(IActorRef rooms, IActorRef accounts, bool passwordsInClear = false, Func<long>? unixMillisClock = null) =>
+        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, accounts, passwordsInClear, unixMillisClock));
 
     private void HandleClaim(ClaimName claim)
     {
-        if (_byConnection.ContainsKey(Sender))
+        if (_byConnection.ContainsKey(Sender) || _claimingByConnection.ContainsKey(Sender))
         {
             Sender.Tell(new NameRefused(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, "this connection is already logged in")));
             return;
         }
-        if (_byName.TryGetValue(claim.Name, out var holder))
+        if (_byName.TryGetValue(claim.Name, out var holder) || _claiming.ContainsKey(claim.Name))
         {
             Sender.Tell(new NameRefused(new ErrorFrame(ErrorCodes.UsernameTaken,
-                $"the name \"{holder.Name}\" is taken; choose another")));
+                $"the name \"{holder?.Name ?? claim.Name}\" is taken; choose another")));
             return;
         }
-        var joined = new JoinedFrame(claim.Name);
-        foreach (var other in _byConnection.Keys) other.Tell(joined);
-
-        var member = new Member(claim.Name, Sender);
-        _byName.Add(claim.Name, member);
-        _sortedNames.Add(claim.Name);
-        _byConnection.Add(Sender, member);
+        if (claim.Password is not null && _passwordsInClear && DateTime.UtcNow - _lastClearTextWarning > TimeSpan.FromMinutes(1))
+        {
+            _lastClearTextWarning = DateTime.UtcNow;
+            _log.Warning("a password arrived over a connection without TLS on a non-loopback address: anyone on the path can read it (warned at most once a minute)");
+        }
+        _claiming.Add(claim.Name, Sender);
+        _claimingByConnection.Add(Sender, claim.Name);
         Context.Watch(Sender);
-        Sender.Tell(new NameClaimed(new WelcomeFrame(claim.Name, SortedNames())));
-        _log.Info("joined: {0} ({1} online)", claim.Name, _byName.Count);
+        _accounts.Tell(new ToAccount(claim.Name, new CheckLogin(claim.Name, claim.Password, Sender)));
     }
 
-    private void HandleBroadcast(Broadcast broadcast)
+    private void OnLoginAccepted(LoginAccepted accepted)
     {
-        if (!_byConnection.TryGetValue(Sender, out var from)) return; // left meanwhile
-        var frame = new MessageFrame(from.Name, broadcast.Text, _clock());
-        foreach (var connection in _byConnection.Keys) connection.Tell(frame);
+        var connection = accepted.Connection;
+        if (!EndClaim(connection, accepted.User)) return; // the connection died meanwhile
+        var name = accepted.User; // a registered name as registered
+        var member = new Member(name, connection);
+        _byName.Add(name, member);
+        _byConnection.Add(connection, member);
+        _online = _online.Add(name);
+        _usersFrame = null;
+        // The lobby hands the welcome (and the private messages kept while the user was away) over
+        // before any lobby traffic, so the client sees them first.
+        var welcome = new NameClaimed(new WelcomeFrame(name, _online));
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(name, [welcome, .. accepted.Offline])), connection);
+        _log.Info("joined: {0} ({1} online)", name, _byName.Count);
+    }
+
+    /// <summary>Ends the pending claim of <paramref name="connection"/>; false if there is none (it died).</summary>
+    private bool EndClaim(IActorRef connection, string user)
+    {
+        if (!_claimingByConnection.Remove(connection)) return false;
+        _claiming.Remove(user);
+        return true;
     }
 
     private void HandlePrivate(SendPrivate pm)
@@ -100,7 +143,8 @@ public sealed class UsernameRegistry : ReceiveActor
         if (!_byConnection.TryGetValue(Sender, out var from)) return;
         if (!_byName.TryGetValue(pm.To, out var to))
         {
-            Sender.Tell(new ErrorFrame(ErrorCodes.NoSuchUser, $"no user named \"{pm.To}\" is online"));
+            // Offline: kept by the account if the name is registered, else no_such_user.
+            _accounts.Tell(new ToAccount(pm.To, new QueueOffline(from.Name, pm.To, pm.Text, _clock())), Sender);
             return;
         }
         var frame = new PrivateMessageFrame(from.Name, to.Name, pm.Text, _clock());
@@ -108,16 +152,21 @@ public sealed class UsernameRegistry : ReceiveActor
         if (!to.Connection.Equals(Sender)) Sender.Tell(frame);
     }
 
-    private void Remove(IActorRef connection, string reason)
+    private void Remove(IActorRef connection, string reason, IReadOnlyCollection<string>? rooms, object? confirmation)
     {
-        if (!_byConnection.Remove(connection, out var member)) return;
+        if (!_byConnection.Remove(connection, out var member))
+        {
+            if (confirmation is not null) connection.Tell(confirmation);
+            return;
+        }
         _byName.Remove(member.Name);
-        _sortedNames.Remove(member.Name);
+        _online = _online.Remove(member.Name);
+        _usersFrame = null;
         Context.Unwatch(connection);
-        var left = new LeftFrame(member.Name, reason);
-        foreach (var other in _byConnection.Keys) other.Tell(left);
+        // The lobby learns who left, and why, only from here (the registry watches every
+        // connection); other rooms also watch their members, in case a connection dies unannounced.
+        foreach (var room in rooms ?? []) _rooms.Tell(new ToRoom(room, new PartRoom(member.Name, reason)), connection);
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PartRoom(member.Name, reason, confirmation)), connection);
         _log.Info("left: {0} ({1}; {2} online)", member.Name, reason, _byName.Count);
     }
-
-    private string[] SortedNames() => [.. _sortedNames];
 }

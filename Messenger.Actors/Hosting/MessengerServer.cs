@@ -2,10 +2,14 @@ using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
+using Messenger.Persistence;
+using Messenger.Rooms;
 using Messenger.Rudp;
+using Akka.Persistence.Sql;
 using Messenger.Rudp.Actors;
 
 namespace Messenger.Hosting;
@@ -21,7 +25,7 @@ public sealed class MessengerServer : IAsyncDisposable
     private readonly IActorRef _fileAcceptor;
     private readonly TimeSpan _shutdownDeadline;
 
-    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
+    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef rooms, IActorRef catalog, IActorRef tickets,
         IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder,
         string? tlsFingerprint, TimeSpan shutdownDeadline)
     {
@@ -29,6 +33,7 @@ public sealed class MessengerServer : IAsyncDisposable
         _shutdownDeadline = shutdownDeadline;
         System = system;
         Registry = registry;
+        Rooms = rooms;
         Catalog = catalog;
         Tickets = tickets;
         _chatAcceptor = chatAcceptor;
@@ -41,6 +46,7 @@ public sealed class MessengerServer : IAsyncDisposable
 
     public ActorSystem System { get; }
     public IActorRef Registry { get; }
+    public IActorRef Rooms { get; }
     public IActorRef Catalog { get; }
     public IActorRef Tickets { get; }
     public IPEndPoint ChatEndpoint { get; }
@@ -62,12 +68,22 @@ public sealed class MessengerServer : IAsyncDisposable
         var budget = ListenerConfig.ConnectionBudget(config);
         var chatListener = ListenerConfig.Read(config, "messenger.chat", budget.Chat, certificate);
         var fileListener = ListenerConfig.Read(config, "messenger.files", budget.Files, certificate);
+        config = DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
+        var roomSettings = RoomSettings.FromConfig(config);
+        var accountSettings = AccountSettings.FromConfig(config);
         var system = ActorSystem.Create(systemName, config);
         try
         {
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);
-            var registry = system.ActorOf(UsernameRegistry.Props(), "users");
+            var rooms = system.ActorOf(RoomDirectory.Props(roomSettings), "rooms");
+            var accounts = system.ActorOf(AccountDirectory.Props(accountSettings), "accounts");
+            var registry = system.ActorOf(UsernameRegistry.Props(rooms, accounts,
+                passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null), "users");
+            // Open the database and recover the lobby before the first client: a broken data folder
+            // fails the start, and the first login does not wait for it.
+            var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
+            system.Log.Info("lobby recovered: {0} messages so far", lobby.LastId);
             var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder, fileSettings.Catalog), "files");
             var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime, fileSettings.MaxTicketsPerConnection), "tickets");
 
@@ -81,10 +97,10 @@ public sealed class MessengerServer : IAsyncDisposable
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
-                connection => ConnectionActor.Props(connection, registry, tickets, chatSettings), chatListener), "chat");
+                connection => ConnectionActor.Props(connection, registry, rooms, accounts, tickets, chatSettings), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
-            var server = new MessengerServer(system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
+            var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,
                 chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder),
                 certificate is null ? null : TlsCertificates.Fingerprint(certificate), config.GetTimeSpan("messenger.shutdown-deadline"));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",
@@ -94,6 +110,8 @@ public sealed class MessengerServer : IAsyncDisposable
                     return Akka.Done.Instance;
                 });
             system.Log.Info("files folder: {0}", server.FilesFolder);
+            if (config.HasPath("akka.persistence.journal.sql.connection-string"))
+                system.Log.Info("data folder: {0}", Path.GetFullPath(config.GetString("messenger.data")));
             return server;
         }
         catch

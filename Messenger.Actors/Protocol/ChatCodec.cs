@@ -34,11 +34,41 @@ public static class ChatCodec
                 if (!Usernames.IsValid(user))
                     return new ProtocolError(ErrorCodes.BadUsername,
                         "a username is 1-32 characters of ASCII letters, digits, '_', '-' or '.'");
-                return new HelloCommand(user!);
+                if (!fields.OptionalString("password", out var helloPassword, out error)) return error!;
+                if (helloPassword is not null && CheckPassword(helloPassword, "password") is { } helloPasswordError) return helloPasswordError;
+                return new HelloCommand(user!, helloPassword is null ? null : new Password(helloPassword));
             case "say":
                 if (!fields.RequireString("text", out var text, out error)) return error!;
                 if (CheckText(text!) is { } sayError) return sayError;
-                return new SayCommand(text!);
+                if (!fields.OptionalString("room", out var sayRoom, out error)) return error!;
+                if (sayRoom is null) return new SayCommand(text!);
+                if (RoomNames.Normalize(sayRoom) is not { } sayRoomName) return BadRoom();
+                return new SayCommand(text!, sayRoomName);
+            case "join":
+            case "part":
+                if (!fields.RequireString("room", out var room, out error)) return error!;
+                if (RoomNames.Normalize(room) is not { } roomName) return BadRoom();
+                return fields.Type == "join" ? new JoinCommand(roomName) : new PartCommand(roomName);
+            case "history":
+                if (!fields.RequireString("room", out var historyRoom, out error)) return error!;
+                if (RoomNames.Normalize(historyRoom) is not { } historyRoomName) return BadRoom();
+                if (!fields.OptionalLong("before", out var before, out error)) return error!;
+                if (before is < 1) return Bad("\"before\" must be a message id (1 or more)");
+                if (!fields.OptionalLong("limit", out var limit, out error)) return error!;
+                if (limit is < 1 or > ProtocolLimits.MaxHistoryLimit)
+                    return Bad($"\"limit\" must be 1-{ProtocolLimits.MaxHistoryLimit}");
+                return new HistoryCommand(historyRoomName, before, (int)(limit ?? ProtocolLimits.DefaultHistoryLimit));
+            case "rooms": return RoomsCommand.Instance;
+            case "register":
+                if (!fields.RequireString("password", out var password, out error)) return error!;
+                if (CheckPassword(password!, "password") is { } registerError) return registerError;
+                return new RegisterCommand(new Password(password!));
+            case "passwd":
+                if (!fields.RequireString("old", out var oldPassword, out error)) return error!;
+                if (!fields.RequireString("new", out var newPassword, out error)) return error!;
+                if (CheckPassword(oldPassword!, "old") is { } oldError) return oldError;
+                if (CheckPassword(newPassword!, "new") is { } newError) return newError;
+                return new PasswdCommand(new Password(oldPassword!), new Password(newPassword!));
             case "pm":
                 if (!fields.RequireString("to", out var to, out error)) return error!;
                 if (!fields.RequireString("text", out var pmText, out error)) return error!;
@@ -67,19 +97,17 @@ public static class ChatCodec
     {
         if (!TryReadObject(line, out var fields, out var error)) return error!;
         if (!fields.RequireString("ticket", out var ticket, out error)) return error!;
-        long offset = 0;
-        if (fields.Offset is { } o) offset = o;
-        else if (fields.OffsetMistyped) return Bad("\"offset\" must be an integer");
-        return new TicketRequest(ticket!, offset);
+        if (!fields.OptionalLong("offset", out var offset, out error)) return error!;
+        return new TicketRequest(ticket!, offset ?? 0);
     }
 
     private static ParseResult<ClientCommand> ParseFiles(Fields fields)
     {
-        if (fields.OffsetMistyped || fields.Offset < 0) return Bad("\"offset\" must be an integer of at least 0");
-        if (fields.LimitMistyped || fields.Limit < 1) return Bad("\"limit\" must be an integer of at least 1");
+        if (!fields.OptionalLong("offset", out var offset, out _) || offset < 0) return Bad("\"offset\" must be an integer of at least 0");
+        if (!fields.OptionalLong("limit", out var limit, out _) || limit < 1) return Bad("\"limit\" must be an integer of at least 1");
         // Past int's range is past any listing: clamped, so the answer is simply an empty or a full page.
-        return new FilesCommand((int)Math.Min(fields.Offset ?? 0, int.MaxValue),
-            fields.Limit is { } limit ? (int)Math.Min(limit, int.MaxValue) : null);
+        return new FilesCommand((int)Math.Min(offset ?? 0, int.MaxValue),
+            limit is { } l ? (int)Math.Min(l, int.MaxValue) : null);
     }
 
     private static ProtocolError? CheckText(string text)
@@ -90,6 +118,15 @@ public static class ChatCodec
             return new ProtocolError(ErrorCodes.TextTooLong, $"text is limited to {ProtocolLimits.MaxTextCodePoints} characters");
         return null;
     }
+
+    private static ProtocolError? CheckPassword(string password, string field) =>
+        password.Length is < ProtocolLimits.MinPasswordLength or > ProtocolLimits.MaxPasswordLength
+            ? new ProtocolError(ErrorCodes.BadPassword,
+                $"\"{field}\" must be {ProtocolLimits.MinPasswordLength}-{ProtocolLimits.MaxPasswordLength} characters")
+            : null;
+
+    private static ProtocolError BadRoom() => new(ErrorCodes.BadRoom,
+        "a room name is 1-32 characters of ASCII letters, digits, '_', '-' or '.', optionally after a '#'");
 
     public static int CountCodePoints(string text)
     {
@@ -105,8 +142,24 @@ public static class ChatCodec
     {
         switch (command)
         {
-            case HelloCommand c: w.WriteString("type", "hello"); w.WriteString("user", c.User); break;
-            case SayCommand c: w.WriteString("type", "say"); w.WriteString("text", c.Text); break;
+            case HelloCommand c:
+                w.WriteString("type", "hello"); w.WriteString("user", c.User);
+                if (c.Password is not null) w.WriteString("password", c.Password.Text);
+                break;
+            case SayCommand c:
+                w.WriteString("type", "say"); w.WriteString("text", c.Text);
+                if (c.Room is not null) w.WriteString("room", c.Room);
+                break;
+            case JoinCommand c: w.WriteString("type", "join"); w.WriteString("room", c.Room); break;
+            case PartCommand c: w.WriteString("type", "part"); w.WriteString("room", c.Room); break;
+            case HistoryCommand c:
+                w.WriteString("type", "history"); w.WriteString("room", c.Room);
+                if (c.Before is { } before) w.WriteNumber("before", before);
+                w.WriteNumber("limit", c.Limit);
+                break;
+            case RoomsCommand: w.WriteString("type", "rooms"); break;
+            case RegisterCommand c: w.WriteString("type", "register"); w.WriteString("password", c.Password.Text); break;
+            case PasswdCommand c: w.WriteString("type", "passwd"); w.WriteString("old", c.Old.Text); w.WriteString("new", c.New.Text); break;
             case PmCommand c: w.WriteString("type", "pm"); w.WriteString("to", c.To); w.WriteString("text", c.Text); break;
             case WhoCommand: w.WriteString("type", "who"); break;
             case PingCommand: w.WriteString("type", "ping"); break;
@@ -134,12 +187,52 @@ public static class ChatCodec
         switch (frame)
         {
             case WelcomeFrame f: w.WriteString("type", "welcome"); w.WriteString("user", f.User); WriteStrings(w, "users", f.Users); break;
-            case JoinedFrame f: w.WriteString("type", "joined"); w.WriteString("user", f.User); break;
-            case LeftFrame f: w.WriteString("type", "left"); w.WriteString("user", f.User); w.WriteString("reason", f.Reason); break;
-            case MessageFrame f: w.WriteString("type", "msg"); w.WriteString("from", f.From); w.WriteString("text", f.Text); w.WriteNumber("ts", f.Ts); break;
+            case JoinedFrame f:
+                w.WriteString("type", "joined"); w.WriteString("user", f.User);
+                if (f.Room is not null) w.WriteString("room", f.Room);
+                if (f.Users is not null) WriteStrings(w, "users", f.Users);
+                break;
+            case LeftFrame f:
+                w.WriteString("type", "left"); w.WriteString("user", f.User); w.WriteString("reason", f.Reason);
+                if (f.Room is not null) w.WriteString("room", f.Room);
+                break;
+            case MessageFrame f:
+                w.WriteString("type", "msg");
+                if (f.Room is not null) w.WriteString("room", f.Room);
+                if (f.Id is { } id) w.WriteNumber("id", id);
+                w.WriteString("from", f.From); w.WriteString("text", f.Text); w.WriteNumber("ts", f.Ts);
+                break;
             case PrivateMessageFrame f:
                 w.WriteString("type", "pm"); w.WriteString("from", f.From); w.WriteString("to", f.To);
-                w.WriteString("text", f.Text); w.WriteNumber("ts", f.Ts); break;
+                w.WriteString("text", f.Text); w.WriteNumber("ts", f.Ts);
+                if (f.Queued) w.WriteBoolean("queued", true);
+                if (f.Offline) w.WriteBoolean("offline", true);
+                break;
+            case HistoryFrame f:
+                w.WriteString("type", "history"); w.WriteString("room", f.Room);
+                w.WriteStartArray("messages");
+                foreach (var m in f.Messages)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", m.Id); w.WriteString("from", m.From); w.WriteString("text", m.Text); w.WriteNumber("ts", m.Ts);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteBoolean("more", f.More);
+                break;
+            case RoomsFrame f:
+                w.WriteString("type", "rooms");
+                w.WriteStartArray("rooms");
+                foreach (var r in f.Rooms)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", r.Name); w.WriteNumber("members", r.Members);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                break;
+            case RegisteredFrame f: w.WriteString("type", "registered"); w.WriteString("user", f.User); break;
+            case PasswordChangedFrame: w.WriteString("type", "password_changed"); break;
             case UsersFrame f: w.WriteString("type", "users"); WriteStrings(w, "users", f.Users); break;
             case PongFrame: w.WriteString("type", "pong"); break;
             case ErrorFrame f: w.WriteString("type", "error"); w.WriteString("code", f.Code); w.WriteString("message", f.Message); break;
@@ -180,13 +273,23 @@ public static class ChatCodec
             string S(string name) => root.GetProperty(name).GetString() ?? throw new FormatException(name);
             long L(string name) => root.GetProperty(name).GetInt64();
             string[] Strings(string name) => root.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
+            string? OptS(string name) => root.TryGetProperty(name, out var e) ? e.GetString() : null;
+            long? OptL(string name) => root.TryGetProperty(name, out var e) ? e.GetInt64() : null;
+            bool Flag(string name) => root.TryGetProperty(name, out var e) && e.GetBoolean();
             return typeElement.GetString() switch
             {
                 "welcome" => new WelcomeFrame(S("user"), Strings("users")),
-                "joined" => new JoinedFrame(S("user")),
-                "left" => new LeftFrame(S("user"), S("reason")),
-                "msg" => new MessageFrame(S("from"), S("text"), L("ts")),
-                "pm" => new PrivateMessageFrame(S("from"), S("to"), S("text"), L("ts")),
+                "joined" => new JoinedFrame(S("user"), OptS("room"), root.TryGetProperty("users", out _) ? Strings("users") : null),
+                "left" => new LeftFrame(S("user"), S("reason"), OptS("room")),
+                "msg" => new MessageFrame(S("from"), S("text"), L("ts"), OptS("room"), OptL("id")),
+                "pm" => new PrivateMessageFrame(S("from"), S("to"), S("text"), L("ts"), Flag("queued"), Flag("offline")),
+                "history" => new HistoryFrame(S("room"), root.GetProperty("messages").EnumerateArray()
+                    .Select(e => new HistoryEntry(e.GetProperty("id").GetInt64(), e.GetProperty("from").GetString()!,
+                        e.GetProperty("text").GetString()!, e.GetProperty("ts").GetInt64())).ToArray(), Flag("more")),
+                "rooms" => new RoomsFrame(root.GetProperty("rooms").EnumerateArray()
+                    .Select(e => new RoomEntry(e.GetProperty("name").GetString()!, e.GetProperty("members").GetInt32())).ToArray()),
+                "registered" => new RegisteredFrame(S("user")),
+                "password_changed" => PasswordChangedFrame.Instance,
                 "users" => new UsersFrame(Strings("users")),
                 "pong" => PongFrame.Instance,
                 "error" => new ErrorFrame(S("code"), root.TryGetProperty("message", out var m) ? m.GetString() ?? "" : ""),
@@ -252,13 +355,32 @@ public static class ChatCodec
     {
         public string? Type;
         public bool TypeMistyped;
-        public long? Offset;
-        public bool OffsetMistyped;
-        public long? Limit;
-        public bool LimitMistyped;
         private readonly Dictionary<string, string?> _strings = new(4);
+        private readonly Dictionary<string, long?> _integers = new(2);
 
         public void SetString(string name, string? value) => _strings[name] = value;
+
+        public void SetInteger(string name, long? value) => _integers[name] = value;
+
+        /// <summary>An absent field is null; a present one must be a string.</summary>
+        public bool OptionalString(string name, out string? value, out ProtocolError? error)
+        {
+            error = null;
+            if (!_strings.TryGetValue(name, out value)) return true;
+            if (value is not null) return true;
+            error = Bad($"\"{name}\" must be a string");
+            return false;
+        }
+
+        /// <summary>An absent field is null; a present one must be an integer.</summary>
+        public bool OptionalLong(string name, out long? value, out ProtocolError? error)
+        {
+            error = null;
+            if (!_integers.TryGetValue(name, out value)) return true;
+            if (value is not null) return true;
+            error = Bad($"\"{name}\" must be an integer");
+            return false;
+        }
 
         /// <summary>A missing or non-string field is bad_request.</summary>
         public bool RequireString(string name, out string? value, out ProtocolError? error)
@@ -269,7 +391,8 @@ public static class ChatCodec
         }
     }
 
-    private static readonly string[] KnownStringFields = ["user", "text", "to", "file", "via", "ticket"];
+    private static readonly string[] KnownStringFields = ["user", "text", "to", "file", "via", "ticket", "room", "password", "old", "new"];
+    private static readonly string[] KnownIntegerFields = ["offset", "before", "limit"];
 
     private static bool TryReadObject(ReadOnlySpan<byte> line, out Fields fields, out ProtocolError? error)
     {
@@ -298,15 +421,9 @@ public static class ChatCodec
                     if (token == JsonTokenType.String) { fields.Type = reader.GetString(); fields.TypeMistyped = false; }
                     else { fields.Type = null; fields.TypeMistyped = true; }
                 }
-                else if (name == "offset")
+                else if (Array.IndexOf(KnownIntegerFields, name) >= 0)
                 {
-                    if (token == JsonTokenType.Number && reader.TryGetInt64(out long offset)) { fields.Offset = offset; fields.OffsetMistyped = false; }
-                    else { fields.Offset = null; fields.OffsetMistyped = true; }
-                }
-                else if (name == "limit")
-                {
-                    if (token == JsonTokenType.Number && reader.TryGetInt64(out long limit)) { fields.Limit = limit; fields.LimitMistyped = false; }
-                    else { fields.Limit = null; fields.LimitMistyped = true; }
+                    fields.SetInteger(name, token == JsonTokenType.Number && reader.TryGetInt64(out long integer) ? integer : null);
                 }
                 else if (Array.IndexOf(KnownStringFields, name) >= 0)
                 {

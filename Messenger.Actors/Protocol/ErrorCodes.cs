@@ -22,4 +22,13 @@ public static class ErrorCodes
     /// <summary>The server is shutting down; the connection is closed.</summary>
     public const string ServerShutdown = "server_shutdown";
     public const string TooManyTickets = "too_many_tickets";
+    public const string BadRoom = "bad_room";
+    public const string NotMember = "not_member";
+    public const string TooManyRooms = "too_many_rooms";
+    public const string WrongPassword = "wrong_password";
+    public const string NameRegistered = "name_registered";
+    public const string AlreadyRegistered = "already_registered";
+    public const string NotRegistered = "not_registered";
+    public const string BadPassword = "bad_password";
+    public const string MailboxFull = "mailbox_full";
 }

@@ -11,4 +11,12 @@ public static class ProtocolLimits
 
     /// <summary>Characters in a username.</summary>
     public const int MaxUsernameLength = 32;
+
+    /// <summary>Messages in one <c>history</c> answer, and how many a <c>history</c> without <c>limit</c> gets.</summary>
+    public const int MaxHistoryLimit = 200;
+    public const int DefaultHistoryLimit = 50;
+
+    /// <summary>Characters in a password: at least 8 (OWASP's minimum), at most 128 (hashing cost stays bounded).</summary>
+    public const int MinPasswordLength = 8;
+    public const int MaxPasswordLength = 128;
 }

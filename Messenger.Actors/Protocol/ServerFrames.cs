@@ -17,10 +17,28 @@ public abstract record ServerFrame
 }
 
 public sealed record WelcomeFrame(string User, IReadOnlyList<string> Users) : ServerFrame;
-public sealed record JoinedFrame(string User) : ServerFrame;
-public sealed record LeftFrame(string User, string Reason) : ServerFrame;
-public sealed record MessageFrame(string From, string Text, long Ts) : ServerFrame;
-public sealed record PrivateMessageFrame(string From, string To, string Text, long Ts) : ServerFrame;
+/// <summary>
+/// <paramref name="User"/> joined <paramref name="Room"/>. The joiner's own copy of an explicit
+/// join also carries the room's <paramref name="Users"/>.
+/// </summary>
+public sealed record JoinedFrame(string User, string? Room = null, IReadOnlyList<string>? Users = null) : ServerFrame;
+public sealed record LeftFrame(string User, string Reason, string? Room = null) : ServerFrame;
+/// <summary>A room message; <paramref name="Id"/> is the room's sequence number (1, 2, 3, … without gaps).</summary>
+public sealed record MessageFrame(string From, string Text, long Ts, string? Room = null, long? Id = null) : ServerFrame;
+/// <summary>
+/// A private message. <paramref name="Queued"/>: the sender's echo of a message stored for an offline
+/// registered user; <paramref name="Offline"/>: delivered at login, sent while the recipient was away.
+/// </summary>
+public sealed record PrivateMessageFrame(string From, string To, string Text, long Ts, bool Queued = false, bool Offline = false) : ServerFrame;
+/// <summary>One stored room message, as listed in a <see cref="HistoryFrame"/>.</summary>
+public sealed record HistoryEntry(long Id, string From, string Text, long Ts);
+/// <summary>Messages of <paramref name="Room"/>, oldest first; <paramref name="More"/>: older ones exist.</summary>
+public sealed record HistoryFrame(string Room, IReadOnlyList<HistoryEntry> Messages, bool More) : ServerFrame;
+public sealed record RoomEntry(string Name, int Members);
+public sealed record RoomsFrame(IReadOnlyList<RoomEntry> Rooms) : ServerFrame;
+/// <summary>The name this connection is logged in with is now registered.</summary>
+public sealed record RegisteredFrame(string User) : ServerFrame;
+public sealed record PasswordChangedFrame : ServerFrame { public static readonly PasswordChangedFrame Instance = new(); }
 public sealed record UsersFrame(IReadOnlyList<string> Users) : ServerFrame;
 public sealed record PongFrame : ServerFrame { public static readonly PongFrame Instance = new(); }
 public sealed record ErrorFrame(string Code, string Message) : ServerFrame
@@ -48,4 +66,6 @@ public static class LeaveReasons
     public const string Disconnected = "disconnected";
     public const string Timeout = "timeout";
     public const string Slow = "slow";
+    /// <summary>The user left one room with <c>part</c> (never sent for the lobby).</summary>
+    public const string Part = "part";
 }

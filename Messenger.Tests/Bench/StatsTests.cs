@@ -67,7 +67,7 @@ public class StatsTests
         Assert.Equal(0, values[0]);
         Assert.Equal(9999, values[^1]);
         Assert.Equal(1, fractions[^1], 12);
-        Assert.True(fractions.Zip(fractions.Skip(1)).All(p => p.First <= p.Second));
+        Assert.True(fractions.Zip(fractions.Skip(1)).All(p => p.Item1 <= p.Item2));
     }
 
     [Fact]

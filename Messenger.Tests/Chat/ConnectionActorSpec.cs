@@ -9,6 +9,7 @@ using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Protocol;
+using Messenger.Rooms;
 using Microsoft.AspNetCore.Connections;
 
 namespace Messenger.Tests.Chat;
@@ -22,6 +23,8 @@ public class ConnectionActorSpec : TestKit
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
     private static readonly RateLimitSettings Unlimited = new(1e9, 1_000_000, TimeSpan.FromSeconds(10), 1_000_000);
     private readonly TestProbe _registry;
+    private readonly TestProbe _rooms;
+    private readonly TestProbe _accounts;
     private readonly TestProbe _tickets;
     private readonly Pipe _toServer = new();
     private Pipe _toClient = new();
@@ -31,19 +34,21 @@ public class ConnectionActorSpec : TestKit
     public ConnectionActorSpec()
     {
         _registry = CreateTestProbe();
+        _rooms = CreateTestProbe();
+        _accounts = CreateTestProbe();
         _tickets = CreateTestProbe();
     }
 
     private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
         TimeSpan? loginTimeout = null, RateLimitSettings? fileRequests = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
-            outboundLimit, 64 * 1024, rateLimit, fileRequests ?? Unlimited, TimeSpan.FromMinutes(1));
+            outboundLimit, 64 * 1024, rateLimit, fileRequests ?? Unlimited, TimeSpan.FromMinutes(1), 2);
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
         _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: clientReadsAtMost, resumeWriterThreshold: clientReadsAtMost / 2));
         _transport = new PipeConnectionContext(new DuplexPipe(_toServer.Reader, _toClient.Writer));
-        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport), _registry.Ref, _tickets.Ref, settings ?? Settings()));
+        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport), _registry.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings()));
     }
 
     private void Send(string text)
@@ -125,7 +130,7 @@ public class ConnectionActorSpec : TestKit
     {
         var connection = LoggedIn("alice");
         Send("{\"type\":\"say\",\"text\":\"hi\"}\n{\"type\":\"pm\",\"to\":\"bob\",\"text\":\"yo\"}\n{\"type\":\"who\"}\n");
-        Assert.Equal(new Broadcast("hi"), _registry.ExpectMsg<Broadcast>());
+        Assert.Equal(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "hi")), _rooms.ExpectMsg<ToRoom>());
         Assert.Equal(new SendPrivate("bob", "yo"), _registry.ExpectMsg<SendPrivate>());
         _registry.ExpectMsg<ListUsers>();
         connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
@@ -148,7 +153,7 @@ public class ConnectionActorSpec : TestKit
         _registry.ExpectMsg<ListUsers>();
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
-        Assert.Equal(new Broadcast("after"), _registry.ExpectMsg<Broadcast>());
+        Assert.Equal(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "after")), _rooms.ExpectMsg<ToRoom>());
     }
 
     [Fact]
@@ -181,7 +186,7 @@ public class ConnectionActorSpec : TestKit
         var connection = LoggedIn("alice");
         Send(new string('x', ProtocolLimits.MaxLineBytes + 1));
         Assert.Equal(ErrorCodes.LineTooLong, ExpectError());
-        Assert.Equal(new LeaveChat(LeaveReasons.Disconnected), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         Watch(connection);
         connection.Tell(LeftChat.Instance, _registry.Ref);
         Assert.Null(ReadLine());
@@ -193,8 +198,8 @@ public class ConnectionActorSpec : TestKit
     {
         var connection = LoggedIn("alice");
         Send("{\"type\":\"say\",\"text\":\"last words\"}\n{\"type\":\"bye\"}\n");
-        _registry.ExpectMsg<Broadcast>();
-        Assert.Equal(new LeaveChat(LeaveReasons.Quit), _registry.ExpectMsg<LeaveChat>());
+        _rooms.ExpectMsg<ToRoom>();
+        Assert.Equal(LeaveReasons.Quit, _registry.ExpectMsg<LeaveChat>().Reason);
         Watch(connection);
         connection.Tell(new MessageFrame("alice", "last words", 1), _registry.Ref);
         connection.Tell(LeftChat.Instance, _registry.Ref);
@@ -210,7 +215,7 @@ public class ConnectionActorSpec : TestKit
         var connection = LoggedIn("alice", Settings(outboundLimit: 1000), clientReadsAtMost: 1024);
         Watch(connection);
         for (int i = 0; i < 80; i++) connection.Tell(new MessageFrame("bob", new string('x', 50), i));
-        Assert.Equal(new LeaveChat(LeaveReasons.Slow), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Slow, _registry.ExpectMsg<LeaveChat>().Reason);
         ExpectTerminated(connection);
         Assert.True(_transport!.ConnectionClosed.WaitHandle.WaitOne(Wait), "the connection was not cut");
     }
@@ -235,7 +240,7 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_time_out_a_silent_client()
     {
         LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
-        Assert.Equal(new LeaveChat(LeaveReasons.Timeout), _registry.ExpectMsg<LeaveChat>(Wait));
+        Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(Wait).Reason);
     }
 
     [Fact]
@@ -287,7 +292,7 @@ public class ConnectionActorSpec : TestKit
         Assert.IsType<PongFrame>(ExpectFrame());
         Assert.Equal(ErrorCodes.RateLimited, ExpectError());
         Assert.Equal(ErrorCodes.RateLimited, ExpectError()); // the closing one
-        Assert.Equal(new LeaveChat(LeaveReasons.Disconnected), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         connection.Tell(LeftChat.Instance, _registry.Ref);
         ExpectTerminated(connection);
     }
@@ -313,7 +318,7 @@ public class ConnectionActorSpec : TestKit
         Watch(connection);
         connection.Tell(ServerStopping.Instance);
         Assert.Equal(ErrorCodes.ServerShutdown, ExpectError());
-        Assert.Equal(new LeaveChat(LeaveReasons.Disconnected), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         connection.Tell(LeftChat.Instance, _registry.Ref);
         Assert.Null(ReadLine());
         ExpectTerminated(connection);
@@ -325,7 +330,7 @@ public class ConnectionActorSpec : TestKit
         var connection = LoggedIn("alice");
         Watch(connection);
         _toServer.Writer.Complete();
-        Assert.Equal(new LeaveChat(LeaveReasons.Disconnected), _registry.ExpectMsg<LeaveChat>());
+        Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
         ExpectTerminated(connection);
     }
 

@@ -1,15 +1,26 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Protocol;
+using Messenger.Rooms;
+using Messenger.Tests.Support;
 
 namespace Messenger.Tests.Chat;
 
+/// <summary>The registry with a real room directory (in-memory journal) behind it.</summary>
 public class UsernameRegistrySpec : TestKit
 {
+    private const long Clock = 1764000000000;
+    private readonly IActorRef _rooms;
     private readonly IActorRef _registry;
 
-    public UsernameRegistrySpec() => _registry = Sys.ActorOf(UsernameRegistry.Props(() => 1764000000000));
+    public UsernameRegistrySpec() : base(InMemoryPersistence.Config())
+    {
+        _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => Clock));
+        var accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(Sys.Settings.Config)));
+        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, accounts, unixMillisClock: () => Clock));
+    }
 
     private Akka.TestKit.TestProbe LoggedIn(string name)
     {
@@ -47,11 +58,11 @@ public class UsernameRegistrySpec : TestKit
     }
 
     [Fact]
-    public void Registry_must_tell_others_who_joined()
+    public void Registry_must_tell_others_in_the_lobby_who_joined()
     {
         var alice = LoggedIn("alice");
         LoggedIn("bob");
-        Assert.Equal(new JoinedFrame("bob"), alice.ExpectMsg<JoinedFrame>());
+        Assert.Equal(new JoinedFrame("bob", RoomNames.Lobby), alice.ExpectMsg<JoinedFrame>());
     }
 
     [Fact]
@@ -61,8 +72,13 @@ public class UsernameRegistrySpec : TestKit
         var bob = LoggedIn("bob");
         alice.ExpectMsg<JoinedFrame>();
         Sys.Stop(bob.Ref);
-        Assert.Equal(new LeftFrame("bob", LeaveReasons.Disconnected), alice.ExpectMsg<LeftFrame>());
-        LoggedIn("BOB");
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Disconnected, RoomNames.Lobby), alice.ExpectMsg<LeftFrame>());
+        AwaitAssert(() =>
+        {
+            var again = CreateTestProbe();
+            _registry.Tell(new ClaimName("BOB"), again.Ref);
+            again.ExpectMsg<NameClaimed>(TimeSpan.FromMilliseconds(500));
+        }, TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -73,21 +89,35 @@ public class UsernameRegistrySpec : TestKit
         alice.ExpectMsg<JoinedFrame>();
         _registry.Tell(new LeaveChat(LeaveReasons.Quit), bob.Ref);
         bob.ExpectMsg<LeftChat>();
-        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit), alice.ExpectMsg<LeftFrame>());
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit, RoomNames.Lobby), alice.ExpectMsg<LeftFrame>());
         _registry.Tell(ListUsers.Instance, alice.Ref);
         Assert.Equal(["alice"], alice.ExpectMsg<UsersFrame>().Users);
     }
 
     [Fact]
-    public void Registry_must_broadcast_to_everyone_including_the_sender_with_server_set_from()
+    public void Lobby_must_deliver_to_everyone_including_the_sender_with_server_set_from_and_ids()
     {
         var alice = LoggedIn("alice");
         var bob = LoggedIn("bob");
         alice.ExpectMsg<JoinedFrame>();
-        _registry.Tell(new Broadcast("hi"), alice.Ref);
-        var expected = new MessageFrame("alice", "hi", 1764000000000);
-        Assert.Equal(expected, alice.ExpectMsg<MessageFrame>());
-        Assert.Equal(expected, bob.ExpectMsg<MessageFrame>());
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "hi")), alice.Ref);
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "again")), alice.Ref);
+        var first = new MessageFrame("alice", "hi", Clock, RoomNames.Lobby, 1);
+        var second = new MessageFrame("alice", "again", Clock, RoomNames.Lobby, 2);
+        Assert.Equal(first, alice.ExpectMsg<MessageFrame>());
+        Assert.Equal(second, alice.ExpectMsg<MessageFrame>());
+        Assert.Equal(first, bob.ExpectMsg<MessageFrame>());
+        Assert.Equal(second, bob.ExpectMsg<MessageFrame>());
+    }
+
+    [Fact]
+    public void Leaving_must_deliver_the_leavers_own_last_message_before_the_confirmation()
+    {
+        var alice = LoggedIn("alice");
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "last words")), alice.Ref);
+        _registry.Tell(new LeaveChat(LeaveReasons.Quit), alice.Ref);
+        Assert.Equal("last words", alice.ExpectMsg<MessageFrame>().Text);
+        alice.ExpectMsg<LeftChat>();
     }
 
     [Fact]
@@ -99,7 +129,7 @@ public class UsernameRegistrySpec : TestKit
         alice.ExpectMsg<JoinedFrame>(); alice.ExpectMsg<JoinedFrame>(); bob.ExpectMsg<JoinedFrame>();
 
         _registry.Tell(new SendPrivate("BOB", "psst"), alice.Ref);
-        var expected = new PrivateMessageFrame("alice", "Bob", "psst", 1764000000000);
+        var expected = new PrivateMessageFrame("alice", "Bob", "psst", Clock);
         Assert.Equal(expected, bob.ExpectMsg<PrivateMessageFrame>());
         Assert.Equal(expected, alice.ExpectMsg<PrivateMessageFrame>());
         carol.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
@@ -118,10 +148,11 @@ public class UsernameRegistrySpec : TestKit
     }
 
     [Fact]
-    public void Registry_must_ignore_chat_from_connections_that_are_not_logged_in()
+    public void Lobby_must_refuse_chat_from_connections_that_are_not_in_it()
     {
         var alice = LoggedIn("alice");
-        _registry.Tell(new Broadcast("spoof"), TestActor);
+        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("mallory", "spoof")), TestActor);
+        Assert.Equal(ErrorCodes.NotMember, ExpectMsg<ErrorFrame>().Code);
         alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 }

@@ -20,7 +20,7 @@ public class ChatServerTests : IAsyncLifetime
     {
         await using var alice = await _server.LoginAsync("alice");
         await using var bob = await _server.LoginAsync("bob");
-        Assert.Equal(new JoinedFrame("bob"), await alice.ExpectAsync<JoinedFrame>());
+        Assert.Equal(new JoinedFrame("bob", RoomNames.Lobby), await alice.ExpectAsync<JoinedFrame>());
 
         await using var third = await _server.ConnectAsync();
         await third.SendAsync(new HelloCommand("ALICE"));
@@ -59,8 +59,8 @@ public class ChatServerTests : IAsyncLifetime
         // bye: the connection closes and the others are told.
         await bob.SendAsync(ByeCommand.Instance);
         Assert.Empty(await bob.ReadUntilClosedAsync());
-        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit), await alice.ExpectAsync<LeftFrame>());
-        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit), await third.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit, RoomNames.Lobby), await alice.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Quit, RoomNames.Lobby), await third.ExpectAsync<LeftFrame>());
     }
 
     private static (string, string, string) Pm(PrivateMessageFrame f) => (f.From, f.To, f.Text);
@@ -73,7 +73,7 @@ public class ChatServerTests : IAsyncLifetime
         await alice.ExpectAsync<JoinedFrame>();
 
         bob.Vanish();
-        Assert.Equal(new LeftFrame("bob", LeaveReasons.Disconnected), await alice.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Disconnected, RoomNames.Lobby), await alice.ExpectAsync<LeftFrame>());
         await using var bob2 = await _server.LoginAsync("bob");
     }
 
@@ -98,7 +98,7 @@ public class ChatServerTests : IAsyncLifetime
             {
                 var frame = await alice.ReadFrameAsync();
                 if (frame is MessageFrame) break;
-                Assert.Equal(new LeftFrame("stuck", LeaveReasons.Slow), frame);
+                Assert.Equal(new LeftFrame("stuck", LeaveReasons.Slow, RoomNames.Lobby), frame);
                 sawSlow = true;
             }
         }
@@ -131,8 +131,8 @@ public class ChatServerTests : IAsyncLifetime
         var lines = await broken.ReadUntilClosedAsync();
         Assert.Single(lines);
         Assert.Contains("\"bad_request\"", lines[0]);
-        Assert.Equal(new LeftFrame("broken", LeaveReasons.Disconnected), await alice.ExpectAsync<LeftFrame>());
-        Assert.Equal(new LeftFrame("broken", LeaveReasons.Disconnected), await bob.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("broken", LeaveReasons.Disconnected, RoomNames.Lobby), await alice.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("broken", LeaveReasons.Disconnected, RoomNames.Lobby), await bob.ExpectAsync<LeftFrame>());
 
         // A 1 MB line: line_too_long, then close.
         await using var huge = await _server.ConnectAsync();
@@ -163,8 +163,8 @@ public class ChatServerTests : IAsyncLifetime
         // allowed (the hello took one token of the burst, so refills are pongs - 999), and one when closing.
         Assert.InRange(limited, 1, pongs - 999 + 2);
         Assert.Equal(pongs + limited, answers.Count);
-        Assert.Equal(new LeftFrame("flood", LeaveReasons.Disconnected), await alice.ExpectAsync<LeftFrame>());
-        Assert.Equal(new LeftFrame("flood", LeaveReasons.Disconnected), await bob.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("flood", LeaveReasons.Disconnected, RoomNames.Lobby), await alice.ExpectAsync<LeftFrame>());
+        Assert.Equal(new LeftFrame("flood", LeaveReasons.Disconnected, RoomNames.Lobby), await bob.ExpectAsync<LeftFrame>());
 
         await bob.SendAsync(new SayCommand("all fine?"));
         Assert.Equal("all fine?", (await alice.ExpectAsync<MessageFrame>()).Text);

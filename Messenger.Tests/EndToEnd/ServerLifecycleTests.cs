@@ -19,7 +19,7 @@ public class ServerLifecycleTests
             await alice.SendAsync(PingCommand.Instance);
             var frame = await alice.ReadFrameAsync();
             if (frame is PongFrame) continue;
-            Assert.Equal(new LeftFrame("sleepy", LeaveReasons.Timeout), frame);
+            Assert.Equal(new LeftFrame("sleepy", LeaveReasons.Timeout, RoomNames.Lobby), frame);
             return;
         }
         Assert.Fail("sleepy was never timed out");

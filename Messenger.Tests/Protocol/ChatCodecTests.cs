@@ -22,6 +22,10 @@ public class ChatCodecTests
         WhoCommand.Instance, PingCommand.Instance, ByeCommand.Instance, FilesCommand.Instance,
         new FilesCommand(200, 50), new FilesCommand(0, 1),
         new GetCommand("song.mp3", TransferVia.Tcp), new GetCommand("song.mp3", TransferVia.Udp),
+        new HelloCommand("alice", new Password("correct horse")), new SayCommand("hi", "rust"),
+        new JoinCommand("rust"), new PartCommand("rust"), new HistoryCommand("rust", 42, 10), new HistoryCommand("rust", null, 200),
+        RoomsCommand.Instance, new RegisterCommand(new Password("s3cret-pass")),
+        new PasswdCommand(new Password("old-password"), new Password("new-password")),
     };
 
     [Theory, MemberData(nameof(Commands))]
@@ -41,6 +45,14 @@ public class ChatCodecTests
         new FilesFrame([new FileEntry("b.txt", 3, new string('a', 64))], 1, 5, 2),
         new TicketFrame("a.txt", TransferVia.Udp, new string('b', 32), 3, new string('c', 64), 7402),
         new FileHeaderFrame("a.txt", 3, 1, new string('d', 64)),
+        new JoinedFrame("bob", "rust"), new JoinedFrame("bob", "rust", ["alice", "bob"]), new LeftFrame("bob", LeaveReasons.Part, "rust"),
+        new MessageFrame("alice", "hi", 1764000000000, "rust", 7),
+        new PrivateMessageFrame("alice", "bob", "later", 1764000000001, Queued: true),
+        new PrivateMessageFrame("alice", "bob", "later", 1764000000001, Offline: true),
+        new HistoryFrame("rust", [new HistoryEntry(6, "alice", "a", 1), new HistoryEntry(7, "bob", "b", 2)], true),
+        new HistoryFrame("rust", [], false),
+        new RoomsFrame([new RoomEntry("lobby", 3), new RoomEntry("rust", 1)]),
+        new RegisteredFrame("alice"), PasswordChangedFrame.Instance,
     };
 
     [Theory, MemberData(nameof(Frames))]
@@ -106,7 +118,47 @@ public class ChatCodecTests
     [InlineData("{\"type\":\"get\",\"file\":\"a\"}")]
     [InlineData("{\"type\":\"get\",\"file\":\"a\",\"via\":\"carrier-pigeon\"}")]
     [InlineData("{\"type\":\"say\",\"text\":\"\\ud800\"}")]
+    [InlineData("{\"type\":\"say\",\"text\":\"a\",\"room\":5}")]
+    [InlineData("{\"type\":\"join\"}")]
+    [InlineData("{\"type\":\"history\",\"room\":\"r\",\"limit\":201}")]
+    [InlineData("{\"type\":\"history\",\"room\":\"r\",\"limit\":0}")]
+    [InlineData("{\"type\":\"history\",\"room\":\"r\",\"limit\":1.5}")]
+    [InlineData("{\"type\":\"history\",\"room\":\"r\",\"before\":0}")]
+    [InlineData("{\"type\":\"history\",\"room\":\"r\",\"before\":99999999999999999999}")]
+    [InlineData("{\"type\":\"register\"}")]
+    [InlineData("{\"type\":\"passwd\",\"old\":\"12345678\"}")]
+    [InlineData("{\"type\":\"hello\",\"user\":\"a\",\"password\":7}")]
     public void Malformed_or_mistyped_frames_are_bad_request(string line) => AssertError(line, ErrorCodes.BadRequest);
+
+    [Theory]
+    [InlineData("{\"type\":\"join\",\"room\":\"\"}")]
+    [InlineData("{\"type\":\"join\",\"room\":\"#\"}")]
+    [InlineData("{\"type\":\"join\",\"room\":\"two words\"}")]
+    [InlineData("{\"type\":\"part\",\"room\":\"##x\"}")]
+    [InlineData("{\"type\":\"say\",\"room\":\"a/b\",\"text\":\"x\"}")]
+    [InlineData("{\"type\":\"history\",\"room\":\"abcdefghijklmnopqrstuvwxyz0123456\"}")]
+    public void Invalid_room_names_are_bad_room(string line) => AssertError(line, ErrorCodes.BadRoom);
+
+    [Theory]
+    [InlineData("{\"type\":\"register\",\"password\":\"short\"}")]
+    [InlineData("{\"type\":\"hello\",\"user\":\"a\",\"password\":\"\"}")]
+    [InlineData("{\"type\":\"passwd\",\"old\":\"12345678\",\"new\":\"1234567\"}")]
+    public void Passwords_outside_8_to_128_characters_are_bad_password(string line) => AssertError(line, ErrorCodes.BadPassword);
+
+    [Fact]
+    public void Room_names_drop_a_leading_hash_and_fold_case()
+    {
+        Assert.Equal(new JoinCommand("rust"), Parse("{\"type\":\"join\",\"room\":\"#Rust\"}").Value);
+        Assert.Equal(new HistoryCommand("lobby", null, ProtocolLimits.DefaultHistoryLimit), Parse("{\"type\":\"history\",\"room\":\"LOBBY\"}").Value);
+    }
+
+    [Fact]
+    public void A_password_never_shows_in_a_commands_text()
+    {
+        var hello = Parse("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"hunter2hunter2\"}").Value!;
+        Assert.DoesNotContain("hunter2", hello.ToString());
+        Assert.DoesNotContain("hunter2", new PasswdCommand(new Password("hunter2hunter2"), new Password("hunter3hunter3")).ToString());
+    }
 
     [Theory]
     [InlineData("")]

@@ -11,30 +11,42 @@ namespace Messenger.Tests.Support;
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private TestServer(MessengerServer server, TempFolder files)
+    private readonly TempFolder? _ownData;
+
+    private TestServer(MessengerServer server, TempFolder files, TempFolder? ownData)
     {
         Server = server;
         Files = new ServedFolder(files, server.Catalog);
+        _ownData = ownData;
     }
 
     public MessengerServer Server { get; }
     public ServedFolder Files { get; }
 
-    public static async Task<TestServer> StartAsync(string extraHocon = "")
+    /// <summary>
+    /// A server on loopback with its own files folder and a real SQLite database in
+    /// <paramref name="data"/> (a fresh temporary folder if not given; a given one outlives the server,
+    /// so a test can restart on it).
+    /// </summary>
+    public static async Task<TestServer> StartAsync(string extraHocon = "", TempFolder? data = null)
     {
         var files = new TempFolder();
+        var ownData = data is null;
+        data ??= new TempFolder();
         var overrides = ConfigurationFactory.ParseString($$"""
             messenger.bind = "127.0.0.1"
             messenger.chat.port = 0
             messenger.files.port = 0
             messenger.rudp.port = 0
             messenger.files.folder = "{{files.Path.Replace("\\", "\\\\")}}"
+            messenger.data = "{{data.Path.Replace("\\", "\\\\")}}"
+            messenger.accounts.pbkdf2-iterations = 1000
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
             {{extraHocon}}
             """);
         var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), "test-server");
-        return new TestServer(server, files);
+        return new TestServer(server, files, ownData ? data : null);
     }
 
     public Task<ChatTestClient> LoginAsync(string user) => ChatTestClient.LoginAsync(Server.ChatEndpoint, user);
@@ -45,6 +57,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         await Server.DisposeAsync();
         Files.Dispose();
+        _ownData?.Dispose();
     }
 }
 

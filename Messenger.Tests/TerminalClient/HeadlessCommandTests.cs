@@ -90,10 +90,26 @@ public class HeadlessCommandTests
         var (code, _, stderr) = await RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "bob", "hi_there with_underscores");
 
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
-        Assert.Equal(new JoinedFrame("bob"), await watcher.ExpectAsync<JoinedFrame>());
+        Assert.Equal(new JoinedFrame("bob", RoomNames.Lobby), await watcher.ExpectAsync<JoinedFrame>());
         var msg = await watcher.ExpectAsync<MessageFrame>();
         Assert.Equal(("bob", "hi_there with_underscores"), (msg.From, msg.Text));
         Assert.Equal(LeaveReasons.Quit, (await watcher.ExpectAsync<LeftFrame>()).Reason);
+    }
+
+    [Fact]
+    public async Task Say_with_a_room_joins_it_and_says_it_there()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var watcher = await server.LoginAsync("watcher");
+        await watcher.SendAsync(new JoinCommand("rust"));
+        await watcher.ExpectAsync<JoinedFrame>();
+        await watcher.ExpectAsync<HistoryFrame>();
+
+        var (code, _, stderr) = await RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "bob", "--room", "#rust", "in the room");
+
+        Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
+        var msg = await watcher.ExpectIgnoringPresenceAsync<MessageFrame>();
+        Assert.Equal(("bob", "in the room", "rust", 1L), (msg.From, msg.Text, msg.Room, msg.Id));
     }
 
     [Fact]
@@ -112,6 +128,7 @@ public class HeadlessCommandTests
     [InlineData("download", "f", "--port", "0")]
     [InlineData("download", "f", "--port", "--via")]
     [InlineData("say", "hi")]
+    [InlineData("say", "--user", "bob", "--room", "no spaces", "hi")]
     [InlineData("--no-such-flag")]
     [InlineData("download")]
     public async Task Bad_flags_exit_2_with_a_message(params string[] args)

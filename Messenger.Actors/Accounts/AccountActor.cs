@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Messenger.Chat;
+using Messenger.Persistence;
+using Messenger.Protocol;
+
+namespace Messenger.Accounts;
+
+// ---- messages (wrapped in ToAccount) ----
+
+/// <summary>
+/// From the registry: may <paramref name="Connection"/> log in as <paramref name="User"/>? Answered to
+/// the sender with <see cref="LoginAccepted"/> or <see cref="LoginRefused"/>.
+/// </summary>
+public sealed record CheckLogin(string User, Password? Password, IActorRef Connection);
+/// <summary>A guest name, or the right password; <paramref name="Offline"/> are the private messages kept for the user (handed over once).</summary>
+public sealed record LoginAccepted(string User, IActorRef Connection, IReadOnlyList<PrivateMessageFrame> Offline);
+public sealed record LoginRefused(string User, IActorRef Connection, ErrorFrame Error);
+/// <summary>From the connection logged in as <paramref name="User"/>: register the name; answered with a <see cref="RegisteredFrame"/>.</summary>
+public sealed record Register(string User, Password Password);
+/// <summary>From the connection logged in with the name; answered with a <see cref="PasswordChangedFrame"/>.</summary>
+public sealed record ChangePassword(Password Old, Password New);
+/// <summary>
+/// From the registry on behalf of the sender of a private message to a user who is offline:
+/// kept if the name is registered (the sender gets the <c>queued</c> echo), else <c>no_such_user</c>.
+/// </summary>
+public sealed record QueueOffline(string From, string To, string Text, long Ts);
+
+/// <summary>
+/// One name's account, persistent: whether the name is registered (and its password hash), and
+/// the private messages kept for it while its owner is offline. Created by the
+/// <see cref="AccountDirectory"/> for every name that logs in or is written to, and passivated when
+/// idle. Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
+/// the account stashes what else arrives (<see cref="Working"/>). Password attempts are limited
+/// per name by a token bucket, so guessing is slow whatever the number of connections.
+/// </summary>
+public sealed class AccountActor : ReceivePersistentActor
+{
+    private sealed record LoginChecked(CheckLogin Request, IActorRef ReplyTo, bool Ok);
+    private sealed record RegisterHashed(IActorRef ReplyTo, string User, string Hash);
+    private sealed record PasswordChecked(ChangePassword Request, IActorRef ReplyTo, bool Ok);
+    private sealed record PasswordHashed(IActorRef ReplyTo, string Hash);
+    private sealed record WorkFailed(IActorRef ReplyTo, object Answer);
+
+    private readonly string _id;
+    private readonly AccountSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly TokenBucket _attempts;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<OfflineMessageQueued> _offline = new();
+    private string? _registeredName;
+    private string? _hash;
+
+    public AccountActor(string id, AccountSettings settings)
+    {
+        _id = id;
+        _settings = settings;
+        _attempts = new TokenBucket(settings.FailedLoginsPerSecond, settings.FailedLoginsBurst, 0);
+
+        Recover<AccountRegistered>(Apply);
+        Recover<PasswordChanged>(Apply);
+        Recover<OfflineMessageQueued>(Apply);
+        Recover<OfflineMessagesDelivered>(Apply);
+        Ready();
+    }
+
+    public static Props Props(string id, AccountSettings settings) => Akka.Actor.Props.Create(() => new AccountActor(id, settings));
+
+    public override string PersistenceId => "account-" + _id;
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Context.SetReceiveTimeout(_settings.PassivateAfter);
+    }
+
+    private void Apply(AccountRegistered e) => (_registeredName, _hash) = (e.Name, e.PasswordHash);
+    private void Apply(PasswordChanged e) => _hash = e.PasswordHash;
+    private void Apply(OfflineMessageQueued e) => _offline.Add(e);
+    private void Apply(OfflineMessagesDelivered _) => _offline.Clear();
+
+    // ------------------------------------------------------------------ behaviours
+
+    private void Ready()
+    {
+        Command<CheckLogin>(OnCheckLogin);
+        Command<Register>(OnRegister);
+        Command<ChangePassword>(OnChangePassword);
+        Command<QueueOffline>(OnQueueOffline);
+        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(StopEntity.Instance)));
+        Command<StopEntity>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>A password is being hashed or checked off this thread; everything else waits.</summary>
+    private void Working()
+    {
+        Command<LoginChecked>(OnLoginChecked);
+        Command<RegisterHashed>(h => Persist(new AccountRegistered(h.User, h.Hash), e =>
+        {
+            Apply(e);
+            _log.Info("{0} registered", e.Name);
+            h.ReplyTo.Tell(new RegisteredFrame(e.Name));
+            BackToReady();
+        }));
+        Command<PasswordChecked>(OnPasswordChecked);
+        Command<PasswordHashed>(h => Persist(new PasswordChanged(h.Hash), e =>
+        {
+            Apply(e);
+            h.ReplyTo.Tell(PasswordChangedFrame.Instance);
+            BackToReady();
+        }));
+        Command<WorkFailed>(f =>
+        {
+            f.ReplyTo.Tell(f.Answer);
+            BackToReady();
+        });
+        Command<ReceiveTimeout>(_ => { });
+        CommandAny(_ => Stash.Stash());
+    }
+
+    private void BackToReady()
+    {
+        Become(Ready);
+        Stash.UnstashAll();
+    }
+
+    // ------------------------------------------------------------------ login
+
+    private void OnCheckLogin(CheckLogin check)
+    {
+        if (_hash is null)
+        {
+            Sender.Tell(new LoginAccepted(check.User, check.Connection, [])); // a guest name
+            return;
+        }
+        if (check.Password is null)
+        {
+            Sender.Tell(new LoginRefused(check.User, check.Connection, new ErrorFrame(ErrorCodes.NameRegistered,
+                $"\"{_registeredName}\" is a registered name: log in with its password, {{\"type\":\"hello\",\"user\":\"{_registeredName}\",\"password\":…}}")));
+            return;
+        }
+        if (!TryAttempt(Sender, new LoginRefused(check.User, check.Connection, TooManyAttempts()))) return;
+        var replyTo = Sender;
+        var hash = _hash;
+        var password = check.Password.Text;
+        Become(Working);
+        Task.Run(() => PasswordHasher.Verify(password, hash)).PipeTo(Self,
+            success: ok => new LoginChecked(check, replyTo, ok),
+            failure: _ => new WorkFailed(replyTo, new LoginRefused(check.User, check.Connection, Unavailable())));
+    }
+
+    private void OnLoginChecked(LoginChecked checkedLogin)
+    {
+        var check = checkedLogin.Request;
+        if (!checkedLogin.Ok)
+        {
+            _log.Info("wrong password for {0}", _registeredName);
+            checkedLogin.ReplyTo.Tell(new LoginRefused(check.User, check.Connection,
+                new ErrorFrame(ErrorCodes.WrongPassword, $"wrong password for \"{_registeredName}\"")));
+            BackToReady();
+            return;
+        }
+        if (_offline.Count == 0)
+        {
+            checkedLogin.ReplyTo.Tell(new LoginAccepted(_registeredName!, check.Connection, []));
+            BackToReady();
+            return;
+        }
+        // Marked delivered before they are handed over: an offline message arrives once at most.
+        var frames = _offline.Select(m => new PrivateMessageFrame(m.From, _registeredName!, m.Text, m.Ts, Offline: true)).ToArray();
+        Persist(OfflineMessagesDelivered.Instance, e =>
+        {
+            Apply(e);
+            checkedLogin.ReplyTo.Tell(new LoginAccepted(_registeredName!, check.Connection, frames));
+            BackToReady();
+        });
+    }
+
+    // ------------------------------------------------------------------ register and passwd
+
+    private void OnRegister(Register register)
+    {
+        if (_hash is not null)
+        {
+            Sender.Tell(new ErrorFrame(ErrorCodes.AlreadyRegistered, $"\"{_registeredName}\" is registered already; change its password with passwd"));
+            return;
+        }
+        var replyTo = Sender;
+        var password = register.Password.Text;
+        int iterations = _settings.Pbkdf2Iterations;
+        Become(Working);
+        Task.Run(() => PasswordHasher.Hash(password, iterations)).PipeTo(Self,
+            success: hash => new RegisterHashed(replyTo, register.User, hash),
+            failure: _ => new WorkFailed(replyTo, Unavailable()));
+    }
+
+    private void OnChangePassword(ChangePassword change)
+    {
+        if (_hash is null)
+        {
+            Sender.Tell(new ErrorFrame(ErrorCodes.NotRegistered, "this name is not registered: register it first"));
+            return;
+        }
+        if (!TryAttempt(Sender, TooManyAttempts())) return;
+        var replyTo = Sender;
+        var hash = _hash;
+        var old = change.Old.Text;
+        Become(Working);
+        Task.Run(() => PasswordHasher.Verify(old, hash)).PipeTo(Self,
+            success: ok => new PasswordChecked(change, replyTo, ok),
+            failure: _ => new WorkFailed(replyTo, Unavailable()));
+    }
+
+    private void OnPasswordChecked(PasswordChecked check)
+    {
+        if (!check.Ok)
+        {
+            check.ReplyTo.Tell(new ErrorFrame(ErrorCodes.WrongPassword, "the old password is wrong"));
+            BackToReady();
+            return;
+        }
+        var replyTo = check.ReplyTo;
+        var password = check.Request.New.Text;
+        int iterations = _settings.Pbkdf2Iterations;
+        Task.Run(() => PasswordHasher.Hash(password, iterations)).PipeTo(Self,
+            success: hash => new PasswordHashed(replyTo, hash),
+            failure: _ => new WorkFailed(replyTo, Unavailable()));
+    }
+
+    // ------------------------------------------------------------------ offline messages
+
+    private void OnQueueOffline(QueueOffline pm)
+    {
+        if (_hash is null)
+        {
+            Sender.Tell(new ErrorFrame(ErrorCodes.NoSuchUser, $"no user named \"{pm.To}\" is online"));
+            return;
+        }
+        if (_offline.Count >= _settings.OfflineLimit)
+        {
+            Sender.Tell(new ErrorFrame(ErrorCodes.MailboxFull,
+                $"\"{_registeredName}\" is offline and has {_offline.Count} messages waiting, the limit; try later"));
+            return;
+        }
+        var sender = Sender;
+        Persist(new OfflineMessageQueued(pm.From, pm.Text, pm.Ts), e =>
+        {
+            Apply(e);
+            sender.Tell(new PrivateMessageFrame(e.From, _registeredName!, e.Text, e.Ts, Queued: true));
+        });
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// <summary>Takes a password attempt from this name's bucket; if none is left, answers <paramref name="refusal"/>.</summary>
+    private bool TryAttempt(IActorRef replyTo, object refusal)
+    {
+        if (_attempts.TryTake(_clock.Elapsed.Ticks)) return true;
+        replyTo.Tell(refusal);
+        return false;
+    }
+
+    private ErrorFrame TooManyAttempts() => new(ErrorCodes.RateLimited,
+        $"too many password attempts for \"{_registeredName}\"; at most {_settings.FailedLoginsBurst} at once, then one every {1 / _settings.FailedLoginsPerSecond:0.#} s");
+
+    private static ErrorFrame Unavailable() => new(ErrorCodes.BadRequest, "the account is not available right now; try again");
+}

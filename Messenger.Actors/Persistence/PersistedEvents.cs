@@ -1,0 +1,32 @@
+namespace Messenger.Persistence;
+
+/// <summary>
+/// Everything written to the journal or the snapshot store. Rows outlive code: each type has a
+/// fixed, versioned manifest in <see cref="EventSerializer"/>, and a changed shape gets a new
+/// type and manifest (the old one stays readable).
+/// </summary>
+public interface IPersistedEvent;
+
+/// <summary>A room message; its sequence number in the room's journal is the message id.</summary>
+public sealed record RoomMessagePosted(string From, string Text, long Ts) : IPersistedEvent;
+
+/// <summary>Message <paramref name="Id"/> was posted at <paramref name="Ts"/>: what age-based retention looks up.</summary>
+public sealed record RoomCheckpoint(long Id, long Ts);
+
+/// <summary>
+/// A room's state at a snapshot: its newest messages (the in-memory tail), the highest id deleted
+/// by retention, and checkpoints for deleting by age.
+/// </summary>
+public sealed record RoomSnapshot(IReadOnlyList<Protocol.HistoryEntry> Tail, long DeletedUpTo,
+    IReadOnlyList<RoomCheckpoint> Checkpoints) : IPersistedEvent;
+
+/// <summary>The name was registered; <paramref name="PasswordHash"/> is a <see cref="Accounts.PasswordHasher"/> string.</summary>
+public sealed record AccountRegistered(string Name, string PasswordHash) : IPersistedEvent;
+
+public sealed record PasswordChanged(string PasswordHash) : IPersistedEvent;
+
+/// <summary>A private message stored for the (offline, registered) account owner.</summary>
+public sealed record OfflineMessageQueued(string From, string Text, long Ts) : IPersistedEvent;
+
+/// <summary>Every offline message queued so far was handed to the owner at login.</summary>
+public sealed record OfflineMessagesDelivered : IPersistedEvent { public static readonly OfflineMessagesDelivered Instance = new(); }

@@ -1,0 +1,251 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Messenger.Persistence;
+using Messenger.Protocol;
+
+namespace Messenger.Rooms;
+
+// ---- messages (wrapped in ToRoom; Sender is always the member's ConnectionActor) ----
+
+/// <summary>
+/// Join the room as <paramref name="User"/>. An explicit join is confirmed with the member list and
+/// recent history, and the room watches the member. With <paramref name="Greeting"/> (the lobby at
+/// login, sent by the registry) the joiner gets those messages first instead, nothing of the room's
+/// past, and the registry is the one who says when it leaves.
+/// </summary>
+public sealed record JoinRoom(string User, IReadOnlyList<object>? Greeting = null);
+/// <summary>
+/// Leave the room; <paramref name="Reason"/> is <see cref="LeaveReasons.Part"/> for <c>part</c>, else why
+/// the user left the chat. The member first gets every message accepted before, then
+/// <paramref name="Confirmation"/> if given.
+/// </summary>
+public sealed record PartRoom(string User, string Reason, object? Confirmation = null);
+/// <summary>Say <paramref name="Text"/> in the room (members only).</summary>
+public sealed record PostToRoom(string User, string Text);
+/// <summary>A page of history (members only); the reply is one <see cref="HistoryFrame"/>.</summary>
+public sealed record GetHistory(long? Before, int Limit);
+/// <summary>Starts the room if needed; answered with <see cref="RoomReady"/> once it has read its journal.</summary>
+public sealed record AwaitRoomReady { public static readonly AwaitRoomReady Instance = new(); }
+/// <summary>The room has recovered; <paramref name="LastId"/> is its newest message id.</summary>
+public sealed record RoomReady(string Room, long LastId);
+
+/// <summary>
+/// One room, persistent: its events are its messages and each message's sequence number is its
+/// <c>id</c>. It keeps its members' <see cref="IActorRef"/>s (death-watched) and tells each of them
+/// every message itself, one immutable frame encoded once. A message is told to anyone (its sender
+/// included, which is the sender's confirmation) only once it is in the journal, so nothing echoed
+/// is lost by a crash. Messages are persisted with <c>PersistAsync</c>: the room keeps accepting
+/// while writes are in flight, the journal batches them, and handlers run in order.
+/// Recent messages are held in memory (<see cref="RoomTail"/>); older history pages are read from
+/// the journal with Akka.Persistence.Query as an Akka.Streams source, off this actor's thread.
+/// </summary>
+public sealed class RoomActor : ReceivePersistentActor
+{
+    private readonly string _name;
+    private readonly RoomSettings _settings;
+    private readonly IMaterializer _materializer;
+    private readonly Func<long> _clock;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, string> _members = new();
+    private readonly List<RoomCheckpoint> _checkpoints = new();
+    private RoomTail _tail;
+    private long _deletedUpTo;
+    private ICurrentEventsByPersistenceIdQuery? _readJournal;
+
+    public RoomActor(string name, RoomSettings settings, IMaterializer materializer, Func<long> unixMillisClock)
+    {
+        _name = name;
+        _settings = settings;
+        _materializer = materializer;
+        _clock = unixMillisClock;
+        _tail = new RoomTail(settings.TailSize);
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            var snapshot = (RoomSnapshot)offer.Snapshot;
+            _tail = new RoomTail(settings.TailSize, snapshot.Tail);
+            _deletedUpTo = snapshot.DeletedUpTo;
+            _checkpoints.AddRange(snapshot.Checkpoints);
+        });
+        Recover<RoomMessagePosted>(e => _tail.Add(new HistoryEntry(LastSequenceNr, e.From, e.Text, e.Ts)));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            ApplyRetention();
+            UpdateIdleTimer();
+        });
+
+        Command<JoinRoom>(Join);
+        Command<PartRoom>(Part);
+        Command<PostToRoom>(Post);
+        Command<GetHistory>(History);
+        Command<AwaitRoomReady>(_ => Sender.Tell(new RoomReady(_name, _tail.LastId)));
+        Command<Terminated>(t => RemoveMember(t.ActorRef, LeaveReasons.Disconnected));
+        Command<ReceiveTimeout>(_ =>
+        {
+            if (_members.Count == 0) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+        });
+        Command<StopEntity>(_ => Context.Stop(Self));
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            ApplyRetention();
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning("room {0}: snapshot failed: {1}", _name, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("room {0}: deleting old snapshots failed: {1}", _name, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("room {0}: retention delete failed: {1}", _name, f.Cause.Message));
+    }
+
+    public static Props Props(string name, RoomSettings settings, IMaterializer materializer, Func<long> unixMillisClock) =>
+        Akka.Actor.Props.Create(() => new RoomActor(name, settings, materializer, unixMillisClock));
+
+    public override string PersistenceId => "room-" + _name;
+
+    public static ErrorFrame NotMember(string room) =>
+        new(ErrorCodes.NotMember, $"you are not in \"{room}\"; join it first: {{\"type\":\"join\",\"room\":\"{room}\"}}");
+
+    private void Join(JoinRoom join)
+    {
+        var joiner = Sender;
+        bool isNew = !_members.ContainsKey(joiner);
+        if (isNew)
+        {
+            var joined = new JoinedFrame(join.User, _name);
+            foreach (var member in _members.Keys) member.Tell(joined);
+            _members.Add(joiner, join.User);
+            // The lobby's members are managed by the registry, which tells it why each one leaves
+            // (a watch here could report "disconnected" before the registry's "slow" arrives).
+            if (join.Greeting is null) Context.Watch(joiner);
+            Context.Parent.Tell(new RoomOccupancy(_members.Count));
+            UpdateIdleTimer();
+        }
+        if (join.Greeting is not null)
+        {
+            foreach (var message in join.Greeting) joiner.Tell(message);
+            return;
+        }
+        var users = _members.Values.Order(Usernames.Comparer).ToArray();
+        joiner.Tell(new JoinedFrame(join.User, _name, users));
+        var (from, to) = _tail.Page(null, _settings.JoinHistory, _deletedUpTo + 1);
+        joiner.Tell(new HistoryFrame(_name, _tail.Slice(from, to), from > _deletedUpTo + 1));
+    }
+
+    private void Part(PartRoom part)
+    {
+        var member = Sender;
+        if (!_members.ContainsKey(member))
+        {
+            if (part.Reason == LeaveReasons.Part) member.Tell(NotMember(_name));
+            if (part.Confirmation is not null) member.Tell(part.Confirmation);
+            return;
+        }
+        // Deferred: runs after the handlers of every message still being written, so the member
+        // gets the messages accepted before it left (its own included).
+        DeferAsync(part, p =>
+        {
+            if (p.Reason == LeaveReasons.Part) member.Tell(new LeftFrame(p.User, p.Reason, _name));
+            RemoveMember(member, p.Reason);
+            if (p.Confirmation is not null) member.Tell(p.Confirmation);
+        });
+    }
+
+    private void RemoveMember(IActorRef member, string reason)
+    {
+        if (!_members.Remove(member, out var user)) return;
+        Context.Unwatch(member); // harmless when not watched
+        var left = new LeftFrame(user, reason, _name);
+        foreach (var other in _members.Keys) other.Tell(left);
+        Context.Parent.Tell(new RoomOccupancy(_members.Count));
+        UpdateIdleTimer();
+    }
+
+    private void Post(PostToRoom post)
+    {
+        if (!_members.ContainsKey(Sender))
+        {
+            Sender.Tell(NotMember(_name));
+            return;
+        }
+        PersistAsync(new RoomMessagePosted(post.User, post.Text, _clock()), posted =>
+        {
+            long id = LastSequenceNr;
+            _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
+            var frame = new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id);
+            foreach (var member in _members.Keys) member.Tell(frame);
+            if (id % _settings.SnapshotEvery == 0)
+            {
+                _checkpoints.Add(new RoomCheckpoint(id, posted.Ts));
+                SaveSnapshot(new RoomSnapshot(_tail.Entries, _deletedUpTo, [.. _checkpoints]));
+            }
+        });
+    }
+
+    private void History(GetHistory request)
+    {
+        if (!_members.ContainsKey(Sender))
+        {
+            Sender.Tell(NotMember(_name));
+            return;
+        }
+        long firstKept = _deletedUpTo + 1;
+        var (from, to) = _tail.Page(request.Before, request.Limit, firstKept);
+        bool more = from > firstKept;
+        if (_tail.Covers(from, to))
+        {
+            Sender.Tell(new HistoryFrame(_name, _tail.Slice(from, to), more));
+            return;
+        }
+        // Older than the tail: read the journal as a stream, off this actor's thread.
+        _readJournal ??= PersistenceQuery.Get(Context.System)
+            .ReadJournalFor<ICurrentEventsByPersistenceIdQuery>(_settings.ReadJournalPluginId);
+        var room = _name;
+        _readJournal.CurrentEventsByPersistenceId(PersistenceId, from, to)
+            .Where(e => e.Event is RoomMessagePosted)
+            .Select(e =>
+            {
+                var posted = (RoomMessagePosted)e.Event;
+                return new HistoryEntry(e.SequenceNr, posted.From, posted.Text, posted.Ts);
+            })
+            .RunWith(Sink.Seq<HistoryEntry>(), _materializer)
+            .PipeTo(Sender,
+                success: entries => new HistoryFrame(room, entries, more),
+                failure: e => new ErrorFrame(ErrorCodes.BadRequest, "history is not available right now; try again"));
+    }
+
+    /// <summary>Deletes what retention no longer keeps: beyond max-messages, and older than max-age.</summary>
+    private void ApplyRetention()
+    {
+        // The newest message always stays: it keeps the highest id, so ids are never reused.
+        long newestDeletable = _tail.LastId - 1;
+        long upTo = _tail.LastId - _settings.RetainMessages;
+        if (_settings.RetainAge > TimeSpan.Zero)
+        {
+            long cutoff = _clock() - (long)_settings.RetainAge.TotalMilliseconds;
+            foreach (var checkpoint in _checkpoints)
+            {
+                if (checkpoint.Ts < cutoff) upTo = Math.Max(upTo, checkpoint.Id);
+            }
+        }
+        upTo = Math.Min(upTo, newestDeletable);
+        if (upTo <= _deletedUpTo) return;
+        _deletedUpTo = upTo;
+        _tail.DropUpTo(upTo);
+        _checkpoints.RemoveAll(c => c.Id <= upTo);
+        DeleteMessages(upTo);
+    }
+
+    /// <summary>An empty room asks to be stopped after passivate-after; its history stays in the journal.</summary>
+    private void UpdateIdleTimer() =>
+        Context.SetReceiveTimeout(_members.Count == 0 ? _settings.PassivateAfter : null);
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "room {0}: writing message {1} failed; the room restarts on its next message", _name, sequenceNr);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+}

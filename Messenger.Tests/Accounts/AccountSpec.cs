@@ -1,0 +1,145 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
+using Messenger.Chat;
+using Messenger.Protocol;
+using Messenger.Rooms;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.Accounts;
+
+/// <summary>Accounts behind the registry, on the in-memory journal.</summary>
+public class AccountSpec : TestKit
+{
+    private static readonly Password Secret = new("correct horse");
+    private readonly IActorRef _rooms;
+    private readonly IActorRef _accounts;
+    private readonly IActorRef _registry;
+
+    public AccountSpec() : base(InMemoryPersistence.Config("messenger.accounts.failed-logins.burst = 4\nmessenger.accounts.offline-limit = 2\n"))
+    {
+        var config = Sys.Settings.Config;
+        _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(config), () => 7));
+        _accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(config)), "accounts");
+        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, unixMillisClock: () => 7));
+    }
+
+    private object Claim(TestProbe connection, string name, Password? password = null)
+    {
+        _registry.Tell(new ClaimName(name, password), connection.Ref);
+        return connection.ExpectMsg<object>(m => m is NameClaimed or NameRefused);
+    }
+
+    private TestProbe LoggedIn(string name, Password? password = null)
+    {
+        var connection = CreateTestProbe();
+        Assert.IsType<NameClaimed>(Claim(connection, name, password));
+        return connection;
+    }
+
+    private TestProbe Registered(string name)
+    {
+        var connection = LoggedIn(name);
+        _accounts.Tell(new ToAccount(name, new Register(name, Secret)), connection.Ref);
+        Assert.Equal(new RegisteredFrame(name), connection.ExpectMsg<RegisteredFrame>(TimeSpan.FromSeconds(10)));
+        return connection;
+    }
+
+    private void Leave(TestProbe connection)
+    {
+        _registry.Tell(new LeaveChat(LeaveReasons.Quit), connection.Ref);
+        connection.FishForMessage(m => m is LeftChat);
+    }
+
+    private string RefusalCode(object answer) => Assert.IsType<NameRefused>(answer).Error.Code;
+
+    [Fact]
+    public void A_registered_name_needs_its_password_even_while_its_owner_is_offline()
+    {
+        Leave(Registered("alice"));
+        Assert.Equal(ErrorCodes.NameRegistered, RefusalCode(Claim(CreateTestProbe(), "ALICE")));
+        Assert.Equal(ErrorCodes.WrongPassword, RefusalCode(Claim(CreateTestProbe(), "alice", new Password("wrong guess"))));
+        var back = CreateTestProbe();
+        var claimed = Assert.IsType<NameClaimed>(Claim(back, "Alice", Secret));
+        Assert.Equal("alice", claimed.Welcome.User); // the name as registered
+    }
+
+    [Fact]
+    public void Registering_twice_is_refused_and_passwd_changes_the_password()
+    {
+        var alice = Registered("alice");
+        _accounts.Tell(new ToAccount("alice", new Register("alice", Secret)), alice.Ref);
+        Assert.Equal(ErrorCodes.AlreadyRegistered, alice.ExpectMsg<ErrorFrame>().Code);
+        _accounts.Tell(new ToAccount("alice", new ChangePassword(new Password("not the old one"), new Password("new password"))), alice.Ref);
+        Assert.Equal(ErrorCodes.WrongPassword, alice.ExpectMsg<ErrorFrame>(TimeSpan.FromSeconds(10)).Code);
+        _accounts.Tell(new ToAccount("alice", new ChangePassword(Secret, new Password("new password"))), alice.Ref);
+        alice.ExpectMsg<PasswordChangedFrame>(TimeSpan.FromSeconds(10));
+        Leave(alice);
+        Assert.Equal(ErrorCodes.WrongPassword, RefusalCode(Claim(CreateTestProbe(), "alice", Secret)));
+        Assert.IsType<NameClaimed>(Claim(CreateTestProbe(), "alice", new Password("new password")));
+    }
+
+    [Fact]
+    public void Passwd_of_a_guest_name_is_not_registered()
+    {
+        var bob = LoggedIn("bob");
+        _accounts.Tell(new ToAccount("bob", new ChangePassword(Secret, new Password("whatever123"))), bob.Ref);
+        Assert.Equal(ErrorCodes.NotRegistered, bob.ExpectMsg<ErrorFrame>().Code);
+    }
+
+    [Fact]
+    public void Password_attempts_are_limited_per_name()
+    {
+        Leave(Registered("alice"));
+        var answers = Enumerable.Range(0, 8).Select(_ => RefusalCode(Claim(CreateTestProbe(), "alice", new Password("guess guess")))).ToList();
+        int wrong = answers.Count(c => c == ErrorCodes.WrongPassword);
+        Assert.InRange(wrong, 4, 5); // the burst, and at most one refilled meanwhile (one every 5 s)
+        Assert.Equal(8 - wrong, answers.Count(c => c == ErrorCodes.RateLimited));
+    }
+
+    [Fact]
+    public void An_offline_pm_to_a_registered_user_is_queued_and_delivered_once_at_next_login()
+    {
+        Leave(Registered("alice"));
+        var bob = LoggedIn("bob");
+        _registry.Tell(new SendPrivate("ALICE", "while you were out"), bob.Ref);
+        var queued = bob.ExpectMsg<PrivateMessageFrame>();
+        Assert.Equal(new PrivateMessageFrame("bob", "alice", "while you were out", 7, Queued: true), queued);
+        _registry.Tell(new SendPrivate("alice", "second"), bob.Ref);
+        bob.ExpectMsg<PrivateMessageFrame>();
+        _registry.Tell(new SendPrivate("alice", "third: over the limit"), bob.Ref);
+        Assert.Equal(ErrorCodes.MailboxFull, bob.ExpectMsg<ErrorFrame>().Code);
+
+        var alice = LoggedIn("alice", Secret);
+        Assert.Equal(new PrivateMessageFrame("bob", "alice", "while you were out", 7, Offline: true), alice.ExpectMsg<PrivateMessageFrame>());
+        Assert.Equal("second", alice.ExpectMsg<PrivateMessageFrame>().Text);
+        Leave(alice);
+
+        var again = LoggedIn("alice", Secret);
+        again.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_pm_to_an_offline_guest_or_an_unknown_name_is_no_such_user()
+    {
+        Leave(LoggedIn("guest"));
+        var bob = LoggedIn("bob");
+        _registry.Tell(new SendPrivate("guest", "hello?"), bob.Ref);
+        Assert.Equal(ErrorCodes.NoSuchUser, bob.ExpectMsg<ErrorFrame>().Code);
+        _registry.Tell(new SendPrivate("nobody", "hello?"), bob.Ref);
+        Assert.Equal(ErrorCodes.NoSuchUser, bob.ExpectMsg<ErrorFrame>().Code);
+    }
+
+    [Fact]
+    public void A_name_being_checked_is_taken_for_everyone_else()
+    {
+        Leave(Registered("alice"));
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", Secret), first.Ref);
+        _registry.Tell(new ClaimName("alice", Secret), second.Ref);
+        Assert.Equal(ErrorCodes.UsernameTaken, second.ExpectMsg<NameRefused>().Error.Code);
+        first.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(10));
+    }
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Text;
+using Messenger.Protocol;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.EndToEnd;
+
+/// <summary>Registered names and offline messages over loopback, on a real SQLite database.</summary>
+public class AccountTests
+{
+    private static readonly Password Secret = new("correct horse");
+
+    private static async Task<ChatTestClient> LoginAsync(TestServer server, string user, Password password)
+    {
+        var client = await server.ConnectAsync();
+        await client.SendAsync(new HelloCommand(user, password));
+        await client.ExpectAsync<WelcomeFrame>();
+        return client;
+    }
+
+    [Fact]
+    public async Task A_registered_name_and_its_offline_messages_survive_a_restart_and_arrive_once()
+    {
+        using var data = new TempFolder();
+        await using (var server = await TestServer.StartAsync(data: data))
+        {
+            await using var alice = await server.LoginAsync("alice");
+            await alice.SendAsync(new RegisterCommand(Secret));
+            Assert.Equal(new RegisteredFrame("alice"), await alice.ExpectAsync<RegisteredFrame>());
+            await alice.SendAsync(new RegisterCommand(Secret));
+            await alice.ExpectErrorAsync(ErrorCodes.AlreadyRegistered);
+            await alice.SendAsync(ByeCommand.Instance);
+            await alice.ReadUntilClosedAsync();
+
+            // Offline now: a guest cannot take the name; a PM to it is kept.
+            await using var guest = await server.ConnectAsync();
+            await guest.SendAsync(new HelloCommand("Alice"));
+            await guest.ExpectErrorAsync(ErrorCodes.NameRegistered);
+            await guest.SendAsync(new HelloCommand("bob"));
+            await guest.ExpectAsync<WelcomeFrame>();
+            await guest.SendAsync(new PmCommand("alice", "see you tomorrow"));
+            var queued = await guest.ExpectAsync<PrivateMessageFrame>();
+            Assert.Equal(("bob", "alice", "see you tomorrow", true), (queued.From, queued.To, queued.Text, queued.Queued));
+            Assert.Contains("\"queued\":true", Encoding.UTF8.GetString(queued.Line));
+        }
+
+        await using (var server = await TestServer.StartAsync(data: data))
+        {
+            await using var guest = await server.ConnectAsync();
+            await guest.SendAsync(new HelloCommand("alice"));
+            await guest.ExpectErrorAsync(ErrorCodes.NameRegistered);
+            await guest.SendAsync(new HelloCommand("alice", new Password("wrong password")));
+            await guest.ExpectErrorAsync(ErrorCodes.WrongPassword);
+
+            await using (var alice = await LoginAsync(server, "ALICE", Secret))
+            {
+                var offline = await alice.ExpectAsync<PrivateMessageFrame>();
+                Assert.Equal(("bob", "alice", "see you tomorrow", true), (offline.From, offline.To, offline.Text, offline.Offline));
+                await alice.SendAsync(new PasswdCommand(Secret, new Password("battery staple")));
+                await alice.ExpectAsync<PasswordChangedFrame>();
+                await alice.SendAsync(ByeCommand.Instance);
+                await alice.ReadUntilClosedAsync();
+            }
+            await using var again = await LoginAsync(server, "alice", new Password("battery staple"));
+            await again.SendAsync(PingCommand.Instance);
+            await again.ExpectAsync<PongFrame>(); // nothing delivered twice before the pong
+        }
+    }
+
+    [Fact]
+    public async Task Ten_thousand_password_guesses_on_one_connection_are_rate_limited_while_others_are_served()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using (var owner = await server.LoginAsync("alice"))
+        {
+            await owner.SendAsync(new RegisterCommand(Secret));
+            await owner.ExpectAsync<RegisteredFrame>();
+            await owner.SendAsync(ByeCommand.Instance);
+            await owner.ReadUntilClosedAsync();
+        }
+        await using var bob = await server.LoginAsync("bob");
+        await using var carol = await server.LoginAsync("carol");
+        await bob.ExpectAsync<JoinedFrame>();
+
+        await using var guesser = await server.ConnectAsync();
+        var guesses = new StringBuilder();
+        for (int i = 0; i < 10_000; i++) guesses.Append($"{{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"guess-{i:D5}\"}}\n");
+        var flood = Task.Run(async () =>
+        {
+            try { await guesser.SendRawAsync(Encoding.ASCII.GetBytes(guesses.ToString())); }
+            catch (IOException) { } // closed for flooding
+            catch (System.Net.Sockets.SocketException) { }
+        });
+
+        // Meanwhile a private message round trip stays quick.
+        var roundTrips = new List<double>();
+        for (int i = 0; i < 20; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await bob.SendAsync(new PmCommand("carol", $"still here {i}"));
+            await carol.ExpectAsync<PrivateMessageFrame>();
+            await bob.ExpectAsync<PrivateMessageFrame>();
+            roundTrips.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        var answers = (await guesser.ReadUntilClosedAsync(TimeSpan.FromSeconds(60)))
+            .Select(l => ChatCodec.ParseFrame(Encoding.UTF8.GetBytes(l)).Value).ToList();
+        await flood.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(answers, a => a is WelcomeFrame);
+        int wrong = answers.Count(a => a is ErrorFrame { Code: ErrorCodes.WrongPassword });
+        // At most the name's burst of 5 and what refilled meanwhile were checked at all. (The
+        // connection may be closed for flooding before even the first answer comes back.)
+        Assert.InRange(wrong, 0, 10);
+        Assert.True(answers.Count(a => a is ErrorFrame { Code: ErrorCodes.RateLimited }) > 0);
+        Assert.True(roundTrips.Max() < 5000, $"a PM round trip took {roundTrips.Max():0} ms during the guessing");
+
+        // The owner gets in once the name's bucket has refilled (one attempt every 5 s by default).
+        await using var alice = await server.ConnectAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            await alice.SendAsync(new HelloCommand("alice", Secret));
+            var answer = await alice.ReadFrameAsync();
+            if (answer is WelcomeFrame) break;
+            Assert.Equal(ErrorCodes.RateLimited, Assert.IsType<ErrorFrame>(answer).Code);
+            Assert.True(DateTime.UtcNow < deadline, "the owner could not log in within 30 s of the guessing");
+            await Task.Delay(500);
+        }
+    }
+}

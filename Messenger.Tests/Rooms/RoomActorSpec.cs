@@ -1,0 +1,192 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Messenger.Persistence;
+using Messenger.Protocol;
+using Messenger.Rooms;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.Rooms;
+
+/// <summary>Rooms through their directory, on the in-memory journal.</summary>
+public class RoomActorSpec : TestKit
+{
+    private const long Ts = 1764000000000;
+    private readonly RoomSettings _settings;
+    private readonly IActorRef _rooms;
+
+    public RoomActorSpec() : base(InMemoryPersistence.Config("""
+        messenger.rooms.tail-size = 20
+        messenger.rooms.join-history = 5
+        messenger.rooms.snapshot-every = 10
+        messenger.rooms.max-rooms = 3
+        """))
+    {
+        _settings = RoomSettings.FromConfig(Sys.Settings.Config);
+        _rooms = Sys.ActorOf(RoomDirectory.Props(_settings, () => Ts), "rooms");
+    }
+
+    private TestProbe Joined(string room, string user)
+    {
+        var probe = CreateTestProbe();
+        _rooms.Tell(new ToRoom(room, new JoinRoom(user)), probe.Ref);
+        var joined = probe.ExpectMsg<JoinedFrame>();
+        Assert.Equal((user, room), (joined.User, joined.Room));
+        Assert.Contains(user, joined.Users!);
+        probe.ExpectMsg<HistoryFrame>();
+        return probe;
+    }
+
+    private void Say(TestProbe who, string room, string user, string text) =>
+        _rooms.Tell(new ToRoom(room, new PostToRoom(user, text)), who.Ref);
+
+    private HistoryFrame History(TestProbe who, string room, long? before, int limit)
+    {
+        _rooms.Tell(new ToRoom(room, new GetHistory(before, limit)), who.Ref);
+        return who.ExpectMsg<HistoryFrame>();
+    }
+
+    [Fact]
+    public void Room_must_number_messages_without_gaps_and_tell_every_member_once()
+    {
+        var alice = Joined("rust", "alice");
+        var bob = Joined("rust", "bob");
+        Assert.Equal(new JoinedFrame("bob", "rust"), alice.ExpectMsg<JoinedFrame>());
+        for (int i = 0; i < 25; i++) Say(i % 2 == 0 ? alice : bob, "rust", i % 2 == 0 ? "alice" : "bob", $"m{i}");
+        foreach (var member in new[] { alice, bob })
+        {
+            for (int i = 0; i < 25; i++)
+            {
+                var msg = member.ExpectMsg<MessageFrame>();
+                Assert.Equal(("rust", (long?)i + 1, $"m{i}"), (msg.Room, msg.Id, msg.Text));
+            }
+            member.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        }
+    }
+
+    [Fact]
+    public void Joiner_must_get_members_and_recent_history_and_others_must_see_it_join_and_part()
+    {
+        var alice = Joined("rust", "alice");
+        for (int i = 1; i <= 8; i++) Say(alice, "rust", "alice", $"m{i}");
+        alice.ReceiveN(8);
+
+        var bob = CreateTestProbe();
+        _rooms.Tell(new ToRoom("rust", new JoinRoom("bob")), bob.Ref);
+        Assert.Equal(["alice", "bob"], bob.ExpectMsg<JoinedFrame>().Users);
+        var history = bob.ExpectMsg<HistoryFrame>();
+        Assert.Equal([4L, 5, 6, 7, 8], history.Messages.Select(m => m.Id));
+        Assert.True(history.More);
+        Assert.Equal(new JoinedFrame("bob", "rust"), alice.ExpectMsg<JoinedFrame>());
+
+        _rooms.Tell(new ToRoom("rust", new PartRoom("bob", LeaveReasons.Part)), bob.Ref);
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Part, "rust"), bob.ExpectMsg<LeftFrame>());
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Part, "rust"), alice.ExpectMsg<LeftFrame>());
+        Say(bob, "rust", "bob", "not a member any more");
+        Assert.Equal(ErrorCodes.NotMember, bob.ExpectMsg<ErrorFrame>().Code);
+    }
+
+    [Fact]
+    public void History_must_page_backwards_with_every_message_exactly_once()
+    {
+        var alice = Joined("rust", "alice");
+        for (int i = 1; i <= 17; i++) Say(alice, "rust", "alice", $"m{i}");
+        alice.ReceiveN(17);
+
+        var seen = new List<long>();
+        long? before = null;
+        while (true)
+        {
+            var page = History(alice, "rust", before, 5);
+            Assert.Equal(page.Messages.Select(m => m.Id).Order(), page.Messages.Select(m => m.Id)); // oldest first
+            seen.InsertRange(0, page.Messages.Select(m => m.Id));
+            if (!page.More) break;
+            before = page.Messages[0].Id;
+        }
+        Assert.Equal(Enumerable.Range(1, 17).Select(i => (long)i), seen);
+
+        Assert.Empty(History(alice, "rust", 1, 5).Messages);
+        Assert.Equal([16L, 17], History(alice, "rust", long.MaxValue, 2).Messages.Select(m => m.Id));
+    }
+
+    [Fact]
+    public void A_room_must_keep_its_messages_and_ids_across_a_restart()
+    {
+        var alice = Joined("rust", "alice");
+        for (int i = 1; i <= 12; i++) Say(alice, "rust", "alice", $"m{i}"); // past one snapshot (every 10)
+        alice.ReceiveN(12);
+
+        // Stop the whole directory (and the room with it), then start another on the same journal.
+        Watch(_rooms);
+        Sys.Stop(_rooms);
+        ExpectTerminated(_rooms);
+        var rooms = Sys.ActorOf(RoomDirectory.Props(_settings, () => Ts), "rooms-again");
+        var bob = CreateTestProbe();
+        rooms.Tell(new ToRoom("rust", new JoinRoom("bob")), bob.Ref);
+        bob.ExpectMsg<JoinedFrame>();
+        Assert.Equal([8L, 9, 10, 11, 12], bob.ExpectMsg<HistoryFrame>().Messages.Select(m => m.Id));
+        rooms.Tell(new ToRoom("rust", new PostToRoom("bob", "after restart")), bob.Ref);
+        Assert.Equal(13, bob.ExpectMsg<MessageFrame>().Id);
+    }
+
+    [Fact]
+    public void Rooms_must_refuse_strangers_and_limit_how_many_exist()
+    {
+        var stranger = CreateTestProbe();
+        _rooms.Tell(new ToRoom("nowhere", new GetHistory(null, 10)), stranger.Ref);
+        Assert.Equal(ErrorCodes.NotMember, stranger.ExpectMsg<ErrorFrame>().Code);
+        _rooms.Tell(new ToRoom("nowhere", new PostToRoom("stranger", "hi")), stranger.Ref);
+        Assert.Equal(ErrorCodes.NotMember, stranger.ExpectMsg<ErrorFrame>().Code);
+        _rooms.Tell(new ToRoom("nowhere", new PartRoom("stranger", LeaveReasons.Part)), stranger.Ref);
+        Assert.Equal(ErrorCodes.NotMember, stranger.ExpectMsg<ErrorFrame>().Code);
+
+        Joined("a", "u"); Joined("b", "u"); Joined("c", "u");
+        _rooms.Tell(new ToRoom("d", new JoinRoom("u")), stranger.Ref);
+        Assert.Equal(ErrorCodes.TooManyRooms, stranger.ExpectMsg<ErrorFrame>().Code);
+        _rooms.Tell(ListRooms.Instance, stranger.Ref);
+        Assert.Equal([new RoomEntry("a", 1), new RoomEntry("b", 1), new RoomEntry("c", 1)], stranger.ExpectMsg<RoomsFrame>().Rooms);
+    }
+
+    [Fact]
+    public void A_member_that_dies_is_reported_disconnected()
+    {
+        var alice = Joined("rust", "alice");
+        var bob = Joined("rust", "bob");
+        alice.ExpectMsg<JoinedFrame>();
+        Sys.Stop(bob.Ref);
+        Assert.Equal(new LeftFrame("bob", LeaveReasons.Disconnected, "rust"), alice.ExpectMsg<LeftFrame>());
+    }
+}
+
+/// <summary>Retention, with a room that keeps only a few messages.</summary>
+public class RoomRetentionSpec : TestKit
+{
+    public RoomRetentionSpec() : base(InMemoryPersistence.Config("""
+        messenger.rooms.tail-size = 20
+        messenger.rooms.snapshot-every = 5
+        messenger.rooms.join-history = 5
+        messenger.rooms.retention.max-messages = 7
+        """))
+    {
+    }
+
+    [Fact]
+    public void Retention_must_delete_old_messages_and_history_must_stop_there()
+    {
+        var rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => 1));
+        var alice = CreateTestProbe();
+        rooms.Tell(new ToRoom("r", new JoinRoom("alice")), alice.Ref);
+        alice.ExpectMsg<JoinedFrame>();
+        alice.ExpectMsg<HistoryFrame>();
+        for (int i = 1; i <= 20; i++) rooms.Tell(new ToRoom("r", new PostToRoom("alice", $"m{i}")), alice.Ref);
+        alice.ReceiveN(20);
+        AwaitAssert(() =>
+        {
+            rooms.Tell(new ToRoom("r", new GetHistory(null, 200)), alice.Ref);
+            var page = alice.ExpectMsg<HistoryFrame>();
+            // The last snapshot was at 20: everything up to 13 is gone.
+            Assert.Equal(Enumerable.Range(14, 7).Select(i => (long)i), page.Messages.Select(m => m.Id));
+            Assert.False(page.More);
+        });
+    }
+}
