@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Configuration;
 using Messenger.Net;
@@ -56,28 +55,11 @@ public static class ListenerConfig
     {
         int chat = config.GetInt("messenger.chat.connections.max");
         int files = config.GetInt("messenger.files.connections.max");
-        long? limit = OpenFileLimit();
+        long? limit = OpenFileLimit.Current();
         if (limit is not { } fds) return (chat, files, "file descriptor limit unknown");
         long room = fds - config.GetInt("messenger.fd-reserve");
         if (files > room / 4) files = (int)Math.Max(1, room / 4);
         if (chat + files > room) chat = (int)Math.Max(1, room - files);
         return (chat, files, $"file descriptor limit {fds}: at most {chat} chat and {files} file-channel connections");
     }
-
-    private static long? OpenFileLimit()
-    {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return null;
-        const int RlimitNofileLinux = 7, RlimitNofileMac = 8;
-        return getrlimit(OperatingSystem.IsLinux() ? RlimitNofileLinux : RlimitNofileMac, out var limit) == 0 ? (long)Math.Min(limit.Current, long.MaxValue) : null;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct RLimit
-    {
-        public ulong Current;
-        public ulong Maximum;
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int getrlimit(int resource, out RLimit limit);
 }

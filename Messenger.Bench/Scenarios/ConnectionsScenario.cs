@@ -19,7 +19,7 @@ public sealed class ConnectionsScenario(ConnectionsScenario.Options options)
         var result = new BenchResult("connections").Add("count", o.Count);
         // Each client is one descriptor here and one in the server (which inherits this limit).
         long wanted = o.Count + 512L;
-        long? limit = Native.RaiseOpenFileLimit(wanted);
+        long? limit = Hosting.OpenFileLimit.Raise(wanted);
         result.Add("fd_limit", limit?.ToString() ?? "unknown");
         int count = o.Count;
         if (limit is { } l && l < wanted)

@@ -22,7 +22,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
         using var deadline = new CancellationTokenSource(o.Deadline);
         var cancel = deadline.Token;
         var emptyFolder = Directory.CreateTempSubdirectory("messenger-bench-fanout-").FullName;
-        Native.RaiseOpenFileLimit(o.Clients * 2L + 256);
+        Hosting.OpenFileLimit.Raise(o.Clients * 2L + 256);
         await using var server = await ServerProcess.StartAsync(emptyFolder, BenchConfig.ServerHocon, serverDll: o.ServerDll);
         var clients = new Client[o.Clients];
         var readers = new List<Task>();
