@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Messenger.Accounts;
 using Messenger.Chat;
+using Messenger.Hosting;
 using Messenger.Protocol;
 using Messenger.Rooms;
 using Messenger.Tests.Support;
@@ -17,9 +18,9 @@ public class UsernameRegistrySpec : TestKit
 
     public UsernameRegistrySpec() : base(InMemoryPersistence.Config())
     {
-        _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => Clock));
-        var accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(Sys.Settings.Config)));
-        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, accounts, unixMillisClock: () => Clock));
+        ClusterOfOne.Join(Sys);
+        (_rooms, _, _registry) = ChatServices.Start(Sys, RoomSettings.FromConfig(Sys.Settings.Config),
+            AccountSettings.FromConfig(Sys.Settings.Config), unixMillisClock: () => Clock);
     }
 
     private Akka.TestKit.TestProbe LoggedIn(string name)
