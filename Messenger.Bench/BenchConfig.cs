@@ -21,6 +21,9 @@ public static class BenchConfig
         akka.stdout-loglevel = WARNING
         """;
 
+    /// <summary>The server's own logins-per-address limit (hocon/server.hocon), for scenarios that measure it.</summary>
+    public const string DefaultLoginLimitHocon = "messenger.chat.logins-per-address { per-second = 20, burst = 200 }";
+
     /// <summary>With <c>--tls</c>: the server uses a self-signed certificate and every client connects over TLS, pinned to it.</summary>
     public static bool Tls { get; set; }
 

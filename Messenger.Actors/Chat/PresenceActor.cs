@@ -26,10 +26,11 @@ internal sealed record FlushPresence { public static readonly FlushPresence Inst
 /// Who is online, apart from the actors that carry chat: the sorted online list, the welcome, the
 /// lobby's <c>joined</c>/<c>left</c> news, the answer to <c>who</c>, and the lobby membership of
 /// every logged-in connection. A burst of logins costs this actor, never a room or the registry.
-/// <para>News is gathered over <see cref="PresenceSettings.BatchWindow"/>: the first change after a
-/// quiet window goes out at once; changes while the window is open go out together when it ends,
-/// as one <see cref="FrameBatch"/> per client (encoded once), so a burst of n logins with m users
-/// online costs about m messages per window instead of n × m. A login is welcomed at that flush
+/// <para>News is gathered over a window (<see cref="PresenceSettings.Window"/>: 20 ms, longer when
+/// so many are online that a flush to all of them each 20 ms would be too much): the first change
+/// after a quiet window goes out at once; changes while the window is open go out together when it
+/// ends, as one <see cref="FrameBatch"/> per client (encoded once), so a burst of n logins with m
+/// users online costs about m messages per window instead of n × m. A login is welcomed at that flush
 /// too, with the list as it stands after it, and from then on gets the news that follows; the
 /// <c>who</c> answer is one shared frame, made at most once per flush, and a <c>who</c> that arrives
 /// while news waits is answered at the flush.</para>
@@ -73,7 +74,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
                 return;
             }
             Flush();
-            Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.BatchWindow);
+            Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.Window(_welcomed.Count));
         });
     }
 
@@ -109,7 +110,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         if (_windowOpen) return;
         Flush();
         _windowOpen = true;
-        Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.BatchWindow);
+        Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.Window(_welcomed.Count));
     }
 
     private void Flush()

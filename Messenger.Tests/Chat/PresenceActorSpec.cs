@@ -19,7 +19,7 @@ public class PresenceActorSpec : TestKit
     public PresenceActorSpec() : base(InMemoryPersistence.Config())
     {
         _rooms = CreateTestProbe();
-        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window)));
+        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000)));
     }
 
     private TestProbe Online(string name)
@@ -113,5 +113,17 @@ public class PresenceActorSpec : TestKit
         Assert.Equal([new JoinedFrame("bob", RoomNames.Lobby), new LeftFrame("bob", LeaveReasons.Disconnected, RoomNames.Lobby)], news.Frames);
         bob.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         _rooms.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+}
+
+public class PresenceSettingsTests
+{
+    [Fact]
+    public void The_window_grows_with_the_number_online_past_the_delivery_budget()
+    {
+        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(0));
+        Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(400));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), settings.Window(6000));
     }
 }
