@@ -101,7 +101,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             switch (inbound.Command)
             {
                 case HelloCommand hello:
-                    _registry.Tell(new ClaimName(hello.User, hello.Password));
+                    _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
                     Become(AwaitingClaim);
                     break;
                 case PingCommand: Send(PongFrame.Instance); break;
@@ -126,7 +126,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
         Receive<NameClaimed>(claimed =>
         {
             _name = claimed.Welcome.User;
-            WatchRoom(RoomNames.Lobby); // the lobby hands the welcome over
             Send(claimed.Welcome);
             Timers.Cancel(nameof(LoginDeadline));
             Context.Parent.Tell(PastPreLogin.Instance);
@@ -171,14 +170,14 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
         });
         Receive<LoginDeadline>(_ => { }); // it fired while the name was being claimed
-        Receive<Rejoined>(rejoined => WatchRoom(rejoined.Room));
+        Receive<Rejoined>(rejoined => rejoined.Room != RoomNames.Lobby, rejoined => WatchRoom(rejoined.Room));
+        Receive<Rejoined>(_ => { }); // the lobby: presence watches it
         Receive<Terminated>(t =>
         {
             // A room's entity stopped while this connection was in it: its shard moved to another
             // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
-            if (!_roomEntities.Remove(t.ActorRef, out var room)) return;
-            if (room == RoomNames.Lobby) _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!, AtLogin: true)));
-            else if (_joinedRooms.Contains(room)) _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+            if (_roomEntities.Remove(t.ActorRef, out var room) && _joinedRooms.Contains(room))
+                _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
         });
         Connected();
     }

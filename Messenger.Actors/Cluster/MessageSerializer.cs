@@ -52,6 +52,8 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         ["deliver-private.v1"] = typeof(Chat.DeliverPrivate),
         ["name-claimed.v1"] = typeof(Chat.NameClaimed),
         ["left-chat.v1"] = typeof(Chat.LeftChat),
+        ["presence-snapshot.v1"] = typeof(Chat.PresenceSnapshot),
+        ["presence-news.v1"] = typeof(Chat.PresenceNews),
     };
 
     private static readonly Dictionary<Type, string> ManifestsByType = TypesByManifest.ToDictionary(p => p.Value, p => p.Key);

@@ -7,10 +7,10 @@ using Messenger.Rooms;
 namespace Messenger.Hosting;
 
 /// <summary>
-/// What one node runs of the chat: its room directory and registry, and the regions of the
-/// sharded entities (rooms, accounts, name claims). The same on every node, and on a node alone.
+/// What one node runs of the chat: its room directory, presence and registry, and the regions of
+/// the sharded entities (rooms, accounts, name claims). The same on every node, and on a node alone.
 /// </summary>
-public sealed record ChatServices(IActorRef Rooms, IActorRef Accounts, IActorRef Registry)
+public sealed record ChatServices(IActorRef Rooms, IActorRef Accounts, IActorRef Claims, IActorRef Presence, IActorRef Registry)
 {
     public static ChatServices Start(ActorSystem system, RoomSettings rooms, AccountSettings accounts, bool passwordsInClear = false,
         Func<long>? unixMillisClock = null)
@@ -19,8 +19,11 @@ public sealed record ChatServices(IActorRef Rooms, IActorRef Accounts, IActorRef
         var roomDirectory = StartRooms(system, rooms, clock);
         var accountRegion = AccountActor.StartRegion(system, accounts);
         var claims = NameClaim.StartRegion(system, accountRegion, system.Settings.Config.GetTimeSpan("messenger.chat.free-name-passivate-after"));
-        var registry = system.ActorOf(UsernameRegistry.Props(roomDirectory, claims, passwordsInClear, clock), "users");
-        return new ChatServices(roomDirectory, accountRegion, registry);
+        var config = system.Settings.Config;
+        var presence = system.ActorOf(PresenceActor.Props(roomDirectory, PresenceSettings.FromConfig(config)), "presence");
+        var registry = system.ActorOf(UsernameRegistry.Props(roomDirectory, claims, presence, LoginRateSettings.FromConfig(config),
+            passwordsInClear, clock), "users");
+        return new ChatServices(roomDirectory, accountRegion, claims, presence, registry);
     }
 
     /// <summary>This node's room directory and the room region behind it.</summary>

@@ -80,8 +80,9 @@ public sealed class MessengerServer : IAsyncDisposable
         {
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);
-            var (rooms, accounts, registry) = ChatServices.Start(system, roomSettings, accountSettings,
+            var chat = ChatServices.Start(system, roomSettings, accountSettings,
                 passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null);
+            var (rooms, accounts, registry) = (chat.Rooms, chat.Accounts, chat.Registry);
             await ClusterNode.JoinAsync(system);
             // Open the database and recover the lobby before the first client: a broken data folder
             // fails the start, and the first login does not wait for it.

@@ -15,17 +15,16 @@ namespace Messenger.Rooms;
 
 /// <summary>
 /// Join the room as <paramref name="User"/>. An explicit join is confirmed with the member list and
-/// recent history, and the room watches the member. With <paramref name="Greeting"/> (the lobby at
-/// login, sent by the registry) the joiner gets those messages first instead, nothing of the room's
-/// past, and the registry is the one who says when it leaves.
+/// recent history. <paramref name="AtLogin"/>: the lobby at login, sent by the
+/// <see cref="Messenger.Chat.PresenceActor"/> after the welcome; nothing is answered.
 /// </summary>
-public sealed record JoinRoom(string User, IReadOnlyList<object>? Greeting = null) : ICrossNodeMessage;
+public sealed record JoinRoom(string User, bool AtLogin = false) : ICrossNodeMessage;
 /// <summary>
-/// Be a member again, silently: the room's entity stopped (its node left or died) while
-/// <paramref name="User"/> was in it, and this is its next incarnation. Answered with
+/// Be a member again, silently: the room's entity stopped (its shard moved: a node left or died)
+/// while <paramref name="User"/> was in it, and this is its next incarnation. Answered with
 /// <see cref="Rejoined"/>, so the member can watch the new one.
 /// </summary>
-public sealed record RejoinRoom(string User, bool AtLogin = false) : ICrossNodeMessage;
+public sealed record RejoinRoom(string User) : ICrossNodeMessage;
 /// <summary>The answer to <see cref="RejoinRoom"/>; its sender is the room.</summary>
 public sealed record Rejoined(string Room) : ICrossNodeMessage;
 /// <summary>
@@ -46,7 +45,9 @@ public sealed record RoomReady(string Room, long LastId) : ICrossNodeMessage;
 /// <summary>
 /// One room, persistent: its events are its messages and each message's sequence number is its
 /// <c>id</c>. It keeps its members' <see cref="IActorRef"/>s (death-watched) and tells each of them
-/// every message itself, one immutable frame encoded once. A message is told to anyone (its sender
+/// every message itself, one immutable frame encoded once. Members' <c>joined</c>/<c>left</c> are
+/// announced here, except in the lobby, whose presence news is the
+/// <see cref="Messenger.Chat.PresenceActor"/>'s (a burst of logins must not queue before lobby chat). A message is told to anyone (its sender
 /// included, which is the sender's confirmation) only once it is in the journal, so nothing echoed
 /// is lost by a crash. Messages are persisted with <c>PersistAsync</c>: the room keeps accepting
 /// while writes are in flight, the journal batches them, and handlers run in order.
@@ -125,6 +126,9 @@ public sealed class RoomActor : ReceivePersistentActor
 
     public override string PersistenceId => "room-" + _name;
 
+    /// <summary>False for the lobby: its joined/left come from the presence actor.</summary>
+    private bool AnnouncesPresence => _name != RoomNames.Lobby;
+
     public static ErrorFrame NotMember(string room) =>
         new(ErrorCodes.NotMember, $"you are not in \"{room}\"; join it first: {{\"type\":\"join\",\"room\":\"{room}\"}}");
 
@@ -139,15 +143,14 @@ public sealed class RoomActor : ReceivePersistentActor
                 joiner.Tell(new ErrorFrame(ErrorCodes.TooManyRooms, $"this server hosts {_quota.Max} rooms, its limit; join one of them"));
                 return;
             }
-            var joined = new JoinedFrame(join.User, _name);
-            foreach (var member in _members.Keys) member.Tell(joined);
-            AddMember(joiner, join.User, watch: join.Greeting is null);
+            if (AnnouncesPresence)
+            {
+                var joined = new JoinedFrame(join.User, _name);
+                foreach (var member in _members.Keys) member.Tell(joined);
+            }
+            AddMember(joiner, join.User);
         }
-        if (join.Greeting is not null)
-        {
-            foreach (var message in join.Greeting) joiner.Tell(message);
-            return;
-        }
+        if (join.AtLogin) return;
         var users = _members.Values.Order(Usernames.Comparer).ToArray();
         joiner.Tell(new JoinedFrame(join.User, _name, users));
         var (from, to) = _tail.Page(null, _settings.JoinHistory, _deletedUpTo + 1);
@@ -163,19 +166,15 @@ public sealed class RoomActor : ReceivePersistentActor
                 _log.Warning("room {0}: {1} could not rejoin: this node hosts {2} rooms, its limit", _name, rejoin.User, _quota.Max);
                 return;
             }
-            AddMember(Sender, rejoin.User, watch: !rejoin.AtLogin);
+            AddMember(Sender, rejoin.User);
         }
         Sender.Tell(new Rejoined(_name));
     }
 
-    /// <param name="watch">
-    /// False for the lobby's members, whom the registry manages: it tells the lobby why each one
-    /// leaves (a watch here could report "disconnected" before the registry's "slow" arrives).
-    /// </param>
-    private void AddMember(IActorRef member, string user, bool watch)
+    private void AddMember(IActorRef member, string user)
     {
         _members.Add(member, user);
-        if (watch) Context.Watch(member);
+        Context.Watch(member);
         _directory.Tell(new RoomOccupancy(_name, _members.Count));
         UpdateIdleTimer();
     }
@@ -202,9 +201,12 @@ public sealed class RoomActor : ReceivePersistentActor
     private void RemoveMember(IActorRef member, string reason)
     {
         if (!_members.Remove(member, out var user)) return;
-        Context.Unwatch(member); // harmless when not watched
-        var left = new LeftFrame(user, reason, _name);
-        foreach (var other in _members.Keys) other.Tell(left);
+        Context.Unwatch(member);
+        if (AnnouncesPresence)
+        {
+            var left = new LeftFrame(user, reason, _name);
+            foreach (var other in _members.Keys) other.Tell(left);
+        }
         if (_members.Count == 0) _quota.Vacate();
         _directory.Tell(new RoomOccupancy(_name, _members.Count));
         UpdateIdleTimer();

@@ -32,8 +32,9 @@ public class MessageSerializerTests : TestKit
         var connection = CreateTestProbe().Ref;
         var pm = new PrivateMessageFrame("bob", "alice", "while you were out", 5, Offline: true);
         var welcome = new NameClaimed(new WelcomeFrame("alice", ["alice", "Bob"]));
-        yield return new ToRoom("rust", new JoinRoom("alice", [welcome, pm]));
-        yield return new ToRoom("rust", new RejoinRoom("alice", AtLogin: true));
+        yield return new ToRoom("rust", new JoinRoom("alice"));
+        yield return new ToRoom("lobby", new JoinRoom("alice", AtLogin: true));
+        yield return new ToRoom("rust", new RejoinRoom("alice"));
         yield return new Rejoined("rust");
         yield return new ToRoom("lobby", new PartRoom("alice", LeaveReasons.Slow, LeftChat.Instance));
         yield return new ToRoom("rust", new PartRoom("alice", LeaveReasons.Part));
@@ -58,6 +59,8 @@ public class MessageSerializerTests : TestKit
         yield return new ToClaim("alice", new Release(connection));
         yield return new ToClaim("alice", new DeliverPrivate("bob", "alice", "psst", 9));
         yield return welcome;
+        yield return new PresenceSnapshot(["alice", "Bob"]);
+        yield return new PresenceNews([new JoinedFrame("alice", "lobby"), new LeftFrame("Bob", LeaveReasons.Quit, "lobby")]);
         yield return LeftChat.Instance;
     }
 
