@@ -94,6 +94,18 @@ public sealed class ChatTestClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The next frame that is a <typeparamref name="T"/>, skipping any other; an error frame fails.</summary>
+    public async Task<T> ExpectIgnoringOtherAsync<T>(TimeSpan? timeout = null) where T : ServerFrame
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        while (true)
+        {
+            var frame = await ReadFrameAsync(deadline - DateTime.UtcNow);
+            if (frame is T wanted) return wanted;
+            if (frame is ErrorFrame error) throw new InvalidOperationException($"error {error.Code}: {error.Message}");
+        }
+    }
+
     public async Task<ErrorFrame> ExpectErrorAsync(string code)
     {
         var error = await ExpectAsync<ErrorFrame>();

@@ -28,7 +28,8 @@ public sealed class TestServer : IAsyncDisposable
     /// <paramref name="data"/> (a fresh temporary folder if not given; a given one outlives the server,
     /// so a test can restart on it).
     /// </summary>
-    public static async Task<TestServer> StartAsync(string extraHocon = "", TempFolder? data = null)
+    /// <param name="systemName">The actor system's name: the nodes of one cluster must share it.</param>
+    public static async Task<TestServer> StartAsync(string extraHocon = "", TempFolder? data = null, string systemName = "test-server")
     {
         var files = new TempFolder();
         var ownData = data is null;
@@ -46,7 +47,7 @@ public sealed class TestServer : IAsyncDisposable
             akka.stdout-loglevel = WARNING
             {{extraHocon}}
             """);
-        var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), "test-server");
+        var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), systemName);
         return new TestServer(server, files, ownData ? data : null);
     }
 

@@ -1,0 +1,194 @@
+using Messenger.Bench;
+using Messenger.Protocol;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.EndToEnd;
+
+/// <summary>
+/// Three nodes act as one server: clients on different nodes, over loopback, on SQLite and (when
+/// configured) PostgreSQL as the shared journal.
+/// </summary>
+public class ClusterTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public void PostgreSQL_is_part_of_the_suite_in_CI()
+    {
+        // .ci/run starts PostgreSQL and says where; without it the PostgreSQL half would silently not run.
+        if (Environment.GetEnvironmentVariable("CI") == "true") Assert.NotNull(TestJournal.PostgresServer);
+        Assert.Contains(TestJournal.All(), row => (string)row[0] == TestJournal.Sqlite);
+    }
+
+    [Theory, MemberData(nameof(TestJournal.All), MemberType = typeof(TestJournal))]
+    public async Task Three_nodes_serve_one_chat_in_one_order(string journal)
+    {
+        using var data = new TempFolder();
+        await using var cluster = await TestCluster.StartAsync(3, data, await TestJournal.HoconAsync(journal) + "\nmessenger.chat.rate-limit.enabled = off");
+        var clients = new List<ChatTestClient>();
+        string[] names = ["alice", "bob", "carol"];
+        for (int i = 0; i < 3; i++) clients.Add(await cluster.Nodes[i].LoginAsync(names[i]));
+        try
+        {
+            // `who` is the same on every node.
+            foreach (var client in clients) await AwaitUsersAsync(client, names);
+
+            // Lobby: every message reaches everyone, in one order, each sender's in the order sent.
+            for (int round = 0; round < 5; round++)
+                for (int i = 0; i < 3; i++) await clients[i].SendAsync(new SayCommand($"{names[i]}-{round}"));
+            var seen = new List<List<MessageFrame>>();
+            foreach (var client in clients) seen.Add(await ReadMessagesAsync(client, 15));
+            AssertOneOrder(seen, names, 5);
+
+            // A room: joined on every node, one order.
+            foreach (var client in clients)
+            {
+                await client.SendAsync(new JoinCommand("rust"));
+                Assert.Equal("rust", (await client.ExpectIgnoringPresenceAsync<JoinedFrame>()).Room);
+                await client.ExpectIgnoringPresenceAsync<HistoryFrame>();
+            }
+            for (int round = 0; round < 5; round++)
+                for (int i = 0; i < 3; i++) await clients[i].SendAsync(new SayCommand($"{names[i]}-{round}", "rust"));
+            seen.Clear();
+            foreach (var client in clients) seen.Add(await ReadMessagesAsync(client, 15));
+            Assert.All(seen.SelectMany(s => s), m => Assert.Equal("rust", m.Room));
+            AssertOneOrder(seen, names, 5);
+
+            // A private message from one node to another, and its echo.
+            await clients[0].SendAsync(new PmCommand("CAROL", "psst"));
+            var pm = await clients[2].ExpectIgnoringPresenceAsync<PrivateMessageFrame>();
+            Assert.Equal(("alice", "carol", "psst"), (pm.From, pm.To, pm.Text));
+            Assert.Equal(pm.Ts, (await clients[0].ExpectIgnoringPresenceAsync<PrivateMessageFrame>()).Ts);
+
+            // Two clients race for one name on two nodes: one welcome, one username_taken.
+            await using var first = await cluster.Nodes[1].ConnectAsync();
+            await using var second = await cluster.Nodes[2].ConnectAsync();
+            await Task.WhenAll(first.SendAsync(new HelloCommand("dave")), second.SendAsync(new HelloCommand("Dave")));
+            var answers = await Task.WhenAll(first.ReadFrameAsync(), second.ReadFrameAsync());
+            Assert.Single(answers.OfType<WelcomeFrame>());
+            Assert.Equal(ErrorCodes.UsernameTaken, Assert.Single(answers.OfType<ErrorFrame>()).Code);
+            var dave = answers[0] is WelcomeFrame ? first : second;
+            foreach (var client in clients.Append(dave)) await AwaitUsersAsync(client, [.. names, "dave"]);
+        }
+        finally
+        {
+            foreach (var client in clients) await client.DisposeAsync();
+        }
+    }
+
+    [Theory, MemberData(nameof(TestJournal.All), MemberType = typeof(TestJournal))]
+    public async Task A_killed_node_costs_only_its_connections(string journal)
+    {
+        using var data = new TempFolder();
+        using var files = new TempFolder();
+        var hocon = await TestJournal.HoconAsync(journal) + "\nmessenger.chat.rate-limit.enabled = off";
+        await using var cluster = await TestCluster.StartAsync(2, data, hocon);
+        // The third node is a server process, to be killed without warning.
+        var victim = await ServerProcess.StartAsync(files.Path, TestCluster.FastFailover + "\n" + hocon + "\nakka.loglevel = WARNING",
+            ["--data", data.Path, "--seed-node", cluster.SeedOf(cluster.Nodes[0])], TimeSpan.FromSeconds(120));
+        try
+        {
+            await cluster.AwaitMembersUpAsync(extra: 1);
+            await using var alice = await cluster.Nodes[0].LoginAsync("alice");
+            await using var bob = await cluster.Nodes[1].LoginAsync("bob");
+            await using var victor = await ChatTestClient.LoginAsync(victim.Chat, "victor");
+            foreach (var client in new[] { alice, bob, victor })
+            {
+                await client.SendAsync(new JoinCommand("rust"));
+                await client.ExpectIgnoringPresenceAsync<JoinedFrame>();
+                await client.ExpectIgnoringPresenceAsync<HistoryFrame>();
+            }
+            foreach (var client in new[] { alice, bob }) await AwaitUsersAsync(client, ["alice", "bob", "victor"]);
+
+            // Victor talks; once some of it has come back, his node is killed.
+            for (int i = 1; i <= 200; i++) await victor.SendAsync(new SayCommand($"v{i}", "rust"));
+            var echoed = new List<long>();
+            for (int i = 0; i < 30; i++) echoed.Add((await victor.ExpectIgnoringPresenceAsync<MessageFrame>()).Id!.Value);
+            await victim.KillAsync();
+            while (await TryReadEchoAsync(victor) is { } id) echoed.Add(id); // whatever it had sent before dying
+
+            // Everyone else hears victor left, disconnected, within the bound.
+            foreach (var client in new[] { alice, bob })
+            {
+                var left = await ExpectLeftAsync(client, "victor", Bound);
+                Assert.Equal(LeaveReasons.Disconnected, left.Reason);
+            }
+            await cluster.AwaitMembersUpAsync();
+
+            // His name is free, the room still works, and its history has every message he saw echoed.
+            await using var again = await cluster.Nodes[1].LoginAsync("victor");
+            await Eventually.Async(async () =>
+            {
+                await alice.SendAsync(new HistoryCommand("rust", null, 200));
+                var history = await alice.ExpectIgnoringOtherAsync<HistoryFrame>();
+                Assert.Subset(history.Messages.Select(m => m.Id).ToHashSet(), echoed.ToHashSet());
+                Assert.All(history.Messages.Where(m => echoed.Contains(m.Id)), m => Assert.Equal($"v{echoed.IndexOf(m.Id) + 1}", m.Text));
+            }, Bound);
+            await Eventually.Async(async () =>
+            {
+                await alice.SendAsync(new SayCommand("still here", "rust"));
+                Assert.Equal("still here", (await bob.ExpectIgnoringOtherAsync<MessageFrame>(TimeSpan.FromSeconds(5))).Text);
+            }, Bound);
+        }
+        finally
+        {
+            await victim.DisposeAsync();
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static async Task AwaitUsersAsync(ChatTestClient client, string[] expected) =>
+        await Eventually.Async(async () =>
+        {
+            await client.SendAsync(WhoCommand.Instance);
+            Assert.Equal(expected.Order(StringComparer.OrdinalIgnoreCase), (await client.ExpectIgnoringOtherAsync<UsersFrame>()).Users);
+        }, Bound);
+
+    private static async Task<List<MessageFrame>> ReadMessagesAsync(ChatTestClient client, int count)
+    {
+        var messages = new List<MessageFrame>();
+        while (messages.Count < count) messages.Add(await client.ExpectIgnoringPresenceAsync<MessageFrame>());
+        return messages;
+    }
+
+    /// <summary>Everyone saw the same messages in the same order, ids without gaps, each sender's in the order sent.</summary>
+    private static void AssertOneOrder(List<List<MessageFrame>> seen, string[] senders, int each)
+    {
+        var reference = seen[0].Select(m => (m.Id, m.From, m.Text)).ToList();
+        foreach (var other in seen) Assert.Equal(reference, other.Select(m => (m.Id, m.From, m.Text)));
+        var ids = reference.Select(m => m.Id!.Value).ToList();
+        Assert.Equal(Enumerable.Range(0, ids.Count).Select(i => ids[0] + i), ids);
+        foreach (var sender in senders)
+            Assert.Equal(Enumerable.Range(0, each).Select(r => $"{sender}-{r}"), reference.Where(m => m.From == sender).Select(m => m.Text));
+    }
+
+    private static async Task<LeftFrame> ExpectLeftAsync(ChatTestClient client, string user, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var frame = await client.ReadFrameAsync(deadline - DateTime.UtcNow);
+            if (frame is LeftFrame left && left.User == user && left.Room is null or RoomNames.Lobby) return left;
+        }
+    }
+
+    /// <summary>The id of the next echo from a connection whose server was killed, or null once it is closed.</summary>
+    private static async Task<long?> TryReadEchoAsync(ChatTestClient client)
+    {
+        try
+        {
+            while (true)
+            {
+                var line = await client.ReadLineAsync(TimeSpan.FromSeconds(10));
+                if (line is null) return null;
+                var parsed = ChatCodec.ParseFrame(System.Text.Encoding.UTF8.GetBytes(line));
+                if (parsed.Value is MessageFrame { Id: { } id }) return id;
+            }
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+}
