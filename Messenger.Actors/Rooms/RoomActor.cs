@@ -105,7 +105,9 @@ public sealed class RoomActor : ReceivePersistentActor
         {
             if (_members.Count == 0) Context.Parent.Tell(new Passivate(StopEntity.Instance));
         });
-        Command<StopEntity>(_ => Context.Stop(Self));
+        // Passivation or handoff: stop once the messages being written are written (and echoed),
+        // so the room's next incarnation, maybe on another node, recovers every one of them.
+        Command<StopEntity>(stop => DeferAsync(stop, _ => Context.Stop(Self)));
         Command<SaveSnapshotSuccess>(s =>
         {
             DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));

@@ -100,7 +100,7 @@ public sealed class ChatTestClient : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (true)
         {
-            var frame = await ReadFrameAsync(deadline - DateTime.UtcNow);
+            var frame = await ReadFrameAsync(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, (deadline - DateTime.UtcNow).Ticks)));
             if (frame is T wanted) return wanted;
             if (frame is ErrorFrame error) throw new InvalidOperationException($"error {error.Code}: {error.Message}");
         }

@@ -49,9 +49,17 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>"HOST:PORT" of a running node, for <c>--seed-node</c>.</summary>
     public string SeedOf(TestServer node) => $"{node.Server.ClusterAddress.Host}:{node.Server.ClusterAddress.Port}";
 
-    /// <summary>Starts one more node, joining through the first running node.</summary>
-    public Task<TestServer> StartNodeAsync() =>
-        TestServer.StartAsync(_hocon + $"\nmessenger.cluster.seed-nodes = [\"{SeedOf(Nodes[0])}\"]", Data, SystemName);
+    /// <summary>Starts one more node, joining through <paramref name="seed"/> (default: the first node).</summary>
+    public Task<TestServer> StartNodeAsync(TestServer? seed = null) =>
+        TestServer.StartAsync(_hocon + $"\nmessenger.cluster.seed-nodes = [\"{SeedOf(seed ?? Nodes[0])}\"]", Data, SystemName);
+
+    /// <summary>Stops node <paramref name="index"/> gracefully (it leaves and hands its shards over) and starts a new one in its place.</summary>
+    public async Task RestartAsync(int index)
+    {
+        await Nodes[index].DisposeAsync();
+        Nodes[index] = await StartNodeAsync(Nodes[(index + 1) % Nodes.Count]);
+        await AwaitMembersUpAsync();
+    }
 
     /// <summary>Waits until every node sees exactly the running nodes as up (and <paramref name="extra"/> more, e.g. a node in another process).</summary>
     public async Task AwaitMembersUpAsync(int extra = 0, TimeSpan? timeout = null)
