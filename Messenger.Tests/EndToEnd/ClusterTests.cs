@@ -106,7 +106,13 @@ public class ClusterTests
             await cluster.AwaitMembersUpAsync();
 
             // His name is free, the room still works, and its history has every message he saw echoed.
-            await using var again = await cluster.Nodes[1].LoginAsync("victor");
+            await Eventually.Async(async () =>
+            {
+                // The claim's node sees him gone when the cluster removes his node, as the others do.
+                await using var again = await cluster.Nodes[1].ConnectAsync();
+                await again.SendAsync(new HelloCommand("victor"));
+                Assert.IsType<WelcomeFrame>(await again.ReadFrameAsync());
+            }, Bound);
             await Eventually.Async(async () =>
             {
                 await alice.SendAsync(new HistoryCommand("rust", null, 200));
