@@ -21,10 +21,11 @@ fanout.SetAction(async (p, _) =>
 });
 
 var count = new Option<int>("--count") { Description = "Idle clients to log in", DefaultValueFactory = _ => 10_000 };
-var connections = new Command("connections", "Idle connections: memory per connection, login time, everyone reported gone") { count, timeout, serverDll };
+var idle = new Option<int>("--idle") { Description = "Seconds the clients sit idle (pinging) before memory is measured again", DefaultValueFactory = _ => 75 };
+var connections = new Command("connections", "Idle connections: memory per connection, login time, everyone reported gone") { count, idle, timeout, serverDll };
 connections.SetAction(async (p, _) =>
 {
-    var r = await new ConnectionsScenario(new(p.GetValue(count), TimeSpan.FromSeconds(p.GetValue(timeout)), ServerDll: p.GetValue(serverDll))).RunAsync();
+    var r = await new ConnectionsScenario(new(p.GetValue(count), TimeSpan.FromSeconds(p.GetValue(timeout)), TimeSpan.FromSeconds(p.GetValue(idle)), ServerDll: p.GetValue(serverDll))).RunAsync();
     r.Print();
     return r.Get("status") == "ok" ? 0 : 1;
 });
@@ -79,7 +80,7 @@ all.SetAction(async (p, _) =>
     var rows = new List<BenchResult>();
     void Keep(BenchResult r) { r.Print(); rows.Add(r); }
     Keep(await new FanoutScenario(new(q ? 50 : 200, 5, q ? 200 : FanoutDefaults.Messages, FanoutDefaults.Rate, TimeSpan.FromSeconds(120), dll)).RunAsync());
-    Keep(await new ConnectionsScenario(new(q ? 1000 : 10_000, TimeSpan.FromSeconds(q ? 60 : 240), ServerDll: dll)).RunAsync());
+    Keep(await new ConnectionsScenario(new(q ? 1000 : 10_000, TimeSpan.FromSeconds(q ? 60 : 300), TimeSpan.FromSeconds(q ? 0 : 75), ServerDll: dll)).RunAsync());
     await new DownloadScenario(new(q ? 16_000_000 : DownloadScenario.DefaultFileBytes, 8, q ? [0, 5] : [0, 1, 5, 10, 20], [0], true, true,
         TimeSpan.FromSeconds(q ? 30 : 60), TimeSpan.FromSeconds(q ? 120 : 300), dll)).RunAsync(Keep);
     if (p.GetValue(withMicro))
