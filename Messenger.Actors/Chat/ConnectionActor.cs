@@ -47,6 +47,7 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
 
     private string? _name;
     private readonly HashSet<string> _joinedRooms = new(); // besides the lobby
+    private readonly Dictionary<IActorRef, string> _roomEntities = new(); // watched: rejoined if one stops
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
@@ -107,7 +108,7 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
                 switch (inbound.Command)
                 {
                     case HelloCommand hello:
-                        _registry.Tell(new ClaimName(hello.User, hello.Password));
+                        _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
                         Become(AwaitingClaim);
                         break;
                     case PingCommand: Send(PongFrame.Instance); break;
@@ -169,6 +170,7 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
                 break;
             case ServerFrame frame:
                 Send(frame);
+                if (frame is JoinedFrame { Users: not null, Room: { } joined } && _joinedRooms.Contains(joined)) WatchRoom(joined);
                 if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) break;
                 _awaitedAnswer = null;
                 if (!_readingPaused) Stash.UnstashAll();
@@ -180,6 +182,15 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
                 else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
             case LoginDeadline: // it fired while the name was being claimed
+                break;
+            case Rejoined rejoined:
+                if (rejoined.Room != RoomNames.Lobby) WatchRoom(rejoined.Room); // the lobby: presence watches it
+                break;
+            case Terminated t:
+                // A room's entity stopped while this connection was in it: its shard moved to another
+                // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
+                if (_roomEntities.Remove(t.ActorRef, out var room) && _joinedRooms.Contains(room))
+                    _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
                 break;
             default:
                 Connected(message);
@@ -261,6 +272,90 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
         }
     }
 
+    /// <summary>The sender is the entity of <paramref name="room"/>: watch it, to rejoin if it stops.</summary>
+    private void WatchRoom(string room)
+    {
+        foreach (var (entity, name) in _roomEntities.Where(p => p.Value == room).ToArray())
+        {
+            Context.Unwatch(entity);
+            _roomEntities.Remove(entity);
+        }
+        _roomEntities[Sender] = room;
+        Context.Watch(Sender);
+    }
+
+    /// <summary>
+    /// Leaving: input is ignored; frames the registry sent before it saw us leave are still
+    /// written (the client asked for them); once it confirms, the queue is flushed and the
+    /// connection closes, or is cut at the close deadline.
+    /// </summary>
+    private void Closing()
+    {
+        Receive<ServerFrame>(Send);
+        Receive<LeftChat>(_ => _outbound.CloseWhenFlushed(Finish));
+        Receive<OutboundQueue.Signal>(signal => { if (!_outbound.Handle(signal)) Finish(); });
+        Receive<CloseDeadline>(_ => Abort(LeaveReasons.Disconnected, "the close did not finish in time"));
+        ReceiveAny(_ => { });
+    }
+
+    /// <summary>What every open state handles the same way.</summary>
+    private void Connected()
+    {
+        Receive<ServerFrame>(Send);
+        Receive<InboundError>(bad =>
+        {
+            if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
+                _log.Info("{0}: error {1}: {2} ({3} more since the last such line)", Who, bad.Error.Code, bad.Error.Message, held);
+            Send(ErrorFrame.From(bad.Error));
+            if (bad.Error.ClosesConnection) Close(LeaveReasons.Disconnected, "invalid UTF-8");
+            else Done(bad.Bytes);
+        });
+        Receive<InputRateLimited>(limited =>
+        {
+            if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
+                _log.Warning("{0}: rate limited ({1} more refusals logged since the last such line)", Who, held);
+            Send(new ErrorFrame(ErrorCodes.RateLimited,
+                $"slow down: at most {limited.PerSecond:0.#} messages a second (bursts of {limited.Burst}); lines over it are dropped"));
+        });
+        Receive<InputFlooding>(flooding =>
+        {
+            Send(new ErrorFrame(ErrorCodes.RateLimited, $"{flooding.Refused} lines over the rate limit; closing"));
+            Close(LeaveReasons.Disconnected, "flooding");
+        });
+        Receive<InputEnded>(ended =>
+        {
+            if (ended.LineTooLong)
+            {
+                Send(new ErrorFrame(ErrorCodes.LineTooLong, $"a line is limited to {ProtocolLimits.MaxLineBytes} bytes; closing"));
+                Close(LeaveReasons.Disconnected, "line too long");
+                return;
+            }
+            _log.Debug("{0}: {1}", Who, ended.Why);
+            LeaveRegistry(LeaveReasons.Disconnected);
+            Finish();
+        });
+        Receive<OutboundQueue.Signal>(signal =>
+        {
+            if (!_outbound.Handle(signal))
+            {
+                LeaveRegistry(LeaveReasons.Disconnected);
+                Finish();
+                return;
+            }
+            if (_readingPaused && _outbound.PendingBytes <= ReadResumeBytes)
+            {
+                _readingPaused = false;
+                if (_awaitedAnswer is null) Stash.UnstashAll();
+            }
+            ReturnHeldCredit();
+        });
+        Receive<ServerStopping>(_ =>
+        {
+            Send(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down"));
+            Close(LeaveReasons.Disconnected, "server shutting down");
+        });
+    }
+
     // ------------------------------------------------------------------ input
 
     private void Handle(ClientCommand command)
@@ -270,6 +365,10 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
             case PingCommand: Send(PongFrame.Instance); return;
             case ByeCommand: Close(LeaveReasons.Quit, "bye"); return;
             case HelloCommand: Send(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, $"already logged in as \"{_name}\"")); return;
+            // Only rooms this connection is in are asked (a room that is not running is not started for a stranger).
+            case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !_joinedRooms.Contains(room):
+                Send(RoomActor.NotMember(room));
+                return;
             case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
             case JoinCommand join when !_joinedRooms.Contains(join.Room) && _joinedRooms.Count >= _settings.MaxJoinedRooms:
@@ -301,6 +400,15 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
             case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
     }
+
+    private static string? RoomOf(ClientCommand command) => command switch
+    {
+        SayCommand say => say.Room,
+        HistoryCommand history => history.Room,
+        PartCommand part => part.Room,
+        _ => null,
+    };
+
 
     /// <summary>Sends a request whose answer (a <paramref name="answer"/> or an error) must arrive before the next line is acted on.</summary>
     private void Ask(IActorRef to, object request, Type answer)

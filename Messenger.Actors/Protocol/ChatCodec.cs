@@ -182,7 +182,7 @@ public static class ChatCodec
 
     // ---------------------------------------------------------------- server -> client
 
-    public static byte[] Encode(ServerFrame frame) => WriteLine(w =>
+    public static byte[] Encode(ServerFrame frame) => frame is FrameBatch batch ? Concatenate(batch.Frames) : WriteLine(w =>
     {
         switch (frame)
         {
@@ -330,6 +330,18 @@ public static class ChatCodec
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteStringValue(v);
         w.WriteEndArray();
+    }
+
+    private static byte[] Concatenate(IReadOnlyList<ServerFrame> frames)
+    {
+        var lines = new byte[frames.Sum(f => f.Line.Length)];
+        int at = 0;
+        foreach (var frame in frames)
+        {
+            frame.Line.CopyTo(lines, at);
+            at += frame.Line.Length;
+        }
+        return lines;
     }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;

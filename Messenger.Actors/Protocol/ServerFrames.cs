@@ -40,6 +40,11 @@ public sealed record RoomsFrame(IReadOnlyList<RoomEntry> Rooms) : ServerFrame;
 public sealed record RegisteredFrame(string User) : ServerFrame;
 public sealed record PasswordChangedFrame : ServerFrame { public static readonly PasswordChangedFrame Instance = new(); }
 public sealed record UsersFrame(IReadOnlyList<string> Users) : ServerFrame;
+/// <summary>
+/// Several frames told as one message and written as their lines one after another: presence news
+/// gathered over a short window goes to each client as one of these, not one message per change.
+/// </summary>
+public sealed record FrameBatch(IReadOnlyList<ServerFrame> Frames) : ServerFrame;
 public sealed record PongFrame : ServerFrame { public static readonly PongFrame Instance = new(); }
 public sealed record ErrorFrame(string Code, string Message) : ServerFrame
 {

@@ -1,0 +1,261 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster;
+using Messenger.Cluster;
+using Messenger.Protocol;
+using Messenger.Rooms;
+
+namespace Messenger.Chat;
+
+// ---- messages (from the UsernameRegistry, except ListUsers) ----
+
+/// <summary>
+/// The registry accepted a login: welcome <paramref name="User"/>, hand over <paramref name="Greeting"/>
+/// (the private messages kept while a registered user was away), then put the connection in the lobby.
+/// </summary>
+public sealed record UserOnline(string User, IActorRef Connection, IReadOnlyList<ServerFrame> Greeting);
+/// <summary>
+/// <paramref name="User"/> left the chat for <paramref name="Reason"/>; the connection gets
+/// <paramref name="Confirmation"/> (if any) after every lobby message accepted before it left.
+/// </summary>
+public sealed record UserOffline(string User, IActorRef Connection, string Reason, object? Confirmation = null);
+/// <summary>Ask for the online list; the reply is a <see cref="UsersFrame"/>.</summary>
+public sealed record ListUsers { public static readonly ListUsers Instance = new(); }
+/// <summary>From another node's presence: everyone online there (sent when it sees this node come up).</summary>
+public sealed record PresenceSnapshot(IReadOnlyList<string> Users) : ICrossNodeMessage;
+/// <summary>From another node's presence: its users' lobby <c>joined</c>/<c>left</c> since its last news, in order.</summary>
+public sealed record PresenceNews(IReadOnlyList<ServerFrame> Frames) : ICrossNodeMessage;
+/// <summary>The batch window has passed: send what was gathered, or close the window if nothing was.</summary>
+internal sealed record FlushPresence { public static readonly FlushPresence Instance = new(); }
+
+/// <summary>
+/// Who is online, apart from the actors that carry chat: the sorted online list, the welcome, the
+/// lobby's <c>joined</c>/<c>left</c> news, the answer to <c>who</c>, and the lobby membership of
+/// every logged-in connection. A burst of logins costs this actor, never a room or the registry.
+/// <para>News is gathered over a window (<see cref="PresenceSettings.Window"/>: 20 ms, longer when
+/// so many are online that a flush to all of them each 20 ms would be too much): the first change
+/// after a quiet window goes out at once; changes while the window is open go out together when it
+/// ends, as one <see cref="FrameBatch"/> per client (encoded once), so a burst of n logins with m
+/// users online costs about m messages per window instead of n × m. A login is welcomed at that flush
+/// too, with the list as it stands after it, and from then on gets the news that follows; the
+/// <c>who</c> answer is one shared frame, made at most once per flush, and a <c>who</c> that arrives
+/// while news waits is answered at the flush.</para>
+/// <para>In a cluster every node runs one, for its own connections: it tells every other node's
+/// presence its news at each flush (<see cref="PresenceNews"/>) and, when it sees a node come up,
+/// everyone online here (<see cref="PresenceSnapshot"/>); what other nodes tell it is news for its
+/// own connections and part of its list. At-most-once is enough: a node that is lost takes its
+/// users with it, and when the cluster removes it, they are announced as <c>left</c>
+/// (<c>disconnected</c>) here. It also watches the lobby's entity: when that stops (its shard
+/// moved to another node), it puts its connections back in the lobby's next incarnation.</para>
+/// </summary>
+public sealed class PresenceActor : ReceiveActor, IWithTimers
+{
+    private readonly IActorRef _rooms;
+    private readonly PresenceSettings _settings;
+    private readonly Dictionary<IActorRef, string> _welcomed = new();
+    private readonly List<UserOnline> _arriving = new(); // welcomed at the next flush
+    private readonly List<ServerFrame> _news = new(); // for the welcomed, at the next flush
+    private readonly List<IActorRef> _askedWho = new(); // answered at the next flush
+    // Persistent (immutable) sorted set: a login adds in O(log n), and a welcome or the `who`
+    // answer shares it without copying.
+    private ImmutableSortedSet<string> _names = ImmutableSortedSet.Create<string>(Usernames.Comparer);
+    private UsersFrame? _usersFrame;
+    private bool _windowOpen;
+    private readonly List<ServerFrame> _newsForPeers = new(); // this node's own news, for the other nodes
+    private readonly Dictionary<Address, HashSet<string>> _elsewhere = new(); // users of each other node
+    private readonly Dictionary<Address, ActorSelection> _peers = new();
+    private IActorRef? _lobby;
+
+    public PresenceActor(IActorRef rooms, PresenceSettings settings)
+    {
+        _rooms = rooms;
+        _settings = settings;
+        Receive<UserOnline>(online =>
+        {
+            _names = _names.Add(online.User);
+            _arriving.Add(online);
+            var joined = new JoinedFrame(online.User, RoomNames.Lobby);
+            _news.Add(joined);
+            _newsForPeers.Add(joined);
+            Changed();
+        });
+        Receive<ClusterEvent.MemberUp>(up => PeerUp(up.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(removed => PeerGone(removed.Member.Address));
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+        Receive<PresenceSnapshot>(OnSnapshot);
+        Receive<PresenceNews>(OnNews);
+        Receive<RoomReady>(_ =>
+        {
+            _lobby = Sender;
+            Context.Watch(_lobby);
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_lobby), _ =>
+        {
+            // The lobby's shard moved: put everyone back in its next incarnation, then watch that.
+            foreach (var (connection, user) in _welcomed) _rooms.Tell(new ToRoom(RoomNames.Lobby, new RejoinRoom(user)), connection);
+            WatchLobby();
+        });
+        Receive<UserOffline>(GoOffline);
+        Receive<ListUsers>(_ =>
+        {
+            if (Pending) _askedWho.Add(Sender);
+            else Sender.Tell(_usersFrame ??= new UsersFrame(_names));
+        });
+        Receive<FlushPresence>(_ =>
+        {
+            if (!Pending)
+            {
+                _windowOpen = false;
+                return;
+            }
+            Flush();
+            Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.Window(_welcomed.Count));
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef rooms, PresenceSettings settings) =>
+        Akka.Actor.Props.Create(() => new PresenceActor(rooms, settings));
+
+    protected override void PreStart()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsEvents,
+            typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+        WatchLobby();
+    }
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    /// <summary>Starts the lobby if needed; its <see cref="RoomReady"/> tells who to watch.</summary>
+    private void WatchLobby() => _rooms.Tell(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance));
+
+    // ------------------------------------------------------------------ other nodes
+
+    private bool IsSelf(Address address) => address.Equals(Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
+
+    private void PeerUp(Address address)
+    {
+        if (IsSelf(address) || _peers.ContainsKey(address)) return;
+        var peer = Context.ActorSelection(new RootActorPath(address) / Self.Path.Elements);
+        _peers[address] = peer;
+        peer.Tell(new PresenceSnapshot([.. _welcomed.Values, .. _arriving.Select(a => a.User)]));
+    }
+
+    /// <summary>A node was removed from the cluster (left, or lost and downed): whoever was online there is gone.</summary>
+    private void PeerGone(Address address)
+    {
+        _peers.Remove(address);
+        if (!_elsewhere.Remove(address, out var users) || users.Count == 0) return;
+        foreach (var user in users)
+        {
+            _names = _names.Remove(user);
+            _news.Add(new LeftFrame(user, LeaveReasons.Disconnected, RoomNames.Lobby));
+        }
+        Changed();
+    }
+
+    private HashSet<string> UsersAt(Address address)
+    {
+        if (!_elsewhere.TryGetValue(address, out var users)) _elsewhere[address] = users = new HashSet<string>(Usernames.Comparer);
+        return users;
+    }
+
+    private void OnSnapshot(PresenceSnapshot snapshot)
+    {
+        var users = UsersAt(Sender.Path.Address);
+        foreach (var gone in users.Except(snapshot.Users, Usernames.Comparer).ToArray())
+        {
+            users.Remove(gone);
+            _names = _names.Remove(gone);
+        }
+        foreach (var user in snapshot.Users)
+        {
+            users.Add(user);
+            _names = _names.Add(user);
+        }
+        _usersFrame = null;
+    }
+
+    private void OnNews(PresenceNews news)
+    {
+        var users = UsersAt(Sender.Path.Address);
+        foreach (var frame in news.Frames)
+        {
+            switch (frame)
+            {
+                case JoinedFrame joined:
+                    users.Add(joined.User);
+                    _names = _names.Add(joined.User);
+                    break;
+                case LeftFrame left:
+                    users.Remove(left.User);
+                    _names = _names.Remove(left.User);
+                    break;
+            }
+            _news.Add(frame);
+        }
+        Changed();
+    }
+
+    private bool Pending => _news.Count > 0 || _arriving.Count > 0;
+
+    private void GoOffline(UserOffline offline)
+    {
+        _names = _names.Remove(offline.User);
+        int arriving = _arriving.FindIndex(a => a.Connection.Equals(offline.Connection));
+        if (arriving >= 0)
+        {
+            // Never welcomed, so never in the lobby either.
+            _arriving.RemoveAt(arriving);
+            if (offline.Confirmation is not null) offline.Connection.Tell(offline.Confirmation);
+        }
+        else
+        {
+            _welcomed.Remove(offline.Connection);
+            _rooms.Tell(new ToRoom(RoomNames.Lobby, new PartRoom(offline.User, offline.Reason, offline.Confirmation)), offline.Connection);
+        }
+        var left = new LeftFrame(offline.User, offline.Reason, RoomNames.Lobby);
+        _news.Add(left);
+        _newsForPeers.Add(left);
+        Changed();
+    }
+
+    private void Changed()
+    {
+        _usersFrame = null;
+        if (_windowOpen) return;
+        Flush();
+        _windowOpen = true;
+        Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.Window(_welcomed.Count));
+    }
+
+    private void Flush()
+    {
+        if (_newsForPeers.Count > 0)
+        {
+            var forPeers = new PresenceNews(_newsForPeers.ToArray());
+            foreach (var peer in _peers.Values) peer.Tell(forPeers);
+            _newsForPeers.Clear();
+        }
+        if (_news.Count > 0)
+        {
+            var news = _news.Count == 1 ? _news[0] : new FrameBatch(_news.ToArray());
+            foreach (var connection in _welcomed.Keys) connection.Tell(news);
+            _news.Clear();
+        }
+        foreach (var arrival in _arriving)
+        {
+            // The welcome first, the kept private messages next, and only then lobby traffic.
+            arrival.Connection.Tell(new NameClaimed(new WelcomeFrame(arrival.User, _names)));
+            foreach (var frame in arrival.Greeting) arrival.Connection.Tell(frame);
+            _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(arrival.User, AtLogin: true)), arrival.Connection);
+            _welcomed.Add(arrival.Connection, arrival.User);
+        }
+        _arriving.Clear();
+        if (_askedWho.Count == 0) return;
+        var users = _usersFrame ??= new UsersFrame(_names);
+        foreach (var asker in _askedWho) asker.Tell(users);
+        _askedWho.Clear();
+    }
+}
