@@ -71,6 +71,17 @@ DownloadScenario.Options DownloadOptions(ParseResult p)
         p.GetValue(serverDll));
 }
 
+// LiteNetLib beside our reliable UDP (bench/udp-peers.sh): a server process, and a fresh client process per download.
+var peerFile = new Option<string>("--file") { Description = "File to serve", Required = true };
+var peerTimeout = new Option<int>("--timeout") { Description = "Seconds until it stops by itself", DefaultValueFactory = _ => 600 };
+var liteServe = new Command("litenetlib-serve", "LiteNetLib ReliableOrdered: serve one file on 127.0.0.1 (prints `listening PORT`)") { peerFile, peerTimeout };
+liteServe.SetAction(p => Messenger.Bench.Peers.LiteNetLibPeer.Serve(p.GetValue(peerFile)!, TimeSpan.FromSeconds(p.GetValue(peerTimeout)), Console.Out));
+var peerPort = new Option<int>("--port") { Description = "The server's port", Required = true };
+var peerSize = new Option<long>("--size") { Description = "Bytes to expect", Required = true };
+var getTimeout = new Option<int>("--timeout") { Description = "Seconds the download may take", DefaultValueFactory = _ => 60 };
+var liteGet = new Command("litenetlib-get", "LiteNetLib ReliableOrdered: download the served file (prints bytes= seconds= MB/s= sha256=)") { peerPort, peerSize, getTimeout };
+liteGet.SetAction(p => Messenger.Bench.Peers.LiteNetLibPeer.Get(p.GetValue(peerPort), p.GetValue(peerSize), TimeSpan.FromSeconds(p.GetValue(getTimeout)), Console.Out));
+
 var filter = new Option<string?>("--filter") { Description = "Only benchmark classes whose name contains this" };
 var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks of the codecs, windows and congestion controllers (build with -c Release)") { filter };
 micro.SetAction(p =>
@@ -112,7 +123,7 @@ var serverHocon = new Option<string?>("--server-hocon")
     Recursive = true,
 };
 var tls = new Option<bool>("--tls") { Description = "Chat and TCP files over TLS (self-signed, pinned)", Recursive = true };
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, presence, download, micro, all, serverHocon, tls };
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, presence, download, micro, all, liteServe, liteGet, serverHocon, tls };
 var parsed = root.Parse(args);
 BenchConfig.ExtraServerHocon = parsed.GetValue(serverHocon)?.Replace(';', '\n');
 BenchConfig.Tls = parsed.GetValue(tls);
