@@ -52,7 +52,7 @@ public partial class ServerProcessTests
     {
         Assert.True(File.Exists("/usr/bin/prlimit"), "prlimit (util-linux) is needed");
         using var files = new TempFolder();
-        // 400 descriptors, 320 reserved: the server lowers its limits to fit the rest.
+        // 400 descriptors, 384 reserved: the server lowers its limits to fit the rest.
         await using var server = await RunningServer.StartAsync(files.Path, prlimitNoFile: 400);
         var sockets = new List<TcpClient>();
         int refused = 0;
