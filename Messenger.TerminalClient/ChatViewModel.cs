@@ -295,8 +295,8 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private IReadOnlyList<Reaction> Refused(ErrorFrame error)
     {
         bool notAServer = error.Code == ChatSessionActor.UnreadableFrameCode;
-        LastProblem = notAServer
-            ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
+        LastProblem = notAServer ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
+            : error.Code == ErrorCodes.NameRegistered ? "That name is registered: enter its password."
             : error.Message;
         Add(new ChatLine(_clock(), LineKind.Error, notAServer ? LastProblem : $"{error.Message} ({error.Code})"));
         SetState(ConnectionState.Disconnected);
@@ -530,7 +530,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         {
             state.Oldest = pageOldest ?? state.Oldest;
             state.More = history.More;
-            if (!history.More && !state.StartShown)
+            if (!history.More && !state.StartShown && buffer is not null)
             {
                 // The top of the buffer says there is nothing older.
                 state.StartShown = true;
