@@ -710,7 +710,7 @@ public sealed class TerminalUi
     {
         View main = _filesFrame.Visible ? _filesList : _downloadsFrame.Visible ? _downloadsView : _chatView;
         var order = new List<View> { _input, main };
-        if (_usersFrame.Frame.Width > 0) order.AddRange([_roomsList, _usersList]);
+        if (_usersFrame.Frame.Width > 0) order.AddRange([_usersList, _roomsList]);
         int at = order.FindIndex(v => v.HasFocus);
         order[((at + step) % order.Count + order.Count) % order.Count].SetFocus();
     }
