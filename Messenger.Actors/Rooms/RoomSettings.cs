@@ -12,6 +12,7 @@ public sealed record RoomSettings(
     int MaxRooms,
     int MaxJoinedPerConnection,
     TimeSpan PassivateAfter,
+    TimeSpan ListTimeout,
     string ReadJournalPluginId)
 {
     public static RoomSettings FromConfig(Config config)
@@ -26,6 +27,7 @@ public sealed record RoomSettings(
             c.GetInt("max-rooms"),
             c.GetInt("max-joined-per-connection"),
             c.GetTimeSpan("passivate-after"),
+            c.GetTimeSpan("list-timeout"),
             config.GetString("akka.persistence.query.journal.sql.plugin-id", "akka.persistence.query.journal.sql"));
         if (settings.TailSize < 1 || settings.JoinHistory < 0 || settings.JoinHistory > settings.TailSize)
             throw new ConfigurationException("messenger.rooms: tail-size must be at least 1 and join-history 0 to tail-size");

@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
-using Messenger.Persistence;
+using Messenger.Cluster;
+using Messenger.Hosting;
 using Messenger.Protocol;
 using Messenger.Rooms;
 using Messenger.Tests.Support;
@@ -23,7 +24,8 @@ public class RoomActorSpec : TestKit
         """))
     {
         _settings = RoomSettings.FromConfig(Sys.Settings.Config);
-        _rooms = Sys.ActorOf(RoomDirectory.Props(_settings, () => Ts), "rooms");
+        ClusterOfOne.Join(Sys);
+        _rooms = ChatServices.StartRooms(Sys, _settings, () => Ts);
     }
 
     private TestProbe Joined(string room, string user)
@@ -116,11 +118,12 @@ public class RoomActorSpec : TestKit
         for (int i = 1; i <= 12; i++) Say(alice, "rust", "alice", $"m{i}"); // past one snapshot (every 10)
         alice.ReceiveN(12);
 
-        // Stop the whole directory (and the room with it), then start another on the same journal.
-        Watch(_rooms);
-        Sys.Stop(_rooms);
-        ExpectTerminated(_rooms);
-        var rooms = Sys.ActorOf(RoomDirectory.Props(_settings, () => Ts), "rooms-again");
+        // Stop the room's entity; the next message starts another, which reads the journal.
+        var room = alice.LastSender;
+        Watch(room);
+        _rooms.Tell(new ToRoom("rust", StopEntity.Instance));
+        ExpectTerminated(room);
+        var rooms = _rooms;
         var bob = CreateTestProbe();
         rooms.Tell(new ToRoom("rust", new JoinRoom("bob")), bob.Ref);
         bob.ExpectMsg<JoinedFrame>();
@@ -173,7 +176,8 @@ public class RoomRetentionSpec : TestKit
     [Fact]
     public void Retention_must_delete_old_messages_and_history_must_stop_there()
     {
-        var rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => 1));
+        ClusterOfOne.Join(Sys);
+        var rooms = ChatServices.StartRooms(Sys, RoomSettings.FromConfig(Sys.Settings.Config), () => 1);
         var alice = CreateTestProbe();
         rooms.Tell(new ToRoom("r", new JoinRoom("alice")), alice.Ref);
         alice.ExpectMsg<JoinedFrame>();
