@@ -36,12 +36,11 @@ public sealed record ChatSessionSettings(TimeSpan PingInterval, TimeSpan Connect
 {
     public static ChatSessionSettings FromConfig(Config config)
     {
-        var c = config.GetConfig("messenger.client");
-        TimeSpan Get(string path, TimeSpan fallback) => c is null || !c.HasPath(path) ? fallback : c.GetTimeSpan(path);
-        return new ChatSessionSettings(
-            Get("ping-interval", TimeSpan.FromSeconds(20)),
-            Get("connect-timeout", TimeSpan.FromSeconds(10)),
-            Get("server-silence-timeout", TimeSpan.FromSeconds(70)));
+        var c = config.GetConfig("messenger.client") ?? throw new ConfigurationException("missing messenger.client (hocon/client.hocon)");
+        var settings = new ChatSessionSettings(c.GetTimeSpan("ping-interval"), c.GetTimeSpan("connect-timeout"), c.GetTimeSpan("server-silence-timeout"));
+        if (settings.PingInterval <= TimeSpan.Zero || settings.ConnectTimeout <= TimeSpan.Zero || settings.ServerSilenceTimeout <= settings.PingInterval)
+            throw new ConfigurationException("messenger.client: ping-interval and connect-timeout must be positive, server-silence-timeout longer than ping-interval");
+        return settings;
     }
 }
 
