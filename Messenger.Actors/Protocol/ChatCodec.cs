@@ -182,7 +182,7 @@ public static class ChatCodec
 
     // ---------------------------------------------------------------- server -> client
 
-    public static byte[] Encode(ServerFrame frame) => WriteLine(w =>
+    public static byte[] Encode(ServerFrame frame) => frame is MessageBatch batch ? Concat(batch.Messages) : WriteLine(w =>
     {
         switch (frame)
         {
@@ -330,6 +330,21 @@ public static class ChatCodec
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteStringValue(v);
         w.WriteEndArray();
+    }
+
+    /// <summary>The frames' lines back to back.</summary>
+    private static byte[] Concat(IReadOnlyList<ServerFrame> frames)
+    {
+        int length = 0;
+        foreach (var frame in frames) length += frame.Line.Length;
+        var lines = new byte[length];
+        int at = 0;
+        foreach (var frame in frames)
+        {
+            frame.Line.CopyTo(lines, at);
+            at += frame.Line.Length;
+        }
+        return lines;
     }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;

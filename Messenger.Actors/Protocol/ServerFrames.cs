@@ -26,6 +26,11 @@ public sealed record LeftFrame(string User, string Reason, string? Room = null) 
 /// <summary>A room message; <paramref name="Id"/> is the room's sequence number (1, 2, 3, … without gaps).</summary>
 public sealed record MessageFrame(string From, string Text, long Ts, string? Room = null, long? Id = null) : ServerFrame;
 /// <summary>
+/// Room messages stored together, told to each member as one frame: on the wire they are the
+/// messages' own lines back to back (no new frame type), so a member's connection writes them at once.
+/// </summary>
+public sealed record MessageBatch(IReadOnlyList<MessageFrame> Messages) : ServerFrame;
+/// <summary>
 /// A private message. <paramref name="Queued"/>: the sender's echo of a message stored for an offline
 /// registered user; <paramref name="Offline"/>: delivered at login, sent while the recipient was away.
 /// </summary>

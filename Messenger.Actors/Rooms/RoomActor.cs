@@ -32,6 +32,8 @@ public sealed record GetHistory(long? Before, int Limit);
 public sealed record AwaitRoomReady { public static readonly AwaitRoomReady Instance = new(); }
 /// <summary>The room has recovered; <paramref name="LastId"/> is its newest message id.</summary>
 public sealed record RoomReady(string Room, long LastId);
+/// <summary>The room's cue to tell its members the messages stored since the last one (<see cref="RoomActor"/>).</summary>
+internal sealed record TellStored { public static readonly TellStored Instance = new(); }
 
 /// <summary>
 /// One room, persistent: its events are its messages and each message's sequence number is its
@@ -39,7 +41,10 @@ public sealed record RoomReady(string Room, long LastId);
 /// every message itself, one immutable frame encoded once. A message is told to anyone (its sender
 /// included, which is the sender's confirmation) only once it is in the journal, so nothing echoed
 /// is lost by a crash. Messages are persisted with <c>PersistAsync</c>: the room keeps accepting
-/// while writes are in flight, the journal batches them, and handlers run in order.
+/// while writes are in flight, the journal batches them, and handlers run in order. The messages
+/// of one journal batch are told to each member together, as one <see cref="MessageBatch"/>: the
+/// first stored message queues a <see cref="TellStored"/> behind the journal's other answers, and
+/// anything else the room tells a member first tells it what was stored before, so order holds.
 /// Recent messages are held in memory (<see cref="RoomTail"/>); older history pages are read from
 /// the journal with Akka.Persistence.Query as an Akka.Streams source, off this actor's thread.
 /// </summary>
@@ -52,6 +57,7 @@ public sealed class RoomActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, string> _members = new();
     private readonly List<RoomCheckpoint> _checkpoints = new();
+    private readonly List<MessageFrame> _stored = new(); // stored, not yet told to the members
     private RoomTail _tail;
     private long _deletedUpTo;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
@@ -82,6 +88,7 @@ public sealed class RoomActor : ReceivePersistentActor
         Command<PartRoom>(Part);
         Command<PostToRoom>(Post);
         Command<GetHistory>(History);
+        Command<TellStored>(_ => TellStoredMessages());
         Command<AwaitRoomReady>(_ => Sender.Tell(new RoomReady(_name, _tail.LastId)));
         Command<Terminated>(t => RemoveMember(t.ActorRef, LeaveReasons.Disconnected));
         Command<ReceiveTimeout>(_ =>
@@ -111,6 +118,7 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void Join(JoinRoom join)
     {
+        TellStoredMessages(); // they were stored before the joiner came in
         var joiner = Sender;
         bool isNew = !_members.ContainsKey(joiner);
         if (isNew)
@@ -148,6 +156,7 @@ public sealed class RoomActor : ReceivePersistentActor
         // gets the messages accepted before it left (its own included).
         DeferAsync(part, p =>
         {
+            TellStoredMessages();
             if (p.Reason == LeaveReasons.Part) member.Tell(new LeftFrame(p.User, p.Reason, _name));
             RemoveMember(member, p.Reason);
             if (p.Confirmation is not null) member.Tell(p.Confirmation);
@@ -156,6 +165,7 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void RemoveMember(IActorRef member, string reason)
     {
+        TellStoredMessages();
         if (!_members.Remove(member, out var user)) return;
         Context.Unwatch(member); // harmless when not watched
         var left = new LeftFrame(user, reason, _name);
@@ -175,8 +185,9 @@ public sealed class RoomActor : ReceivePersistentActor
         {
             long id = LastSequenceNr;
             _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
-            var frame = new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id);
-            foreach (var member in _members.Keys) member.Tell(frame);
+            _stored.Add(new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id));
+            if (_stored.Count == 1) Self.Tell(TellStored.Instance);
+            else if (_stored.Count >= _settings.FanOutBatch) TellStoredMessages();
             if (id % _settings.SnapshotEvery == 0)
             {
                 _checkpoints.Add(new RoomCheckpoint(id, posted.Ts));
@@ -192,6 +203,7 @@ public sealed class RoomActor : ReceivePersistentActor
             Sender.Tell(NotMember(_name));
             return;
         }
+        TellStoredMessages(); // the page may hold them: the member gets them first, as they were stored
         long firstKept = _deletedUpTo + 1;
         var (from, to) = _tail.Page(request.Before, request.Limit, firstKept);
         bool more = from > firstKept;
@@ -215,6 +227,15 @@ public sealed class RoomActor : ReceivePersistentActor
             .PipeTo(Sender,
                 success: entries => new HistoryFrame(room, entries, more),
                 failure: e => new ErrorFrame(ErrorCodes.BadRequest, "history is not available right now; try again"));
+    }
+
+    /// <summary>Tells every member the messages stored since the last time, one frame for them all.</summary>
+    private void TellStoredMessages()
+    {
+        if (_stored.Count == 0) return;
+        ServerFrame frame = _stored.Count == 1 ? _stored[0] : new MessageBatch(_stored.ToArray());
+        _stored.Clear();
+        foreach (var member in _members.Keys) member.Tell(frame);
     }
 
     /// <summary>Deletes what retention no longer keeps: beyond max-messages, and older than max-age.</summary>
@@ -242,6 +263,12 @@ public sealed class RoomActor : ReceivePersistentActor
     /// <summary>An empty room asks to be stopped after passivate-after; its history stays in the journal.</summary>
     private void UpdateIdleTimer() =>
         Context.SetReceiveTimeout(_members.Count == 0 ? _settings.PassivateAfter : null);
+
+    protected override void PostStop()
+    {
+        TellStoredMessages();
+        base.PostStop();
+    }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
