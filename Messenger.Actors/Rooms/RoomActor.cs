@@ -186,8 +186,8 @@ public sealed class RoomActor : ReceivePersistentActor
             long id = LastSequenceNr;
             _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
             _stored.Add(new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id));
-            if (_stored.Count == 1) Self.Tell(TellStored.Instance);
-            else if (_stored.Count >= _settings.FanOutBatch) TellStoredMessages();
+            if (_stored.Count >= _settings.FanOutBatch) TellStoredMessages();
+            else if (_stored.Count == 1) Self.Tell(TellStored.Instance);
             if (id % _settings.SnapshotEvery == 0)
             {
                 _checkpoints.Add(new RoomCheckpoint(id, posted.Ts));
