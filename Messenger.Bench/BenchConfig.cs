@@ -4,8 +4,8 @@ namespace Messenger.Bench;
 public static class BenchConfig
 {
     /// <summary>
-    /// Rate limit off (the load is the point), no idle timeout during a run, connection limits
-    /// raised (every client comes from 127.0.0.1), and warnings only in
+    /// Rate limit off (the load is the point), no idle timeout during a run, connection and login
+    /// limits raised (every client comes from 127.0.0.1), and warnings only in
     /// the log so that per-login INFO lines are not part of what is measured. One control
     /// connection asks for the tickets of every concurrent download.
     /// </summary>
@@ -15,10 +15,14 @@ public static class BenchConfig
         messenger.chat.idle-timeout = 10m
         messenger.chat.login-timeout = 10m
         messenger.chat.connections { max = 200000, per-address = 200000, pre-login = 200000 }
+        messenger.chat.logins-per-address { per-second = 100000, burst = 200000 }
         messenger.files.connections { per-address = 256 }
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING
         """;
+
+    /// <summary>The server's own logins-per-address limit (hocon/server.hocon), for scenarios that measure it.</summary>
+    public const string DefaultLoginLimitHocon = "messenger.chat.logins-per-address { per-second = 20, burst = 200 }";
 
     /// <summary>With <c>--tls</c>: the server uses a self-signed certificate and every client connects over TLS, pinned to it.</summary>
     public static bool Tls { get; set; }

@@ -49,6 +49,20 @@ connections.SetAction(async (p, _) =>
     return r.Get("status") == "ok" ? 0 : 1;
 });
 
+var burst = new Option<int>("--burst") { Description = "Logins in the burst, all from 127.0.0.1", DefaultValueFactory = _ => 6000 };
+var loginLimit = new Option<bool>("--login-limit") { Description = "Keep the server's default logins-per-address limit (else raised, as in every scenario)" };
+var presence = new Command("presence", "A burst of logins from one address: PM and lobby-message round trips of two other users meanwhile")
+{
+    burst, loginLimit, timeout, serverDll,
+};
+presence.SetAction(async (p, _) =>
+{
+    var r = await new PresenceScenario(new(p.GetValue(burst), p.GetValue(loginLimit), TimeSpan.FromSeconds(p.GetValue(timeout)),
+        p.GetValue(serverDll))).RunAsync();
+    r.Print();
+    return r.Get("status") == "ok" ? 0 : 1;
+});
+
 var size = new Option<long>("--size") { Description = "Bytes in the test file", DefaultValueFactory = _ => DownloadScenario.DefaultFileBytes };
 var concurrent = new Option<int>("--concurrent") { Description = "Clients in the concurrent runs", DefaultValueFactory = _ => 8 };
 var losses = new Option<string>("--loss") { Description = "UDP loss rates in percent, comma-separated", DefaultValueFactory = _ => "0,1,5,10,20" };
@@ -118,7 +132,7 @@ var serverHocon = new Option<string?>("--server-hocon")
     Recursive = true,
 };
 var tls = new Option<bool>("--tls") { Description = "Chat and TCP files over TLS (self-signed, pinned)", Recursive = true };
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, download, micro, all, serverHocon, tls };
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, presence, download, micro, all, serverHocon, tls };
 var parsed = root.Parse(args);
 BenchConfig.ExtraServerHocon = parsed.GetValue(serverHocon)?.Replace(';', '\n');
 BenchConfig.Tls = parsed.GetValue(tls);

@@ -14,9 +14,10 @@ public static class Cli
 {
     public const int BadUsage = 2;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
+    /// <param name="ownProcess">True when this is the program's own <c>Main</c>: start-up times then count from the process launch.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default, bool ownProcess = false)
     {
-        var root = Build(stdout, stderr);
+        var root = Build(stdout, stderr, ownProcess);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -27,7 +28,7 @@ public static class Cli
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancel);
     }
 
-    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr, bool ownProcess = false)
     {
         var server = ServerOption();
         var port = PortOption();
@@ -55,8 +56,8 @@ public static class Cli
             return code;
         });
 
-        root.Subcommands.Add(SayCommand(stderr));
-        root.Subcommands.Add(DownloadCommand(stdout, stderr));
+        root.Subcommands.Add(SayCommand(stderr, ownProcess));
+        root.Subcommands.Add(DownloadCommand(stdout, stderr, ownProcess));
         return root;
     }
 
@@ -75,7 +76,7 @@ public static class Cli
         return option;
     }
 
-    private static Command SayCommand(TextWriter stderr)
+    private static Command SayCommand(TextWriter stderr, bool ownProcess)
     {
         var server = ServerOption();
         var port = PortOption();
@@ -91,11 +92,13 @@ public static class Cli
         foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
+            var times = new StartupTimes(ownProcess);
             using var system = CreateSystem(parsed);
+            times.Mark("actor system");
             try
             {
                 return await Headless.SayAsync(system, parsed.GetValue(server)!, parsed.GetValue(port),
-                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)));
+                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)), times);
             }
             finally
             {
@@ -105,7 +108,7 @@ public static class Cli
         return command;
     }
 
-    private static Command DownloadCommand(TextWriter stdout, TextWriter stderr)
+    private static Command DownloadCommand(TextWriter stdout, TextWriter stderr, bool ownProcess)
     {
         var server = ServerOption();
         var port = PortOption();
@@ -128,12 +131,14 @@ public static class Cli
                 stderr.WriteLine($"error: the folder {missing} does not exist (--out names an existing folder)");
                 return BadUsage;
             }
+            var times = new StartupTimes(ownProcess);
             using var system = CreateSystem(parsed);
+            times.Mark("actor system");
             try
             {
                 return await Headless.DownloadAsync(system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
                     parsed.GetValue(via) == "udp" ? Protocol.TransferVia.Udp : Protocol.TransferVia.Tcp,
-                    parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed));
+                    parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed), times);
             }
             finally
             {

@@ -14,7 +14,7 @@ public static class Headless
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     public static async Task<int> SayAsync(ActorSystem system, string host, int port, string user, string text,
-        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, string? room = null)
+        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, string? room = null, StartupTimes? times = null)
     {
         if (!Usernames.IsValid(user)) return Fail(stderr, $"\"{user}\" is not a valid username (1-32 of A-Z a-z 0-9 _ - .)", Cli.BadUsage);
         var session = ChatSession.Start(system, host, port, user, tls);
@@ -23,12 +23,15 @@ public static class Headless
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(ReplyTimeout);
             var welcome = await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+            times?.Mark("login");
             if (room is not null && room != RoomNames.Lobby)
             {
                 session.Send(new JoinCommand(room));
                 await session.ExpectAsync<JoinedFrame>(j => j.Room == room && j.Users is not null, timeout.Token);
+                times?.Mark("join");
             }
             session.Send(new SayCommand(text, room));
+            if (times is not null) stderr.WriteLine(times.Describe("before the message was sent"));
             await session.ExpectAsync<MessageFrame>(m => Usernames.Comparer.Equals(m.From, welcome.User) && m.Text == text
                 && (room is null || m.Room == room), timeout.Token);
             session.Quit();
@@ -43,7 +46,7 @@ public static class Headless
     }
 
     public static async Task<int> DownloadAsync(ActorSystem system, string host, int port, string file, TransferVia via,
-        string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel, ClientTls? tls = null)
+        string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, StartupTimes? times = null)
     {
         var user = "dl-" + Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
         var session = ChatSession.Start(system, host, port, user, tls);
@@ -54,15 +57,23 @@ public static class Headless
             {
                 timeout.CancelAfter(ReplyTimeout);
                 await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+                times?.Mark("login");
                 session.Send(new GetCommand(file, via));
                 ticket = await session.ExpectAsync<TicketFrame>(t => t.File == file, timeout.Token);
+                times?.Mark("ticket");
             }
 
             var progress = new StderrProgress(stderr);
+            long downloadStart = Stopwatch.GetTimestamp();
             var result = await Download.RunAsync(system, host, ticket, outputFolder, progress, cancel, tls);
             session.Quit();
 
             stdout.WriteLine(Summary(result));
+            if (times is not null && result.FirstByte is { } firstByte)
+            {
+                times.Mark("first data byte", downloadStart + (long)(firstByte.TotalSeconds * Stopwatch.Frequency));
+                stderr.WriteLine(times.Describe("before the transfer started"));
+            }
             if (result.Stats is { } stats) stderr.WriteLine($"receiver: {stats}");
             if (!result.Verified) return Fail(stderr, $"{file}: {result.Error ?? "SHA-256 mismatch"}; the file was not kept");
             return 0;

@@ -1,3 +1,3 @@
 using Messenger.TerminalClient;
 
-return await Cli.RunAsync(args, Console.Out, Console.Error);
+return await Cli.RunAsync(args, Console.Out, Console.Error, ownProcess: true);

@@ -16,7 +16,6 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SIZE=${SIZE:-67737600}
 LIMIT=${LIMIT:-60}      # seconds any one download may take
-CHAT=17400 FILEP=17401 UDP=17402 TFTP=16969
 SERVER=Messenger.Server/bin/Release/net10.0/Messenger.Server.dll
 CLIENT=Messenger.TerminalClient/bin/Release/net10.0/Messenger.TerminalClient.dll
 for f in "$SERVER" "$CLIENT"; do
@@ -32,14 +31,18 @@ chmod 755 "$work" "$work/files"
 head -c "$SIZE" /dev/urandom > "$work/files/big.bin"
 chmod 644 "$work/files/big.bin"
 
-timeout 600 dotnet "$SERVER" --chat-port $CHAT --file-port $FILEP --udp-port $UDP --files "$work/files" \
+# Every port is 0 (the kernel picks a free one) and read back, so runs by others on this machine never collide.
+timeout 600 dotnet "$SERVER" --chat-port 0 --file-port 0 --udp-port 0 --files "$work/files" \
   > "$work/server.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening" "$work/server.log" && break; sleep 0.1; done
-grep -q "listening" "$work/server.log" || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+for _ in $(seq 100); do grep -q "Messenger listening" "$work/server.log" && break; sleep 0.1; done
+grep -q "Messenger listening" "$work/server.log" || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+CHAT=$(sed -n 's/.*Messenger listening: chat tcp [^ ]*:\([0-9]*\),.*/\1/p' "$work/server.log")
 
 have_atftp=0
 if command -v atftp >/dev/null && command -v atftpd >/dev/null; then
+  # atftpd cannot bind port 0: take one the kernel just handed out and released.
+  TFTP=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   timeout 600 atftpd --daemon --no-fork --bind-address 127.0.0.1 --port $TFTP --logfile /dev/null \
     --maxthread 4 "$work/files" > "$work/atftpd.log" 2>&1 &
   pids+=($!)
@@ -56,7 +59,7 @@ ours() {  # $1 = tcp|udp
   line=$(timeout "$LIMIT" dotnet "$CLIENT" download big.bin --server 127.0.0.1 --port $CHAT --via "$1" --out "$work/out" 2>&1 | grep "sha256=" | tail -1)
   t1=$(now)
   case "$line" in *sha256=ok*) ;; *) echo "FAILED"; echo "$1: $line" >&2; return;; esac
-  echo "$(echo "$t1 - $t0" | bc -l) $(sed -n 's/.*mbps=\([0-9.]*\).*/\1/p' <<<"$line")"
+  echo "$(echo "$t1 - $t0" | bc -l) $(sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p' <<<"$line")"
 }
 atftp_run() {
   rm -f "$work/out/big.tftp"

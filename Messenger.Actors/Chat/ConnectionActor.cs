@@ -100,7 +100,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             switch (inbound.Command)
             {
                 case HelloCommand hello:
-                    _registry.Tell(new ClaimName(hello.User, hello.Password));
+                    _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
                     Become(AwaitingClaim);
                     break;
                 case PingCommand: Send(PongFrame.Instance); break;

@@ -34,6 +34,46 @@ public sealed class TokenBucket
         _tokens -= 1;
         return true;
     }
+
+    /// <summary>True once the bucket has refilled completely: it then behaves as a new one would.</summary>
+    public bool IsFull(long nowTicks) =>
+        _tokens + Math.Max(0, nowTicks - _lastTicks) * RatePerSecond / TimeSpan.TicksPerSecond >= Burst;
+}
+
+/// <summary>
+/// One <see cref="TokenBucket"/> per key (a client's IP address), made on first use. Buckets that
+/// have refilled are forgotten when the table has doubled since it was last swept, so the table
+/// holds only keys active within about one refill time.
+/// </summary>
+public sealed class KeyedThrottle<TKey>(double ratePerSecond, int burst) where TKey : notnull
+{
+    private const int MinSweepSize = 1024;
+    private readonly Dictionary<TKey, TokenBucket> _buckets = new();
+    private int _sweepAt = MinSweepSize;
+
+    /// <summary>Keys with a bucket that is not known to be full.</summary>
+    public int Count => _buckets.Count;
+
+    /// <summary>Takes one token from <paramref name="key"/>'s bucket if there is one.</summary>
+    public bool TryTake(TKey key, long nowTicks)
+    {
+        if (!_buckets.TryGetValue(key, out var bucket))
+        {
+            if (_buckets.Count >= _sweepAt) Sweep(nowTicks);
+            bucket = new TokenBucket(ratePerSecond, burst, nowTicks);
+            _buckets.Add(key, bucket);
+        }
+        return bucket.TryTake(nowTicks);
+    }
+
+    private void Sweep(long nowTicks)
+    {
+        foreach (var (key, bucket) in _buckets)
+        {
+            if (bucket.IsFull(nowTicks)) _buckets.Remove(key);
+        }
+        _sweepAt = Math.Max(MinSweepSize, 2 * _buckets.Count);
+    }
 }
 
 /// <summary>What <see cref="FloodGuard"/> decided about one line.</summary>

@@ -1,4 +1,5 @@
-using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net;
 using Akka.Actor;
 using Akka.Event;
 using Messenger.Accounts;
@@ -10,18 +11,16 @@ namespace Messenger.Chat;
 // ---- messages (Sender is always the ConnectionActor speaking) ----
 
 /// <summary>
-/// Ask to log in under <paramref name="Name"/> (already validated by the codec); a registered name
-/// needs its <paramref name="Password"/>.
+/// Ask to log in under <paramref name="Name"/> (already validated by the codec) from
+/// <paramref name="Address"/>; a registered name needs its <paramref name="Password"/>.
 /// </summary>
-public sealed record ClaimName(string Name, Password? Password = null);
-/// <summary>Reply to <see cref="ClaimName"/>: logged in, with the sorted list of everyone online.</summary>
+public sealed record ClaimName(string Name, IPAddress Address, Password? Password = null);
+/// <summary>Reply to <see cref="ClaimName"/> (from the <see cref="PresenceActor"/>): logged in, with the sorted list of everyone online.</summary>
 public sealed record NameClaimed(WelcomeFrame Welcome);
-/// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, or this connection already has a name).</summary>
+/// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, too many logins from the address, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>
 public sealed record SendPrivate(string To, string Text);
-/// <summary>Ask for the online list; the reply is a <see cref="UsersFrame"/>.</summary>
-public sealed record ListUsers { public static readonly ListUsers Instance = new(); }
 /// <summary>
 /// The connection is leaving for <paramref name="Reason"/> (one of <see cref="LeaveReasons"/>), and
 /// leaves the lobby and its other <paramref name="Rooms"/> with it. The reply, <see cref="LeftChat"/>,
@@ -31,16 +30,19 @@ public sealed record LeaveChat(string Reason, IReadOnlyCollection<string>? Rooms
 public sealed record LeftChat { public static readonly LeftChat Instance = new(); }
 
 /// <summary>
-/// Owns who is online and routes private messages. Every logged-in <c>ConnectionActor</c> is
+/// Owns the names in use and routes private messages. Every logged-in <c>ConnectionActor</c> is
 /// registered here and death-watched, so a connection that dies for any reason frees its name.
 /// A name is held while its account (<see cref="AccountDirectory"/>) checks the login (a guest
 /// name, or a registered one with its password); a private message to someone offline goes to
-/// their account, which keeps it if the name is registered.
-/// Room chat does not pass through here: a login puts the connection in the lobby
-/// (<see cref="RoomDirectory"/>), which tells it its welcome and from then on every lobby message
-/// and presence change, and the connection talks to its rooms directly. Connections only ever
-/// hold this actor's <see cref="IActorRef"/>, so the registry could become a cluster singleton
-/// or sharded per name without touching them.
+/// their account, which keeps it if the name is registered. Logins are limited per remote
+/// address (<see cref="LoginRateSettings"/>) before anything else is done for them.
+/// Presence is not here: an accepted login, and every leave, is handed to the
+/// <see cref="PresenceActor"/>, which welcomes the user, announces it, keeps the online list for
+/// <c>who</c> (forwarded there) and puts the connection in (and out of) the lobby, so a burst of
+/// logins never queues in front of a private message. Room chat does not pass through here: the
+/// connection talks to its rooms directly. Connections only ever hold this actor's
+/// <see cref="IActorRef"/>, so the registry could become a cluster singleton or sharded per name
+/// without touching them.
 /// </summary>
 public sealed class UsernameRegistry : ReceiveActor
 {
@@ -48,23 +50,27 @@ public sealed class UsernameRegistry : ReceiveActor
 
     private readonly IActorRef _rooms;
     private readonly IActorRef _accounts;
+    private readonly IActorRef _presence;
     private readonly bool _passwordsInClear;
+    private readonly KeyedThrottle<IPAddress> _loginsPerAddress;
+    private readonly LoginRateSettings _loginRate;
+    private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly Dictionary<string, IActorRef> _claiming = new(Usernames.Comparer); // the account is checking
     private readonly Dictionary<IActorRef, string> _claimingByConnection = new();
     private DateTime _lastClearTextWarning = DateTime.MinValue;
     private readonly Dictionary<string, Member> _byName = new(Usernames.Comparer);
     private readonly Dictionary<IActorRef, Member> _byConnection = new();
-    // Persistent (immutable) sorted set: a login adds in O(log n) and a welcome or `who` shares it
-    // without copying; the encoded `users` frame is kept until the set changes.
-    private ImmutableSortedSet<string> _online = ImmutableSortedSet.Create<string>(Usernames.Comparer);
-    private UsersFrame? _usersFrame;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
 
-    public UsernameRegistry(IActorRef rooms, IActorRef accounts, bool passwordsInClear, Func<long>? unixMillisClock = null)
+    public UsernameRegistry(IActorRef rooms, IActorRef accounts, IActorRef presence, LoginRateSettings loginRate,
+        bool passwordsInClear, Func<long>? unixMillisClock = null)
     {
         _rooms = rooms;
         _accounts = accounts;
+        _presence = presence;
+        _loginRate = loginRate;
+        _loginsPerAddress = new KeyedThrottle<IPAddress>(loginRate.PerSecond, loginRate.Burst);
         _passwordsInClear = passwordsInClear;
         _clock = unixMillisClock ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Receive<ClaimName>(HandleClaim);
@@ -76,7 +82,7 @@ public sealed class UsernameRegistry : ReceiveActor
             refused.Connection.Tell(new NameRefused(refused.Error));
         });
         Receive<SendPrivate>(HandlePrivate);
-        Receive<ListUsers>(_ => Sender.Tell(_usersFrame ??= new UsersFrame(_online)));
+        Receive<ListUsers>(list => _presence.Forward(list));
         Receive<LeaveChat>(m => Remove(Sender, m.Reason, m.Rooms, LeftChat.Instance));
         Receive<Terminated>(t =>
         {
@@ -86,14 +92,21 @@ public sealed class UsernameRegistry : ReceiveActor
     }
 
     /// <param name="passwordsInClear">Clients reach the server on a non-loopback address without TLS: warn when a password arrives.</param>
-    public static Props Props(IActorRef rooms, IActorRef accounts, bool passwordsInClear = false, Func<long>? unixMillisClock = null) =>
-        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, accounts, passwordsInClear, unixMillisClock));
+    public static Props Props(IActorRef rooms, IActorRef accounts, IActorRef presence, LoginRateSettings loginRate,
+        bool passwordsInClear = false, Func<long>? unixMillisClock = null) =>
+        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, accounts, presence, loginRate, passwordsInClear, unixMillisClock));
 
     private void HandleClaim(ClaimName claim)
     {
         if (_byConnection.ContainsKey(Sender) || _claimingByConnection.ContainsKey(Sender))
         {
             Sender.Tell(new NameRefused(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, "this connection is already logged in")));
+            return;
+        }
+        if (!_loginsPerAddress.TryTake(claim.Address, _uptime.Elapsed.Ticks))
+        {
+            Sender.Tell(new NameRefused(new ErrorFrame(ErrorCodes.TooManyLogins,
+                $"too many logins from your address (at most {_loginRate.PerSecond:0.#} a second, bursts of {_loginRate.Burst}); try again shortly")));
             return;
         }
         if (_byName.TryGetValue(claim.Name, out var holder) || _claiming.ContainsKey(claim.Name))
@@ -121,12 +134,7 @@ public sealed class UsernameRegistry : ReceiveActor
         var member = new Member(name, connection);
         _byName.Add(name, member);
         _byConnection.Add(connection, member);
-        _online = _online.Add(name);
-        _usersFrame = null;
-        // The lobby hands the welcome (and the private messages kept while the user was away) over
-        // before any lobby traffic, so the client sees them first.
-        var welcome = new NameClaimed(new WelcomeFrame(name, _online));
-        _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(name, [welcome, .. accepted.Offline])), connection);
+        _presence.Tell(new UserOnline(name, connection, accepted.Offline));
         _log.Info("joined: {0} ({1} online)", name, _byName.Count);
     }
 
@@ -160,13 +168,12 @@ public sealed class UsernameRegistry : ReceiveActor
             return;
         }
         _byName.Remove(member.Name);
-        _online = _online.Remove(member.Name);
-        _usersFrame = null;
         Context.Unwatch(connection);
-        // The lobby learns who left, and why, only from here (the registry watches every
-        // connection); other rooms also watch their members, in case a connection dies unannounced.
+        // Presence (and the lobby, through it) learns who left, and why, only from here (the
+        // registry watches every connection); other rooms also watch their members, in case a
+        // connection dies unannounced.
         foreach (var room in rooms ?? []) _rooms.Tell(new ToRoom(room, new PartRoom(member.Name, reason)), connection);
-        _rooms.Tell(new ToRoom(RoomNames.Lobby, new PartRoom(member.Name, reason, confirmation)), connection);
+        _presence.Tell(new UserOffline(member.Name, connection, reason, confirmation));
         _log.Info("left: {0} ({1}; {2} online)", member.Name, reason, _byName.Count);
     }
 }

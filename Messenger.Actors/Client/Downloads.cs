@@ -39,7 +39,9 @@ public sealed record DownloadProgress(
 /// <summary>
 /// How a download ended. <see cref="Verified"/> is true only when the SHA-256 of the bytes
 /// written matched the server's and the file was renamed into place. A reliable-UDP download
-/// also carries the receiver's <see cref="Stats"/>.
+/// also carries the receiver's <see cref="Stats"/>. <see cref="FirstByte"/> is the time from the
+/// download's start to the first byte of the file channel's answer (the header line over TCP, the
+/// first DATA segment over reliable UDP).
 /// </summary>
 public sealed record DownloadResult(
     string File,
@@ -51,7 +53,8 @@ public sealed record DownloadResult(
     long Datagrams = 0,
     long Retransmits = 0,
     string? Error = null,
-    Messenger.Rudp.TransferStats? Stats = null)
+    Messenger.Rudp.TransferStats? Stats = null,
+    TimeSpan? FirstByte = null)
 {
     public double MegabytesPerSecond => Bytes / Math.Max(Elapsed.TotalSeconds, 1e-9) / 1e6;
 }

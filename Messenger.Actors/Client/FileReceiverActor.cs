@@ -54,6 +54,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private long _retransmitsSeen, _duplicates, _dropped;
     private int _smallestWindow = int.MaxValue, _largestWindow;
     private long _transferStartMicros;
+    private TimeSpan? _firstByte;
 
     /// <param name="openWire">Creates the wire this download talks through (a socket actor, as a child; a probe in tests).</param>
     public FileReceiverActor(Func<IActorContext, IActorRef> openWire, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
@@ -126,6 +127,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
             {
                 case RudpPacketKind.Data:
                     _dataSeen = true;
+                    _firstByte ??= _link.Elapsed;
                     OnData(m.Data, header);
                     break;
                 case RudpPacketKind.SynAck: SendHandshakeAck(); break; // our handshake ACK was lost
@@ -334,7 +336,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         var stats = new TransferStats(_size, (NowMicros - _transferStartMicros) / 1e6, _link.Sent, _link.Received, _retransmitsSeen, 0,
             _duplicates, _dropped, _smallestWindow == int.MaxValue ? 0 : _smallestWindow, _largestWindow, SmoothedRttMs: null);
         _done.TrySetResult(new DownloadResult(_ticket.File, _target, _size, _link.Elapsed, verified, sha,
-            _link.Received, _retransmitsSeen, verified ? null : "SHA-256 mismatch", stats));
+            _link.Received, _retransmitsSeen, verified ? null : "SHA-256 mismatch", stats, _firstByte));
         Timers.Cancel(nameof(RudpLink.IdleCheck));
         Timers.StartSingleTimer(nameof(Linger), Linger.Instance, TimeSpan.FromSeconds(1));
         Become(Lingering);

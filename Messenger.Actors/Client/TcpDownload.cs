@@ -36,6 +36,7 @@ public static class TcpDownload
 
         var buffer = new byte[BufferBytes];
         var (header, leftoverStart, leftoverEnd) = await ReadHeaderAsync(stream, buffer, cancel);
+        var firstByte = clock.Elapsed;
         if (header.Size != ticket.Size || header.Sha256 != ticket.Sha256 || header.Offset != offset)
             throw new DownloadFailedException(ErrorCodes.BadRequest, "the file channel's header does not match the ticket");
 
@@ -71,7 +72,7 @@ public static class TcpDownload
         if (verified) File.Move(partPath, target, overwrite: true);
         else File.Delete(partPath); // its bytes are wrong somewhere: do not resume from them
         return new DownloadResult(ticket.File, target, header.Size - offset, clock.Elapsed, verified, sha,
-            Error: verified ? null : "SHA-256 mismatch");
+            Error: verified ? null : "SHA-256 mismatch", FirstByte: firstByte);
     }
 
     private static async Task HashExistingAsync(FileStream part, long length, IncrementalHash hash, CancellationToken cancel)

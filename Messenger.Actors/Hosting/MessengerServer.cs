@@ -78,7 +78,8 @@ public sealed class MessengerServer : IAsyncDisposable
             if (tlsNote is not null) system.Log.Info(tlsNote);
             var rooms = system.ActorOf(RoomDirectory.Props(roomSettings), "rooms");
             var accounts = system.ActorOf(AccountDirectory.Props(accountSettings), "accounts");
-            var registry = system.ActorOf(UsernameRegistry.Props(rooms, accounts,
+            var presence = system.ActorOf(PresenceActor.Props(rooms, PresenceSettings.FromConfig(config)), "presence");
+            var registry = system.ActorOf(UsernameRegistry.Props(rooms, accounts, presence, LoginRateSettings.FromConfig(config),
                 passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null), "users");
             // Open the database and recover the lobby before the first client: a broken data folder
             // fails the start, and the first login does not wait for it.

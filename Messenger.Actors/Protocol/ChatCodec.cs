@@ -182,7 +182,7 @@ public static class ChatCodec
 
     // ---------------------------------------------------------------- server -> client
 
-    public static byte[] Encode(ServerFrame frame) => frame is MessageBatch batch ? Concat(batch.Messages) : WriteLine(w =>
+    public static byte[] Encode(ServerFrame frame) => frame is FrameBatch batch ? Concatenate(batch.Frames) : WriteLine(w =>
     {
         switch (frame)
         {
@@ -332,12 +332,9 @@ public static class ChatCodec
         w.WriteEndArray();
     }
 
-    /// <summary>The frames' lines back to back.</summary>
-    private static byte[] Concat(IReadOnlyList<ServerFrame> frames)
+    private static byte[] Concatenate(IReadOnlyList<ServerFrame> frames)
     {
-        int length = 0;
-        foreach (var frame in frames) length += frame.Line.Length;
-        var lines = new byte[length];
+        var lines = new byte[frames.Sum(f => f.Line.Length)];
         int at = 0;
         foreach (var frame in frames)
         {

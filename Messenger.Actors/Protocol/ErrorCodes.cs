@@ -31,4 +31,6 @@ public static class ErrorCodes
     public const string NotRegistered = "not_registered";
     public const string BadPassword = "bad_password";
     public const string MailboxFull = "mailbox_full";
+    /// <summary>Too many logins from this IP address in a short time; the connection stays open to try again.</summary>
+    public const string TooManyLogins = "too_many_logins";
 }

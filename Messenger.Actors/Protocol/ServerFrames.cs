@@ -26,11 +26,6 @@ public sealed record LeftFrame(string User, string Reason, string? Room = null) 
 /// <summary>A room message; <paramref name="Id"/> is the room's sequence number (1, 2, 3, … without gaps).</summary>
 public sealed record MessageFrame(string From, string Text, long Ts, string? Room = null, long? Id = null) : ServerFrame;
 /// <summary>
-/// Room messages stored together, told to each member as one frame: on the wire they are the
-/// messages' own lines back to back (no new frame type), so a member's connection writes them at once.
-/// </summary>
-public sealed record MessageBatch(IReadOnlyList<MessageFrame> Messages) : ServerFrame;
-/// <summary>
 /// A private message. <paramref name="Queued"/>: the sender's echo of a message stored for an offline
 /// registered user; <paramref name="Offline"/>: delivered at login, sent while the recipient was away.
 /// </summary>
@@ -45,6 +40,11 @@ public sealed record RoomsFrame(IReadOnlyList<RoomEntry> Rooms) : ServerFrame;
 public sealed record RegisteredFrame(string User) : ServerFrame;
 public sealed record PasswordChangedFrame : ServerFrame { public static readonly PasswordChangedFrame Instance = new(); }
 public sealed record UsersFrame(IReadOnlyList<string> Users) : ServerFrame;
+/// <summary>
+/// Several frames told as one message and written as their lines one after another: presence news
+/// gathered over a short window goes to each client as one of these, not one message per change.
+/// </summary>
+public sealed record FrameBatch(IReadOnlyList<ServerFrame> Frames) : ServerFrame;
 public sealed record PongFrame : ServerFrame { public static readonly PongFrame Instance = new(); }
 public sealed record ErrorFrame(string Code, string Message) : ServerFrame
 {

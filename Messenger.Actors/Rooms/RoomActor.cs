@@ -13,11 +13,10 @@ namespace Messenger.Rooms;
 
 /// <summary>
 /// Join the room as <paramref name="User"/>. An explicit join is confirmed with the member list and
-/// recent history, and the room watches the member. With <paramref name="Greeting"/> (the lobby at
-/// login, sent by the registry) the joiner gets those messages first instead, nothing of the room's
-/// past, and the registry is the one who says when it leaves.
+/// recent history. <paramref name="AtLogin"/>: the lobby at login, sent by the
+/// <see cref="Messenger.Chat.PresenceActor"/> after the welcome; nothing is answered.
 /// </summary>
-public sealed record JoinRoom(string User, IReadOnlyList<object>? Greeting = null);
+public sealed record JoinRoom(string User, bool AtLogin = false);
 /// <summary>
 /// Leave the room; <paramref name="Reason"/> is <see cref="LeaveReasons.Part"/> for <c>part</c>, else why
 /// the user left the chat. The member first gets every message accepted before, then
@@ -38,11 +37,13 @@ internal sealed record TellStored { public static readonly TellStored Instance =
 /// <summary>
 /// One room, persistent: its events are its messages and each message's sequence number is its
 /// <c>id</c>. It keeps its members' <see cref="IActorRef"/>s (death-watched) and tells each of them
-/// every message itself, one immutable frame encoded once. A message is told to anyone (its sender
+/// every message itself, one immutable frame encoded once. Members' <c>joined</c>/<c>left</c> are
+/// announced here, except in the lobby, whose presence news is the
+/// <see cref="Messenger.Chat.PresenceActor"/>'s (a burst of logins must not queue before lobby chat). A message is told to anyone (its sender
 /// included, which is the sender's confirmation) only once it is in the journal, so nothing echoed
 /// is lost by a crash. Messages are persisted with <c>PersistAsync</c>: the room keeps accepting
 /// while writes are in flight, the journal batches them, and handlers run in order. The messages
-/// of one journal batch are told to each member together, as one <see cref="MessageBatch"/>: the
+/// of one journal batch are told to each member together, as one <see cref="FrameBatch"/>: the
 /// first stored message queues a <see cref="TellStored"/> behind the journal's other answers, and
 /// anything else the room tells a member first tells it what was stored before, so order holds.
 /// Recent messages are held in memory (<see cref="RoomTail"/>); older history pages are read from
@@ -113,6 +114,9 @@ public sealed class RoomActor : ReceivePersistentActor
 
     public override string PersistenceId => "room-" + _name;
 
+    /// <summary>False for the lobby: its joined/left come from the presence actor.</summary>
+    private bool AnnouncesPresence => _name != RoomNames.Lobby;
+
     public static ErrorFrame NotMember(string room) =>
         new(ErrorCodes.NotMember, $"you are not in \"{room}\"; join it first: {{\"type\":\"join\",\"room\":\"{room}\"}}");
 
@@ -123,20 +127,17 @@ public sealed class RoomActor : ReceivePersistentActor
         bool isNew = !_members.ContainsKey(joiner);
         if (isNew)
         {
-            var joined = new JoinedFrame(join.User, _name);
-            foreach (var member in _members.Keys) member.Tell(joined);
+            if (AnnouncesPresence)
+            {
+                var joined = new JoinedFrame(join.User, _name);
+                foreach (var member in _members.Keys) member.Tell(joined);
+            }
             _members.Add(joiner, join.User);
-            // The lobby's members are managed by the registry, which tells it why each one leaves
-            // (a watch here could report "disconnected" before the registry's "slow" arrives).
-            if (join.Greeting is null) Context.Watch(joiner);
+            Context.Watch(joiner);
             Context.Parent.Tell(new RoomOccupancy(_members.Count));
             UpdateIdleTimer();
         }
-        if (join.Greeting is not null)
-        {
-            foreach (var message in join.Greeting) joiner.Tell(message);
-            return;
-        }
+        if (join.AtLogin) return;
         var users = _members.Values.Order(Usernames.Comparer).ToArray();
         joiner.Tell(new JoinedFrame(join.User, _name, users));
         var (from, to) = _tail.Page(null, _settings.JoinHistory, _deletedUpTo + 1);
@@ -167,9 +168,12 @@ public sealed class RoomActor : ReceivePersistentActor
     {
         TellStoredMessages();
         if (!_members.Remove(member, out var user)) return;
-        Context.Unwatch(member); // harmless when not watched
-        var left = new LeftFrame(user, reason, _name);
-        foreach (var other in _members.Keys) other.Tell(left);
+        Context.Unwatch(member);
+        if (AnnouncesPresence)
+        {
+            var left = new LeftFrame(user, reason, _name);
+            foreach (var other in _members.Keys) other.Tell(left);
+        }
         Context.Parent.Tell(new RoomOccupancy(_members.Count));
         UpdateIdleTimer();
     }
@@ -233,7 +237,7 @@ public sealed class RoomActor : ReceivePersistentActor
     private void TellStoredMessages()
     {
         if (_stored.Count == 0) return;
-        ServerFrame frame = _stored.Count == 1 ? _stored[0] : new MessageBatch(_stored.ToArray());
+        ServerFrame frame = _stored.Count == 1 ? _stored[0] : new FrameBatch(_stored.ToArray());
         _stored.Clear();
         foreach (var member in _members.Keys) member.Tell(frame);
     }

@@ -1,3 +1,4 @@
+using System.Net;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
@@ -22,12 +23,13 @@ public class AccountSpec : TestKit
         var config = Sys.Settings.Config;
         _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(config), () => 7));
         _accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(config)), "accounts");
-        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, unixMillisClock: () => 7));
+        var presence = Sys.ActorOf(PresenceActor.Props(_rooms, PresenceSettings.FromConfig(config)));
+        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, presence, LoginRateSettings.FromConfig(config), unixMillisClock: () => 7));
     }
 
     private object Claim(TestProbe connection, string name, Password? password = null)
     {
-        _registry.Tell(new ClaimName(name, password), connection.Ref);
+        _registry.Tell(new ClaimName(name, IPAddress.Loopback, password), connection.Ref);
         return connection.ExpectMsg<object>(m => m is NameClaimed or NameRefused);
     }
 
@@ -137,8 +139,8 @@ public class AccountSpec : TestKit
         Leave(Registered("alice"));
         var first = CreateTestProbe();
         var second = CreateTestProbe();
-        _registry.Tell(new ClaimName("alice", Secret), first.Ref);
-        _registry.Tell(new ClaimName("alice", Secret), second.Ref);
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), first.Ref);
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), second.Ref);
         Assert.Equal(ErrorCodes.UsernameTaken, second.ExpectMsg<NameRefused>().Error.Code);
         first.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(10));
     }

@@ -97,7 +97,7 @@ public class ConnectionActorSpec : TestKit
     {
         var connection = Start(settings, clientReadsAtMost);
         Send($"{{\"type\":\"hello\",\"user\":\"{name}\"}}\n");
-        Assert.Equal(new ClaimName(name), _registry.ExpectMsg<ClaimName>());
+        Assert.Equal(new ClaimName(name, IPAddress.Loopback), _registry.ExpectMsg<ClaimName>());
         connection.Tell(new NameClaimed(new WelcomeFrame(name, [name])), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
@@ -122,7 +122,7 @@ public class ConnectionActorSpec : TestKit
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the second hello waits for the first answer
         connection.Tell(new NameRefused(new ErrorFrame(ErrorCodes.UsernameTaken, "taken")), _registry.Ref);
         Assert.Equal(ErrorCodes.UsernameTaken, ExpectError());
-        Assert.Equal(new ClaimName("alice2"), _registry.ExpectMsg<ClaimName>());
+        Assert.Equal(new ClaimName("alice2", IPAddress.Loopback), _registry.ExpectMsg<ClaimName>());
     }
 
     [Fact]

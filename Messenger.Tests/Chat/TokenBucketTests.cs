@@ -27,3 +27,32 @@ public class TokenBucketTests
         Assert.False(bucket.TryTake(later));
     }
 }
+
+public class KeyedThrottleTests
+{
+    private const long Second = TimeSpan.TicksPerSecond;
+
+    [Fact]
+    public void Each_key_has_its_own_bucket()
+    {
+        var throttle = new KeyedThrottle<string>(1, 2);
+        Assert.True(throttle.TryTake("a", 0));
+        Assert.True(throttle.TryTake("a", 0));
+        Assert.False(throttle.TryTake("a", 0));
+        Assert.True(throttle.TryTake("b", 0));
+        Assert.True(throttle.TryTake("a", Second));
+    }
+
+    [Fact]
+    public void Refilled_buckets_are_forgotten_when_the_table_grows_and_busy_ones_are_kept()
+    {
+        var throttle = new KeyedThrottle<int>(1, 2);
+        for (int key = 0; key < 1024; key++) throttle.TryTake(key, 0);
+        throttle.TryTake(0, 2 * Second); // key 0 used again: partly empty at 2 s
+        throttle.TryTake(0, 2 * Second);
+        Assert.Equal(1024, throttle.Count);
+        throttle.TryTake(5000, 2 * Second); // the table is full: sweep first
+        Assert.Equal(2, throttle.Count);
+        Assert.False(throttle.TryTake(0, 2 * Second)); // its bucket survived the sweep, empty
+    }
+}

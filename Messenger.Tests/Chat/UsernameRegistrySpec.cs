@@ -1,3 +1,4 @@
+using System.Net;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Messenger.Accounts;
@@ -13,19 +14,23 @@ public class UsernameRegistrySpec : TestKit
 {
     private const long Clock = 1764000000000;
     private readonly IActorRef _rooms;
+    private readonly IActorRef _accounts;
+    private readonly IActorRef _presence;
     private readonly IActorRef _registry;
 
     public UsernameRegistrySpec() : base(InMemoryPersistence.Config())
     {
         _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => Clock));
-        var accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(Sys.Settings.Config)));
-        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, accounts, unixMillisClock: () => Clock));
+        _accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(Sys.Settings.Config)));
+        _presence = Sys.ActorOf(PresenceActor.Props(_rooms, PresenceSettings.FromConfig(Sys.Settings.Config)));
+        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, _presence, LoginRateSettings.FromConfig(Sys.Settings.Config),
+            unixMillisClock: () => Clock));
     }
 
     private Akka.TestKit.TestProbe LoggedIn(string name)
     {
         var probe = CreateTestProbe();
-        _registry.Tell(new ClaimName(name), probe.Ref);
+        _registry.Tell(new ClaimName(name, IPAddress.Loopback), probe.Ref);
         Assert.Equal(name, probe.ExpectMsg<NameClaimed>().Welcome.User);
         return probe;
     }
@@ -36,7 +41,7 @@ public class UsernameRegistrySpec : TestKit
         LoggedIn("carol");
         LoggedIn("Bob");
         var alice = CreateTestProbe();
-        _registry.Tell(new ClaimName("alice"), alice.Ref);
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback), alice.Ref);
         Assert.Equal(["alice", "Bob", "carol"], alice.ExpectMsg<NameClaimed>().Welcome.Users);
     }
 
@@ -45,7 +50,7 @@ public class UsernameRegistrySpec : TestKit
     {
         LoggedIn("Alice");
         var other = CreateTestProbe();
-        _registry.Tell(new ClaimName("aLICE"), other.Ref);
+        _registry.Tell(new ClaimName("aLICE", IPAddress.Loopback), other.Ref);
         Assert.Equal(ErrorCodes.UsernameTaken, other.ExpectMsg<NameRefused>().Error.Code);
     }
 
@@ -53,7 +58,7 @@ public class UsernameRegistrySpec : TestKit
     public void Registry_must_refuse_a_second_name_for_one_connection()
     {
         var alice = LoggedIn("alice");
-        _registry.Tell(new ClaimName("alice2"), alice.Ref);
+        _registry.Tell(new ClaimName("alice2", IPAddress.Loopback), alice.Ref);
         Assert.Equal(ErrorCodes.AlreadyLoggedIn, alice.ExpectMsg<NameRefused>().Error.Code);
     }
 
@@ -76,7 +81,7 @@ public class UsernameRegistrySpec : TestKit
         AwaitAssert(() =>
         {
             var again = CreateTestProbe();
-            _registry.Tell(new ClaimName("BOB"), again.Ref);
+            _registry.Tell(new ClaimName("BOB", IPAddress.Loopback), again.Ref);
             again.ExpectMsg<NameClaimed>(TimeSpan.FromMilliseconds(500));
         }, TimeSpan.FromSeconds(5));
     }
@@ -152,5 +157,28 @@ public class UsernameRegistrySpec : TestKit
         _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("mallory", "spoof")), TestActor);
         Assert.Equal(ErrorCodes.NotMember, ExpectMsg<ErrorFrame>().Code);
         alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Registry_must_refuse_logins_from_one_address_past_its_burst_and_let_other_addresses_in()
+    {
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, _presence, new LoginRateSettings(0.001, 2)));
+        var crowd = IPAddress.Parse("192.0.2.7");
+        for (int i = 0; i < 2; i++)
+        {
+            var probe = CreateTestProbe();
+            registry.Tell(new ClaimName($"crowd{i}", crowd), probe.Ref);
+            probe.ExpectMsg<NameClaimed>();
+        }
+        var refused = CreateTestProbe();
+        registry.Tell(new ClaimName("crowd2", crowd), refused.Ref);
+        Assert.Equal(ErrorCodes.TooManyLogins, refused.ExpectMsg<NameRefused>().Error.Code);
+        // A refused login is not held: the same connection may try again later.
+        registry.Tell(new ClaimName("crowd2", crowd), refused.Ref);
+        Assert.Equal(ErrorCodes.TooManyLogins, refused.ExpectMsg<NameRefused>().Error.Code);
+
+        var elsewhere = CreateTestProbe();
+        registry.Tell(new ClaimName("elsewhere", IPAddress.Parse("198.51.100.1")), elsewhere.Ref);
+        elsewhere.ExpectMsg<NameClaimed>();
     }
 }

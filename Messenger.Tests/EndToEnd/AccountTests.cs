@@ -122,7 +122,8 @@ public class AccountTests
             await alice.SendAsync(new HelloCommand("alice", Secret));
             var answer = await alice.ReadFrameAsync();
             if (answer is WelcomeFrame) break;
-            Assert.Equal(ErrorCodes.RateLimited, Assert.IsType<ErrorFrame>(answer).Code);
+            // The name's bucket, or its address's: the guesser came from the same address.
+            Assert.Contains(Assert.IsType<ErrorFrame>(answer).Code, new[] { ErrorCodes.RateLimited, ErrorCodes.TooManyLogins });
             Assert.True(DateTime.UtcNow < deadline, "the owner could not log in within 30 s of the guessing");
             await Task.Delay(500);
         }

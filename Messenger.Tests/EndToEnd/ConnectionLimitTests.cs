@@ -47,6 +47,25 @@ public class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task Logins_from_one_address_are_limited_with_too_many_logins_and_other_addresses_still_get_in()
+    {
+        await using var server = await TestServer.StartAsync("messenger.chat.logins-per-address { per-second = 0.01, burst = 3 }");
+        await using var a = await server.LoginAsync("a");
+        await using var b = await server.LoginAsync("b");
+        await using var c = await server.LoginAsync("c");
+        await using var d = await server.ConnectAsync();
+        await d.SendAsync(new HelloCommand("d"));
+        var refused = await d.ExpectErrorAsync(ErrorCodes.TooManyLogins);
+        Assert.Contains("your address", refused.Message);
+        await d.SendAsync(PingCommand.Instance); // still open
+        await d.ExpectAsync<PongFrame>();
+
+        await using var other = await ChatTestClient.LoginAsync(server.Server.ChatEndpoint, "other", System.Net.IPAddress.Parse("127.0.0.2"));
+        await a.SendAsync(new PmCommand("other", "hi"));
+        Assert.Equal("hi", (await other.ExpectIgnoringPresenceAsync<PrivateMessageFrame>()).Text);
+    }
+
+    [Fact]
     public async Task Silent_and_trickling_connections_are_closed_at_the_login_deadline_while_others_log_in()
     {
         await using var server = await TestServer.StartAsync("messenger.chat.login-timeout = 1s");

@@ -77,7 +77,7 @@ public class RoomActorSpec : TestKit
         {
             var frame = alice.ExpectMsg<ServerFrame>();
             frames++;
-            var messages = frame switch { MessageBatch b => b.Messages, MessageFrame m => [m], _ => throw new Xunit.Sdk.XunitException($"unexpected {frame}") };
+            var messages = frame switch { FrameBatch b => b.Frames.Cast<MessageFrame>().ToList(), MessageFrame m => [m], _ => throw new Xunit.Sdk.XunitException($"unexpected {frame}") };
             Assert.InRange(messages.Count, 1, 10);
             ids.AddRange(messages.Select(m => m.Id!.Value));
         }

@@ -3,7 +3,7 @@ using Messenger.Protocol;
 
 namespace Messenger.Tests.Support;
 
-/// <summary>What a room member receives: messages one by one or, stored together, as a <see cref="MessageBatch"/>.</summary>
+/// <summary>What a room member receives: messages one by one or, stored together, as a <see cref="FrameBatch"/> of them.</summary>
 public static class RoomMessages
 {
     /// <summary>
@@ -19,7 +19,7 @@ public static class RoomMessages
             switch (member.ReceiveOne())
             {
                 case MessageFrame message: messages.Add(message); break;
-                case MessageBatch batch: messages.AddRange(batch.Messages); break;
+                case FrameBatch batch when batch.Frames.All(f => f is MessageFrame): messages.AddRange(batch.Frames.Cast<MessageFrame>()); break;
                 case var other: throw new Xunit.Sdk.XunitException($"expected a room message, got {other?.ToString() ?? "nothing in time"}");
             }
         }

@@ -1,0 +1,36 @@
+using Akka.Configuration;
+
+namespace Messenger.Chat;
+
+/// <summary>How presence news is gathered, read from <c>messenger.presence</c> in HOCON.</summary>
+public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPerSecond)
+{
+    public static PresenceSettings FromConfig(Config config)
+    {
+        var settings = new PresenceSettings(config.GetTimeSpan("messenger.presence.batch-window"),
+            config.GetInt("messenger.presence.max-deliveries-per-second"));
+        if (settings.BatchWindow <= TimeSpan.Zero || settings.MaxDeliveriesPerSecond < 1)
+            throw new ConfigurationException("messenger.presence: batch-window must be positive and max-deliveries-per-second at least 1");
+        return settings;
+    }
+
+    /// <summary>
+    /// The window with <paramref name="online"/> clients to tell: <see cref="BatchWindow"/>, or
+    /// longer when one flush to everyone every window would pass <see cref="MaxDeliveriesPerSecond"/>.
+    /// </summary>
+    public TimeSpan Window(int online) =>
+        TimeSpan.FromTicks(Math.Max(BatchWindow.Ticks, online * TimeSpan.TicksPerSecond / MaxDeliveriesPerSecond));
+}
+
+/// <summary>Logins allowed from one IP address, read from <c>messenger.chat.logins-per-address</c> in HOCON.</summary>
+public sealed record LoginRateSettings(double PerSecond, int Burst)
+{
+    public static LoginRateSettings FromConfig(Config config)
+    {
+        var c = config.GetConfig("messenger.chat.logins-per-address") ?? throw new ConfigurationException("missing messenger.chat.logins-per-address");
+        var settings = new LoginRateSettings(c.GetDouble("per-second"), c.GetInt("burst"));
+        if (settings.PerSecond <= 0 || settings.Burst < 1)
+            throw new ConfigurationException("messenger.chat.logins-per-address needs a positive per-second and a burst of at least 1");
+        return settings;
+    }
+}
