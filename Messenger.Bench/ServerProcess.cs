@@ -56,7 +56,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--files", filesFolder, "--config", configPath })
+        foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--cluster-port", "0", "--files", filesFolder, "--config", configPath })
             info.ArgumentList.Add(arg);
         var extra = (extraArgs ?? []).ToList();
         foreach (var arg in extra) info.ArgumentList.Add(arg);

@@ -11,6 +11,9 @@ var filePort = new Option<int?>("--file-port") { Description = "TCP port of the 
 var udpPort = new Option<int?>("--udp-port") { Description = "UDP port of the reliable-UDP file channel (default 7402; 0 = any free port)" };
 var files = new Option<string?>("--files") { Description = "Folder of files to offer (default ./files)" };
 var data = new Option<string?>("--data") { Description = "Folder of the chat database (journal and snapshots, SQLite; default ./data, created on first start)" };
+var clusterPort = new Option<int?>("--cluster-port") { Description = "This node's cluster port (default 7403; 0 = any free port)" };
+var seedNodes = new Option<string[]>("--seed-node") { Description = "HOST:PORT of a node to join (repeatable; none: form a cluster of this node)", AllowMultipleArgumentsPerToken = false };
+var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string: the shared journal of a cluster on several machines (instead of SQLite in --data)" };
 var configFile = new Option<string?>("--config") { Description = "Extra HOCON file layered over the defaults" };
 var maxConnections = new Option<int?>("--max-connections") { Description = "Chat connections at once (default 10000, lowered to fit the file-descriptor limit)" };
 var tlsCert = new Option<string?>("--tls-cert") { Description = "TLS on the chat and TCP-file ports with this certificate: PEM (certificate + key) or PFX" };
@@ -18,7 +21,7 @@ var tlsSelfSigned = new Option<bool>("--tls-self-signed") { Description = "TLS w
 
 var root = new RootCommand("Messenger server: chat over TCP, file downloads over TCP and reliable UDP.")
 {
-    bind, chatPort, filePort, udpPort, files, data, configFile, maxConnections, tlsCert, tlsSelfSigned,
+    bind, chatPort, filePort, udpPort, files, data, clusterPort, seedNodes, postgres, configFile, maxConnections, tlsCert, tlsSelfSigned,
 };
 foreach (var option in LossFlags.All) root.Options.Add(option);
 
@@ -36,6 +39,10 @@ root.SetAction(async (parsed, cancel) =>
     Set("messenger.files.folder", parsed.GetValue(files));
     Set("messenger.data", parsed.GetValue(data));
     Set("messenger.chat.connections.max", parsed.GetValue(maxConnections));
+    Set("messenger.cluster.port", parsed.GetValue(clusterPort));
+    if (parsed.GetValue(seedNodes) is { Length: > 0 } seeds)
+        overrides.Add($"messenger.cluster.seed-nodes = {System.Text.Json.JsonSerializer.Serialize(seeds)}");
+    Set("messenger.postgres", parsed.GetValue(postgres));
     Set("messenger.tls.cert-file", parsed.GetValue(tlsCert));
     if (parsed.GetValue(tlsSelfSigned)) Set("messenger.tls.self-signed", "on");
     overrides.AddRange(LossFlags.ToHocon(parsed, "messenger.rudp.lossy"));
@@ -62,7 +69,7 @@ root.SetAction(async (parsed, cancel) =>
         return 1;
     }
     var tls = server.TlsFingerprint is { } fingerprint ? $" (TLS, certificate SHA-256 {fingerprint})" : "";
-    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}{tls}, files udp {server.UdpEndpoint}; press Ctrl+C to stop");
+    Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}{tls}, files udp {server.UdpEndpoint}, cluster {server.ClusterAddress}; press Ctrl+C to stop");
     // Ctrl+C (SIGINT) and SIGTERM: stop gracefully instead of letting the runtime exit at once.
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
     void OnSignal(PosixSignalContext context)

@@ -1,12 +1,20 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Messenger.Chat;
+using Messenger.Cluster;
 using Messenger.Persistence;
 using Messenger.Protocol;
 
 namespace Messenger.Accounts;
+
+/// <summary>A message for the account of <paramref name="Name"/> (any case: accounts are one per name ignoring case).</summary>
+public sealed record ToAccount(string Name, object Command) : IEntityEnvelope, ICrossNodeMessage
+{
+    string IEntityEnvelope.EntityId => Name.ToLowerInvariant();
+}
 
 // ---- messages (wrapped in ToAccount) ----
 
@@ -14,25 +22,25 @@ namespace Messenger.Accounts;
 /// From the registry: may <paramref name="Connection"/> log in as <paramref name="User"/>? Answered to
 /// the sender with <see cref="LoginAccepted"/> or <see cref="LoginRefused"/>.
 /// </summary>
-public sealed record CheckLogin(string User, Password? Password, IActorRef Connection);
+public sealed record CheckLogin(string User, Password? Password, IActorRef Connection) : ICrossNodeMessage;
 /// <summary>A guest name, or the right password; <paramref name="Offline"/> are the private messages kept for the user (handed over once).</summary>
-public sealed record LoginAccepted(string User, IActorRef Connection, IReadOnlyList<PrivateMessageFrame> Offline);
-public sealed record LoginRefused(string User, IActorRef Connection, ErrorFrame Error);
+public sealed record LoginAccepted(string User, IActorRef Connection, IReadOnlyList<PrivateMessageFrame> Offline) : ICrossNodeMessage;
+public sealed record LoginRefused(string User, IActorRef Connection, ErrorFrame Error) : ICrossNodeMessage;
 /// <summary>From the connection logged in as <paramref name="User"/>: register the name; answered with a <see cref="RegisteredFrame"/>.</summary>
-public sealed record Register(string User, Password Password);
+public sealed record Register(string User, Password Password) : ICrossNodeMessage;
 /// <summary>From the connection logged in with the name; answered with a <see cref="PasswordChangedFrame"/>.</summary>
-public sealed record ChangePassword(Password Old, Password New);
+public sealed record ChangePassword(Password Old, Password New) : ICrossNodeMessage;
 /// <summary>
 /// From the registry on behalf of the sender of a private message to a user who is offline:
 /// kept if the name is registered (the sender gets the <c>queued</c> echo), else <c>no_such_user</c>.
 /// </summary>
-public sealed record QueueOffline(string From, string To, string Text, long Ts);
+public sealed record QueueOffline(string From, string To, string Text, long Ts) : ICrossNodeMessage;
 
 /// <summary>
 /// One name's account, persistent: whether the name is registered (and its password hash), and
-/// the private messages kept for it while its owner is offline. Created by the
-/// <see cref="AccountDirectory"/> for every name that logs in or is written to, and passivated when
-/// idle. Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
+/// the private messages kept for it while its owner is offline. A sharded entity (kind
+/// <c>account</c>, keyed by the lower-case name; see <see cref="EntityDirectory"/>), started for
+/// every name that logs in or is written to, and passivated when idle. Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
 /// the account stashes what else arrives (<see cref="Working"/>). Password attempts are limited
 /// per name by a token bucket, so guessing is slow whatever the number of connections.
 /// </summary>
@@ -67,6 +75,10 @@ public sealed class AccountActor : ReceivePersistentActor
     }
 
     public static Props Props(string id, AccountSettings settings) => Akka.Actor.Props.Create(() => new AccountActor(id, settings));
+
+    /// <summary>Starts this node's account region (the accounts' <see cref="EntityDirectory"/>).</summary>
+    public static IActorRef StartRegion(ActorSystem system, AccountSettings settings) =>
+        EntityDirectory.Start(system, "account", id => Props(id, settings));
 
     public override string PersistenceId => "account-" + _id;
 

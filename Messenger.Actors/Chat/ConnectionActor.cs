@@ -47,6 +47,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
 
     private string? _name;
     private readonly HashSet<string> _joinedRooms = new(); // besides the lobby
+    private readonly Dictionary<IActorRef, string> _roomEntities = new(); // watched: rejoined if one stops
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
@@ -156,6 +157,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
         Receive<ServerFrame>(frame =>
         {
             Send(frame);
+            if (frame is JoinedFrame { Users: not null, Room: { } joined } && _joinedRooms.Contains(joined)) WatchRoom(joined);
             if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) return;
             _awaitedAnswer = null;
             if (!_readingPaused) Stash.UnstashAll();
@@ -168,7 +170,28 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
         });
         Receive<LoginDeadline>(_ => { }); // it fired while the name was being claimed
+        Receive<Rejoined>(rejoined => rejoined.Room != RoomNames.Lobby, rejoined => WatchRoom(rejoined.Room));
+        Receive<Rejoined>(_ => { }); // the lobby: presence watches it
+        Receive<Terminated>(t =>
+        {
+            // A room's entity stopped while this connection was in it: its shard moved to another
+            // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
+            if (_roomEntities.Remove(t.ActorRef, out var room) && _joinedRooms.Contains(room))
+                _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+        });
         Connected();
+    }
+
+    /// <summary>The sender is the entity of <paramref name="room"/>: watch it, to rejoin if it stops.</summary>
+    private void WatchRoom(string room)
+    {
+        foreach (var (entity, name) in _roomEntities.Where(p => p.Value == room).ToArray())
+        {
+            Context.Unwatch(entity);
+            _roomEntities.Remove(entity);
+        }
+        _roomEntities[Sender] = room;
+        Context.Watch(Sender);
     }
 
     /// <summary>
@@ -252,6 +275,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             case PingCommand: Send(PongFrame.Instance); return;
             case ByeCommand: Close(LeaveReasons.Quit, "bye"); return;
             case HelloCommand: Send(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, $"already logged in as \"{_name}\"")); return;
+            // Only rooms this connection is in are asked (a room that is not running is not started for a stranger).
+            case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !_joinedRooms.Contains(room):
+                Send(RoomActor.NotMember(room));
+                return;
             case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
             case JoinCommand join when !_joinedRooms.Contains(join.Room) && _joinedRooms.Count >= _settings.MaxJoinedRooms:
@@ -283,6 +310,14 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
             case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
     }
+
+    private static string? RoomOf(ClientCommand command) => command switch
+    {
+        SayCommand say => say.Room,
+        HistoryCommand history => history.Room,
+        PartCommand part => part.Room,
+        _ => null,
+    };
 
     /// <summary>Sends a request whose answer (a <paramref name="answer"/> or an error) must arrive before the next line is acted on.</summary>
     private void Ask(IActorRef to, object request, Type answer)

@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Cluster;
+using Messenger.Cluster;
 using Messenger.Protocol;
 using Messenger.Rooms;
 
@@ -19,6 +21,10 @@ public sealed record UserOnline(string User, IActorRef Connection, IReadOnlyList
 public sealed record UserOffline(string User, IActorRef Connection, string Reason, object? Confirmation = null);
 /// <summary>Ask for the online list; the reply is a <see cref="UsersFrame"/>.</summary>
 public sealed record ListUsers { public static readonly ListUsers Instance = new(); }
+/// <summary>From another node's presence: everyone online there (sent when it sees this node come up).</summary>
+public sealed record PresenceSnapshot(IReadOnlyList<string> Users) : ICrossNodeMessage;
+/// <summary>From another node's presence: its users' lobby <c>joined</c>/<c>left</c> since its last news, in order.</summary>
+public sealed record PresenceNews(IReadOnlyList<ServerFrame> Frames) : ICrossNodeMessage;
 /// <summary>The batch window has passed: send what was gathered, or close the window if nothing was.</summary>
 internal sealed record FlushPresence { public static readonly FlushPresence Instance = new(); }
 
@@ -34,6 +40,13 @@ internal sealed record FlushPresence { public static readonly FlushPresence Inst
 /// too, with the list as it stands after it, and from then on gets the news that follows; the
 /// <c>who</c> answer is one shared frame, made at most once per flush, and a <c>who</c> that arrives
 /// while news waits is answered at the flush.</para>
+/// <para>In a cluster every node runs one, for its own connections: it tells every other node's
+/// presence its news at each flush (<see cref="PresenceNews"/>) and, when it sees a node come up,
+/// everyone online here (<see cref="PresenceSnapshot"/>); what other nodes tell it is news for its
+/// own connections and part of its list. At-most-once is enough: a node that is lost takes its
+/// users with it, and when the cluster removes it, they are announced as <c>left</c>
+/// (<c>disconnected</c>) here. It also watches the lobby's entity: when that stops (its shard
+/// moved to another node), it puts its connections back in the lobby's next incarnation.</para>
 /// </summary>
 public sealed class PresenceActor : ReceiveActor, IWithTimers
 {
@@ -48,6 +61,10 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
     private ImmutableSortedSet<string> _names = ImmutableSortedSet.Create<string>(Usernames.Comparer);
     private UsersFrame? _usersFrame;
     private bool _windowOpen;
+    private readonly List<ServerFrame> _newsForPeers = new(); // this node's own news, for the other nodes
+    private readonly Dictionary<Address, HashSet<string>> _elsewhere = new(); // users of each other node
+    private readonly Dictionary<Address, ActorSelection> _peers = new();
+    private IActorRef? _lobby;
 
     public PresenceActor(IActorRef rooms, PresenceSettings settings)
     {
@@ -57,8 +74,26 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         {
             _names = _names.Add(online.User);
             _arriving.Add(online);
-            _news.Add(new JoinedFrame(online.User, RoomNames.Lobby));
+            var joined = new JoinedFrame(online.User, RoomNames.Lobby);
+            _news.Add(joined);
+            _newsForPeers.Add(joined);
             Changed();
+        });
+        Receive<ClusterEvent.MemberUp>(up => PeerUp(up.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(removed => PeerGone(removed.Member.Address));
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+        Receive<PresenceSnapshot>(OnSnapshot);
+        Receive<PresenceNews>(OnNews);
+        Receive<RoomReady>(_ =>
+        {
+            _lobby = Sender;
+            Context.Watch(_lobby);
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_lobby), _ =>
+        {
+            // The lobby's shard moved: put everyone back in its next incarnation, then watch that.
+            foreach (var (connection, user) in _welcomed) _rooms.Tell(new ToRoom(RoomNames.Lobby, new RejoinRoom(user)), connection);
+            WatchLobby();
         });
         Receive<UserOffline>(GoOffline);
         Receive<ListUsers>(_ =>
@@ -83,6 +118,86 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
     public static Props Props(IActorRef rooms, PresenceSettings settings) =>
         Akka.Actor.Props.Create(() => new PresenceActor(rooms, settings));
 
+    protected override void PreStart()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsEvents,
+            typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+        WatchLobby();
+    }
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    /// <summary>Starts the lobby if needed; its <see cref="RoomReady"/> tells who to watch.</summary>
+    private void WatchLobby() => _rooms.Tell(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance));
+
+    // ------------------------------------------------------------------ other nodes
+
+    private bool IsSelf(Address address) => address.Equals(Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
+
+    private void PeerUp(Address address)
+    {
+        if (IsSelf(address) || _peers.ContainsKey(address)) return;
+        var peer = Context.ActorSelection(new RootActorPath(address) / Self.Path.Elements);
+        _peers[address] = peer;
+        peer.Tell(new PresenceSnapshot([.. _welcomed.Values, .. _arriving.Select(a => a.User)]));
+    }
+
+    /// <summary>A node was removed from the cluster (left, or lost and downed): whoever was online there is gone.</summary>
+    private void PeerGone(Address address)
+    {
+        _peers.Remove(address);
+        if (!_elsewhere.Remove(address, out var users) || users.Count == 0) return;
+        foreach (var user in users)
+        {
+            _names = _names.Remove(user);
+            _news.Add(new LeftFrame(user, LeaveReasons.Disconnected, RoomNames.Lobby));
+        }
+        Changed();
+    }
+
+    private HashSet<string> UsersAt(Address address)
+    {
+        if (!_elsewhere.TryGetValue(address, out var users)) _elsewhere[address] = users = new HashSet<string>(Usernames.Comparer);
+        return users;
+    }
+
+    private void OnSnapshot(PresenceSnapshot snapshot)
+    {
+        var users = UsersAt(Sender.Path.Address);
+        foreach (var gone in users.Except(snapshot.Users, Usernames.Comparer).ToArray())
+        {
+            users.Remove(gone);
+            _names = _names.Remove(gone);
+        }
+        foreach (var user in snapshot.Users)
+        {
+            users.Add(user);
+            _names = _names.Add(user);
+        }
+        _usersFrame = null;
+    }
+
+    private void OnNews(PresenceNews news)
+    {
+        var users = UsersAt(Sender.Path.Address);
+        foreach (var frame in news.Frames)
+        {
+            switch (frame)
+            {
+                case JoinedFrame joined:
+                    users.Add(joined.User);
+                    _names = _names.Add(joined.User);
+                    break;
+                case LeftFrame left:
+                    users.Remove(left.User);
+                    _names = _names.Remove(left.User);
+                    break;
+            }
+            _news.Add(frame);
+        }
+        Changed();
+    }
+
     private bool Pending => _news.Count > 0 || _arriving.Count > 0;
 
     private void GoOffline(UserOffline offline)
@@ -100,7 +215,9 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
             _welcomed.Remove(offline.Connection);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new PartRoom(offline.User, offline.Reason, offline.Confirmation)), offline.Connection);
         }
-        _news.Add(new LeftFrame(offline.User, offline.Reason, RoomNames.Lobby));
+        var left = new LeftFrame(offline.User, offline.Reason, RoomNames.Lobby);
+        _news.Add(left);
+        _newsForPeers.Add(left);
         Changed();
     }
 
@@ -115,6 +232,12 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
 
     private void Flush()
     {
+        if (_newsForPeers.Count > 0)
+        {
+            var forPeers = new PresenceNews(_newsForPeers.ToArray());
+            foreach (var peer in _peers.Values) peer.Tell(forPeers);
+            _newsForPeers.Clear();
+        }
         if (_news.Count > 0)
         {
             var news = _news.Count == 1 ? _news[0] : new FrameBatch(_news.ToArray());

@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Akka.Event;
 using Messenger.Accounts;
 using Messenger.Chat;
+using Messenger.Cluster;
 using Messenger.Files;
 using Messenger.Net;
 using Messenger.Persistence;
@@ -53,6 +54,8 @@ public sealed class MessengerServer : IAsyncDisposable
     public IPEndPoint FileEndpoint { get; }
     public IPEndPoint UdpEndpoint { get; }
     public string FilesFolder { get; }
+    /// <summary>This node's cluster address (seed nodes name it as HOST:PORT).</summary>
+    public Address ClusterAddress => Akka.Cluster.Cluster.Get(System).SelfAddress;
     /// <summary>SHA-256 of the TLS certificate when the chat and file channels use TLS, else null.</summary>
     public string? TlsFingerprint { get; }
 
@@ -68,7 +71,8 @@ public sealed class MessengerServer : IAsyncDisposable
         var budget = ListenerConfig.ConnectionBudget(config);
         var chatListener = ListenerConfig.Read(config, "messenger.chat", budget.Chat, certificate);
         var fileListener = ListenerConfig.Read(config, "messenger.files", budget.Files, certificate);
-        config = DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
+        config = DataStore.Prepare(config).WithFallback(ClusterNode.Prepare(config)).WithFallback(config)
+            .WithFallback(SqlPersistence.DefaultConfiguration);
         var roomSettings = RoomSettings.FromConfig(config);
         var accountSettings = AccountSettings.FromConfig(config);
         var system = ActorSystem.Create(systemName, config);
@@ -76,11 +80,10 @@ public sealed class MessengerServer : IAsyncDisposable
         {
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);
-            var rooms = system.ActorOf(RoomDirectory.Props(roomSettings), "rooms");
-            var accounts = system.ActorOf(AccountDirectory.Props(accountSettings), "accounts");
-            var presence = system.ActorOf(PresenceActor.Props(rooms, PresenceSettings.FromConfig(config)), "presence");
-            var registry = system.ActorOf(UsernameRegistry.Props(rooms, accounts, presence, LoginRateSettings.FromConfig(config),
-                passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null), "users");
+            var chat = ChatServices.Start(system, roomSettings, accountSettings,
+                passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null);
+            var (rooms, accounts, registry) = (chat.Rooms, chat.Accounts, chat.Registry);
+            await ClusterNode.JoinAsync(system);
             // Open the database and recover the lobby before the first client: a broken data folder
             // fails the start, and the first login does not wait for it.
             var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
@@ -111,8 +114,7 @@ public sealed class MessengerServer : IAsyncDisposable
                     return Akka.Done.Instance;
                 });
             system.Log.Info("files folder: {0}", server.FilesFolder);
-            if (config.HasPath("akka.persistence.journal.sql.connection-string"))
-                system.Log.Info("data folder: {0}", Path.GetFullPath(config.GetString("messenger.data")));
+            system.Log.Info(DataStore.Describe(config));
             return server;
         }
         catch

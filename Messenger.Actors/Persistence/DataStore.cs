@@ -4,20 +4,31 @@ using Microsoft.Data.Sqlite;
 namespace Messenger.Persistence;
 
 /// <summary>
-/// The server's data folder (<c>messenger.data</c>, flag <c>--data</c>): the journal and the snapshot
-/// store in two SQLite files (one file would make them lock each other, akka.net#3538), created on
-/// first start in WAL mode. Returns the connection strings as HOCON over the plugin settings in
-/// hocon/server.hocon.
+/// Where the journal and the snapshots are. By default the data folder (<c>messenger.data</c>, flag
+/// <c>--data</c>): two SQLite files (one file would make them lock each other, akka.net#3538),
+/// created on first start in WAL mode; nodes on one machine may share it. With
+/// <c>messenger.postgres</c> (flag <c>--postgres</c>), a PostgreSQL database shared by the nodes of a
+/// cluster on several machines, through the same Akka.Persistence.Sql plugin (Npgsql). Returns the
+/// plugin settings as HOCON over those in hocon/server.hocon.
 /// </summary>
 public static class DataStore
 {
     public const string JournalFile = "journal.db";
     public const string SnapshotFile = "snapshots.db";
 
-    /// <summary>Creates the folder and both files if needed; the configuration that points the plugins at them.</summary>
+    /// <summary>Creates the folder and both files if needed (SQLite); the configuration that points the plugins at the store.</summary>
     public static Config Prepare(Config config)
     {
         if (config.GetString("akka.persistence.journal.plugin") != "akka.persistence.journal.sql") return Config.Empty;
+        if (UsesPostgres(config))
+        {
+            var postgres = Quote(config.GetString("messenger.postgres"));
+            return ConfigurationFactory.ParseString($$"""
+                akka.persistence.journal.sql { provider-name = "PostgreSQL", connection-string = {{postgres}}, parallelism = {{config.GetInt("messenger.postgres-parallelism")}} }
+                akka.persistence.query.journal.sql { provider-name = "PostgreSQL", connection-string = {{postgres}} }
+                akka.persistence.snapshot-store.sql { provider-name = "PostgreSQL", connection-string = {{postgres}} }
+                """);
+        }
         var folder = Path.GetFullPath(config.GetString("messenger.data"));
         Directory.CreateDirectory(folder);
         var journal = ConnectionString(Path.Combine(folder, JournalFile));
@@ -28,6 +39,14 @@ public static class DataStore
             akka.persistence.snapshot-store.sql.connection-string = {{Quote(snapshots)}}
             """);
     }
+
+    /// <summary>One log line: where the data is (never the connection string: it may hold a password).</summary>
+    public static string Describe(Config config) =>
+        config.GetString("akka.persistence.journal.plugin") != "akka.persistence.journal.sql" ? "journal: in memory"
+        : UsesPostgres(config) ? "journal and snapshots: PostgreSQL"
+        : "data folder: " + Path.GetFullPath(config.GetString("messenger.data"));
+
+    private static bool UsesPostgres(Config config) => !string.IsNullOrEmpty(config.GetString("messenger.postgres"));
 
     private static string ConnectionString(string file)
     {

@@ -1,9 +1,11 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Messenger.Cluster;
 using Messenger.Persistence;
 using Messenger.Protocol;
 
@@ -16,21 +18,29 @@ namespace Messenger.Rooms;
 /// recent history. <paramref name="AtLogin"/>: the lobby at login, sent by the
 /// <see cref="Messenger.Chat.PresenceActor"/> after the welcome; nothing is answered.
 /// </summary>
-public sealed record JoinRoom(string User, bool AtLogin = false);
+public sealed record JoinRoom(string User, bool AtLogin = false) : ICrossNodeMessage;
+/// <summary>
+/// Be a member again, silently: the room's entity stopped (its shard moved: a node left or died)
+/// while <paramref name="User"/> was in it, and this is its next incarnation. Answered with
+/// <see cref="Rejoined"/>, so the member can watch the new one.
+/// </summary>
+public sealed record RejoinRoom(string User) : ICrossNodeMessage;
+/// <summary>The answer to <see cref="RejoinRoom"/>; its sender is the room.</summary>
+public sealed record Rejoined(string Room) : ICrossNodeMessage;
 /// <summary>
 /// Leave the room; <paramref name="Reason"/> is <see cref="LeaveReasons.Part"/> for <c>part</c>, else why
 /// the user left the chat. The member first gets every message accepted before, then
 /// <paramref name="Confirmation"/> if given.
 /// </summary>
-public sealed record PartRoom(string User, string Reason, object? Confirmation = null);
+public sealed record PartRoom(string User, string Reason, object? Confirmation = null) : ICrossNodeMessage;
 /// <summary>Say <paramref name="Text"/> in the room (members only).</summary>
-public sealed record PostToRoom(string User, string Text);
+public sealed record PostToRoom(string User, string Text) : ICrossNodeMessage;
 /// <summary>A page of history (members only); the reply is one <see cref="HistoryFrame"/>.</summary>
-public sealed record GetHistory(long? Before, int Limit);
+public sealed record GetHistory(long? Before, int Limit) : ICrossNodeMessage;
 /// <summary>Starts the room if needed; answered with <see cref="RoomReady"/> once it has read its journal.</summary>
-public sealed record AwaitRoomReady { public static readonly AwaitRoomReady Instance = new(); }
+public sealed record AwaitRoomReady : ICrossNodeMessage { public static readonly AwaitRoomReady Instance = new(); }
 /// <summary>The room has recovered; <paramref name="LastId"/> is its newest message id.</summary>
-public sealed record RoomReady(string Room, long LastId);
+public sealed record RoomReady(string Room, long LastId) : ICrossNodeMessage;
 /// <summary>The room's cue to tell its members the messages stored since the last one (<see cref="RoomActor"/>).</summary>
 internal sealed record TellStored { public static readonly TellStored Instance = new(); }
 
@@ -55,6 +65,8 @@ public sealed class RoomActor : ReceivePersistentActor
     private readonly RoomSettings _settings;
     private readonly IMaterializer _materializer;
     private readonly Func<long> _clock;
+    private readonly IActorRef _directory;
+    private readonly RoomQuota _quota;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, string> _members = new();
     private readonly List<RoomCheckpoint> _checkpoints = new();
@@ -63,9 +75,12 @@ public sealed class RoomActor : ReceivePersistentActor
     private long _deletedUpTo;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
 
-    public RoomActor(string name, RoomSettings settings, IMaterializer materializer, Func<long> unixMillisClock)
+    public RoomActor(string name, RoomSettings settings, IMaterializer materializer, Func<long> unixMillisClock,
+        IActorRef directory, RoomQuota quota)
     {
         _name = name;
+        _directory = directory;
+        _quota = quota;
         _settings = settings;
         _materializer = materializer;
         _clock = unixMillisClock;
@@ -86,6 +101,7 @@ public sealed class RoomActor : ReceivePersistentActor
         });
 
         Command<JoinRoom>(Join);
+        Command<RejoinRoom>(Rejoin);
         Command<PartRoom>(Part);
         Command<PostToRoom>(Post);
         Command<GetHistory>(History);
@@ -109,8 +125,11 @@ public sealed class RoomActor : ReceivePersistentActor
         Command<DeleteMessagesFailure>(f => _log.Warning("room {0}: retention delete failed: {1}", _name, f.Cause.Message));
     }
 
-    public static Props Props(string name, RoomSettings settings, IMaterializer materializer, Func<long> unixMillisClock) =>
-        Akka.Actor.Props.Create(() => new RoomActor(name, settings, materializer, unixMillisClock));
+    /// <param name="directory">This node's <see cref="RoomDirectory"/>, told the member count after each change.</param>
+    /// <param name="quota">The rooms with members this node may host.</param>
+    public static Props Props(string name, RoomSettings settings, IMaterializer materializer, Func<long> unixMillisClock,
+        IActorRef directory, RoomQuota quota) =>
+        Akka.Actor.Props.Create(() => new RoomActor(name, settings, materializer, unixMillisClock, directory, quota));
 
     public override string PersistenceId => "room-" + _name;
 
@@ -127,21 +146,45 @@ public sealed class RoomActor : ReceivePersistentActor
         bool isNew = !_members.ContainsKey(joiner);
         if (isNew)
         {
+            if (_members.Count == 0 && !_quota.TryOccupy())
+            {
+                joiner.Tell(new ErrorFrame(ErrorCodes.TooManyRooms, $"this server hosts {_quota.Max} rooms, its limit; join one of them"));
+                return;
+            }
             if (AnnouncesPresence)
             {
                 var joined = new JoinedFrame(join.User, _name);
                 foreach (var member in _members.Keys) member.Tell(joined);
             }
-            _members.Add(joiner, join.User);
-            Context.Watch(joiner);
-            Context.Parent.Tell(new RoomOccupancy(_members.Count));
-            UpdateIdleTimer();
+            AddMember(joiner, join.User);
         }
         if (join.AtLogin) return;
         var users = _members.Values.Order(Usernames.Comparer).ToArray();
         joiner.Tell(new JoinedFrame(join.User, _name, users));
         var (from, to) = _tail.Page(null, _settings.JoinHistory, _deletedUpTo + 1);
         joiner.Tell(new HistoryFrame(_name, _tail.Slice(from, to), from > _deletedUpTo + 1));
+    }
+
+    private void Rejoin(RejoinRoom rejoin)
+    {
+        if (!_members.ContainsKey(Sender))
+        {
+            if (_members.Count == 0 && !_quota.TryOccupy())
+            {
+                _log.Warning("room {0}: {1} could not rejoin: this node hosts {2} rooms, its limit", _name, rejoin.User, _quota.Max);
+                return;
+            }
+            AddMember(Sender, rejoin.User);
+        }
+        Sender.Tell(new Rejoined(_name));
+    }
+
+    private void AddMember(IActorRef member, string user)
+    {
+        _members.Add(member, user);
+        Context.Watch(member);
+        _directory.Tell(new RoomOccupancy(_name, _members.Count));
+        UpdateIdleTimer();
     }
 
     private void Part(PartRoom part)
@@ -174,7 +217,8 @@ public sealed class RoomActor : ReceivePersistentActor
             var left = new LeftFrame(user, reason, _name);
             foreach (var other in _members.Keys) other.Tell(left);
         }
-        Context.Parent.Tell(new RoomOccupancy(_members.Count));
+        if (_members.Count == 0) _quota.Vacate();
+        _directory.Tell(new RoomOccupancy(_name, _members.Count));
         UpdateIdleTimer();
     }
 
@@ -271,6 +315,12 @@ public sealed class RoomActor : ReceivePersistentActor
     protected override void PostStop()
     {
         TellStoredMessages();
+        // Stopped with members: its shard moved (a node left) or the node is going down.
+        if (_members.Count > 0)
+        {
+            _quota.Vacate();
+            _directory.Tell(new RoomOccupancy(_name, 0));
+        }
         base.PostStop();
     }
 

@@ -1,81 +1,97 @@
 using Akka.Actor;
-using Akka.Streams;
-using Messenger.Persistence;
+using Akka.Cluster;
+using Messenger.Cluster;
 using Messenger.Protocol;
 
 namespace Messenger.Rooms;
 
 /// <summary>A message for the room <paramref name="Room"/> (a normalized name); the sender is the member speaking.</summary>
-public sealed record ToRoom(string Room, object Command);
+public sealed record ToRoom(string Room, object Command) : IEntityEnvelope, ICrossNodeMessage
+{
+    string IEntityEnvelope.EntityId => Room;
+}
 
-/// <summary>Ask for the rooms people are in; the reply is a <see cref="RoomsFrame"/>.</summary>
+/// <summary>Ask for the rooms people are in, on every node; the reply is a <see cref="RoomsFrame"/>.</summary>
 public sealed record ListRooms { public static readonly ListRooms Instance = new(); }
 
-/// <summary>A room tells its directory how many members it has after each change.</summary>
-public sealed record RoomOccupancy(int Members);
+/// <summary>A room tells its node's directory how many members it has after each change.</summary>
+public sealed record RoomOccupancy(string Room, int Members);
+
+/// <summary>One directory asks another for the rooms with members that its node hosts.</summary>
+public sealed record GetRoomCounts : ICrossNodeMessage { public static readonly GetRoomCounts Instance = new(); }
+public sealed record RoomCounts(IReadOnlyList<RoomEntry> Rooms) : ICrossNodeMessage;
+
+/// <summary>The region this directory fronts, given once it has started.</summary>
+public sealed record UseRegion(IActorRef Region);
 
 /// <summary>
-/// The parent of every <see cref="RoomActor"/>, keyed by room name (see <see cref="EntityDirectory"/>).
-/// Only a join creates a room, and only up to <c>max-rooms</c>; anything else for a room that is not
-/// running is answered <c>not_member</c> here. It also keeps the member counts for <c>rooms</c>.
+/// A node's door to the rooms, which are sharded entities (<see cref="EntityDirectory"/>, kind
+/// <c>room</c>): connections send it <see cref="ToRoom"/> and it forwards to the region, which
+/// delivers to the room's entity on whichever node hosts it. It also counts the members of the
+/// rooms hosted on this node, and answers <c>rooms</c> by asking every node's directory.
 /// </summary>
-public sealed class RoomDirectory : EntityDirectory
+public sealed class RoomDirectory : ReceiveActor, IWithUnboundedStash
 {
-    private readonly RoomSettings _settings;
-    private readonly Func<long> _clock;
-    private readonly IMaterializer _materializer;
+    private readonly TimeSpan _listTimeout;
     private readonly SortedDictionary<string, int> _occupied = new(StringComparer.Ordinal);
-    private RoomsFrame? _roomsFrame; // built on demand, dropped on every change
+    private IActorRef _region = ActorRefs.Nobody;
 
-    public RoomDirectory(RoomSettings settings, Func<long> unixMillisClock)
+    public RoomDirectory(TimeSpan listTimeout)
     {
-        _settings = settings;
-        _clock = unixMillisClock;
-        _materializer = Context.Materializer();
-        Receive<ToRoom>(Route);
+        _listTimeout = listTimeout;
+        AwaitingRegion();
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(TimeSpan listTimeout) => Akka.Actor.Props.Create(() => new RoomDirectory(listTimeout));
+
+    private void AwaitingRegion()
+    {
+        Receive<UseRegion>(use =>
+        {
+            _region = use.Region;
+            Become(Routing);
+            Stash.UnstashAll();
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Routing()
+    {
+        Receive<ToRoom>(envelope => _region.Forward(envelope));
         Receive<RoomOccupancy>(o =>
         {
-            if (NameOf(Sender) is not { } name) return;
-            if (o.Members > 0) _occupied[name] = o.Members;
-            else _occupied.Remove(name);
-            _roomsFrame = null;
+            if (o.Members > 0) _occupied[o.Room] = o.Members;
+            else _occupied.Remove(o.Room);
         });
-        Receive<ListRooms>(_ => Sender.Tell(_roomsFrame ??=
-            new RoomsFrame(_occupied.Select(p => new RoomEntry(p.Key, p.Value)).ToArray())));
+        Receive<GetRoomCounts>(_ => Sender.Tell(LocalCounts()));
+        Receive<ListRooms>(_ => ListEverywhere());
     }
 
-    public static Props Props(RoomSettings settings, Func<long>? unixMillisClock = null) =>
-        Akka.Actor.Props.Create(() => new RoomDirectory(settings,
-            unixMillisClock ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
+    private RoomCounts LocalCounts() => new(_occupied.Select(p => new RoomEntry(p.Key, p.Value)).ToArray());
 
-    protected override Props EntityProps(string name) => RoomActor.Props(name, _settings, _materializer, _clock);
-
-    protected override void EntityStopped(string name)
+    /// <summary>
+    /// Gathers every node's counts (a node that does not answer in time is left out) into one
+    /// sorted list. A room is hosted by one node; while its shard moves, the larger count wins.
+    /// </summary>
+    private void ListEverywhere()
     {
-        if (_occupied.Remove(name)) _roomsFrame = null;
-    }
-
-    private void Route(ToRoom envelope)
-    {
-        if (IsRunning(envelope.Room))
-        {
-            Deliver(envelope.Room, envelope.Command);
-            return;
-        }
-        switch (envelope.Command)
-        {
-            case JoinRoom when EntityCount >= _settings.MaxRooms:
-                Sender.Tell(new ErrorFrame(ErrorCodes.TooManyRooms, $"the server has {_settings.MaxRooms} rooms, its limit; join one of them"));
-                return;
-            case JoinRoom or AwaitRoomReady:
-                Deliver(envelope.Room, envelope.Command);
-                return;
-            case PartRoom { Reason: not LeaveReasons.Part } part: // leaving the chat: nothing to leave here
-                if (part.Confirmation is not null) Sender.Tell(part.Confirmation);
-                return;
-            default:
-                Sender.Tell(RoomActor.NotMember(envelope.Room));
-                return;
-        }
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        var others = cluster.State.Members
+            .Where(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress))
+            .Select(m => Context.ActorSelection(new RootActorPath(m.Address) / Self.Path.Elements))
+            .Select(async peer =>
+            {
+                try { return await peer.Ask<RoomCounts>(GetRoomCounts.Instance, _listTimeout); }
+                catch (AskTimeoutException) { return new RoomCounts([]); }
+            });
+        var local = LocalCounts();
+        Task.WhenAll(others).PipeTo(Sender, success: counts => new RoomsFrame(counts.Append(local)
+            .SelectMany(c => c.Rooms)
+            .GroupBy(r => r.Name)
+            .Select(g => new RoomEntry(g.Key, g.Max(r => r.Members)))
+            .OrderBy(r => r.Name, StringComparer.Ordinal)
+            .ToArray()));
     }
 }

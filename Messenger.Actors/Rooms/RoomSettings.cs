@@ -12,6 +12,7 @@ public sealed record RoomSettings(
     int MaxRooms,
     int MaxJoinedPerConnection,
     TimeSpan PassivateAfter,
+    TimeSpan ListTimeout,
     int FanOutBatch,
     string ReadJournalPluginId)
 {
@@ -27,6 +28,7 @@ public sealed record RoomSettings(
             c.GetInt("max-rooms"),
             c.GetInt("max-joined-per-connection"),
             c.GetTimeSpan("passivate-after"),
+            c.GetTimeSpan("list-timeout"),
             c.GetInt("fan-out-batch"),
             config.GetString("akka.persistence.query.journal.sql.plugin-id", "akka.persistence.query.journal.sql"));
         if (settings.TailSize < 1 || settings.JoinHistory < 0 || settings.JoinHistory > settings.TailSize)

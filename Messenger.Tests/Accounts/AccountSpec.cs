@@ -4,6 +4,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Messenger.Accounts;
 using Messenger.Chat;
+using Messenger.Hosting;
 using Messenger.Protocol;
 using Messenger.Rooms;
 using Messenger.Tests.Support;
@@ -21,10 +22,9 @@ public class AccountSpec : TestKit
     public AccountSpec() : base(InMemoryPersistence.Config("messenger.accounts.failed-logins.burst = 4\nmessenger.accounts.offline-limit = 2\n"))
     {
         var config = Sys.Settings.Config;
-        _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(config), () => 7));
-        _accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(config)), "accounts");
-        var presence = Sys.ActorOf(PresenceActor.Props(_rooms, PresenceSettings.FromConfig(config)));
-        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, presence, LoginRateSettings.FromConfig(config), unixMillisClock: () => 7));
+        ClusterOfOne.Join(Sys);
+        var chat = ChatServices.Start(Sys, RoomSettings.FromConfig(config), AccountSettings.FromConfig(config), unixMillisClock: () => 7);
+        (_rooms, _accounts, _registry) = (chat.Rooms, chat.Accounts, chat.Registry);
     }
 
     private object Claim(TestProbe connection, string name, Password? password = null)

@@ -20,6 +20,8 @@ public class PresenceActorSpec : TestKit
     {
         _rooms = CreateTestProbe();
         _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000)));
+        // It starts the lobby, to watch it.
+        Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), _rooms.ExpectMsg<ToRoom>());
     }
 
     private TestProbe Online(string name)

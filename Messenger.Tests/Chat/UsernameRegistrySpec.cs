@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Messenger.Accounts;
 using Messenger.Chat;
+using Messenger.Hosting;
 using Messenger.Protocol;
 using Messenger.Rooms;
 using Messenger.Tests.Support;
@@ -14,17 +15,16 @@ public class UsernameRegistrySpec : TestKit
 {
     private const long Clock = 1764000000000;
     private readonly IActorRef _rooms;
-    private readonly IActorRef _accounts;
+    private readonly IActorRef _claims;
     private readonly IActorRef _presence;
     private readonly IActorRef _registry;
 
     public UsernameRegistrySpec() : base(InMemoryPersistence.Config())
     {
-        _rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => Clock));
-        _accounts = Sys.ActorOf(AccountDirectory.Props(AccountSettings.FromConfig(Sys.Settings.Config)));
-        _presence = Sys.ActorOf(PresenceActor.Props(_rooms, PresenceSettings.FromConfig(Sys.Settings.Config)));
-        _registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, _presence, LoginRateSettings.FromConfig(Sys.Settings.Config),
-            unixMillisClock: () => Clock));
+        ClusterOfOne.Join(Sys);
+        var chat = ChatServices.Start(Sys, RoomSettings.FromConfig(Sys.Settings.Config),
+            AccountSettings.FromConfig(Sys.Settings.Config), unixMillisClock: () => Clock);
+        (_rooms, _claims, _presence, _registry) = (chat.Rooms, chat.Claims, chat.Presence, chat.Registry);
     }
 
     private Akka.TestKit.TestProbe LoggedIn(string name)
@@ -162,7 +162,7 @@ public class UsernameRegistrySpec : TestKit
     [Fact]
     public void Registry_must_refuse_logins_from_one_address_past_its_burst_and_let_other_addresses_in()
     {
-        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _accounts, _presence, new LoginRateSettings(0.001, 2)));
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(0.001, 2)));
         var crowd = IPAddress.Parse("192.0.2.7");
         for (int i = 0; i < 2; i++)
         {

@@ -52,7 +52,7 @@ public partial class ServerProcessTests
     {
         Assert.True(File.Exists("/usr/bin/prlimit"), "prlimit (util-linux) is needed");
         using var files = new TempFolder();
-        // 400 descriptors, 256 reserved: the server lowers its limits to fit the rest.
+        // 400 descriptors, 320 reserved: the server lowers its limits to fit the rest.
         await using var server = await RunningServer.StartAsync(files.Path, prlimitNoFile: 400);
         var sockets = new List<TcpClient>();
         int refused = 0;
@@ -115,7 +115,7 @@ public partial class ServerProcessTests
                 UseShellExecute = false,
             };
             if (prlimitNoFile is { } n) foreach (var arg in new[] { $"--nofile={n}:{n}", "dotnet" }) info.ArgumentList.Add(arg);
-            foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--files", filesFolder })
+            foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--cluster-port", "0", "--files", filesFolder })
                 info.ArgumentList.Add(arg);
             var process = Process.Start(info)!;
             var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

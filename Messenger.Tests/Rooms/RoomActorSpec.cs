@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
-using Messenger.Persistence;
+using Messenger.Cluster;
+using Messenger.Hosting;
 using Messenger.Protocol;
 using Messenger.Rooms;
 using Messenger.Tests.Support;
@@ -20,10 +21,12 @@ public class RoomActorSpec : TestKit
         messenger.rooms.join-history = 5
         messenger.rooms.snapshot-every = 10
         messenger.rooms.max-rooms = 3
+        messenger.rooms.fan-out-batch = 10
         """))
     {
         _settings = RoomSettings.FromConfig(Sys.Settings.Config);
-        _rooms = Sys.ActorOf(RoomDirectory.Props(_settings, () => Ts), "rooms");
+        ClusterOfOne.Join(Sys);
+        _rooms = ChatServices.StartRooms(Sys, _settings, () => Ts);
     }
 
     private TestProbe Joined(string room, string user)
@@ -64,13 +67,12 @@ public class RoomActorSpec : TestKit
     [Fact]
     public void Messages_stored_together_must_reach_a_member_in_batches_of_at_most_fan_out_batch_in_order()
     {
-        var rooms = Sys.ActorOf(RoomDirectory.Props(_settings with { FanOutBatch = 10 }, () => Ts));
         var alice = CreateTestProbe();
-        rooms.Tell(new ToRoom("busy", new JoinRoom("alice")), alice.Ref);
+        _rooms.Tell(new ToRoom("busy", new JoinRoom("alice")), alice.Ref);
         alice.ExpectMsg<JoinedFrame>();
         alice.ExpectMsg<HistoryFrame>();
         // Posted faster than the journal answers: the room tells what each write stored at once.
-        for (int i = 1; i <= 200; i++) rooms.Tell(new ToRoom("busy", new PostToRoom("alice", $"m{i}")), alice.Ref);
+        for (int i = 1; i <= 200; i++) _rooms.Tell(new ToRoom("busy", new PostToRoom("alice", $"m{i}")), alice.Ref);
         var ids = new List<long>();
         int frames = 0;
         while (ids.Count < 200)
@@ -138,11 +140,12 @@ public class RoomActorSpec : TestKit
         for (int i = 1; i <= 12; i++) Say(alice, "rust", "alice", $"m{i}"); // past one snapshot (every 10)
         alice.ExpectMessages(12);
 
-        // Stop the whole directory (and the room with it), then start another on the same journal.
-        Watch(_rooms);
-        Sys.Stop(_rooms);
-        ExpectTerminated(_rooms);
-        var rooms = Sys.ActorOf(RoomDirectory.Props(_settings, () => Ts), "rooms-again");
+        // Stop the room's entity; the next message starts another, which reads the journal.
+        var room = alice.LastSender;
+        Watch(room);
+        _rooms.Tell(new ToRoom("rust", StopEntity.Instance));
+        ExpectTerminated(room);
+        var rooms = _rooms;
         var bob = CreateTestProbe();
         rooms.Tell(new ToRoom("rust", new JoinRoom("bob")), bob.Ref);
         bob.ExpectMsg<JoinedFrame>();
@@ -195,7 +198,8 @@ public class RoomRetentionSpec : TestKit
     [Fact]
     public void Retention_must_delete_old_messages_and_history_must_stop_there()
     {
-        var rooms = Sys.ActorOf(RoomDirectory.Props(RoomSettings.FromConfig(Sys.Settings.Config), () => 1));
+        ClusterOfOne.Join(Sys);
+        var rooms = ChatServices.StartRooms(Sys, RoomSettings.FromConfig(Sys.Settings.Config), () => 1);
         var alice = CreateTestProbe();
         rooms.Tell(new ToRoom("r", new JoinRoom("alice")), alice.Ref);
         alice.ExpectMsg<JoinedFrame>();

@@ -13,6 +13,11 @@ public static class InMemoryPersistence
     public static Config Config(string extraHocon = "") => ConfigurationFactory.ParseString(extraHocon + """
 
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        # A cluster of one on loopback (ClusterOfOne.Join), on any free port.
+        akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
+        akka.remote.dot-netty.tcp.port = 0
+        # A test's end stops its node at once: leaving a cluster of one gracefully is not under test here.
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         messenger.accounts.pbkdf2-iterations = 1000
         # The machine running the suite is shared and can be very busy.

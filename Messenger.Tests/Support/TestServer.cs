@@ -38,6 +38,7 @@ public sealed class TestServer : IAsyncDisposable
             messenger.chat.port = 0
             messenger.files.port = 0
             messenger.rudp.port = 0
+            messenger.cluster.port = 0
             messenger.files.folder = "{{files.Path.Replace("\\", "\\\\")}}"
             messenger.data = "{{data.Path.Replace("\\", "\\\\")}}"
             messenger.accounts.pbkdf2-iterations = 1000

@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+
+namespace Messenger.Cluster;
+
+/// <summary>A message for one sharded entity: <see cref="EntityId"/> picks it, <see cref="Command"/> is what it gets.</summary>
+public interface IEntityEnvelope
+{
+    string EntityId { get; }
+    object Command { get; }
+}
+
+/// <summary>
+/// The stop message of an entity: sent by its shard when the entity asked to passivate
+/// (<see cref="Passivate"/>) and when its shard is handed to another node. Persistent entities
+/// finish the writes in flight before they stop (a <c>PoisonPill</c> would not wait).
+/// </summary>
+public sealed record StopEntity { public static readonly StopEntity Instance = new(); }
+
+/// <summary>
+/// Entity ids to shards with a stable hash (<see cref="HashCodeMessageExtractor"/>: Murmur3 of the
+/// id, the same in every process, never <c>string.GetHashCode</c>).
+/// </summary>
+public sealed class EnvelopeExtractor(int shards) : HashCodeMessageExtractor(shards)
+{
+    public override string EntityId(object message) => message is IEntityEnvelope e ? e.EntityId : null!;
+
+    public override object EntityMessage(object message) => message is IEntityEnvelope e ? e.Command : message;
+}
+
+/// <summary>
+/// One directory per kind of entity (rooms, accounts, name claims), keyed by name: a cluster
+/// sharding region. Every node runs the region of every kind; a message for a name goes to the
+/// one node that hosts its shard, which starts the entity on the first message. An idle entity
+/// asks its shard to stop it (<see cref="Passivate"/> with <see cref="StopEntity"/>); messages that
+/// arrive meanwhile are held and handed to its next incarnation. Shards move when nodes join or
+/// leave, so an entity keeps in memory only what it can rebuild (its journal) or what the
+/// actors that depend on it tell it again when they see it stop.
+/// </summary>
+public static class EntityDirectory
+{
+    public static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps)
+    {
+        var sharding = ClusterSharding.Get(system);
+        var settings = ClusterShardingSettings.Create(system);
+        int shards = system.Settings.Config.GetInt("messenger.cluster.shards");
+        return sharding.Start(kind, entityProps, settings, new EnvelopeExtractor(shards),
+            sharding.DefaultShardAllocationStrategy(settings), StopEntity.Instance);
+    }
+}
