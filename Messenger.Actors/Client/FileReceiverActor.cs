@@ -35,7 +35,9 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     private readonly RudpLink _link;
     private readonly SackRange[] _ranges = new SackRange[RudpConstants.MaxSackRanges];
 
-    private Action<DatagramReceived> _onDatagram = _ => { };
+    private delegate void DatagramHandler(ReadOnlySpan<byte> data, IPEndPoint from);
+
+    private DatagramHandler _onDatagram = (_, _) => { };
     private uint _connectionId;
     private ReceiveWindow? _window;
     private PartFile? _part;
@@ -75,7 +77,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     /// <summary>A download through <paramref name="socket"/> (behind a lossy socket when <paramref name="settings"/> say so).</summary>
     public static Props Props(Socket socket, IPEndPoint server, TicketFrame ticket, string outputFolder, RudpSettings settings,
         IProgress<DownloadProgress>? progress, TaskCompletionSource<DownloadResult> done) =>
-        Props(context => context.ActorOf(LossySocketActor.WireProps(socket, context.Self, settings.Impairment, settings.LossSeed), "wire"),
+        Props(context => context.ActorOf(LossySocketActor.WireProps(socket, context.Self, settings.Impairment, settings.LossSeed, coalesce: true), "wire"),
             server, ticket, outputFolder, settings, progress, done);
 
     /// <summary>A download through whatever <paramref name="openWire"/> creates.</summary>
@@ -100,13 +102,13 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Connecting()
     {
-        OnDatagrams(m =>
+        OnDatagrams((data, from) =>
         {
-            if (!Accept(m, out var header)) return;
+            if (!Accept(data, from, out var header)) return;
             switch (header.Kind)
             {
-                case RudpPacketKind.SynAck: OnSynAck(m.Data, header); break;
-                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(m.Data)); break;
+                case RudpPacketKind.SynAck: OnSynAck(data, header); break;
+                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(data)); break;
             }
         });
         Receive<SynTimer>(_ =>
@@ -120,22 +122,22 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Receiving()
     {
-        OnDatagrams(m =>
+        OnDatagrams((data, from) =>
         {
-            if (!Accept(m, out var header) || header.ConnectionId != _connectionId) return;
+            if (!Accept(data, from, out var header) || header.ConnectionId != _connectionId) return;
             switch (header.Kind)
             {
                 case RudpPacketKind.Data:
                     _dataSeen = true;
                     _firstByte ??= _link.Elapsed;
-                    OnData(m.Data, header);
+                    OnData(data);
                     break;
                 case RudpPacketKind.SynAck: SendHandshakeAck(); break; // our handshake ACK was lost
                 case RudpPacketKind.Fin:
                     _dataSeen = true;
                     OnFin();
                     break;
-                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(m.Data)); break;
+                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(data)); break;
             }
         });
         Receive<DelayedAck>(_ => { if (_unacked > 0) SendAck(); });
@@ -156,9 +158,9 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     /// <summary>Done: stay a moment to answer a retried FIN (our FIN-ACK may be lost), then stop.</summary>
     private void Lingering()
     {
-        OnDatagrams(m =>
+        OnDatagrams((data, from) =>
         {
-            if (Accept(m, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
+            if (Accept(data, from, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
         });
         Receive<Linger>(_ => Context.Stop(Self));
         Receive<CancelDownload>(_ => Context.Stop(Self));
@@ -168,17 +170,25 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     /// <summary>
     /// Registers this state's datagram handler, for single datagrams and for batches. A batch is
     /// handled one datagram at a time through whichever handler is current, so the datagrams after
-    /// one that changed the state (a SYN-ACK, a FIN, an RST) meet the new state's handler.
+    /// one that changed the state (a SYN-ACK, a FIN, an RST) meet the new state's handler. A
+    /// batch's buffer goes back to the socket once every datagram in it was handled.
     /// </summary>
-    private void OnDatagrams(Action<DatagramReceived> handler)
+    private void OnDatagrams(DatagramHandler handler)
     {
         _onDatagram = handler;
-        Receive<DatagramReceived>(m => _onDatagram(m));
+        Receive<DatagramReceived>(m => _onDatagram(m.Data, m.From));
         Receive<DatagramsReceived>(batch =>
         {
             _inBatch = true;
-            foreach (var m in batch.Datagrams) _onDatagram(m);
-            _inBatch = false;
+            try
+            {
+                for (int i = 0; i < batch.Count; i++) _onDatagram(batch.Data(i), batch.From(i));
+            }
+            finally
+            {
+                _inBatch = false;
+                batch.Release();
+            }
             if (_ackDue) SendAck();
         });
     }
@@ -210,7 +220,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(nameof(SynTimer), SynTimer.Instance, RudpLink.Backoff(_settings.HandshakeRetryInterval, _synTries));
     }
 
-    private void OnSynAck(byte[] datagram, RudpHeader header)
+    private void OnSynAck(ReadOnlySpan<byte> datagram, RudpHeader header)
     {
         var synAck = RudpCodec.ReadSynAck(datagram);
         if (synAck.FileSize != _ticket.Size || Convert.ToHexStringLower(synAck.Sha256) != _ticket.Sha256)
@@ -253,7 +263,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     // ------------------------------------------------------------------ data
 
-    private void OnData(byte[] datagram, RudpHeader header)
+    private void OnData(ReadOnlySpan<byte> datagram)
     {
         var data = RudpCodec.ReadData(datagram);
         var window = _window!;
@@ -272,7 +282,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
                     Fail(ErrorCodes.BadRequest, $"segment {data.Sequence} has {data.Payload.Length} bytes, expected {expected}");
                     return;
                 }
-                _part!.Write(offset, datagram, RudpConstants.DataHeaderSize, expected);
+                _part!.Write(offset, data.Payload);
                 if (window.CumulativeAck != cumulativeBefore)
                     _part.HashUpTo(Math.Min((long)window.CumulativeAck * _payloadBytes, _size));
                 break;
@@ -352,11 +362,11 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     // ------------------------------------------------------------------ helpers
 
     /// <summary>Validates a datagram from the server; anything else (or anything damaged) is dropped.</summary>
-    private bool Accept(DatagramReceived m, out RudpHeader header)
+    private bool Accept(ReadOnlySpan<byte> datagram, IPEndPoint from, out RudpHeader header)
     {
         header = default;
-        if (!m.From.Equals(_link.Peer)) return false; // not our server: not even worth counting
-        if (!RudpCodec.TryRead(m.Data, out header, out _))
+        if (!from.Equals(_link.Peer)) return false; // not our server: not even worth counting
+        if (!RudpCodec.TryRead(datagram, out header, out _))
         {
             _dropped++; // damaged (checksum) or malformed
             return false;
@@ -387,7 +397,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private void Fail(string code, string message)
     {
-        _onDatagram = _ => { }; // the rest of a batch, if any, finds the download over
+        _onDatagram = (_, _) => { }; // the rest of a batch, if any, finds the download over
         _ackDue = false;
         Fail(new DownloadFailedException(code, message));
         Context.Stop(Self);

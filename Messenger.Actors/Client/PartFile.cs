@@ -33,8 +33,8 @@ public sealed class PartFile : IDisposable
         _view = _map.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
     }
 
-    public void Write(long offset, byte[] source, int sourceOffset, int count) =>
-        _view!.WriteArray(offset, source, sourceOffset, count);
+    public void Write(long offset, ReadOnlySpan<byte> data) =>
+        _view!.SafeMemoryMappedViewHandle.WriteSpan((ulong)(_view.PointerOffset + offset), data);
 
     /// <summary>
     /// Every byte below <paramref name="offset"/> has arrived: hash them, a megabyte at a time
@@ -46,7 +46,7 @@ public sealed class PartFile : IDisposable
         {
             int count = (int)Math.Min(HashChunkBytes, offset - _hashed);
             _chunk ??= new byte[HashChunkBytes];
-            _view!.ReadArray(_hashed, _chunk, 0, count);
+            _view!.SafeMemoryMappedViewHandle.ReadSpan((ulong)(_view.PointerOffset + _hashed), _chunk.AsSpan(0, count));
             _hash.AppendData(_chunk, 0, count);
             _hashed += count;
         }

@@ -51,10 +51,9 @@ public sealed class RudpLink
         Sent++;
     }
 
-    /// <summary>Puts a burst on the wire as one message.</summary>
-    public void Put(IReadOnlyList<byte[]> burst)
+    /// <summary>Puts a burst on the wire as one message; the wire releases it.</summary>
+    public void Put(DatagramBurst burst)
     {
-        if (burst.Count == 0) return;
         Wire.Tell(new Actors.SendDatagrams(burst, Peer));
         Sent += burst.Count;
     }

@@ -127,7 +127,7 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         _receiver = Sys.ActorOf(FileReceiverActor.Props(_ => _wire.Ref, Server, _ticket, _folder.Path, settings, null, _done));
         Assert.Equal(RudpPacketKind.Syn, Next().Kind);
         // The SYN-ACK and the first four segments waited in the socket together: one message.
-        var batch = new List<DatagramReceived> { Datagram(b => RudpCodec.WriteSynAck(b, ConnectionId, _content.Length, SHA256.HashData(_content), Payload, 5)) };
+        var batch = new List<(byte[], IPEndPoint)> { Datagram(b => RudpCodec.WriteSynAck(b, ConnectionId, _content.Length, SHA256.HashData(_content), Payload, 5)) };
         for (int i = 0; i < 4; i++)
             batch.Add(Datagram(b => RudpCodec.WriteData(b, ConnectionId, (uint)i, 0, false, _content.AsSpan(i * Payload, Payload))));
         _receiver.Tell(new DatagramsReceived(batch));
@@ -151,10 +151,10 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
-    private static DatagramReceived Datagram(Func<byte[], int> write)
+    private static (byte[], IPEndPoint) Datagram(Func<byte[], int> write)
     {
         var buffer = new byte[RudpConstants.MaxDatagram];
-        return new DatagramReceived(buffer[..write(buffer)], Server);
+        return (buffer[..write(buffer)], Server);
     }
 
     [Fact]

@@ -65,7 +65,8 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
                     break;
                 case SendDatagrams burst:
                     Assert.Equal(Client, burst.To);
-                    foreach (var d in burst.Data) _unread.Enqueue(d);
+                    for (int i = 0; i < burst.Burst.Count; i++) _unread.Enqueue(burst.Burst[i].ToArray());
+                    burst.Burst.Release();
                     break;
                 case var other:
                     Assert.Fail($"expected a datagram on the wire, got {other?.ToString() ?? "nothing"}");

@@ -260,44 +260,50 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         long now = NowMicros;
         // The hole at the cumulative ack holds everything else back: once it is known lost it is
         // resent even when the window is full (RFC 6675 lets the first retransmission ignore the pipe).
-        var burst = new List<byte[]>();
+        // Datagrams are written straight into pooled bursts (one send each where the kernel segments them).
+        DatagramBurst? burst = null;
         int una = _window.CumulativeAck;
         int sequence = una < _window.SegmentCount && _window.GetState(una) == SegmentState.Lost ? una : _window.NextToSend(allowed, sequenceLimit);
         for (; sequence >= 0; sequence = _window.NextToSend(allowed, sequenceLimit))
         {
             if (_window.GetTransmissionCount(sequence) > _settings.MaxRetransmissions)
             {
+                burst?.Release();
                 Abort($"segment {sequence} was sent {_window.GetTransmissionCount(sequence)} times", RstReason.Aborted);
                 return;
             }
-            byte[] datagram;
+            if (burst is { IsFull: true })
+            {
+                _link.Put(burst);
+                burst = null;
+            }
+            burst ??= new DatagramBurst(RudpConstants.DataHeaderSize + _settings.SegmentPayloadBytes);
             try
             {
-                datagram = Segment(sequence, now);
+                burst.Commit(Segment(sequence, now, burst.Next()));
             }
             catch (IOException e)
             {
+                burst.Release();
                 Abort($"cannot read the file: {e.Message}", RstReason.InternalError);
                 return;
             }
-            burst.Add(datagram);
         }
-        _link.Put(burst);
+        if (burst is not null) _link.Put(burst);
         ArmRetransmissionTimer(now);
     }
 
-    /// <summary>The DATA datagram for <paramref name="sequence"/>, recorded as sent at <paramref name="now"/>.</summary>
-    private byte[] Segment(int sequence, long now)
+    /// <summary>Writes the DATA datagram for <paramref name="sequence"/> into <paramref name="destination"/>, recorded as sent at <paramref name="now"/>; returns its length.</summary>
+    private int Segment(int sequence, long now, Span<byte> destination)
     {
         bool retransmission = _window.GetTransmissionCount(sequence) > 0;
         int length = _reader!.PayloadLength(sequence);
-        var datagram = new byte[RudpConstants.DataHeaderSize + length];
-        var payload = datagram.AsSpan(RudpConstants.DataHeaderSize, length);
+        var payload = destination.Slice(RudpConstants.DataHeaderSize, length);
         _reader.Read(sequence, payload);
-        RudpCodec.WriteData(datagram, _connectionId, (uint)sequence, WireTimestamp.Of(now), retransmission, payload);
+        int written = RudpCodec.WriteData(destination, _connectionId, (uint)sequence, WireTimestamp.Of(now), retransmission, payload);
         _window.MarkSent(sequence, now);
         if (retransmission) _retransmitted++;
-        return datagram;
+        return written;
     }
 
     private void ArmRetransmissionTimer(long now)

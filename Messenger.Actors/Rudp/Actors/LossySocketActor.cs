@@ -21,25 +21,32 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
     private readonly ImpairmentPlan _inbound;
     private long _held; // names the timer of each held-back datagram
 
-    public LossySocketActor(Socket socket, IActorRef upstream, LinkImpairment impairment, int seed)
+    public LossySocketActor(Socket socket, IActorRef upstream, LinkImpairment impairment, int seed, bool coalesce)
     {
         _upstream = upstream;
         _outbound = new ImpairmentPlan(impairment, seed);
         _inbound = new ImpairmentPlan(impairment, unchecked(seed * 31 + 17));
-        _wire = Context.ActorOf(UdpSocketActor.Props(socket, Self), "wire");
+        _wire = Context.ActorOf(UdpSocketActor.Props(socket, Self, coalesce), "wire");
 
         Receive<SendDatagram>(m => Impair(m, m.Data, _outbound, _wire, d => m with { Data = d }));
         Receive<SendDatagrams>(m =>
         {
-            foreach (var datagram in m.Data)
+            // Each datagram of a burst is judged (and travels) on its own, as a copy: the burst's buffer goes back to its pool.
+            for (int i = 0; i < m.Burst.Count; i++)
             {
-                var single = new SendDatagram(datagram, m.To);
-                Impair(single, datagram, _outbound, _wire, d => single with { Data = d });
+                var single = new SendDatagram(m.Burst[i].ToArray(), m.To);
+                Impair(single, single.Data, _outbound, _wire, d => single with { Data = d });
             }
+            m.Burst.Release();
         });
         Receive<DatagramsReceived>(batch =>
         {
-            foreach (var m in batch.Datagrams) Impair(m, m.Data, _inbound, _upstream, d => m with { Data = d });
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var single = new DatagramReceived(batch.Data(i).ToArray(), batch.From(i));
+                Impair(single, single.Data, _inbound, _upstream, d => single with { Data = d });
+            }
+            batch.Release();
         });
         Receive<Release>(r =>
         {
@@ -51,10 +58,11 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>The lossy socket when <paramref name="impairment"/> does anything, else the plain socket actor.</summary>
-    public static Props WireProps(Socket socket, IActorRef upstream, LinkImpairment impairment, int seed) =>
+    /// <param name="coalesce">See <see cref="UdpSocketActor"/>: true for the side that receives data.</param>
+    public static Props WireProps(Socket socket, IActorRef upstream, LinkImpairment impairment, int seed, bool coalesce) =>
         impairment.IsTransparent
-            ? UdpSocketActor.Props(socket, upstream)
-            : Akka.Actor.Props.Create(() => new LossySocketActor(socket, upstream, impairment, seed));
+            ? UdpSocketActor.Props(socket, upstream, coalesce)
+            : Akka.Actor.Props.Create(() => new LossySocketActor(socket, upstream, impairment, seed, coalesce));
 
     private void Impair<T>(T message, byte[] data, ImpairmentPlan plan, IActorRef target, Func<byte[], T> withData) where T : notnull
     {

@@ -42,15 +42,22 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     {
         _tickets = tickets;
         _settings = settings;
-        _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed), "wire");
+        _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed, coalesce: false), "wire");
         if (!settings.Impairment.IsTransparent)
             _log.Warning("lossy socket on the UDP port: {0} (seed {1})", settings.Impairment, settings.LossSeed);
 
         Receive<DatagramsReceived>(batch =>
         {
-            foreach (var m in batch.Datagrams) OnDatagram(m);
+            try
+            {
+                for (int i = 0; i < batch.Count; i++) OnDatagram(batch.Data(i), batch.From(i));
+            }
+            finally
+            {
+                batch.Release();
+            }
         });
-        Receive<DatagramReceived>(OnDatagram); // one at a time from a lossy socket
+        Receive<DatagramReceived>(m => OnDatagram(m.Data, m.From)); // one at a time from a lossy socket
         Receive<Redeemed>(OnRedeemed);
         Receive<HandshakeCompleted>(m => _halfOpen.Remove(m.ConnectionId));
         Receive<Terminated>(t =>
@@ -75,53 +82,54 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     public static Props Props(Socket socket, IActorRef tickets, RudpSettings settings) =>
         Akka.Actor.Props.Create(() => new RudpServerActor(socket, tickets, settings));
 
-    private void OnDatagram(DatagramReceived m)
+    /// <summary>One datagram; <paramref name="data"/> is only valid during the call (a sender gets its own copy).</summary>
+    private void OnDatagram(ReadOnlySpan<byte> data, IPEndPoint from)
     {
-        if (!RudpCodec.TryRead(m.Data, out var header, out var error))
+        if (!RudpCodec.TryRead(data, out var header, out var error))
         {
-            if (_dropped++ % 1000 == 0) _log.Info("udp: dropped a datagram from {0} ({1}); {2} so far", m.From, error, _dropped);
+            if (_dropped++ % 1000 == 0) _log.Info("udp: dropped a datagram from {0} ({1}); {2} so far", from, error, _dropped);
             return;
         }
         if (header.Kind == RudpPacketKind.Syn)
         {
-            OnSyn(m, header);
+            OnSyn(data, from, header);
             return;
         }
-        if (_byId.TryGetValue(header.ConnectionId, out var connection) && connection.Peer.Equals(m.From))
+        if (_byId.TryGetValue(header.ConnectionId, out var connection) && connection.Peer.Equals(from))
         {
-            connection.Sender.Tell(new InboundDatagram(m.Data, header, m.From));
+            connection.Sender.Tell(new InboundDatagram(data.ToArray(), header, from));
             return;
         }
         // Never answer with more than arrived: a FIN or FIN-ACK (12 bytes) is smaller than an RST.
-        if (header.Kind != RudpPacketKind.Rst && m.Data.Length >= RudpConstants.RstSize)
-            Reset(m.From, header.ConnectionId, RstReason.UnknownConnection);
+        if (header.Kind != RudpPacketKind.Rst && data.Length >= RudpConstants.RstSize)
+            Reset(from, header.ConnectionId, RstReason.UnknownConnection);
     }
 
-    private void OnSyn(DatagramReceived m, RudpHeader header)
+    private void OnSyn(ReadOnlySpan<byte> data, IPEndPoint from, RudpHeader header)
     {
-        var syn = RudpCodec.ReadSyn(m.Data);
+        var syn = RudpCodec.ReadSyn(data);
         var ticket = Convert.ToHexStringLower(syn.Ticket);
-        var key = (m.From, ticket);
+        var key = (from, ticket);
         if (_byTicket.TryGetValue(key, out var existing))
         {
-            existing.Sender.Tell(new InboundDatagram(m.Data, header, m.From)); // a retried SYN: the sender resends its SYN-ACK
+            existing.Sender.Tell(new InboundDatagram(data.ToArray(), header, from)); // a retried SYN: the sender resends its SYN-ACK
             return;
         }
         if (_redeeming.Contains(key)) return;
         // Checked before the ticket is redeemed, so a refused client can try again with the same ticket.
         if (_halfOpen.Count + _redeeming.Count >= _settings.MaxHalfOpen
             || _byId.Count + _redeeming.Count >= _settings.MaxTransfers
-            || _perAddress.GetValueOrDefault(m.From.Address) >= _settings.MaxTransfersPerAddress)
+            || _perAddress.GetValueOrDefault(from.Address) >= _settings.MaxTransfersPerAddress)
         {
-            Refuse(m.From, RstReason.Busy);
+            Refuse(from, RstReason.Busy);
             return;
         }
         _redeeming.Add(key);
-        _perAddress[m.From.Address] = _perAddress.GetValueOrDefault(m.From.Address) + 1;
+        _perAddress[from.Address] = _perAddress.GetValueOrDefault(from.Address) + 1;
         uint window = syn.ReceiverWindow;
-        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp, m.From.Address), TimeSpan.FromSeconds(10))
-            .PipeTo(Self, success: answer => new Redeemed(answer, m.From, ticket, window),
-                failure: e => new Redeemed(new ErrorFrame(ErrorCodes.BadTicket, e.Message), m.From, ticket, window));
+        _tickets.Ask(new RedeemTicket(ticket, TransferVia.Udp, from.Address), TimeSpan.FromSeconds(10))
+            .PipeTo(Self, success: answer => new Redeemed(answer, from, ticket, window),
+                failure: e => new Redeemed(new ErrorFrame(ErrorCodes.BadTicket, e.Message), from, ticket, window));
     }
 
     private void OnRedeemed(Redeemed r)
