@@ -41,10 +41,11 @@ fanout.SetAction(async (p, _) =>
 });
 
 var count = new Option<int>("--count") { Description = "Idle clients to log in", DefaultValueFactory = _ => 10_000 };
-var connections = new Command("connections", "Idle connections: memory per connection, login time, everyone reported gone") { count, timeout, serverDll };
+var idle = new Option<int>("--idle") { Description = "Seconds the clients sit idle (pinging) before memory is measured again", DefaultValueFactory = _ => 75 };
+var connections = new Command("connections", "Idle connections: memory per connection, login time, everyone reported gone") { count, idle, timeout, serverDll };
 connections.SetAction(async (p, _) =>
 {
-    var r = await new ConnectionsScenario(new(p.GetValue(count), TimeSpan.FromSeconds(p.GetValue(timeout)), ServerDll: p.GetValue(serverDll))).RunAsync();
+    var r = await new ConnectionsScenario(new(p.GetValue(count), TimeSpan.FromSeconds(p.GetValue(timeout)), TimeSpan.FromSeconds(p.GetValue(idle)), ServerDll: p.GetValue(serverDll))).RunAsync();
     r.Print();
     return r.Get("status") == "ok" ? 0 : 1;
 });
@@ -90,6 +91,17 @@ DownloadScenario.Options DownloadOptions(ParseResult p)
         p.GetValue(serverDll));
 }
 
+// LiteNetLib beside our reliable UDP (bench/udp-peers.sh): a server process, and a fresh client process per download.
+var peerFile = new Option<string>("--file") { Description = "File to serve", Required = true };
+var peerTimeout = new Option<int>("--timeout") { Description = "Seconds until it stops by itself", DefaultValueFactory = _ => 600 };
+var liteServe = new Command("litenetlib-serve", "LiteNetLib ReliableOrdered: serve one file on 127.0.0.1 (prints `listening PORT`)") { peerFile, peerTimeout };
+liteServe.SetAction(p => Messenger.Bench.Peers.LiteNetLibPeer.Serve(p.GetValue(peerFile)!, TimeSpan.FromSeconds(p.GetValue(peerTimeout)), Console.Out));
+var peerPort = new Option<int>("--port") { Description = "The server's port", Required = true };
+var peerSize = new Option<long>("--size") { Description = "Bytes to expect", Required = true };
+var getTimeout = new Option<int>("--timeout") { Description = "Seconds the download may take", DefaultValueFactory = _ => 60 };
+var liteGet = new Command("litenetlib-get", "LiteNetLib ReliableOrdered: download the served file (prints bytes= seconds= MB/s= sha256=)") { peerPort, peerSize, getTimeout };
+liteGet.SetAction(p => Messenger.Bench.Peers.LiteNetLibPeer.Get(p.GetValue(peerPort), p.GetValue(peerSize), TimeSpan.FromSeconds(p.GetValue(getTimeout)), Console.Out));
+
 var filter = new Option<string?>("--filter") { Description = "Only benchmark classes whose name contains this" };
 var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks of the codecs, windows and congestion controllers (build with -c Release)") { filter };
 micro.SetAction(p =>
@@ -114,7 +126,7 @@ all.SetAction(async (p, _) =>
     void Keep(BenchResult r) { r.Print(); rows.Add(r); }
     Keep(await new FanoutScenario(new(q ? 50 : 200, 5, q ? 200 : FanoutDefaults.Messages, FanoutDefaults.Rate, TimeSpan.FromSeconds(120), dll)).RunAsync());
     foreach (var r in await new FanoutSweep(q ? FanoutDefaults.QuickSweep(dll) : FanoutDefaults.Sweep(200, 5, 120, dll)).RunAsync(_ => { })) Keep(r);
-    Keep(await new ConnectionsScenario(new(q ? 1000 : 10_000, TimeSpan.FromSeconds(q ? 60 : 240), ServerDll: dll)).RunAsync());
+    Keep(await new ConnectionsScenario(new(q ? 1000 : 10_000, TimeSpan.FromSeconds(q ? 60 : 300), TimeSpan.FromSeconds(q ? 0 : 75), ServerDll: dll)).RunAsync());
     await new DownloadScenario(new(q ? 16_000_000 : DownloadScenario.DefaultFileBytes, 8, q ? [0, 5] : [0, 1, 5, 10, 20], [0], true, true,
         TimeSpan.FromSeconds(q ? 30 : 60), TimeSpan.FromSeconds(q ? 120 : 300), dll)).RunAsync(Keep);
     if (p.GetValue(withMicro))
@@ -132,7 +144,7 @@ var serverHocon = new Option<string?>("--server-hocon")
     Recursive = true,
 };
 var tls = new Option<bool>("--tls") { Description = "Chat and TCP files over TLS (self-signed, pinned)", Recursive = true };
-var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, presence, download, micro, all, serverHocon, tls };
+var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, presence, download, micro, all, liteServe, liteGet, serverHocon, tls };
 var parsed = root.Parse(args);
 BenchConfig.ExtraServerHocon = parsed.GetValue(serverHocon)?.Replace(';', '\n');
 BenchConfig.Tls = parsed.GetValue(tls);

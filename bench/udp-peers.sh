@@ -6,9 +6,10 @@
 #   bench/udp-peers.sh                 # 67,737,600-byte file, 3 runs each (about a minute)
 #   RUNS=5 SIZE=16000000 bench/udp-peers.sh
 #
-# Needs: dotnet build -c Release Messenger.Server Messenger.TerminalClient.
-# Peers: Debian atftp + atftpd (RFC 7440 windowsize 64, blksize 1428). UDT4 and LiteNetLib have
-# no runner here yet: they are reported as skipped.
+# Needs: dotnet build -c Release Messenger.Server Messenger.TerminalClient (and Messenger.Bench for LiteNetLib).
+# Peers: Debian atftp + atftpd (RFC 7440 windowsize 64, blksize 1428); LiteNetLib 2.1.5 ReliableOrdered
+# (Messenger.Bench litenetlib-serve / litenetlib-get, skipped when Messenger.Bench is not built).
+# UDT4 has no runner here: it is reported as skipped.
 # Everything listens on 127.0.0.1 only; every process is bounded by `timeout` and stopped at exit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ SIZE=${SIZE:-67737600}
 LIMIT=${LIMIT:-60}      # seconds any one download may take
 SERVER=Messenger.Server/bin/Release/net10.0/Messenger.Server.dll
 CLIENT=Messenger.TerminalClient/bin/Release/net10.0/Messenger.TerminalClient.dll
+BENCH=Messenger.Bench/bin/Release/net10.0/Messenger.Bench.dll
 for f in "$SERVER" "$CLIENT"; do
   [ -f "$f" ] || { echo "missing $f: dotnet build -c Release Messenger.Server Messenger.TerminalClient" >&2; exit 1; }
 done
@@ -50,6 +52,16 @@ if command -v atftp >/dev/null && command -v atftpd >/dev/null; then
   have_atftp=1
 fi
 
+have_lnl=0
+if [ -f "$BENCH" ]; then
+  timeout 600 dotnet "$BENCH" litenetlib-serve --file "$work/files/big.bin" --timeout 590 > "$work/lnl.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q "^listening" "$work/lnl.log" && break; sleep 0.1; done
+  LNL=$(sed -n 's/^listening \([0-9]*\)/\1/p' "$work/lnl.log")
+  [ -n "$LNL" ] && have_lnl=1
+fi
+sha=$(sha256sum "$work/files/big.bin" | cut -d' ' -f1)
+
 now() { date +%s.%N; }
 # Each prints "wall_seconds own_mbps" (own = what the client itself reports; none for atftp).
 ours() {  # $1 = tcp|udp
@@ -72,11 +84,20 @@ atftp_run() {
   echo "$(echo "$t1 - $t0" | bc -l) -"
 }
 
+lnl_run() {
+  local t0 line t1
+  t0=$(now)
+  line=$(timeout "$LIMIT" dotnet "$BENCH" litenetlib-get --port "$LNL" --size "$SIZE" --timeout "$LIMIT" 2>&1 | grep "sha256=" | tail -1)
+  t1=$(now)
+  case "$line" in *sha256=$sha*) ;; *) echo "FAILED"; echo "litenetlib: $line" >&2; return;; esac
+  echo "$(echo "$t1 - $t0" | bc -l) $(sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p' <<<"$line")"
+}
+
 declare -A wall own
-peers="udp tcp"; [ $have_atftp = 1 ] && peers="atftp $peers"
+peers="udp tcp"; [ $have_atftp = 1 ] && peers="atftp $peers"; [ $have_lnl = 1 ] && peers="$peers litenetlib"
 for run in $(seq "$RUNS"); do   # interleaved, so drift in the machine's load hits every peer alike
   for p in $peers; do
-    if [ "$p" = atftp ]; then r=$(atftp_run); else r=$(ours "$p"); fi
+    case "$p" in atftp) r=$(atftp_run);; litenetlib) r=$(lnl_run);; *) r=$(ours "$p");; esac
     [ "$r" = FAILED ] && { echo "run $run $p: FAILED"; continue; }
     read -r w m <<<"$r"
     wall[$p]+="$(echo "$SIZE / $w / 1000000" | bc -l) "
@@ -97,10 +118,13 @@ for p in $peers; do
 done
 [ $have_atftp = 1 ] || echo "| atftp | skipped: Debian atftp/atftpd not installed | | |"
 echo "| UDT4 | skipped: no runner in this script | | |"
-echo "| LiteNetLib | skipped: no runner in this script | | |"
+[ $have_lnl = 1 ] || echo "| LiteNetLib | skipped: build Messenger.Bench (-c Release) | | |"
 udp=$(median "${wall[udp]:-}"); tcp=$(median "${wall[tcp]:-}")
 echo
 printf 'ratios (wall): udp/tcp = %.2f' "$(echo "$udp / $tcp" | bc -l)"
 [ $have_atftp = 1 ] && printf ', udp/atftp = %.2f' "$(echo "$udp / $(median "${wall[atftp]:-}")" | bc -l)"
+[ $have_lnl = 1 ] && printf ', udp/litenetlib = %.2f' "$(echo "$udp / $(median "${wall[litenetlib]:-}")" | bc -l)"
 echo
-printf 'ratios (own): udp/tcp = %.2f\n' "$(echo "$(median "${own[udp]:-}") / $(median "${own[tcp]:-}")" | bc -l)"
+printf 'ratios (own): udp/tcp = %.2f' "$(echo "$(median "${own[udp]:-}") / $(median "${own[tcp]:-}")" | bc -l)"
+[ $have_lnl = 1 ] && printf ', udp/litenetlib = %.2f' "$(echo "$(median "${own[udp]:-}") / $(median "${own[litenetlib]:-}")" | bc -l)"
+echo

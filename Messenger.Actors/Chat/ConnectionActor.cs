@@ -30,7 +30,7 @@ internal sealed record CloseDeadline { public static readonly CloseDeadline Inst
 /// <c>files</c>, <c>get</c>) is answered before the next line is acted on, so answers still inside
 /// other actors are bounded too.</para>
 /// </summary>
-public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedStash
 {
     private readonly ClientConnection _connection;
     private readonly IActorRef _registry;
@@ -66,7 +66,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
         _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes);
         _fileRequests = new TokenBucket(settings.FileRequests.PerSecond, settings.FileRequests.Burst, 0);
         _errorLog = new LogThrottle(settings.LogInterval);
-        AwaitingHello();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -91,95 +90,186 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
     }
 
     // ------------------------------------------------------------------ states
+    // Each state is a plain method over the message (an UntypedActor behaviour): unlike
+    // ReceiveActor's handler tables, a state costs no per-connection allocations, which matters
+    // with ten thousand idle connections.
+
+    protected override void OnReceive(object message) => AwaitingHello(message);
 
     /// <summary>Connected, not logged in: only <c>hello</c>, <c>ping</c> and <c>bye</c> are served.</summary>
-    private void AwaitingHello()
+    private void AwaitingHello(object message)
     {
-        Receive<Inbound>(_ => _readingPaused, _ => Stash.Stash());
-        Receive<Inbound>(inbound =>
+        switch (message)
         {
-            switch (inbound.Command)
-            {
-                case HelloCommand hello:
-                    _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
-                    Become(AwaitingClaim);
-                    break;
-                case PingCommand: Send(PongFrame.Instance); break;
-                case ByeCommand: Close(LeaveReasons.Quit, "bye"); break;
-                default: Send(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}")); break;
-            }
-            Done(inbound.Bytes);
-        });
-        Receive<LoginDeadline>(_ =>
-        {
-            Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {_settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
-            Close(LeaveReasons.Timeout, "no login in time");
-        });
-        Connected();
+            case Inbound when _readingPaused:
+                Stash.Stash();
+                break;
+            case Inbound inbound:
+                switch (inbound.Command)
+                {
+                    case HelloCommand hello:
+                        _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
+                        Become(AwaitingClaim);
+                        break;
+                    case PingCommand: Send(PongFrame.Instance); break;
+                    case ByeCommand: Close(LeaveReasons.Quit, "bye"); break;
+                    default: Send(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}")); break;
+                }
+                Done(inbound.Bytes);
+                break;
+            case LoginDeadline:
+                Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {_settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
+                Close(LeaveReasons.Timeout, "no login in time");
+                break;
+            default:
+                Connected(message);
+                break;
+        }
     }
 
     /// <summary>A name was asked for; everything the client sends meanwhile waits for the answer.</summary>
-    private void AwaitingClaim()
+    private void AwaitingClaim(object message)
     {
-        Receive<Inbound>(_ => Stash.Stash());
-        Receive<InboundError>(_ => Stash.Stash());
-        Receive<NameClaimed>(claimed =>
+        switch (message)
         {
-            _name = claimed.Welcome.User;
-            Send(claimed.Welcome);
-            Timers.Cancel(nameof(LoginDeadline));
-            Context.Parent.Tell(PastPreLogin.Instance);
-            _lastHeard = _clock.Elapsed;
-            Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout);
-            Become(LoggedIn);
-            Stash.UnstashAll();
-        });
-        Receive<NameRefused>(refused =>
-        {
-            Send(refused.Error);
-            Become(AwaitingHello);
-            Stash.UnstashAll();
-        });
-        Receive<LoginDeadline>(_ => Stash.Stash()); // the answer decides
-        Connected();
+            case Inbound or InboundError or LoginDeadline: // the answer decides what they mean
+                Stash.Stash();
+                break;
+            case NameClaimed claimed:
+                _name = claimed.Welcome.User;
+                Send(claimed.Welcome);
+                Timers.Cancel(nameof(LoginDeadline));
+                Context.Parent.Tell(PastPreLogin.Instance);
+                _lastHeard = _clock.Elapsed;
+                Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout);
+                Become(LoggedIn);
+                Stash.UnstashAll();
+                break;
+            case NameRefused refused:
+                Send(refused.Error);
+                Become(AwaitingHello);
+                Stash.UnstashAll();
+                break;
+            default:
+                Connected(message);
+                break;
+        }
     }
 
-    private void LoggedIn()
+    private void LoggedIn(object message)
     {
-        Receive<Inbound>(_ => _awaitedAnswer is not null || _readingPaused, _ => Stash.Stash());
-        Receive<InboundError>(_ => _awaitedAnswer is not null || _readingPaused, _ => Stash.Stash());
-        Receive<Inbound>(inbound =>
+        switch (message)
         {
-            _lastHeard = _clock.Elapsed;
-            Handle(inbound.Command);
-            Done(inbound.Bytes);
-        });
-        Receive<ServerFrame>(frame =>
+            case Inbound or InboundError when _awaitedAnswer is not null || _readingPaused:
+                Stash.Stash();
+                break;
+            case Inbound inbound:
+                _lastHeard = _clock.Elapsed;
+                Handle(inbound.Command);
+                Done(inbound.Bytes);
+                break;
+            case ServerFrame frame:
+                Send(frame);
+                if (frame is JoinedFrame { Users: not null, Room: { } joined } && _joinedRooms.Contains(joined)) WatchRoom(joined);
+                if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) break;
+                _awaitedAnswer = null;
+                if (!_readingPaused) Stash.UnstashAll();
+                break;
+            case IdleCheck:
+                var silent = _clock.Elapsed - _lastHeard;
+                if (silent < _settings.IdleTimeout)
+                    Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout - silent);
+                else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+                break;
+            case LoginDeadline: // it fired while the name was being claimed
+                break;
+            case Rejoined rejoined:
+                if (rejoined.Room != RoomNames.Lobby) WatchRoom(rejoined.Room); // the lobby: presence watches it
+                break;
+            case Terminated t:
+                // A room's entity stopped while this connection was in it: its shard moved to another
+                // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
+                if (_roomEntities.Remove(t.ActorRef, out var room) && _joinedRooms.Contains(room))
+                    _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+                break;
+            default:
+                Connected(message);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Leaving: input is ignored; frames the registry sent before it saw us leave are still
+    /// written (the client asked for them); once it confirms, the queue is flushed and the
+    /// connection closes, or is cut at the close deadline.
+    /// </summary>
+    private void Closing(object message)
+    {
+        switch (message)
         {
-            Send(frame);
-            if (frame is JoinedFrame { Users: not null, Room: { } joined } && _joinedRooms.Contains(joined)) WatchRoom(joined);
-            if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) return;
-            _awaitedAnswer = null;
-            if (!_readingPaused) Stash.UnstashAll();
-        });
-        Receive<IdleCheck>(_ =>
+            case ServerFrame frame: Send(frame); break;
+            case LeftChat: _outbound.CloseWhenFlushed(Finish); break;
+            case OutboundQueue.Signal signal: if (!_outbound.Handle(signal)) Finish(); break;
+            case CloseDeadline: Abort(LeaveReasons.Disconnected, "the close did not finish in time"); break;
+        }
+    }
+
+    /// <summary>What every open state handles the same way.</summary>
+    private void Connected(object message)
+    {
+        switch (message)
         {
-            var silent = _clock.Elapsed - _lastHeard;
-            if (silent < _settings.IdleTimeout)
-                Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout - silent);
-            else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
-        });
-        Receive<LoginDeadline>(_ => { }); // it fired while the name was being claimed
-        Receive<Rejoined>(rejoined => rejoined.Room != RoomNames.Lobby, rejoined => WatchRoom(rejoined.Room));
-        Receive<Rejoined>(_ => { }); // the lobby: presence watches it
-        Receive<Terminated>(t =>
-        {
-            // A room's entity stopped while this connection was in it: its shard moved to another
-            // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
-            if (_roomEntities.Remove(t.ActorRef, out var room) && _joinedRooms.Contains(room))
-                _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
-        });
-        Connected();
+            case ServerFrame frame:
+                Send(frame);
+                break;
+            case InboundError bad:
+                if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
+                    _log.Info("{0}: error {1}: {2} ({3} more since the last such line)", Who, bad.Error.Code, bad.Error.Message, held);
+                Send(ErrorFrame.From(bad.Error));
+                if (bad.Error.ClosesConnection) Close(LeaveReasons.Disconnected, "invalid UTF-8");
+                else Done(bad.Bytes);
+                break;
+            case InputRateLimited limited:
+                if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long refusals))
+                    _log.Warning("{0}: rate limited ({1} more refusals logged since the last such line)", Who, refusals);
+                Send(new ErrorFrame(ErrorCodes.RateLimited,
+                    $"slow down: at most {limited.PerSecond:0.#} messages a second (bursts of {limited.Burst}); lines over it are dropped"));
+                break;
+            case InputFlooding flooding:
+                Send(new ErrorFrame(ErrorCodes.RateLimited, $"{flooding.Refused} lines over the rate limit; closing"));
+                Close(LeaveReasons.Disconnected, "flooding");
+                break;
+            case InputEnded { LineTooLong: true }:
+                Send(new ErrorFrame(ErrorCodes.LineTooLong, $"a line is limited to {ProtocolLimits.MaxLineBytes} bytes; closing"));
+                Close(LeaveReasons.Disconnected, "line too long");
+                break;
+            case InputEnded ended:
+                _log.Debug("{0}: {1}", Who, ended.Why);
+                LeaveRegistry(LeaveReasons.Disconnected);
+                Finish();
+                break;
+            case OutboundQueue.Signal signal:
+                if (!_outbound.Handle(signal))
+                {
+                    LeaveRegistry(LeaveReasons.Disconnected);
+                    Finish();
+                    break;
+                }
+                if (_readingPaused && _outbound.PendingBytes <= ReadResumeBytes)
+                {
+                    _readingPaused = false;
+                    if (_awaitedAnswer is null) Stash.UnstashAll();
+                }
+                ReturnHeldCredit();
+                break;
+            case ServerStopping:
+                Send(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down"));
+                Close(LeaveReasons.Disconnected, "server shutting down");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>The sender is the entity of <paramref name="room"/>: watch it, to rejoin if it stops.</summary>
@@ -192,78 +282,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
         }
         _roomEntities[Sender] = room;
         Context.Watch(Sender);
-    }
-
-    /// <summary>
-    /// Leaving: input is ignored; frames the registry sent before it saw us leave are still
-    /// written (the client asked for them); once it confirms, the queue is flushed and the
-    /// connection closes, or is cut at the close deadline.
-    /// </summary>
-    private void Closing()
-    {
-        Receive<ServerFrame>(Send);
-        Receive<LeftChat>(_ => _outbound.CloseWhenFlushed(Finish));
-        Receive<OutboundQueue.Signal>(signal => { if (!_outbound.Handle(signal)) Finish(); });
-        Receive<CloseDeadline>(_ => Abort(LeaveReasons.Disconnected, "the close did not finish in time"));
-        ReceiveAny(_ => { });
-    }
-
-    /// <summary>What every open state handles the same way.</summary>
-    private void Connected()
-    {
-        Receive<ServerFrame>(Send);
-        Receive<InboundError>(bad =>
-        {
-            if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
-                _log.Info("{0}: error {1}: {2} ({3} more since the last such line)", Who, bad.Error.Code, bad.Error.Message, held);
-            Send(ErrorFrame.From(bad.Error));
-            if (bad.Error.ClosesConnection) Close(LeaveReasons.Disconnected, "invalid UTF-8");
-            else Done(bad.Bytes);
-        });
-        Receive<InputRateLimited>(limited =>
-        {
-            if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
-                _log.Warning("{0}: rate limited ({1} more refusals logged since the last such line)", Who, held);
-            Send(new ErrorFrame(ErrorCodes.RateLimited,
-                $"slow down: at most {limited.PerSecond:0.#} messages a second (bursts of {limited.Burst}); lines over it are dropped"));
-        });
-        Receive<InputFlooding>(flooding =>
-        {
-            Send(new ErrorFrame(ErrorCodes.RateLimited, $"{flooding.Refused} lines over the rate limit; closing"));
-            Close(LeaveReasons.Disconnected, "flooding");
-        });
-        Receive<InputEnded>(ended =>
-        {
-            if (ended.LineTooLong)
-            {
-                Send(new ErrorFrame(ErrorCodes.LineTooLong, $"a line is limited to {ProtocolLimits.MaxLineBytes} bytes; closing"));
-                Close(LeaveReasons.Disconnected, "line too long");
-                return;
-            }
-            _log.Debug("{0}: {1}", Who, ended.Why);
-            LeaveRegistry(LeaveReasons.Disconnected);
-            Finish();
-        });
-        Receive<OutboundQueue.Signal>(signal =>
-        {
-            if (!_outbound.Handle(signal))
-            {
-                LeaveRegistry(LeaveReasons.Disconnected);
-                Finish();
-                return;
-            }
-            if (_readingPaused && _outbound.PendingBytes <= ReadResumeBytes)
-            {
-                _readingPaused = false;
-                if (_awaitedAnswer is null) Stash.UnstashAll();
-            }
-            ReturnHeldCredit();
-        });
-        Receive<ServerStopping>(_ =>
-        {
-            Send(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down"));
-            Close(LeaveReasons.Disconnected, "server shutting down");
-        });
     }
 
     // ------------------------------------------------------------------ input
@@ -318,6 +336,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithUnboundedS
         PartCommand part => part.Room,
         _ => null,
     };
+
 
     /// <summary>Sends a request whose answer (a <paramref name="answer"/> or an error) must arrive before the next line is acted on.</summary>
     private void Ask(IActorRef to, object request, Type answer)

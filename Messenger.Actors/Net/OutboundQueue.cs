@@ -26,7 +26,12 @@ public sealed class OutboundQueue
     private readonly PipeWriter _output;
     private readonly IActorRef _owner;
     private readonly long _limitBytes;
-    private readonly Queue<byte[]> _queued = new();
+    /// <summary>A queue that held more frames than this at once is replaced once drained, so a burst
+    /// (a mass login's join notices) does not leave every idle connection holding a large array.</summary>
+    private const int KeptQueueCapacity = 16;
+
+    private Queue<byte[]> _queued = new();
+    private int _queuedHighWater;
     private long _queuedBytes;
     private bool _flushScheduled;
     private bool _flushPending;
@@ -51,6 +56,7 @@ public sealed class OutboundQueue
     {
         if (_queuedBytes + bytes.Length > _limitBytes) return false;
         _queued.Enqueue(bytes);
+        _queuedHighWater = Math.Max(_queuedHighWater, _queued.Count);
         _queuedBytes += bytes.Length;
         if (!_flushPending && !_flushScheduled)
         {
@@ -96,6 +102,8 @@ public sealed class OutboundQueue
         {
             while (_queued.TryDequeue(out var bytes)) _output.Write(bytes);
             _queuedBytes = 0;
+            if (_queuedHighWater > KeptQueueCapacity) _queued = new Queue<byte[]>();
+            _queuedHighWater = 0;
             var flush = _output.FlushAsync();
             if (flush.IsCompleted)
             {

@@ -5,13 +5,19 @@ namespace Messenger.Bench.Scenarios;
 
 /// <summary>
 /// Many idle connections: C clients log in and stay; the server's resident memory per
-/// connection and the time to log everyone in are measured; then all close at once and an
+/// connection and the time to log everyone in are measured, right after the logins and again
+/// after the clients have sat idle (pinging, as a client does) long enough for what the logins
+/// left behind to settle (accounts passivate after a minute); then all close at once and an
 /// observer (logged in first) checks that every one of them is reported gone (a <c>left</c>
 /// each, and a final <c>who</c> listing only the observer).
 /// </summary>
 public sealed class ConnectionsScenario(ConnectionsScenario.Options options)
 {
-    public sealed record Options(int Count, TimeSpan Deadline, int Parallel = 64, string? ServerDll = null);
+    public sealed record Options(int Count, TimeSpan Deadline, TimeSpan Idle, int Parallel = 64, string? ServerDll = null);
+
+    /// <summary>How often an idle client pings: well inside the server's 60 s idle timeout.</summary>
+    private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(20);
+    private static readonly ReadOnlyMemory<byte> PingLine = "{\"type\":\"ping\"}\n"u8.ToArray();
 
     public async Task<BenchResult> RunAsync()
     {
@@ -73,6 +79,23 @@ public sealed class ConnectionsScenario(ConnectionsScenario.Options options)
                 .Add("rss_after_mb", rssAfter / 1e6)
                 .Add("bytes_per_conn", count == 0 ? double.NaN : (rssAfter - rssBefore) / (double)count)
                 .Add("server_cpu_login_s", cpuLogin);
+
+            // ---- everyone sits idle, pinging
+            phase = "idle";
+            long idleStart = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(idleStart) < o.Idle)
+            {
+                var left = o.Idle - Stopwatch.GetElapsedTime(idleStart);
+                await Task.Delay(left < PingInterval ? left : PingInterval, cancel);
+                await BenchConfig.ForEachAsync(clients, o.Parallel, cancel, (c, ct) => c.Socket.SendAsync(PingLine, ct));
+            }
+            if (o.Idle > TimeSpan.Zero)
+            {
+                long rssIdle = server.RssBytes();
+                result.Add("idle_s", o.Idle.TotalSeconds)
+                    .Add("rss_idle_mb", rssIdle / 1e6)
+                    .Add("idle_bytes_per_conn", count == 0 ? double.NaN : (rssIdle - rssBefore) / (double)count);
+            }
 
             // ---- everyone leaves at once
             phase = "close";
