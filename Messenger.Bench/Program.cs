@@ -11,9 +11,29 @@ var clients = new Option<int>("--clients") { Description = "Clients that log in 
 var senders = new Option<int>("--senders") { Description = "How many of them also send", DefaultValueFactory = _ => 5 };
 var messages = new Option<int>("--messages") { Description = "Messages each sender says", DefaultValueFactory = _ => FanoutDefaults.Messages };
 var rate = new Option<double>("--rate") { Description = "Total messages per second over all senders (0 = as fast as possible)", DefaultValueFactory = _ => FanoutDefaults.Rate };
-var fanout = new Command("fanout", "Chat fan-out: deliveries/s, latency, loss and order, server CPU") { clients, senders, messages, rate, timeout, serverDll };
+var sweep = new Option<bool>("--sweep")
+{
+    Description = "CPU per delivery against load on one server: a flood right after start, 10k, 50k and 250k deliveries/s (50 clients), "
+                  + "a warm flood (--clients); prints a table and writes fanout-cpu.png (and fanout-cpu.md) into --out",
+};
+var sweepOut = new Option<string?>("--out") { Description = "Folder for the sweep's table and plot (default bench/results)" };
+var fanout = new Command("fanout", "Chat fan-out: deliveries/s, latency, loss and order, server CPU") { clients, senders, messages, rate, timeout, serverDll, sweep, sweepOut };
 fanout.SetAction(async (p, _) =>
 {
+    if (p.GetValue(sweep))
+    {
+        var rows = await new FanoutSweep(FanoutDefaults.Sweep(p.GetValue(clients), p.GetValue(senders), p.GetValue(timeout), p.GetValue(serverDll)))
+            .RunAsync(r => r.Print());
+        var table = FanoutSweep.Table(rows);
+        Console.WriteLine(table);
+        var folder = p.GetValue(sweepOut) ?? Path.Combine(ServerProcess.RepoRoot(), "bench", "results");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "fanout-cpu.md"), $"# Server CPU per delivery against load\n\n- command: `dotnet Messenger.Bench.dll {string.Join(' ', args)}`\n"
+            + string.Concat(Report.MachineInfo().Select(l => $"- {l}\n")) + "\n" + table + "\n![CPU per delivery](fanout-cpu.png)\n");
+        Report.PlotCpuPerDelivery(rows, Path.Combine(folder, "fanout-cpu.png"));
+        Console.WriteLine($"wrote {Path.Combine(folder, "fanout-cpu.md")} and fanout-cpu.png");
+        return rows.All(r => r.Get("status") == "ok") ? 0 : 1;
+    }
     var r = await new FanoutScenario(new(p.GetValue(clients), p.GetValue(senders), p.GetValue(messages), p.GetValue(rate),
         TimeSpan.FromSeconds(p.GetValue(timeout)), p.GetValue(serverDll))).RunAsync();
     r.Print();
@@ -105,6 +125,7 @@ all.SetAction(async (p, _) =>
     var rows = new List<BenchResult>();
     void Keep(BenchResult r) { r.Print(); rows.Add(r); }
     Keep(await new FanoutScenario(new(q ? 50 : 200, 5, q ? 200 : FanoutDefaults.Messages, FanoutDefaults.Rate, TimeSpan.FromSeconds(120), dll)).RunAsync());
+    foreach (var r in await new FanoutSweep(q ? FanoutDefaults.QuickSweep(dll) : FanoutDefaults.Sweep(200, 5, 120, dll)).RunAsync(_ => { })) Keep(r);
     Keep(await new ConnectionsScenario(new(q ? 1000 : 10_000, TimeSpan.FromSeconds(q ? 60 : 300), TimeSpan.FromSeconds(q ? 0 : 75), ServerDll: dll)).RunAsync());
     await new DownloadScenario(new(q ? 16_000_000 : DownloadScenario.DefaultFileBytes, 8, q ? [0, 5] : [0, 1, 5, 10, 20], [0], true, true,
         TimeSpan.FromSeconds(q ? 30 : 60), TimeSpan.FromSeconds(q ? 120 : 300), dll)).RunAsync(Keep);
@@ -134,4 +155,14 @@ internal static class FanoutDefaults
 {
     public const int Messages = 2000;
     public const double Rate = 500;
+
+    /// <summary>
+    /// The CPU sweep of issue 14: paced runs of 5 s with 50 clients (250k deliveries/s is 5,000
+    /// messages/s), floods of 4,000 messages per sender (4 M deliveries with 200 clients × 5 senders).
+    /// </summary>
+    public static FanoutSweep.Options Sweep(int floodClients, int senders, int timeoutSeconds, string? serverDll) =>
+        new(50, floodClients, senders, [10_000, 50_000, 250_000], 5, 4000, TimeSpan.FromSeconds(timeoutSeconds), serverDll);
+
+    public static FanoutSweep.Options QuickSweep(string? serverDll) =>
+        new(20, 50, 5, [10_000, 50_000], 1, 200, TimeSpan.FromSeconds(60), serverDll);
 }

@@ -15,6 +15,7 @@ public static class Report
         var plots = new List<(string Title, string File)>();
         if (PlotGoodput(rows, Path.Combine(folder, "goodput-vs-loss.png"))) plots.Add(("Download goodput vs loss rate", "goodput-vs-loss.png"));
         if (PlotLatency(rows, Path.Combine(folder, "fanout-latency-cdf.png"))) plots.Add(("Fan-out delivery latency (CDF)", "fanout-latency-cdf.png"));
+        if (PlotCpuPerDelivery(rows, Path.Combine(folder, "fanout-cpu.png"))) plots.Add(("Server CPU per delivery against load", "fanout-cpu.png"));
 
         var md = new StringBuilder();
         md.AppendLine("# Messenger benchmark results").AppendLine();
@@ -96,6 +97,37 @@ public static class Report
         plot.YLabel("deliveries at or below (%)");
         plot.Axes.SetLimitsX(0, Math.Min(values[^1], Stats.Percentile(fanout.Series["latency_ms"], 99.9) * 2) * 1.05);
         plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(path, 900, 550);
+        return true;
+    }
+
+    /// <summary>
+    /// The server's CPU per delivery against deliveries a second (log scale), one point per
+    /// <c>fanout-cpu</c> row: the curve from light load to flood, and the cold first flood apart.
+    /// </summary>
+    public static bool PlotCpuPerDelivery(IReadOnlyList<BenchResult> rows, string path)
+    {
+        var sweep = rows.Where(r => r.Scenario == "fanout-cpu" && r.GetNumber("deliveries_per_s") > 0).ToList();
+        if (sweep.Count == 0) return false;
+        var warm = sweep.Where(r => r.Get("first_vs_warm") is null).OrderBy(r => r.GetNumber("deliveries_per_s")).ToList();
+        var plot = new Plot();
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var (runs, label) in new[] { (warm, "warm server"), (sweep.Except(warm).ToList(), "first flood after start") })
+        {
+            if (runs.Count == 0) continue;
+            var xs = runs.Select(r => Math.Log10(r.GetNumber("deliveries_per_s"))).ToArray();
+            var scatter = plot.Add.Scatter(xs, runs.Select(r => r.GetNumber("server_cpu_per_1k_deliveries_ms")).ToArray());
+            scatter.LegendText = label;
+            scatter.MarkerSize = 9;
+            if (runs != warm) scatter.LineWidth = 0;
+            foreach (var (x, r) in xs.Zip(runs)) ticks.AddMajor(x, $"{r.Get("load")}\n{r.GetNumber("deliveries_per_s") / 1000:0}k/s");
+        }
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Title("Server CPU per delivery against load (loopback, C# load generator)");
+        plot.XLabel("deliveries per second (log scale)");
+        plot.YLabel("server CPU per delivery (µs)");
+        plot.Axes.SetLimitsY(0, sweep.Max(r => r.GetNumber("server_cpu_per_1k_deliveries_ms")) * 1.15);
+        plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, 900, 550);
         return true;
     }

@@ -10,8 +10,10 @@ public enum Delivery { Delivered, Pending, Failed }
 
 /// <summary>
 /// One line of the chat log. <see cref="From"/> is the author of a message (null for notes),
-/// <see cref="Conversation"/> the private conversation it belongs to (null: the room);
-/// <see cref="Mentioned"/> marks a message from someone else that names the user.
+/// <see cref="Conversation"/> the buffer it belongs to (null: the lobby; <c>#name</c>: a room; a
+/// user's name: the private conversation with them; a note with no buffer shows in all);
+/// <see cref="Mentioned"/> marks a message from someone else that names the user; <see cref="Id"/>
+/// is a room message's id in its room.
 /// </summary>
 public sealed record ChatLine(
     DateTimeOffset Time,
@@ -20,7 +22,8 @@ public sealed record ChatLine(
     string? From = null,
     string? Conversation = null,
     Delivery Delivery = Delivery.Delivered,
-    bool Mentioned = false)
+    bool Mentioned = false,
+    long? Id = null)
 {
     public static string Prefix(LineKind kind) => kind switch
     {

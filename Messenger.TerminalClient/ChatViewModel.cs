@@ -22,13 +22,17 @@ public sealed record ReconnectLater(TimeSpan Delay) : Reaction;
 /// <summary>A private message or a mention of the user's name: ring the terminal bell.</summary>
 public sealed record RingBell : Reaction { public static readonly RingBell Instance = new(); }
 
+/// <summary>Send these to the server (the lobby's recent history after a welcome, rooms joined again after a reconnect).</summary>
+public sealed record SendCommands(IReadOnlyList<ClientCommand> Commands) : Reaction;
+
 /// <summary>What the UI must do with the input line after Enter.</summary>
 public sealed record Submitted(bool ClearInput, IReadOnlyList<ClientCommand> Send, bool Quit = false);
 
 /// <summary>
-/// Everything the terminal UI shows and decides, with no UI types: the chat log (with private
-/// conversations as their own buffers), the online users, the server's files, the downloads,
-/// the connection state, what Enter does with the input line, and when to reconnect. The UI
+/// Everything the terminal UI shows and decides, with no UI types: the chat log (the lobby, each
+/// room joined and each private conversation as its own buffer, room history loaded on demand),
+/// the online users, the rooms, the server's files, the downloads, the connection state, what
+/// Enter does with the input line, and when to reconnect. The UI
 /// feeds it session events and download reports on its own thread and redraws on the change events.
 /// </summary>
 public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<string, bool>? alreadyDownloaded = null)
@@ -40,6 +44,9 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
 
+    /// <summary>Messages asked for per history page (the server sends at most 200).</summary>
+    public const int HistoryPage = 50;
+
     private readonly Func<DateTimeOffset> _clock = clock ?? (() => DateTimeOffset.Now);
     private readonly Func<string, bool> _alreadyDownloaded = alreadyDownloaded ?? (_ => false);
     private readonly List<ChatLine> _log = [];
@@ -47,6 +54,9 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private readonly List<DownloadItem> _downloads = [];
     private readonly List<string> _conversations = [];
     private readonly Dictionary<string, int> _unread = new(Usernames.Comparer);
+    private readonly Dictionary<string, RoomState> _rooms = new(StringComparer.Ordinal);
+    private string? _switchOnJoin;
+    private Password? _newPassword;
     private int _nextDownloadId = 1;
     private int _reconnectAttempt;
     private bool _filesQuietly;
@@ -54,20 +64,31 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     public IReadOnlyList<ChatLine> Log => _log;
     public IReadOnlyList<string> Users => _users;
+    /// <summary>The names shown beside the chat: the room's members in a room, everyone online otherwise.</summary>
+    public IReadOnlyList<string> UsersShown => CurrentRoom is { } room && room != RoomNames.Lobby && _rooms.TryGetValue(room, out var r) ? r.Members : _users;
+    /// <summary>The rooms the user is in, the lobby first.</summary>
+    public IReadOnlyList<string> JoinedRooms =>
+        [RoomNames.Lobby, .. _rooms.Values.Where(r => r.Joined && r.Name != RoomNames.Lobby).Select(r => r.Name).Order(StringComparer.Ordinal)];
+    /// <summary>The server's rooms with their member counts, as the last <c>/rooms</c> answered.</summary>
+    public IReadOnlyList<RoomEntry> ServerRooms { get; private set; } = [];
     public IReadOnlyList<FileEntry> Files { get; private set; } = [];
     public IReadOnlyList<DownloadItem> Downloads => _downloads;
     public ConnectionState State { get; private set; } = ConnectionState.Disconnected;
     public string? Me { get; private set; }
     public string? Server { get; private set; }
+    /// <summary>The password to log in with (a registered name), kept for reconnecting; null for a guest.</summary>
+    public Password? Password { get; private set; }
     /// <summary>Why the last login attempt or connection failed (shown on the connect form).</summary>
     public string? LastProblem { get; private set; }
     /// <summary>Retry after a lost connection by itself (the user can stop it).</summary>
     public bool AutoReconnect { get; set; } = true;
     /// <summary>Hide join and leave lines (the setting F6 toggles).</summary>
     public bool HideJoinsAndLeaves { get; private set; }
-    /// <summary>The private conversation shown, or null for the room.</summary>
+    /// <summary>The buffer shown: null for the lobby, <c>#name</c> for a room, a user's name for a private conversation.</summary>
     public string? Current { get; private set; }
-    /// <summary>Open private conversations, in the order they were opened.</summary>
+    /// <summary>The room shown (the lobby included), or null in a private conversation.</summary>
+    public string? CurrentRoom => Current is null ? RoomNames.Lobby : Current.StartsWith('#') ? Current[1..] : null;
+    /// <summary>Open buffers besides the lobby (rooms as <c>#name</c>, private conversations), in the order they were opened.</summary>
     public IReadOnlyList<string> Conversations => _conversations;
     public InputHistory History { get; } = new();
     public TabCompleter Completer { get; } = new();
@@ -75,6 +96,8 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     /// <summary>The log changed: lines added, replaced, removed, or the view switched.</summary>
     public event Action? LogChanged;
     public event Action? UsersChanged;
+    /// <summary>The rooms joined, or the server's room list, changed.</summary>
+    public event Action? RoomsChanged;
     public event Action? FilesChanged;
     public event Action<DownloadItem>? DownloadChanged;
     /// <summary>Downloads were added or removed.</summary>
@@ -84,7 +107,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     public string StatusText => State switch
     {
-        ConnectionState.Online => $"online as {Me} on {Server} · {_users.Count} online",
+        ConnectionState.Online => $"online as {Me} on {Server} · {_users.Count} online" + (CurrentRoom is { } room and not RoomNames.Lobby ? $" · #{room}" : ""),
         ConnectionState.Connecting => $"connecting to {Server}…",
         ConnectionState.LoggingIn => $"logging in to {Server}…",
         _ => LastProblem is null ? "disconnected" : $"disconnected: {LastProblem}",
@@ -100,12 +123,12 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     public int Unread(string? conversation) => _unread.GetValueOrDefault(conversation ?? "", 0);
 
-    /// <summary>The buffers as tabs: the room, then each conversation, the current one in brackets, unread counts after.</summary>
+    /// <summary>The buffers as tabs: the lobby, then each room and conversation, the current one in brackets, unread counts after.</summary>
     public string ConversationBar()
     {
         string Tab(string? c)
         {
-            var name = c ?? "room";
+            var name = c ?? RoomNames.Lobby;
             int n = Unread(c);
             var label = n > 0 ? $"{name}({n})" : name;
             return Usernames.Comparer.Equals(c ?? "", Current ?? "") ? $"[{label}]" : label;
@@ -113,16 +136,22 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         return string.Join(" ", new string?[] { null }.Concat(_conversations).Select(Tab));
     }
 
-    /// <summary>The lines of the current buffer: notes everywhere, room messages in the room, each conversation's in its own.</summary>
+    /// <summary>The lines of the current buffer: notes without a buffer everywhere, everything else in its own buffer.</summary>
     public IEnumerable<ChatLine> VisibleLines() => _log.Where(l =>
-        l.Kind is LineKind.System or LineKind.Error
-        || (l.Kind is LineKind.Join or LineKind.Leave ? Current is null && !HideJoinsAndLeaves : Usernames.Comparer.Equals(l.Conversation ?? "", Current ?? "")));
+        (l.Kind is LineKind.System or LineKind.Error && l.Conversation is null)
+        || (!(HideJoinsAndLeaves && l.Kind is LineKind.Join or LineKind.Leave) && SameBuffer(l.Conversation, Current)));
+
+    private static bool SameBuffer(string? a, string? b) => Usernames.Comparer.Equals(a ?? "", b ?? "");
+
+    /// <summary>The buffer of <paramref name="room"/>: null for the lobby, else <c>#room</c>.</summary>
+    public static string? BufferOf(string? room) => room is null or RoomNames.Lobby ? null : "#" + room;
 
     // ------------------------------------------------------------------ connection
 
-    public void BeginConnect(string server)
+    public void BeginConnect(string server, Password? password = null)
     {
         Server = server;
+        Password = password;
         LastProblem = null;
         SetState(ConnectionState.Connecting);
     }
@@ -167,6 +196,30 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 SetUsers(welcome.Users);
                 SetState(ConnectionState.Online);
                 Add(new ChatLine(_clock(), LineKind.System, $"welcome, {welcome.User}! {welcome.Users.Count} online. Type /help for commands and keys."));
+                return [new SendCommands(AfterWelcome())];
+            case JoinedFrame { Room: { } room } joined when room != RoomNames.Lobby:
+                JoinedRoom(room, joined);
+                return [];
+            case LeftFrame { Room: { } room } left when room != RoomNames.Lobby:
+                LeftRoom(room, left);
+                return [];
+            case HistoryFrame history:
+                AddHistory(history);
+                return [];
+            case RoomsFrame rooms:
+                ServerRooms = rooms.Rooms;
+                RoomsChanged?.Invoke();
+                AddSystem(rooms.Rooms.Count == 0 ? "no rooms" : "rooms: " + string.Join(", ", rooms.Rooms.Select(r => $"#{r.Name} ({r.Members})")) + " · /join ROOM");
+                return [];
+            case RegisteredFrame registered:
+                Password = _newPassword;
+                _newPassword = null;
+                AddSystem($"{registered.User} is registered: from now on this name needs your password to log in");
+                return [];
+            case PasswordChangedFrame:
+                if (_newPassword is not null) Password = _newPassword;
+                _newPassword = null;
+                AddSystem("password changed");
                 return [];
             case JoinedFrame joined:
                 if (!_users.Contains(joined.User, Usernames.Comparer))
@@ -192,14 +245,11 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 return [];
             case MessageFrame msg:
             {
-                bool mine = Usernames.Comparer.Equals(msg.From, Me);
-                bool action = msg.Text.StartsWith(InputCommand.ActionPrefix, StringComparison.Ordinal);
-                var text = action ? msg.Text[InputCommand.ActionPrefix.Length..] : msg.Text;
-                var kind = action ? LineKind.Action : mine ? LineKind.Own : LineKind.Other;
-                bool mentioned = !mine && Mentions(text);
-                var line = new ChatLine(Time(msg.Ts), kind, text, msg.From, Mentioned: mentioned);
-                if (!(mine && ConfirmPending(line))) Add(line);
-                return mentioned ? [RingBell.Instance] : [];
+                var room = msg.Room ?? RoomNames.Lobby;
+                if (msg.Id is { } id && _rooms.TryGetValue(room, out var state) && !state.Seen(id)) return []; // already shown from history
+                var line = MessageLine(msg.From, msg.Text, msg.Ts, room, msg.Id);
+                if (!(line.Kind is LineKind.Own or LineKind.Action && Usernames.Comparer.Equals(msg.From, Me) && ConfirmPending(line))) Add(line);
+                return line.Mentioned ? [RingBell.Instance] : [];
             }
             case PrivateMessageFrame pm:
             {
@@ -211,6 +261,9 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 return outgoing ? [] : [RingBell.Instance];
             }
             case ErrorFrame error:
+                foreach (var r in _rooms.Values) r.HistoryPending = false; // whatever was asked is not coming
+                if (error.Code is ErrorCodes.AlreadyRegistered or ErrorCodes.BadPassword or ErrorCodes.WrongPassword or ErrorCodes.NotRegistered)
+                    _newPassword = null;
                 // A refused download is said once, by the download; anything else as the server put it.
                 if (error.Code is ErrorCodes.NoSuchFile or ErrorCodes.BadTicket
                     && _downloads.FirstOrDefault(d => d.Status == DownloadStatus.AwaitingTicket) is { } pending)
@@ -242,8 +295,8 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private IReadOnlyList<Reaction> Refused(ErrorFrame error)
     {
         bool notAServer = error.Code == ChatSessionActor.UnreadableFrameCode;
-        LastProblem = notAServer
-            ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
+        LastProblem = notAServer ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
+            : error.Code == ErrorCodes.NameRegistered ? "That name is registered: enter its password."
             : error.Message;
         Add(new ChatLine(_clock(), LineKind.Error, notAServer ? LastProblem : $"{error.Message} ({error.Code})"));
         SetState(ConnectionState.Disconnected);
@@ -267,6 +320,12 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
             {
                 _users.Clear();
                 UsersChanged?.Invoke();
+            }
+            // Rooms stay open; they are joined again after the next welcome.
+            foreach (var room in _rooms.Values)
+            {
+                room.Joined = false;
+                room.HistoryPending = false;
             }
         }
         if (!AutoReconnect)
@@ -299,16 +358,49 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 return new Submitted(true, []);
             case InputCommand.Quit:
                 return new Submitted(false, [], Quit: true);
+            case InputCommand.Part { Room: null } when CurrentRoom is null:
+                AddError("usage: /part ROOM (this is a private conversation)");
+                return new Submitted(false, []);
+            case InputCommand.Part { Room: null }:
+                command = new InputCommand.Part(CurrentRoom);
+                break;
+        }
+        if (command is InputCommand.Part { Room: RoomNames.Lobby })
+        {
+            AddError("everyone stays in the lobby: /part a room you joined");
+            return new Submitted(false, []);
         }
         if (State != ConnectionState.Online)
         {
             AddError(Me is null ? "not connected" : "not connected: the text is kept; press F5 to reconnect now");
             return new Submitted(false, []);
         }
-        // In a private conversation, plain text goes to the other person.
-        if (command is InputCommand.Say say && Current is not null) command = new InputCommand.PrivateMessage(Current, say.Text);
+        // In a private conversation, plain text goes to the other person; in a room, to the room.
+        command = command switch
+        {
+            InputCommand.Say say when CurrentRoom is null => new InputCommand.PrivateMessage(Current!, say.Text),
+            InputCommand.Say say => say with { Room = CurrentRoom },
+            InputCommand.Me me when CurrentRoom is not null => me with { Room = CurrentRoom },
+            _ => command,
+        };
         switch (command)
         {
+            case InputCommand.Join join:
+                if (_rooms.TryGetValue(join.Room, out var joinedAlready) && joinedAlready.Joined)
+                {
+                    SwitchTo(BufferOf(join.Room));
+                    History.Add(text);
+                    return new Submitted(true, []);
+                }
+                _switchOnJoin = join.Room;
+                AddSystem($"joining #{join.Room}…");
+                break;
+            case InputCommand.Register register:
+                _newPassword = register.Password;
+                break;
+            case InputCommand.ChangePassword change:
+                _newPassword = change.New;
+                break;
             case InputCommand.Get get:
                 if (_alreadyDownloaded(get.File) && _overwriteWarned != get.File)
                 {
@@ -321,10 +413,10 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 break;
             case InputCommand.Say s:
                 foreach (var line in InputCommand.Lines(s.Text))
-                    Add(new ChatLine(_clock(), LineKind.Own, line, Me, Delivery: Delivery.Pending));
+                    Add(new ChatLine(_clock(), LineKind.Own, line, Me, BufferOf(s.Room), Delivery.Pending));
                 break;
             case InputCommand.Me me:
-                Add(new ChatLine(_clock(), LineKind.Action, me.Text, Me, Delivery: Delivery.Pending));
+                Add(new ChatLine(_clock(), LineKind.Action, me.Text, Me, BufferOf(me.Room), Delivery.Pending));
                 break;
             case InputCommand.PrivateMessage pm:
                 OpenConversation(pm.To, switchTo: Current is not null);
@@ -332,8 +424,156 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                     Add(new ChatLine(_clock(), LineKind.PmOut, line, Me, pm.To, Delivery.Pending));
                 break;
         }
-        History.Add(text);
+        if (!command.HoldsPassword) History.Add(text);
         return new Submitted(true, command.ToClientCommands());
+    }
+
+    // ------------------------------------------------------------------ rooms and history
+
+    /// <summary>
+    /// The user scrolled up past the first line: the next older page of the room shown, unless one
+    /// is on its way, the room's start is shown already, or this is a private conversation.
+    /// </summary>
+    public IReadOnlyList<ClientCommand> LoadOlderHistory()
+    {
+        if (State != ConnectionState.Online || CurrentRoom is not { } room || !_rooms.TryGetValue(room, out var state)
+            || !state.Joined || state.HistoryPending || !state.More)
+            return [];
+        state.HistoryPending = true;
+        return [new HistoryCommand(room, state.Oldest, HistoryPage)];
+    }
+
+    /// <summary>After a welcome: the lobby's recent history, and every room that was open joined again.</summary>
+    private List<ClientCommand> AfterWelcome()
+    {
+        var lobby = Room(RoomNames.Lobby);
+        lobby.Joined = true;
+        lobby.HistoryPending = true;
+        var commands = new List<ClientCommand> { new HistoryCommand(RoomNames.Lobby, null, HistoryPage) };
+        foreach (var room in _rooms.Values.Where(r => r.Name != RoomNames.Lobby)) commands.Add(new JoinCommand(room.Name));
+        RoomsChanged?.Invoke();
+        return commands;
+    }
+
+    private RoomState Room(string name)
+    {
+        if (!_rooms.TryGetValue(name, out var state)) _rooms.Add(name, state = new RoomState(name));
+        return state;
+    }
+
+    private void JoinedRoom(string room, JoinedFrame joined)
+    {
+        var buffer = BufferOf(room)!;
+        if (Usernames.Comparer.Equals(joined.User, Me) && joined.Users is { } members)
+        {
+            // Our join is confirmed: the member list now, the recent history next.
+            var state = Room(room);
+            state.Joined = true;
+            state.HistoryPending = true;
+            state.Members.Clear();
+            state.Members.AddRange(members.Order(StringComparer.OrdinalIgnoreCase));
+            if (!_conversations.Contains(buffer)) _conversations.Add(buffer);
+            Add(new ChatLine(_clock(), LineKind.System, $"you are in #{room} with {members.Count - 1} other(s): {string.Join(", ", members)}", Conversation: buffer));
+            if (_switchOnJoin == room) SwitchTo(buffer);
+            _switchOnJoin = null;
+            RoomsChanged?.Invoke();
+            UsersChanged?.Invoke();
+            return;
+        }
+        if (!_rooms.TryGetValue(room, out var r)) return;
+        if (!r.Members.Contains(joined.User, Usernames.Comparer))
+        {
+            r.Members.Add(joined.User);
+            r.Members.Sort(StringComparer.OrdinalIgnoreCase);
+            UsersChanged?.Invoke();
+        }
+        Add(new ChatLine(_clock(), LineKind.Join, $"{joined.User} joined #{room}", Conversation: buffer));
+    }
+
+    private void LeftRoom(string room, LeftFrame left)
+    {
+        var buffer = BufferOf(room)!;
+        if (!_rooms.TryGetValue(room, out var state)) return;
+        if (Usernames.Comparer.Equals(left.User, Me))
+        {
+            _rooms.Remove(room);
+            _conversations.Remove(buffer);
+            _unread.Remove(buffer);
+            _log.RemoveAll(l => l.Conversation == buffer);
+            if (Current == buffer) SwitchTo(null);
+            AddSystem($"you left #{room}");
+            RoomsChanged?.Invoke();
+            UsersChanged?.Invoke();
+            return;
+        }
+        if (state.Members.RemoveAll(u => Usernames.Comparer.Equals(u, left.User)) > 0) UsersChanged?.Invoke();
+        Add(new ChatLine(_clock(), LineKind.Leave, $"{left.User} left #{room} ({DescribeReason(left.Reason)})", Conversation: buffer));
+    }
+
+    /// <summary>Puts a page of history into its buffer, each message in id order among those shown, none twice.</summary>
+    private void AddHistory(HistoryFrame history)
+    {
+        if (!_rooms.TryGetValue(history.Room, out var state)) return;
+        state.HistoryPending = false;
+        var buffer = BufferOf(history.Room);
+        int added = 0;
+        foreach (var entry in history.Messages)
+        {
+            if (!state.Seen(entry.Id)) continue;
+            var line = MessageLine(entry.From, entry.Text, entry.Ts, history.Room, entry.Id);
+            int at = _log.FindIndex(l => l.Id > entry.Id && SameBuffer(l.Conversation, buffer));
+            _log.Insert(at < 0 ? _log.Count : at, line);
+            added++;
+        }
+        long? pageOldest = history.Messages.Count > 0 ? history.Messages[0].Id : null;
+        if (state.Oldest is null || pageOldest is null || pageOldest <= state.Oldest)
+        {
+            state.Oldest = pageOldest ?? state.Oldest;
+            state.More = history.More;
+            if (!history.More && !state.StartShown && buffer is not null)
+            {
+                // The top of the buffer says there is nothing older.
+                state.StartShown = true;
+                int at = _log.FindIndex(l => SameBuffer(l.Conversation, buffer));
+                _log.Insert(at < 0 ? _log.Count : at, new ChatLine(_clock(), LineKind.System, $"the start of #{history.Room}'s history", Conversation: buffer));
+                added++;
+            }
+        }
+        if (_log.Count > MaxLogLines) _log.RemoveRange(0, _log.Count - MaxLogLines);
+        if (added > 0) LogChanged?.Invoke();
+    }
+
+    private ChatLine MessageLine(string from, string text, long ts, string room, long? id)
+    {
+        bool mine = Usernames.Comparer.Equals(from, Me);
+        bool action = text.StartsWith(InputCommand.ActionPrefix, StringComparison.Ordinal);
+        var shown = action ? text[InputCommand.ActionPrefix.Length..] : text;
+        var kind = action ? LineKind.Action : mine ? LineKind.Own : LineKind.Other;
+        return new ChatLine(Time(ts), kind, shown, from, BufferOf(room), Mentioned: !mine && Mentions(shown), Id: id);
+    }
+
+    /// <summary>What the view-model knows of a room the user is (or was, before a reconnect) in.</summary>
+    private sealed class RoomState(string name)
+    {
+        private readonly HashSet<long> _ids = [];
+        public string Name { get; } = name;
+        public List<string> Members { get; } = [];
+        /// <summary>In the room on this connection (false after a lost connection, until joined again).</summary>
+        public bool Joined { get; set; }
+        public bool HistoryPending { get; set; }
+        /// <summary>The oldest message id shown.</summary>
+        public long? Oldest { get; set; }
+        /// <summary>Older messages than <see cref="Oldest"/> are kept on the server (or it is not known yet).</summary>
+        public bool More { get; set; } = true;
+        public bool StartShown { get; set; }
+
+        /// <summary>True the first time an id is seen; a message is shown once however it arrives.</summary>
+        public bool Seen(long id)
+        {
+            if (!_ids.Add(id)) return false;
+            if (Oldest is null || id < Oldest) Oldest = id;
+            return true;
+        }
     }
 
     public void ShowHelp()
@@ -353,7 +593,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         else StateChanged?.Invoke();
     }
 
-    /// <summary>Shows the next (+1) or previous (-1) buffer: the room, then each conversation.</summary>
+    /// <summary>Shows the next (+1) or previous (-1) buffer: the lobby, then each room and conversation.</summary>
     public void CycleConversation(int step)
     {
         var all = new string?[] { null }.Concat(_conversations).ToList();
@@ -367,6 +607,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         _unread.Remove(conversation ?? "");
         LogChanged?.Invoke();
         StateChanged?.Invoke();
+        UsersChanged?.Invoke(); // a room shows its own members
     }
 
     public void ToggleJoinsAndLeaves()
@@ -466,7 +707,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private bool ConfirmPending(ChatLine echo)
     {
         int i = _log.FindIndex(l => l.Delivery == Delivery.Pending && l.Kind == echo.Kind && l.Text == echo.Text
-                                    && Usernames.Comparer.Equals(l.Conversation ?? "", echo.Conversation ?? ""));
+                                    && SameBuffer(l.Conversation, echo.Conversation));
         if (i < 0) return false;
         _log[i] = echo;
         LogChanged?.Invoke();

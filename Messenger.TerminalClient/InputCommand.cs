@@ -43,6 +43,35 @@ public abstract record InputCommand
                 return CheckLength(ActionPrefix + rest) ?? new Me(rest);
             case "who":
                 return rest.Length == 0 ? Who.Instance : new Invalid("usage: /who (no arguments)");
+            case "join":
+            {
+                var (room, extra) = SplitWord(rest);
+                if (room.Length == 0 || extra.Length != 0) return new Invalid("usage: /join ROOM (for example /join #rust)");
+                return RoomNames.Normalize(room) is { } toJoin ? new Join(toJoin) : new Invalid($"\"{room}\" is not a valid room name (1-32 of A-Z a-z 0-9 _ - ., an optional # before)");
+            }
+            case "part":
+            case "leave":
+            {
+                var (room, extra) = SplitWord(rest);
+                if (extra.Length != 0) return new Invalid("usage: /part [ROOM] (the room shown when no ROOM is given)");
+                if (room.Length == 0) return new Part(null);
+                return RoomNames.Normalize(room) is { } toLeave ? new Part(toLeave) : new Invalid($"\"{room}\" is not a valid room name");
+            }
+            case "rooms":
+                return rest.Length == 0 ? Rooms.Instance : new Invalid("usage: /rooms (no arguments)");
+            case "register":
+            {
+                var (password, extra) = SplitWord(rest);
+                if (password.Length == 0 || extra.Length != 0) return new Invalid("usage: /register PASSWORD (8-128 characters, no spaces)");
+                return CheckPassword(password) ?? new Register(new Password(password));
+            }
+            case "passwd":
+            {
+                var (old, tail) = SplitWord(rest);
+                var (@new, extra) = SplitWord(tail);
+                if (old.Length == 0 || @new.Length == 0 || extra.Length != 0) return new Invalid("usage: /passwd OLD NEW");
+                return CheckPassword(@new) ?? new ChangePassword(new Password(old), new Password(@new));
+            }
             case "files":
                 return rest.Length == 0 ? Files.Instance : new Invalid("usage: /files (no arguments)");
             case "get":
@@ -84,6 +113,14 @@ public abstract record InputCommand
         return null;
     }
 
+    private static InputCommand? CheckPassword(string password) =>
+        password.Length is < ProtocolLimits.MinPasswordLength or > ProtocolLimits.MaxPasswordLength
+            ? new Invalid($"a password is {ProtocolLimits.MinPasswordLength}-{ProtocolLimits.MaxPasswordLength} characters")
+            : null;
+
+    /// <summary>Whether the typed line holds a password, so it must not be kept in the input history.</summary>
+    public bool HoldsPassword => this is Register or ChangePassword;
+
     /// <summary>The non-blank lines of a (possibly pasted) text.</summary>
     public static IEnumerable<string> Lines(string text) =>
         text.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd()).Where(l => l.Trim().Length > 0);
@@ -116,16 +153,28 @@ public abstract record InputCommand
 
     public sealed record Empty : InputCommand { public static readonly Empty Instance = new(); }
 
-    public sealed record Say(string Text) : InputCommand
+    /// <summary>Chat in <paramref name="Room"/> (null: the lobby; the view-model sets the room shown).</summary>
+    public sealed record Say(string Text, string? Room = null) : InputCommand
     {
         public static InputCommand Of(string text) => CheckLength(text) ?? new Say(text);
-        public override IReadOnlyList<ClientCommand> ToClientCommands() => Lines(Text).Select(l => (ClientCommand)new SayCommand(l)).ToList();
+        public override IReadOnlyList<ClientCommand> ToClientCommands() =>
+            Lines(Text).Select(l => (ClientCommand)new SayCommand(l, RoomOrNull(Room))).ToList();
     }
 
-    public sealed record Me(string Text) : InputCommand
+    public sealed record Me(string Text, string? Room = null) : InputCommand
     {
-        public override IReadOnlyList<ClientCommand> ToClientCommands() => [new SayCommand(ActionPrefix + Text)];
+        public override IReadOnlyList<ClientCommand> ToClientCommands() => [new SayCommand(ActionPrefix + Text, RoomOrNull(Room))];
     }
+
+    /// <summary>The lobby travels as no room at all, as every client before rooms sent it.</summary>
+    private static string? RoomOrNull(string? room) => room == RoomNames.Lobby ? null : room;
+
+    public sealed record Join(string Room) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => [new JoinCommand(Room)]; }
+    /// <summary>Leave <paramref name="Room"/>, or the room shown when null (the view-model fills it in).</summary>
+    public sealed record Part(string? Room) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => Room is null ? [] : [new PartCommand(Room)]; }
+    public sealed record Rooms : InputCommand { public static readonly Rooms Instance = new(); public override IReadOnlyList<ClientCommand> ToClientCommands() => [RoomsCommand.Instance]; }
+    public sealed record Register(Password Password) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => [new RegisterCommand(Password)]; }
+    public sealed record ChangePassword(Password Old, Password New) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => [new PasswdCommand(Old, New)]; }
 
     public sealed record PrivateMessage(string To, string Text) : InputCommand
     {
@@ -144,9 +193,10 @@ public abstract record InputCommand
 public static class HelpText
 {
     public const string Commands =
-        "commands: /pm NAME TEXT · /me ACTION · /who · /files · /get NAME [tcp|udp] (\"quote names with spaces\") · /help · /quit · //text sends \"/text\"";
+        "commands: /pm NAME TEXT · /me ACTION · /who · /join ROOM · /part [ROOM] · /rooms · /files · /get NAME [tcp|udp] (\"quote names with spaces\") · "
+        + "/register PASSWORD · /passwd OLD NEW · /help · /quit · //text sends \"/text\"";
 
     public const string Keys =
         "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab/Shift+Tab move focus (Tab completes on the input line) · "
-        + "Up/Down input history · PgUp/PgDn scroll · Ctrl+N/Ctrl+P next/previous conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
+        + "Up/Down input history · PgUp/PgDn scroll (past the top: older history) · Ctrl+N/Ctrl+P next/previous room or conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
 }

@@ -32,6 +32,9 @@ public sealed class RowsView : View
     /// <summary>Rows below the bottom of the screen (0: following the newest).</summary>
     public int RowsBelow => _fromBottom;
 
+    /// <summary>The first row of the first item was on screen at the last draw.</summary>
+    public bool AtTop { get; private set; }
+
     /// <summary>Items added while scrolled up, for the marker.</summary>
     public int NewBelow { get; private set; }
 
@@ -63,10 +66,12 @@ public sealed class RowsView : View
         if (width <= 0 || height <= 0) return true;
         var rows = new List<ScreenRow>();
         int need = _fromBottom + height;
-        for (int i = ItemCount() - 1; i >= 0 && rows.Count < need; i--) rows.InsertRange(0, ItemRows(i, width));
+        int i = ItemCount() - 1;
+        for (; i >= 0 && rows.Count < need; i--) rows.InsertRange(0, ItemRows(i, width));
         _fromBottom = Math.Min(_fromBottom, Math.Max(0, rows.Count - height));
         if (_fromBottom == 0) NewBelow = 0;
         int first = Math.Max(0, rows.Count - _fromBottom - height);
+        AtTop = i < 0 && first == 0;
         for (int y = 0; y < height; y++)
         {
             int r = first + y;

@@ -41,6 +41,7 @@ public sealed class TerminalUi
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ChatRows _chatRows = new();
     private readonly ObservableCollection<string> _userLines = [];
+    private readonly ObservableCollection<string> _roomLines = [];
     private readonly ObservableCollection<string> _fileLines = [];
     private readonly Dictionary<int, CancellationTokenSource> _transfers = [];
 
@@ -56,12 +57,12 @@ public sealed class TerminalUi
 
     private Window _window = null!;
     private View _connectPanel = null!;
-    private TextField _serverField = null!, _portField = null!, _userField = null!;
+    private TextField _serverField = null!, _portField = null!, _userField = null!, _passwordField = null!;
     private Label _connectProblem = null!;
     private View _mainPanel = null!;
-    private FrameView _chatFrame = null!, _filesFrame = null!, _downloadsFrame = null!, _usersFrame = null!;
+    private FrameView _chatFrame = null!, _filesFrame = null!, _downloadsFrame = null!, _usersFrame = null!, _roomsFrame = null!;
     private RowsView _chatView = null!, _downloadsView = null!;
-    private ListView _usersList = null!, _filesList = null!;
+    private ListView _usersList = null!, _filesList = null!, _roomsList = null!;
     private Label _prompt = null!;
     private TextField _input = null!;
     private Shortcut _stateShortcut = null!;
@@ -126,23 +127,27 @@ public sealed class TerminalUi
 
     private View BuildConnectForm()
     {
-        _connectPanel = new FrameView { Title = "Connect", X = Pos.Center(), Y = Pos.Center(), Width = Dim.Percent(90), Height = 11 };
+        _connectPanel = new FrameView { Title = "Connect", X = Pos.Center(), Y = Pos.Center(), Width = Dim.Percent(90), Height = 12 };
         _serverField = new TextField { X = 12, Y = 0, Width = Dim.Fill(1), Text = _options.Server };
         _portField = new TextField { X = 12, Y = 1, Width = 8, Text = _options.Port.ToString(CultureInfo.InvariantCulture) };
         _userField = new TextField { X = 12, Y = 2, Width = Dim.Fill(1), Text = _options.User ?? "" };
-        var connect = new Button { Text = "Connect", X = 12, Y = 4, IsDefault = true };
+        _passwordField = new TextField { X = 12, Y = 3, Width = Dim.Fill(1), Secret = true };
+        var connect = new Button { Text = "Connect", X = 12, Y = 5, IsDefault = true };
         connect.Accepting += (_, e) => { e.Handled = true; Connect(); };
-        foreach (var field in new[] { _serverField, _portField, _userField })
+        foreach (var field in new[] { _serverField, _portField, _userField, _passwordField })
             field.Accepting += (_, e) => { e.Handled = true; Connect(); };
         // No hotkey marker: the hint spells out '_' and must show it.
-        _connectProblem = new Label { X = 1, Y = 6, Width = Dim.Fill(1), Height = 3, HotKeySpecifier = (Rune)0xFFFF, Text = "Enter a username and press Enter." };
+        _connectProblem = new Label { X = 1, Y = 7, Width = Dim.Fill(1), Height = 3, HotKeySpecifier = (Rune)0xFFFF, Text = ConnectHint };
         _connectPanel.Add(
             new Label { Text = "Server:", X = 1, Y = 0 }, _serverField,
             new Label { Text = "Port:", X = 1, Y = 1 }, _portField,
             new Label { Text = "Username:", X = 1, Y = 2 }, _userField,
+            new Label { Text = "Password:", X = 1, Y = 3 }, _passwordField,
             connect, _connectProblem);
         return _connectPanel;
     }
+
+    private const string ConnectHint = "Enter a username and press Enter (a password only for a registered name).";
 
     /// <summary>The online list's width: narrower on small screens, gone below 70 columns (/who still lists them).</summary>
     private int UsersWidth() => (_app?.Screen.Width ?? 80) switch { >= 100 => 22, >= 70 => 16, _ => 0 };
@@ -152,13 +157,27 @@ public sealed class TerminalUi
         _mainPanel = new View { Width = Dim.Fill(), Height = Dim.Fill(1), Visible = false, CanFocus = true };
         var rest = Dim.Func(_ => UsersWidth());
 
-        _usersFrame = new FrameView { Title = "Online", X = Pos.AnchorEnd(), Width = rest, Height = Dim.Fill(1) };
+        // The side column: the rooms joined, then who is in the room shown (everyone online in the lobby).
+        _roomsFrame = new FrameView { Title = "Rooms", X = Pos.AnchorEnd(), Width = rest, Height = Dim.Func(_ => Math.Min(_vm.JoinedRooms.Count, 6) + 2) };
+        _roomsList = new ListView { Width = Dim.Fill(), Height = Dim.Fill() };
+        _roomsList.SetSource(_roomLines);
+        _roomsList.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            if (_roomsList.SelectedItem is { } i && i >= 0 && i < _vm.JoinedRooms.Count)
+            {
+                _vm.SwitchTo(ChatViewModel.BufferOf(_vm.JoinedRooms[i]));
+                ShowChat();
+            }
+        };
+        _roomsFrame.Add(_roomsList);
+        _usersFrame = new FrameView { Title = "Online", X = Pos.AnchorEnd(), Y = Pos.Bottom(_roomsFrame), Width = rest, Height = Dim.Fill(1) };
         _usersList = new ListView { Width = Dim.Fill(), Height = Dim.Fill() };
         _usersList.SetSource(_userLines);
         _usersList.Accepting += (_, e) =>
         {
             e.Handled = true;
-            if (_usersList.SelectedItem is { } i && i >= 0 && i < _vm.Users.Count) OpenConversation(_vm.Users[i]);
+            if (_usersList.SelectedItem is { } i && i >= 0 && i < _vm.UsersShown.Count) OpenConversation(_vm.UsersShown[i]);
         };
         _usersFrame.Add(_usersList);
         _usersFrame.FrameChanged += (_, _) => RefreshUsers();
@@ -192,7 +211,7 @@ public sealed class TerminalUi
         _input = new TextField { X = Pos.Right(_prompt) + 1, Y = Pos.AnchorEnd(1), Width = Dim.Fill() };
         _input.Accepting += (_, e) => { e.Handled = true; Submit(); };
         _input.TextChanged += (_, _) => UpdatePrompt();
-        _mainPanel.Add(_chatFrame, _filesFrame, _downloadsFrame, _usersFrame, _prompt, _input);
+        _mainPanel.Add(_chatFrame, _filesFrame, _downloadsFrame, _roomsFrame, _usersFrame, _prompt, _input);
         return _mainPanel;
     }
 
@@ -214,6 +233,7 @@ public sealed class TerminalUi
     {
         _vm.LogChanged += RefreshLog;
         _vm.UsersChanged += RefreshUsers;
+        _vm.RoomsChanged += RefreshRooms;
         _vm.FilesChanged += RefreshFiles;
         _vm.DownloadChanged += _ => _downloadsView.SetNeedsDraw();
         _vm.DownloadsChanged += () =>
@@ -236,13 +256,28 @@ public sealed class TerminalUi
         _chatView.ItemsAdded(rows, added);
     }
 
+    private void RefreshRooms()
+    {
+        int width = Math.Max(4, _roomsList.Viewport.Width);
+        _roomLines.Clear();
+        foreach (var room in _vm.JoinedRooms)
+        {
+            var buffer = ChatViewModel.BufferOf(room);
+            int unread = _vm.Unread(buffer);
+            var label = (buffer ?? room) + (unread > 0 ? $" ({unread})" : "");
+            _roomLines.Add(TextLayout.Ellipsize((buffer == _vm.Current ? "▶" : " ") + label, width));
+        }
+        _roomsFrame.SetNeedsLayout();
+    }
+
     private void RefreshUsers()
     {
         int width = Math.Max(4, _usersList.Viewport.Width);
+        var shown = _vm.UsersShown;
         _userLines.Clear();
-        foreach (var u in _vm.Users)
+        foreach (var u in shown)
             _userLines.Add(TextLayout.Ellipsize(Usernames.Comparer.Equals(u, _vm.Me) ? u + " (you)" : u, width));
-        _usersFrame.Title = $"Online ({_vm.Users.Count})";
+        _usersFrame.Title = _vm.CurrentRoom is { } room and not RoomNames.Lobby ? $"#{room} ({shown.Count})" : $"Online ({shown.Count})";
         if (_usersList.SelectedItem is null || _usersList.SelectedItem >= _userLines.Count) _usersList.SelectedItem = _userLines.Count > 0 ? 0 : null;
     }
 
@@ -312,6 +347,7 @@ public sealed class TerminalUi
         _stateShortcut.Title = _vm.ShortState;
         _stateShortcut.HelpText = _vm.State == ConnectionState.Disconnected ? "reconnect" : "";
         _chatFrame.Title = _vm.Conversations.Count == 0 ? "Chat" : $"Chat: {_vm.ConversationBar()} (Ctrl+N/P)";
+        RefreshRooms();
         // The main screen stays up after a connection loss (the log is worth keeping); the
         // connect form is for the first login and for retrying a refused name.
         _mainPanel.Visible = online || _vm.Me is not null;
@@ -321,9 +357,9 @@ public sealed class TerminalUi
             _connectProblem.Text = _vm.State switch
             {
                 ConnectionState.Connecting or ConnectionState.LoggingIn => _vm.StatusText,
-                _ => _vm.LastProblem is { } p ? $"{p}\nFix it and press Enter to try again." : "Enter a username and press Enter.",
+                _ => _vm.LastProblem is { } p ? $"{p}\nFix it and press Enter to try again." : ConnectHint,
             };
-            if (!_userField.HasFocus && !_serverField.HasFocus && !_portField.HasFocus) _userField.SetFocus();
+            if (!_userField.HasFocus && !_serverField.HasFocus && !_portField.HasFocus && !_passwordField.HasFocus) _userField.SetFocus();
         }
         else if (online && !_input.HasFocus && _chatFrame.Visible && !_chatView.HasFocus && !_usersList.HasFocus)
         {
@@ -354,17 +390,24 @@ public sealed class TerminalUi
             _userField.SetFocus();
             return;
         }
-        StartSession(server, port, user);
+        var password = _passwordField.Text ?? "";
+        if (password.Length != 0 && password.Length is < ProtocolLimits.MinPasswordLength or > ProtocolLimits.MaxPasswordLength)
+        {
+            _connectProblem.Text = $"A password is {ProtocolLimits.MinPasswordLength}-{ProtocolLimits.MaxPasswordLength} characters (leave it empty for a guest name).";
+            _passwordField.SetFocus();
+            return;
+        }
+        StartSession(server, port, user, password.Length == 0 ? null : new Password(password));
     }
 
-    private void StartSession(string server, int port, string user)
+    private void StartSession(string server, int port, string user, Password? password)
     {
         _session?.Quit();
         _reconnectGeneration++;
         _host = server;
         _port = port;
-        _vm.BeginConnect($"{server}:{port}");
-        var session = ChatSession.Start(_system, server, port, user, _options.Tls);
+        _vm.BeginConnect($"{server}:{port}", password);
+        var session = ChatSession.Start(_system, server, port, user, _options.Tls, password);
         _session = session;
         _ = Task.Run(async () =>
         {
@@ -399,6 +442,9 @@ public sealed class TerminalUi
                     break;
                 case RingBell:
                     Ring();
+                    break;
+                case SendCommands send:
+                    foreach (var command in send.Commands) session.Send(command);
                     break;
             }
         }
@@ -442,7 +488,7 @@ public sealed class TerminalUi
     private void Reconnect()
     {
         if (_vm.State != ConnectionState.Disconnected || _vm.Me is null) return;
-        StartSession(_host, _port, _vm.Me);
+        StartSession(_host, _port, _vm.Me, _vm.Password);
     }
 
     private static void Ring()
@@ -464,6 +510,13 @@ public sealed class TerminalUi
         foreach (var command in outcome.Send) _session?.Send(command);
         if (outcome.ClearInput) _input.Text = "";
         _chatView.ScrollToEnd();
+    }
+
+    /// <summary>Scrolling up while the first line is already on screen: ask for the page before it.</summary>
+    private void LoadOlderIfAtTop()
+    {
+        if (!_chatView.AtTop) return;
+        foreach (var command in _vm.LoadOlderHistory()) _session?.Send(command);
     }
 
     private void OpenConversation(string user)
@@ -574,6 +627,7 @@ public sealed class TerminalUi
             key.Handled = true;
             var view = _downloadsFrame.Visible ? _downloadsView : _chatView;
             int page = Math.Max(1, view.Viewport.Height - 1);
+            if (key == Key.PageUp && view == _chatView) LoadOlderIfAtTop();
             view.ScrollBy(key == Key.PageUp ? page : -page);
             return;
         }
@@ -595,6 +649,7 @@ public sealed class TerminalUi
         if (_chatView.HasFocus && (key == Key.CursorUp || key == Key.CursorDown))
         {
             key.Handled = true;
+            if (key == Key.CursorUp) LoadOlderIfAtTop();
             _chatView.ScrollBy(key == Key.CursorUp ? 1 : -1);
             return;
         }
@@ -655,7 +710,7 @@ public sealed class TerminalUi
     {
         View main = _filesFrame.Visible ? _filesList : _downloadsFrame.Visible ? _downloadsView : _chatView;
         var order = new List<View> { _input, main };
-        if (_usersFrame.Frame.Width > 0) order.Add(_usersList);
+        if (_usersFrame.Frame.Width > 0) order.AddRange([_usersList, _roomsList]);
         int at = order.FindIndex(v => v.HasFocus);
         order[((at + step) % order.Count + order.Count) % order.Count].SetFocus();
     }

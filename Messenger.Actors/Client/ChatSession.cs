@@ -36,12 +36,11 @@ public sealed record ChatSessionSettings(TimeSpan PingInterval, TimeSpan Connect
 {
     public static ChatSessionSettings FromConfig(Config config)
     {
-        var c = config.GetConfig("messenger.client");
-        TimeSpan Get(string path, TimeSpan fallback) => c is null || !c.HasPath(path) ? fallback : c.GetTimeSpan(path);
-        return new ChatSessionSettings(
-            Get("ping-interval", TimeSpan.FromSeconds(20)),
-            Get("connect-timeout", TimeSpan.FromSeconds(10)),
-            Get("server-silence-timeout", TimeSpan.FromSeconds(70)));
+        var c = config.GetConfig("messenger.client") ?? throw new ConfigurationException("missing messenger.client (hocon/client.hocon)");
+        var settings = new ChatSessionSettings(c.GetTimeSpan("ping-interval"), c.GetTimeSpan("connect-timeout"), c.GetTimeSpan("server-silence-timeout"));
+        if (settings.PingInterval <= TimeSpan.Zero || settings.ConnectTimeout <= TimeSpan.Zero || settings.ServerSilenceTimeout <= settings.PingInterval)
+            throw new ConfigurationException("messenger.client: ping-interval and connect-timeout must be positive, server-silence-timeout longer than ping-interval");
+        return settings;
     }
 }
 
@@ -66,6 +65,7 @@ public sealed class ChatSessionActor : ReceiveActor
     private readonly string _host;
     private readonly int _port;
     private readonly string? _user;
+    private readonly Password? _password;
     private readonly IActorRef _subscriber;
     private readonly ChatSessionSettings _settings;
     private readonly ClientTls? _tls;
@@ -80,20 +80,25 @@ public sealed class ChatSessionActor : ReceiveActor
     // every 10 ms for the rest of the process, which was most of an idle client's CPU.
     private Timer? _pinger;
 
-    public ChatSessionActor(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls)
+    public ChatSessionActor(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls, Password? password)
     {
         _host = host;
         _port = port;
         _user = user;
+        _password = password;
         _subscriber = subscriber;
         _settings = settings;
         _tls = tls;
         Connecting();
     }
 
-    /// <summary>A session that connects to <paramref name="host"/>:<paramref name="port"/> and, when <paramref name="user"/> is given, logs in.</summary>
-    public static Props Props(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls = null) =>
-        Akka.Actor.Props.Create(() => new ChatSessionActor(host, port, user, subscriber, settings, tls));
+    /// <summary>
+    /// A session that connects to <paramref name="host"/>:<paramref name="port"/> and, when <paramref name="user"/> is given, logs in
+    /// (with <paramref name="password"/> for a registered name).
+    /// </summary>
+    public static Props Props(string host, int port, string? user, IActorRef subscriber, ChatSessionSettings settings, ClientTls? tls = null,
+        Password? password = null) =>
+        Akka.Actor.Props.Create(() => new ChatSessionActor(host, port, user, subscriber, settings, tls, password));
 
     private string Server => $"{_host}:{_port}";
 
@@ -119,7 +124,7 @@ public sealed class ChatSessionActor : ReceiveActor
             var self = Self;
             _pinger = new Timer(_ => self.Tell(SessionPing.Instance), null, _settings.PingInterval, _settings.PingInterval);
             _subscriber.Tell(new SessionConnected(new DnsEndPoint(_host, _port)));
-            if (_user is not null) Write(new HelloCommand(_user));
+            if (_user is not null) Write(new HelloCommand(_user, _password));
             while (_early.Count > 0) Write(_early.Dequeue());
             Become(Connected);
         });
@@ -259,11 +264,11 @@ public sealed class ChatSession
 
     public ChannelReader<SessionEvent> Events { get; }
 
-    public static ChatSession Start(ActorSystem system, string host, int port, string? user, ClientTls? tls = null)
+    public static ChatSession Start(ActorSystem system, string host, int port, string? user, ClientTls? tls = null, Password? password = null)
     {
         var channel = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true });
         var sink = system.ActorOf(Akka.Actor.Props.Create(() => new ChannelSink(channel.Writer)));
-        var session = system.ActorOf(ChatSessionActor.Props(host, port, user, sink, ChatSessionSettings.FromConfig(system.Settings.Config), tls));
+        var session = system.ActorOf(ChatSessionActor.Props(host, port, user, sink, ChatSessionSettings.FromConfig(system.Settings.Config), tls, password));
         return new ChatSession(session, channel.Reader);
     }
 

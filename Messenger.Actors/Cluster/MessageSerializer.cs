@@ -93,7 +93,23 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         return JsonSerializer.Deserialize(bytes, type, options) ?? throw new SerializationException($"message \"{manifest}\" is null");
     }
 
-    private static ServerFrame ReadFrame(ReadOnlySpan<byte> line)
+    /// <summary>One frame's line, or a <see cref="FrameBatch"/>'s lines back to back.</summary>
+    private static ServerFrame ReadFrame(ReadOnlySpan<byte> lines)
+    {
+        int end = lines.IndexOf((byte)'\n');
+        if (end < 0 || end == lines.Length - 1) return ReadOneFrame(lines);
+        var frames = new List<ServerFrame>();
+        while (!lines.IsEmpty)
+        {
+            end = lines.IndexOf((byte)'\n');
+            if (end < 0) end = lines.Length;
+            frames.Add(ReadOneFrame(lines[..end]));
+            lines = lines[Math.Min(end + 1, lines.Length)..];
+        }
+        return new FrameBatch(frames);
+    }
+
+    private static ServerFrame ReadOneFrame(ReadOnlySpan<byte> line)
     {
         var parsed = ChatCodec.ParseFrame(line);
         return parsed.Value ?? throw new SerializationException($"bad frame: {parsed.Error?.Message}");

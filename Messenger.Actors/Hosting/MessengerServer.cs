@@ -96,7 +96,7 @@ public sealed class MessengerServer : IAsyncDisposable
                 connection => FileUploadActor.Props(connection, tickets, fileSettings), fileListener), "file-tcp");
             var fileBound = await fileAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
             tickets.Tell(new FilePortsBound(fileBound.LocalAddress.Port, udpEndpoint.Port));
-            system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings), "file-udp");
+            system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings, RudpServerLimits.FromConfig(config)), "file-udp");
             system.Log.Info("file channel (udp) listening on {0}", udpEndpoint);
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",

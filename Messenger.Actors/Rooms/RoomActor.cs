@@ -41,6 +41,8 @@ public sealed record GetHistory(long? Before, int Limit) : ICrossNodeMessage;
 public sealed record AwaitRoomReady : ICrossNodeMessage { public static readonly AwaitRoomReady Instance = new(); }
 /// <summary>The room has recovered; <paramref name="LastId"/> is its newest message id.</summary>
 public sealed record RoomReady(string Room, long LastId) : ICrossNodeMessage;
+/// <summary>The room's cue to tell its members the messages stored since the last one (<see cref="RoomActor"/>).</summary>
+internal sealed record TellStored { public static readonly TellStored Instance = new(); }
 
 /// <summary>
 /// One room, persistent: its events are its messages and each message's sequence number is its
@@ -50,7 +52,10 @@ public sealed record RoomReady(string Room, long LastId) : ICrossNodeMessage;
 /// <see cref="Messenger.Chat.PresenceActor"/>'s (a burst of logins must not queue before lobby chat). A message is told to anyone (its sender
 /// included, which is the sender's confirmation) only once it is in the journal, so nothing echoed
 /// is lost by a crash. Messages are persisted with <c>PersistAsync</c>: the room keeps accepting
-/// while writes are in flight, the journal batches them, and handlers run in order.
+/// while writes are in flight, the journal batches them, and handlers run in order. The messages
+/// of one journal batch are told to each member together, as one <see cref="FrameBatch"/>: the
+/// first stored message queues a <see cref="TellStored"/> behind the journal's other answers, and
+/// anything else the room tells a member first tells it what was stored before, so order holds.
 /// Recent messages are held in memory (<see cref="RoomTail"/>); older history pages are read from
 /// the journal with Akka.Persistence.Query as an Akka.Streams source, off this actor's thread.
 /// </summary>
@@ -65,6 +70,7 @@ public sealed class RoomActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, string> _members = new();
     private readonly List<RoomCheckpoint> _checkpoints = new();
+    private readonly List<MessageFrame> _stored = new(); // stored, not yet told to the members
     private RoomTail _tail;
     private long _deletedUpTo;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
@@ -99,6 +105,7 @@ public sealed class RoomActor : ReceivePersistentActor
         Command<PartRoom>(Part);
         Command<PostToRoom>(Post);
         Command<GetHistory>(History);
+        Command<TellStored>(_ => TellStoredMessages());
         Command<AwaitRoomReady>(_ => Sender.Tell(new RoomReady(_name, _tail.LastId)));
         Command<Terminated>(t => RemoveMember(t.ActorRef, LeaveReasons.Disconnected));
         Command<ReceiveTimeout>(_ =>
@@ -136,6 +143,7 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void Join(JoinRoom join)
     {
+        TellStoredMessages(); // they were stored before the joiner came in
         var joiner = Sender;
         bool isNew = !_members.ContainsKey(joiner);
         if (isNew)
@@ -194,6 +202,7 @@ public sealed class RoomActor : ReceivePersistentActor
         // gets the messages accepted before it left (its own included).
         DeferAsync(part, p =>
         {
+            TellStoredMessages();
             if (p.Reason == LeaveReasons.Part) member.Tell(new LeftFrame(p.User, p.Reason, _name));
             RemoveMember(member, p.Reason);
             if (p.Confirmation is not null) member.Tell(p.Confirmation);
@@ -202,6 +211,7 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void RemoveMember(IActorRef member, string reason)
     {
+        TellStoredMessages();
         if (!_members.Remove(member, out var user)) return;
         Context.Unwatch(member);
         if (AnnouncesPresence)
@@ -225,8 +235,9 @@ public sealed class RoomActor : ReceivePersistentActor
         {
             long id = LastSequenceNr;
             _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
-            var frame = new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id);
-            foreach (var member in _members.Keys) member.Tell(frame);
+            _stored.Add(new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id));
+            if (_stored.Count >= _settings.FanOutBatch) TellStoredMessages();
+            else if (_stored.Count == 1) Self.Tell(TellStored.Instance);
             if (id % _settings.SnapshotEvery == 0)
             {
                 _checkpoints.Add(new RoomCheckpoint(id, posted.Ts));
@@ -242,6 +253,7 @@ public sealed class RoomActor : ReceivePersistentActor
             Sender.Tell(NotMember(_name));
             return;
         }
+        TellStoredMessages(); // the page may hold them: the member gets them first, as they were stored
         long firstKept = _deletedUpTo + 1;
         var (from, to) = _tail.Page(request.Before, request.Limit, firstKept);
         bool more = from > firstKept;
@@ -265,6 +277,15 @@ public sealed class RoomActor : ReceivePersistentActor
             .PipeTo(Sender,
                 success: entries => new HistoryFrame(room, entries, more),
                 failure: e => new ErrorFrame(ErrorCodes.BadRequest, "history is not available right now; try again"));
+    }
+
+    /// <summary>Tells every member the messages stored since the last time, one frame for them all.</summary>
+    private void TellStoredMessages()
+    {
+        if (_stored.Count == 0) return;
+        ServerFrame frame = _stored.Count == 1 ? _stored[0] : new FrameBatch(_stored.ToArray());
+        _stored.Clear();
+        foreach (var member in _members.Keys) member.Tell(frame);
     }
 
     /// <summary>Deletes what retention no longer keeps: beyond max-messages, and older than max-age.</summary>
@@ -295,6 +316,7 @@ public sealed class RoomActor : ReceivePersistentActor
 
     protected override void PostStop()
     {
+        TellStoredMessages();
         // Stopped with members: its shard moved (a node left) or the node is going down.
         if (_members.Count > 0)
         {

@@ -15,10 +15,6 @@ public sealed record RudpSettings(
     TimeSpan StallTimeout,
     int MaxRetransmissions,
     int MaxSackRanges,
-    int MaxHalfOpen,
-    int MaxTransfers,
-    int MaxTransfersPerAddress,
-    TimeSpan LogInterval,
     string CongestionControl,
     int MinWindow,
     int MaxWindow,
@@ -46,11 +42,6 @@ public sealed record RudpSettings(
             c.GetTimeSpan("stall-timeout"),
             c.GetInt("max-retransmissions"),
             c.GetInt("max-sack-ranges"),
-            // servers only (hocon/server.hocon); a client never reads them
-            c.HasPath("max-half-open") ? c.GetInt("max-half-open") : 0,
-            c.HasPath("max-transfers") ? c.GetInt("max-transfers") : 0,
-            c.HasPath("max-transfers-per-address") ? c.GetInt("max-transfers-per-address") : 0,
-            c.HasPath("log-interval") ? c.GetTimeSpan("log-interval") : TimeSpan.Zero,
             c.GetString("congestion-control"),
             c.GetInt("min-window"),
             c.GetInt("max-window"),
@@ -58,7 +49,7 @@ public sealed record RudpSettings(
             c.GetInt("receive-capacity"),
             c.GetInt("ack-every"),
             c.GetTimeSpan("delayed-ack"),
-            (int)(c.GetByteSize("socket-buffer") ?? 4 << 20),
+            (int)(c.GetByteSize("socket-buffer") ?? throw new ConfigurationException("missing messenger.rudp.socket-buffer")),
             new LinkImpairment(lossy.GetDouble("loss"), lossy.GetDouble("duplicate"), lossy.GetDouble("reorder"),
                 lossy.GetDouble("corrupt"), lossy.GetTimeSpan("delay").TotalMilliseconds),
             lossy.GetInt("seed"));
@@ -83,4 +74,18 @@ public sealed record RudpSettings(
 
     public RttEstimator NewRttEstimator() => new(
         (long)InitialRto.TotalMicroseconds, (long)MinRto.TotalMicroseconds, (long)MaxRto.TotalMicroseconds);
+}
+
+/// <summary>What the server's UDP port admits, read from <c>messenger.rudp</c> in hocon/server.hocon (clients have none).</summary>
+public sealed record RudpServerLimits(int MaxHalfOpen, int MaxTransfers, int MaxTransfersPerAddress, TimeSpan LogInterval)
+{
+    public static RudpServerLimits FromConfig(Config config)
+    {
+        var c = config.GetConfig("messenger.rudp") ?? throw new ConfigurationException("missing messenger.rudp");
+        var limits = new RudpServerLimits(c.GetInt("max-half-open"), c.GetInt("max-transfers"), c.GetInt("max-transfers-per-address"),
+            c.GetTimeSpan("log-interval"));
+        if (limits.MaxHalfOpen < 1 || limits.MaxTransfers < 1 || limits.MaxTransfersPerAddress < 1 || limits.LogInterval <= TimeSpan.Zero)
+            throw new ConfigurationException("messenger.rudp: max-half-open, max-transfers and max-transfers-per-address must be at least 1, log-interval positive");
+        return limits;
+    }
 }

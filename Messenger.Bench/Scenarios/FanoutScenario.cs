@@ -12,7 +12,27 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
 {
     public sealed record Options(int Clients, int Senders, int Messages, double Rate, TimeSpan Deadline, string? ServerDll = null);
 
+    /// <summary>One run on a server of its own, started for it.</summary>
     public async Task<BenchResult> RunAsync()
+    {
+        Hosting.OpenFileLimit.Raise(options.Clients * 2L + 256);
+        var emptyFolder = Directory.CreateTempSubdirectory("messenger-bench-fanout-").FullName;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(emptyFolder, BenchConfig.ServerHocon, serverDll: options.ServerDll);
+            return await RunOnAsync(server, "f");
+        }
+        finally
+        {
+            try { Directory.Delete(emptyFolder, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// One run on a server that is already up (<see cref="FanoutSweep"/> runs several on one): the
+    /// clients log in as <paramref name="namePrefix"/>0, 1, … and are gone when it returns.
+    /// </summary>
+    public async Task<BenchResult> RunOnAsync(ServerProcess server, string namePrefix)
     {
         var o = options;
         if (o.Senders < 1 || o.Senders > o.Clients) throw new ArgumentException("--senders must be 1..clients");
@@ -21,9 +41,6 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
             .Add("rate", o.Rate > 0 ? BenchResult.Format(o.Rate) : "max");
         using var deadline = new CancellationTokenSource(o.Deadline);
         var cancel = deadline.Token;
-        var emptyFolder = Directory.CreateTempSubdirectory("messenger-bench-fanout-").FullName;
-        Hosting.OpenFileLimit.Raise(o.Clients * 2L + 256);
-        await using var server = await ServerProcess.StartAsync(emptyFolder, BenchConfig.ServerHocon, serverDll: o.ServerDll);
         var clients = new Client[o.Clients];
         var readers = new List<Task>();
         try
@@ -35,7 +52,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
                 var client = new Client(await LineSocket.ConnectAsync(server.Chat, 64 * 1024, ct, server.ClientTls), o.Senders, o.Messages);
                 clients[i] = client;
                 lock (readers) readers.Add(client.Socket.ReadLinesAsync(client.OnLine, cancel));
-                await client.Socket.SendAsync(LineSocket.Hello($"f{i}"), ct);
+                await client.Socket.SendAsync(LineSocket.Hello($"{namePrefix}{i}"), ct);
                 await client.Welcome.Task.WaitAsync(ct);
             });
             result.Add("login_s", BenchConfig.SecondsSince(loginStart));
@@ -98,7 +115,6 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
         {
             foreach (var c in clients) c?.Socket.Dispose();
             await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
-            try { Directory.Delete(emptyFolder, true); } catch (IOException) { }
         }
     }
 

@@ -29,7 +29,7 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
         using var deadline = new CancellationTokenSource(o.Deadline);
         var cancel = deadline.Token;
         var emptyFolder = Directory.CreateTempSubdirectory("messenger-bench-presence-").FullName;
-        var hocon = BenchConfig.ServerHocon + (o.LoginLimit ? "\n" + BenchConfig.DefaultLoginLimitHocon : "");
+        var hocon = BenchConfig.ServerHoconWith(loginLimitRaised: !o.LoginLimit);
         await using var server = await ServerProcess.StartAsync(emptyFolder, hocon, serverDll: o.ServerDll);
         var readers = new List<Task>();
         var burst = new List<LineSocket>();

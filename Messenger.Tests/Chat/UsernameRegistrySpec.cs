@@ -109,10 +109,8 @@ public class UsernameRegistrySpec : TestKit
         _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "again")), alice.Ref);
         var first = new MessageFrame("alice", "hi", Clock, RoomNames.Lobby, 1);
         var second = new MessageFrame("alice", "again", Clock, RoomNames.Lobby, 2);
-        Assert.Equal(first, alice.ExpectMsg<MessageFrame>());
-        Assert.Equal(second, alice.ExpectMsg<MessageFrame>());
-        Assert.Equal(first, bob.ExpectMsg<MessageFrame>());
-        Assert.Equal(second, bob.ExpectMsg<MessageFrame>());
+        Assert.Equal([first, second], alice.ExpectMessages(2));
+        Assert.Equal([first, second], bob.ExpectMessages(2));
     }
 
     [Fact]
@@ -121,7 +119,7 @@ public class UsernameRegistrySpec : TestKit
         var alice = LoggedIn("alice");
         _rooms.Tell(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "last words")), alice.Ref);
         _registry.Tell(new LeaveChat(LeaveReasons.Quit), alice.Ref);
-        Assert.Equal("last words", alice.ExpectMsg<MessageFrame>().Text);
+        Assert.Equal("last words", alice.ExpectMessage().Text);
         alice.ExpectMsg<LeftChat>();
     }
 

@@ -94,12 +94,15 @@ public class MessageSerializerTests : TestKit
             new HistoryFrame("rust", [new HistoryEntry(1, "alice", "hi", 1)], true), new RoomsFrame([new RoomEntry("rust", 2)]),
             new UsersFrame(["alice"]), new ErrorFrame(ErrorCodes.NotMember, "not in it"), new RegisteredFrame("alice"),
             PasswordChangedFrame.Instance, new PrivateMessageFrame("a", "b", "t", 3, Queued: true),
+            new FrameBatch([new MessageFrame("alice", "one", 1, "rust", 8), new MessageFrame("bob", "two", 2, "rust", 9)]),
         ];
         foreach (var frame in frames)
         {
             var serializer = Sys.Serialization.FindSerializerFor(frame);
             Assert.Equal(frame.Line, serializer.ToBinary(frame));
-            Assert.Equal(frame.Line, Assert.IsAssignableFrom<ServerFrame>(RoundTrip(frame)).Line);
+            var received = Assert.IsAssignableFrom<ServerFrame>(RoundTrip(frame));
+            Assert.Equal(frame.Line, received.Line);
+            Assert.Equal(frame.GetType(), received.GetType());
         }
     }
 

@@ -67,6 +67,17 @@ public class ChatCodecTests
     }
 
     [Fact]
+    public void A_frame_batch_is_its_frames_lines_back_to_back()
+    {
+        MessageFrame[] messages = [new("alice", "one", 1, "rust", 1), new("bob", "two", 2, "rust", 2), new("alice", "three", 3, "rust", 3)];
+        var text = Encoding.UTF8.GetString(new FrameBatch(messages).Line);
+        Assert.Equal(string.Concat(messages.Select(m => Encoding.UTF8.GetString(m.Line))), text);
+        var lines = text.Split('\n');
+        Assert.Equal("", lines[^1]);
+        Assert.Equal(messages, lines[..^1].Select(l => (MessageFrame)ChatCodec.ParseFrame(Encoding.UTF8.GetBytes(l)).Value!));
+    }
+
+    [Fact]
     public void Encodes_exact_field_names()
     {
         Assert.Equal("{\"type\":\"msg\",\"from\":\"alice\",\"text\":\"hi\",\"ts\":1764000000000}\n",

@@ -21,6 +21,7 @@ public class RoomActorSpec : TestKit
         messenger.rooms.join-history = 5
         messenger.rooms.snapshot-every = 10
         messenger.rooms.max-rooms = 3
+        messenger.rooms.fan-out-batch = 10
         """))
     {
         _settings = RoomSettings.FromConfig(Sys.Settings.Config);
@@ -57,13 +58,34 @@ public class RoomActorSpec : TestKit
         for (int i = 0; i < 25; i++) Say(i % 2 == 0 ? alice : bob, "rust", i % 2 == 0 ? "alice" : "bob", $"m{i}");
         foreach (var member in new[] { alice, bob })
         {
-            for (int i = 0; i < 25; i++)
-            {
-                var msg = member.ExpectMsg<MessageFrame>();
-                Assert.Equal(("rust", (long?)i + 1, $"m{i}"), (msg.Room, msg.Id, msg.Text));
-            }
+            var messages = member.ExpectMessages(25);
+            for (int i = 0; i < 25; i++) Assert.Equal(("rust", (long?)i + 1, $"m{i}"), (messages[i].Room, messages[i].Id, messages[i].Text));
             member.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
         }
+    }
+
+    [Fact]
+    public void Messages_stored_together_must_reach_a_member_in_batches_of_at_most_fan_out_batch_in_order()
+    {
+        var alice = CreateTestProbe();
+        _rooms.Tell(new ToRoom("busy", new JoinRoom("alice")), alice.Ref);
+        alice.ExpectMsg<JoinedFrame>();
+        alice.ExpectMsg<HistoryFrame>();
+        // Posted faster than the journal answers: the room tells what each write stored at once.
+        for (int i = 1; i <= 200; i++) _rooms.Tell(new ToRoom("busy", new PostToRoom("alice", $"m{i}")), alice.Ref);
+        var ids = new List<long>();
+        int frames = 0;
+        while (ids.Count < 200)
+        {
+            var frame = alice.ExpectMsg<ServerFrame>();
+            frames++;
+            var messages = frame switch { FrameBatch b => b.Frames.Cast<MessageFrame>().ToList(), MessageFrame m => [m], _ => throw new Xunit.Sdk.XunitException($"unexpected {frame}") };
+            Assert.InRange(messages.Count, 1, 10);
+            ids.AddRange(messages.Select(m => m.Id!.Value));
+        }
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), ids);
+        Assert.True(frames < 200, "no two messages were told together");
+        alice.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]
@@ -71,7 +93,7 @@ public class RoomActorSpec : TestKit
     {
         var alice = Joined("rust", "alice");
         for (int i = 1; i <= 8; i++) Say(alice, "rust", "alice", $"m{i}");
-        alice.ReceiveN(8);
+        alice.ExpectMessages(8);
 
         var bob = CreateTestProbe();
         _rooms.Tell(new ToRoom("rust", new JoinRoom("bob")), bob.Ref);
@@ -93,7 +115,7 @@ public class RoomActorSpec : TestKit
     {
         var alice = Joined("rust", "alice");
         for (int i = 1; i <= 17; i++) Say(alice, "rust", "alice", $"m{i}");
-        alice.ReceiveN(17);
+        alice.ExpectMessages(17);
 
         var seen = new List<long>();
         long? before = null;
@@ -116,7 +138,7 @@ public class RoomActorSpec : TestKit
     {
         var alice = Joined("rust", "alice");
         for (int i = 1; i <= 12; i++) Say(alice, "rust", "alice", $"m{i}"); // past one snapshot (every 10)
-        alice.ReceiveN(12);
+        alice.ExpectMessages(12);
 
         // Stop the room's entity; the next message starts another, which reads the journal.
         var room = alice.LastSender;
@@ -129,7 +151,7 @@ public class RoomActorSpec : TestKit
         bob.ExpectMsg<JoinedFrame>();
         Assert.Equal([8L, 9, 10, 11, 12], bob.ExpectMsg<HistoryFrame>().Messages.Select(m => m.Id));
         rooms.Tell(new ToRoom("rust", new PostToRoom("bob", "after restart")), bob.Ref);
-        Assert.Equal(13, bob.ExpectMsg<MessageFrame>().Id);
+        Assert.Equal(13, bob.ExpectMessage().Id);
     }
 
     [Fact]
@@ -183,7 +205,7 @@ public class RoomRetentionSpec : TestKit
         alice.ExpectMsg<JoinedFrame>();
         alice.ExpectMsg<HistoryFrame>();
         for (int i = 1; i <= 20; i++) rooms.Tell(new ToRoom("r", new PostToRoom("alice", $"m{i}")), alice.Ref);
-        alice.ReceiveN(20);
+        alice.ExpectMessages(20);
         AwaitAssert(() =>
         {
             rooms.Tell(new ToRoom("r", new GetHistory(null, 200)), alice.Ref);

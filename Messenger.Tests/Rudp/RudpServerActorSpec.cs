@@ -22,8 +22,8 @@ public sealed class RudpServerActorSpec : TestKit
     [Fact]
     public async Task Refused_syns_are_each_answered_by_one_small_rst_and_logged_as_counts_per_interval()
     {
-        var settings = RudpSettings.FromConfig(ServerConfig.Load(overrides: Akka.Configuration.ConfigurationFactory.ParseString(
-            "messenger.rudp.log-interval = 2s")));
+        var config = ServerConfig.Load(overrides: Akka.Configuration.ConfigurationFactory.ParseString("messenger.rudp.log-interval = 2s"));
+        var settings = RudpSettings.FromConfig(config);
         var tickets = CreateTestProbe();
         tickets.SetAutoPilot(new DelegateAutoPilot((sender, _) =>
         {
@@ -34,7 +34,7 @@ public sealed class RudpServerActorSpec : TestKit
         Sys.EventStream.Subscribe(log.Ref, typeof(Info));
         var socket = UdpSockets.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
         var port = (IPEndPoint)socket.LocalEndPoint!;
-        Sys.ActorOf(RudpServerActor.Props(socket, tickets.Ref, settings), "file-udp");
+        Sys.ActorOf(RudpServerActor.Props(socket, tickets.Ref, settings, RudpServerLimits.FromConfig(config)), "file-udp");
 
         using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
         const int syns = 50;

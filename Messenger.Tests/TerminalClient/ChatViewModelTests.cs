@@ -135,13 +135,13 @@ public class ChatViewModelTests
         Assert.Contains(RingBell.Instance, reactions);
         Assert.Equal(["bob"], vm.Conversations);
         Assert.Equal(1, vm.Unread("bob"));
-        Assert.Equal("[room] bob(1)", vm.ConversationBar());
+        Assert.Equal("[lobby] bob(1)", vm.ConversationBar());
         Assert.DoesNotContain(vm.VisibleLines(), l => l.Text == "psst"); // the room does not show it
 
         vm.CycleConversation(1);
         Assert.Equal("bob", vm.Current);
         Assert.Equal(0, vm.Unread("bob"));
-        Assert.Equal("room [bob]", vm.ConversationBar());
+        Assert.Equal("lobby [bob]", vm.ConversationBar());
         Assert.Contains(vm.VisibleLines(), l => l.Text == "psst" && l.Kind == LineKind.PmIn);
 
         // Plain text in a conversation goes to the other person.
@@ -417,5 +417,165 @@ public class ChatViewModelTests
         Assert.Equal(UserColors.Index("bob", 8), UserColors.Index("BOB", 8));
         Assert.InRange(UserColors.Index("carol", 8), 0, 7);
         Assert.True(new[] { "alice", "bob", "carol", "dave", "erin" }.Select(u => UserColors.Index(u, 8)).Distinct().Count() > 1);
+    }
+
+    // ------------------------------------------------------------------ rooms, history, accounts
+
+    private static HistoryEntry Entry(long id, string from = "bob") => new(id, from, $"m{id}", 1_000 * id);
+
+    private static ChatViewModel InRust(ChatViewModel vm)
+    {
+        Assert.Equal([new JoinCommand("rust")], vm.Submit("/join #rust").Send);
+        Frame(vm, new JoinedFrame("alice", "rust", ["alice", "bob"]));
+        return vm;
+    }
+
+    private static string[] Texts(ChatViewModel vm) =>
+        vm.VisibleLines().Where(l => l.Kind is LineKind.Own or LineKind.Other).Select(l => l.Text).ToArray();
+
+    [Fact]
+    public void The_welcome_asks_for_the_lobbys_recent_history_and_shows_it_once_in_id_order()
+    {
+        var vm = NewViewModel();
+        vm.BeginConnect("127.0.0.1:7400");
+        var reactions = vm.Apply(new SessionFrameReceived(new WelcomeFrame("alice", ["alice", "bob"])));
+        Assert.Equal([new HistoryCommand(RoomNames.Lobby, null, ChatViewModel.HistoryPage)], Assert.Single(reactions.OfType<SendCommands>()).Commands);
+        // A live message overtakes the history answer that also holds it.
+        Frame(vm, new MessageFrame("bob", "m3", 3_000, RoomNames.Lobby, 3));
+        Frame(vm, new HistoryFrame(RoomNames.Lobby, [Entry(2), Entry(3)], More: true));
+        Assert.Equal(["m2", "m3"], Texts(vm));
+    }
+
+    [Fact]
+    public void Joining_a_room_opens_its_buffer_with_its_members_and_history_and_chat_there_goes_to_the_room()
+    {
+        var vm = InRust(LoggedIn("bob", "carol"));
+        Assert.Equal("#rust", vm.Current);
+        Assert.Equal("rust", vm.CurrentRoom);
+        Assert.Equal(["lobby", "rust"], vm.JoinedRooms);
+        Assert.Equal(["alice", "bob"], vm.UsersShown);
+        Assert.Equal("lobby [#rust]", vm.ConversationBar());
+        Frame(vm, new HistoryFrame("rust", [Entry(1), Entry(2)], More: false));
+        Assert.Equal(["m1", "m2"], Texts(vm));
+        Assert.Contains(vm.VisibleLines(), l => l.Text.Contains("start of #rust"));
+
+        var sent = vm.Submit("hello rust");
+        Assert.Equal([new SayCommand("hello rust", "rust")], sent.Send);
+        Assert.Equal(Delivery.Pending, vm.VisibleLines().Last().Delivery);
+        Frame(vm, new MessageFrame("alice", "hello rust", 3_000, "rust", 3));
+        Assert.Equal(Delivery.Delivered, vm.VisibleLines().Last().Delivery);
+
+        // The lobby's chat stays in the lobby, counted as unread meanwhile.
+        Frame(vm, new MessageFrame("carol", "in the lobby", 4_000, RoomNames.Lobby, 9));
+        Assert.DoesNotContain("in the lobby", Texts(vm));
+        Assert.Equal("lobby(1) [#rust]", vm.ConversationBar());
+        vm.SwitchTo(null);
+        Assert.Equal(["in the lobby"], Texts(vm));
+        Assert.Equal([new SayCommand("back here")], vm.Submit("back here").Send);
+    }
+
+    [Fact]
+    public void Others_joining_and_leaving_a_room_show_in_that_room_and_change_its_members()
+    {
+        var vm = InRust(LoggedIn("bob", "carol"));
+        Frame(vm, new JoinedFrame("carol", "rust"));
+        Assert.Equal(["alice", "bob", "carol"], vm.UsersShown);
+        Frame(vm, new LeftFrame("bob", LeaveReasons.Part, "rust"));
+        Assert.Equal(["alice", "carol"], vm.UsersShown);
+        Assert.Equal(["carol joined #rust", "bob left #rust (part)"],
+            vm.VisibleLines().Where(l => l.Kind is LineKind.Join or LineKind.Leave).Select(l => l.Text));
+        vm.SwitchTo(null);
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Kind is LineKind.Join or LineKind.Leave);
+        Assert.Equal(3, vm.UsersShown.Count); // everyone online in the lobby
+    }
+
+    [Fact]
+    public void Scrolling_past_the_top_asks_for_the_page_before_the_oldest_message_once_until_the_start()
+    {
+        var vm = InRust(LoggedIn("bob"));
+        Frame(vm, new HistoryFrame("rust", [Entry(11), Entry(12)], More: true));
+        Assert.Equal([new HistoryCommand("rust", 11, ChatViewModel.HistoryPage)], vm.LoadOlderHistory());
+        Assert.Empty(vm.LoadOlderHistory()); // one page at a time
+        Frame(vm, new HistoryFrame("rust", [Entry(9), Entry(10)], More: true));
+        Assert.Equal(["m9", "m10", "m11", "m12"], Texts(vm));
+        Assert.Equal([new HistoryCommand("rust", 9, ChatViewModel.HistoryPage)], vm.LoadOlderHistory());
+        Frame(vm, new HistoryFrame("rust", [Entry(8)], More: false));
+        Assert.Equal(["m8", "m9", "m10", "m11", "m12"], Texts(vm));
+        Assert.Empty(vm.LoadOlderHistory()); // the start is shown
+        vm.OpenConversation("bob");
+        Assert.Empty(vm.LoadOlderHistory()); // a private conversation has no history
+    }
+
+    [Fact]
+    public void A_failed_history_request_may_be_asked_again()
+    {
+        var vm = InRust(LoggedIn("bob"));
+        Frame(vm, new HistoryFrame("rust", [Entry(5)], More: true));
+        Assert.Single(vm.LoadOlderHistory());
+        Frame(vm, new ErrorFrame(ErrorCodes.BadRequest, "history is not available right now; try again"));
+        Assert.Single(vm.LoadOlderHistory());
+    }
+
+    [Fact]
+    public void Part_leaves_the_room_shown_and_closes_its_buffer_but_the_lobby_cannot_be_left()
+    {
+        var vm = InRust(LoggedIn("bob"));
+        Assert.Equal([new PartCommand("rust")], vm.Submit("/part").Send);
+        Frame(vm, new LeftFrame("alice", LeaveReasons.Part, "rust"));
+        Assert.Null(vm.Current);
+        Assert.Empty(vm.Conversations);
+        Assert.Equal(["lobby"], vm.JoinedRooms);
+        Assert.Contains("you left #rust", vm.Log[^1].Text);
+
+        Assert.Empty(vm.Submit("/part").Send);
+        Assert.Contains("everyone stays in the lobby", vm.Log[^1].Text);
+        vm.OpenConversation("bob");
+        Assert.Empty(vm.Submit("/part").Send);
+        Assert.Contains("private conversation", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void After_a_reconnect_the_rooms_that_were_open_are_joined_again_without_switching_to_them()
+    {
+        var vm = InRust(LoggedIn("bob"));
+        vm.SwitchTo(null);
+        vm.Apply(new SessionDisconnected("the connection was reset"));
+        Assert.Equal(["lobby"], vm.JoinedRooms);
+        vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 7400)));
+        var again = vm.Apply(new SessionFrameReceived(new WelcomeFrame("alice", ["alice"])));
+        Assert.Equal([new HistoryCommand(RoomNames.Lobby, null, ChatViewModel.HistoryPage), new JoinCommand("rust")],
+            Assert.Single(again.OfType<SendCommands>()).Commands);
+        Frame(vm, new JoinedFrame("alice", "rust", ["alice"]));
+        Assert.Null(vm.Current);
+        Assert.Equal(["lobby", "rust"], vm.JoinedRooms);
+    }
+
+    [Fact]
+    public void Rooms_lists_the_servers_rooms()
+    {
+        var vm = LoggedIn("bob");
+        Assert.Equal([RoomsCommand.Instance], vm.Submit("/rooms").Send);
+        Frame(vm, new RoomsFrame([new RoomEntry("lobby", 2), new RoomEntry("rust", 1)]));
+        Assert.Equal(2, vm.ServerRooms.Count);
+        Assert.Equal("rooms: #lobby (2), #rust (1) · /join ROOM", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void Register_keeps_the_password_for_reconnecting_and_out_of_the_input_history()
+    {
+        var vm = LoggedIn("bob");
+        Assert.Null(vm.Password);
+        Assert.Equal([new RegisterCommand(new Password("correct-horse"))], vm.Submit("/register correct-horse").Send);
+        Assert.Null(vm.History.Older(""));
+        Frame(vm, new RegisteredFrame("alice"));
+        Assert.Equal(new Password("correct-horse"), vm.Password);
+        Assert.Contains("registered", vm.Log[^1].Text);
+
+        vm.Submit("/passwd correct-horse battery-staple");
+        Frame(vm, new ErrorFrame(ErrorCodes.WrongPassword, "wrong password"));
+        Assert.Equal(new Password("correct-horse"), vm.Password);
+        vm.Submit("/passwd correct-horse battery-staple");
+        Frame(vm, PasswordChangedFrame.Instance);
+        Assert.Equal(new Password("battery-staple"), vm.Password);
     }
 }

@@ -110,4 +110,38 @@ public class InputCommandTests
         Assert.IsType<InputCommand.Quit>(InputCommand.Parse("/quit"));
         Assert.Empty(InputCommand.Parse("/help").ToClientCommands());
     }
+
+    [Theory]
+    [InlineData("/join rust", "rust")]
+    [InlineData("/join #Rust", "rust")]
+    [InlineData("/JOIN #ops", "ops")]
+    public void Join_takes_a_room_name_with_or_without_hash_in_any_case(string input, string room) =>
+        Assert.Equal([new JoinCommand(room)], InputCommand.Parse(input).ToClientCommands());
+
+    [Theory]
+    [InlineData("/join", "usage: /join ROOM")]
+    [InlineData("/join no/slash", "not a valid room name")]
+    [InlineData("/join a b", "usage: /join ROOM")]
+    [InlineData("/part a b", "usage: /part")]
+    [InlineData("/rooms all", "no arguments")]
+    [InlineData("/register", "usage: /register PASSWORD")]
+    [InlineData("/register short", "8-128 characters")]
+    [InlineData("/passwd onlyone", "usage: /passwd OLD NEW")]
+    [InlineData("/passwd old-password tiny", "8-128 characters")]
+    public void Room_and_account_commands_check_their_arguments(string input, string expected) =>
+        Assert.Contains(expected, Assert.IsType<InputCommand.Invalid>(InputCommand.Parse(input)).Error);
+
+    [Fact]
+    public void Account_commands_carry_their_passwords_and_say_so()
+    {
+        var register = InputCommand.Parse("/register correct-horse");
+        Assert.Equal([new RegisterCommand(new Password("correct-horse"))], register.ToClientCommands());
+        Assert.True(register.HoldsPassword);
+        var passwd = InputCommand.Parse("/passwd correct-horse battery-staple");
+        Assert.Equal([new PasswdCommand(new Password("correct-horse"), new Password("battery-staple"))], passwd.ToClientCommands());
+        Assert.True(passwd.HoldsPassword);
+        Assert.Equal([RoomsCommand.Instance], InputCommand.Parse("/rooms").ToClientCommands());
+        Assert.Equal(new InputCommand.Part("rust"), InputCommand.Parse("/part #rust"));
+        Assert.Equal(new InputCommand.Part(null), InputCommand.Parse("/part"));
+    }
 }

@@ -77,7 +77,7 @@ public class TerminalSmokeTests
             tmux.SendKeys("C-u", "Tab", "Tab", "Down", "Enter");
             await tmux.WaitForAsync(s => s.Contains("[bobby]"), "Tab, Tab to the online list, Enter on bobby opening a conversation");
             tmux.SendKeys("C-n");
-            await tmux.WaitForAsync(s => s.Contains("[room]"), "Ctrl+N back to the room");
+            await tmux.WaitForAsync(s => s.Contains("[lobby]"), "Ctrl+N back to the lobby");
         }
 
         // A second client, headless.

@@ -26,6 +26,7 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
 
     private readonly IActorRef _tickets;
     private readonly RudpSettings _settings;
+    private readonly RudpServerLimits _limits;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _wire;
     private readonly Dictionary<uint, Connection> _byId = new();
@@ -38,10 +39,11 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     private IPEndPoint? _lastRefused;
     private long _dropped;
 
-    public RudpServerActor(Socket socket, IActorRef tickets, RudpSettings settings)
+    public RudpServerActor(Socket socket, IActorRef tickets, RudpSettings settings, RudpServerLimits limits)
     {
         _tickets = tickets;
         _settings = settings;
+        _limits = limits;
         _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed, coalesce: false), "wire");
         if (!settings.Impairment.IsTransparent)
             _log.Warning("lossy socket on the UDP port: {0} (seed {1})", settings.Impairment, settings.LossSeed);
@@ -74,13 +76,13 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void PreStart() =>
-        Timers.StartPeriodicTimer(nameof(LogRefusals), LogRefusals.Instance, _settings.LogInterval);
+        Timers.StartPeriodicTimer(nameof(LogRefusals), LogRefusals.Instance, _limits.LogInterval);
 
     /// <summary>A transfer that throws is stopped, not restarted: a restart would replay its handshake to a client mid-transfer.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    public static Props Props(Socket socket, IActorRef tickets, RudpSettings settings) =>
-        Akka.Actor.Props.Create(() => new RudpServerActor(socket, tickets, settings));
+    public static Props Props(Socket socket, IActorRef tickets, RudpSettings settings, RudpServerLimits limits) =>
+        Akka.Actor.Props.Create(() => new RudpServerActor(socket, tickets, settings, limits));
 
     /// <summary>One datagram; <paramref name="data"/> is only valid during the call (a sender gets its own copy).</summary>
     private void OnDatagram(ReadOnlySpan<byte> data, IPEndPoint from)
@@ -117,9 +119,9 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
         }
         if (_redeeming.Contains(key)) return;
         // Checked before the ticket is redeemed, so a refused client can try again with the same ticket.
-        if (_halfOpen.Count + _redeeming.Count >= _settings.MaxHalfOpen
-            || _byId.Count + _redeeming.Count >= _settings.MaxTransfers
-            || _perAddress.GetValueOrDefault(from.Address) >= _settings.MaxTransfersPerAddress)
+        if (_halfOpen.Count + _redeeming.Count >= _limits.MaxHalfOpen
+            || _byId.Count + _redeeming.Count >= _limits.MaxTransfers
+            || _perAddress.GetValueOrDefault(from.Address) >= _limits.MaxTransfersPerAddress)
         {
             Refuse(from, RstReason.Busy);
             return;
@@ -171,7 +173,7 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     {
         if (_refused.Count == 0) return;
         _log.Info("udp: refused {0} SYN(s) in the last {1:0.#} s ({2}); the last from {3}",
-            _refused.Values.Sum(), _settings.LogInterval.TotalSeconds,
+            _refused.Values.Sum(), _limits.LogInterval.TotalSeconds,
             string.Join(", ", _refused.OrderBy(r => r.Key).Select(r => $"{r.Key}: {r.Value}")), _lastRefused);
         _refused.Clear();
     }
