@@ -108,4 +108,14 @@ public static class Lines
         int close = rest.IndexOf((byte)'"');
         return close < 0 ? default : rest[..close];
     }
+
+    /// <summary>How many names the <c>users</c> array of a welcome or users line holds (names never contain quotes).</summary>
+    public static int ListedUsers(ReadOnlySpan<byte> line)
+    {
+        int at = line.IndexOf("\"users\":["u8);
+        if (at < 0) return 0;
+        var list = line[(at + 9)..];
+        int close = list.IndexOf((byte)']');
+        return (close < 0 ? list : list[..close]).Count((byte)'"') / 2;
+    }
 }
