@@ -93,11 +93,22 @@ public sealed class LineSocket : IDisposable
 public static class Lines
 {
     public static ReadOnlySpan<byte> Msg => "{\"type\":\"msg\""u8;
+    public static ReadOnlySpan<byte> Pm => "{\"type\":\"pm\""u8;
     public static ReadOnlySpan<byte> Welcome => "{\"type\":\"welcome\""u8;
     public static ReadOnlySpan<byte> Joined => "{\"type\":\"joined\""u8;
     public static ReadOnlySpan<byte> Left => "{\"type\":\"left\""u8;
     public static ReadOnlySpan<byte> Users => "{\"type\":\"users\""u8;
     public static ReadOnlySpan<byte> Error => "{\"type\":\"error\""u8;
+
+    /// <summary>How many strings the array field starting with <paramref name="quotedNameColonBracket"/> holds (strings without quotes inside: user and room names); 0 when absent.</summary>
+    public static int StringArrayLength(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedNameColonBracket)
+    {
+        int at = line.IndexOf(quotedNameColonBracket);
+        if (at < 0) return 0;
+        var rest = line[(at + quotedNameColonBracket.Length)..];
+        int close = rest.IndexOf((byte)']');
+        return close < 0 ? 0 : rest[..close].Count((byte)'"') / 2;
+    }
 
     /// <summary>The raw value of a string field (escapes left as they are), or empty when absent.</summary>
     public static ReadOnlySpan<byte> StringField(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedNameColonQuote)
