@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
 
@@ -35,5 +36,18 @@ public class ServerLifecycleTests
         await alice.ExpectErrorAsync(ErrorCodes.ServerShutdown);
         Assert.Null(await alice.ReadLineAsync());
         await alice.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_stopping_server_runs_into_no_shutdown_phase_timeout()
+    {
+        // Every phase of the coordinated shutdown has a timeout; a stop that takes as long as the
+        // sharding phase's has stalled on something (the lobby's handoff once did, on every stop).
+        var server = await TestServer.StartAsync();
+        await using (var alice = await server.LoginAsync("alice")) await alice.SendAsync(new SayCommand("bye"));
+        var phaseTimeout = server.Server.System.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout");
+        var stopping = Stopwatch.StartNew();
+        await server.DisposeAsync();
+        Assert.True(stopping.Elapsed < phaseTimeout, $"the stop took {stopping.Elapsed.TotalSeconds:0.0} s, a phase timeout is {phaseTimeout.TotalSeconds} s");
     }
 }

@@ -55,25 +55,16 @@ public partial class ServerProcessTests
         // 400 descriptors, 384 reserved: the server lowers its limits to fit the rest.
         await using var server = await RunningServer.StartAsync(files.Path, prlimitNoFile: 400);
         var sockets = new List<TcpClient>();
-        int refused = 0;
         for (int i = 0; i < 300; i++)
         {
             var tcp = new TcpClient();
             await tcp.ConnectAsync(server.Chat);
             sockets.Add(tcp);
         }
-        foreach (var tcp in sockets)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-            var buffer = new byte[256];
-            try
-            {
-                int n = await tcp.GetStream().ReadAsync(buffer, timeout.Token);
-                if (n > 0 && System.Text.Encoding.UTF8.GetString(buffer, 0, n).Contains("\"connection_limit\"")) refused++;
-            }
-            catch (OperationCanceledException) { } // admitted: the server says nothing until hello
-            catch (IOException) { refused++; }     // closed at once while the server was out of descriptors
-        }
+        // Each socket either hears a connection_limit line (or is cut) or stays silent: an admitted
+        // connection hears nothing until hello. All are read at once, so a slow answer counts too.
+        var answers = await Task.WhenAll(sockets.Select(IsRefusedAsync));
+        int refused = answers.Count(r => r);
         Assert.InRange(refused, 150, 299);
         Assert.False(server.HasExited, "the server died");
         foreach (var tcp in sockets) tcp.Dispose();
@@ -87,6 +78,19 @@ public partial class ServerProcessTests
             Assert.True(DateTime.UtcNow < deadline, "no client was served after the flood");
             await Task.Delay(100);
         }
+    }
+
+    private static async Task<bool> IsRefusedAsync(TcpClient tcp)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // well inside the 10 s login deadline
+        var buffer = new byte[256];
+        try
+        {
+            int n = await tcp.GetStream().ReadAsync(buffer, timeout.Token);
+            return n == 0 || System.Text.Encoding.UTF8.GetString(buffer, 0, n).Contains("\"connection_limit\"");
+        }
+        catch (OperationCanceledException) { return false; } // admitted: the server says nothing until hello
+        catch (IOException) { return true; }                   // closed at once while the server was out of descriptors
     }
 
     /// <summary><c>dotnet Messenger.Server.dll</c> on ports 0, optionally under <c>prlimit</c>.</summary>

@@ -45,6 +45,7 @@ public sealed class TestServer : IAsyncDisposable
             messenger.accounts.pbkdf2-iterations = 1000
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
+            {{TestCluster.FastFailover}}
             {{extraHocon}}
             """);
         var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), systemName);
