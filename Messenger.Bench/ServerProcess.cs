@@ -179,6 +179,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return list.OrderByDescending(t => t.Item2).ToList();
     }
 
+    /// <summary>CPU seconds of the runtime's tiered-compilation thread (the JIT recompiling hot code) so far.</summary>
+    public double JitCpuSeconds() => ThreadCpu().Where(t => t.Thread.StartsWith(".NET Tiered", StringComparison.Ordinal)).Sum(t => t.CpuSeconds);
+
     /// <summary>Per-thread CPU grouped by name (".NET TP Worker" ×N and so on), busiest first.</summary>
     public string ThreadCpuSummary(int top = 8) => string.Join(", ", ThreadCpu()
         .GroupBy(t => t.Thread)

@@ -6,19 +6,21 @@ namespace Messenger.Bench.Scenarios;
 /// <summary>
 /// The same load on one node and on a cluster of several server processes on this machine, one
 /// after the other in one run (issue 13): private-message latency between pairs of users on one
-/// node and on two (<see cref="PmLatencyProbe"/>), then the lobby fan-out of
-/// <see cref="FanoutScenario"/> with client i on node i mod n. The nodes share one SQLite folder
+/// node and on two (<see cref="PmLatencyProbe"/>), 3 s with nobody talking, then the lobby fan-out of
+/// <see cref="FanoutScenario"/> with client i on node i mod n, after a shorter unreported one. The nodes share one SQLite folder
 /// (as nodes on one machine may); the others join the first through its cluster address. One row
 /// per cluster size, and a row of ratios (cluster over one node). On a 2-core machine this shows
 /// correctness and the cost of crossing nodes, not speed.
 /// </summary>
 public sealed class ClusterScenario(ClusterScenario.Options options)
 {
+    /// <param name="WarmupMessages">Messages each sender says in an unreported fan-out run before the measured one (every node's JIT warms up).</param>
     /// <param name="Deadline">Of each size's probes and fan-out (start-up and stop are bounded apart).</param>
-    public sealed record Options(int Nodes, FanoutScenario.Options Fanout, int PmPairs, int PmMessages, TimeSpan PmInterval, TimeSpan Deadline,
+    public sealed record Options(int Nodes, FanoutScenario.Options Fanout, int WarmupMessages, int PmPairs, int PmMessages, TimeSpan PmInterval, TimeSpan Deadline,
         string? ServerDll = null);
 
     private static readonly TimeSpan NodeStartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan IdleSample = TimeSpan.FromSeconds(3);
 
     /// <summary>Figures of the cluster's row divided by the single node's, as <c>NAME_ratio</c>.</summary>
     private static readonly string[] RatioKeys =
@@ -31,6 +33,7 @@ public sealed class ClusterScenario(ClusterScenario.Options options)
         var clients = new Option<int>("--clients") { Description = "Fan-out clients, spread over the nodes", DefaultValueFactory = _ => 200 };
         var senders = new Option<int>("--senders") { Description = "How many of them also send", DefaultValueFactory = _ => 5 };
         var messages = new Option<int>("--messages") { Description = "Messages each sender says", DefaultValueFactory = _ => 1000 };
+        var warmup = new Option<int>("--warmup") { Description = "Messages each sender says in an unreported fan-out run first (0: none)", DefaultValueFactory = _ => 200 };
         var rate = new Option<double>("--rate") { Description = "Total messages per second over all senders", DefaultValueFactory = _ => FanoutDefaults.Rate };
         var pairs = new Option<int>("--pm-pairs") { Description = "Private-message pairs of each kind (same node, cross node)", DefaultValueFactory = _ => 6 };
         var pms = new Option<int>("--pm-messages") { Description = "Private messages each pair sends", DefaultValueFactory = _ => 200 };
@@ -38,14 +41,14 @@ public sealed class ClusterScenario(ClusterScenario.Options options)
         var timeout = new Option<int>("--timeout") { Description = "Hard deadline of each cluster size's probes and fan-out, in seconds", DefaultValueFactory = _ => 180 };
         var command = new Command("cluster", "Fan-out and private-message latency on N nodes beside one node, with ratios")
         {
-            nodes, clients, senders, messages, rate, pairs, pms, pmInterval, timeout, serverDll,
+            nodes, clients, senders, messages, warmup, rate, pairs, pms, pmInterval, timeout, serverDll,
         };
         command.SetAction(async (p, _) =>
         {
             var deadline = TimeSpan.FromSeconds(p.GetValue(timeout));
             var rows = await new ClusterScenario(new(p.GetValue(nodes),
                 new FanoutScenario.Options(p.GetValue(clients), p.GetValue(senders), p.GetValue(messages), p.GetValue(rate), deadline),
-                p.GetValue(pairs), p.GetValue(pms), TimeSpan.FromMilliseconds(p.GetValue(pmInterval)), deadline, p.GetValue(serverDll)))
+                p.GetValue(warmup), p.GetValue(pairs), p.GetValue(pms), TimeSpan.FromMilliseconds(p.GetValue(pmInterval)), deadline, p.GetValue(serverDll)))
                 .RunAsync(r => r.Print());
             Console.WriteLine(Table(rows));
             return rows.All(r => r.Get("status") == "ok") ? 0 : 1;
@@ -88,8 +91,14 @@ public sealed class ClusterScenario(ClusterScenario.Options options)
 
             using var deadline = new CancellationTokenSource(o.Deadline);
             var pm = await PmLatencyProbe.RunAsync(Pairs(nodes, o.PmPairs), $"p{count}-", o.PmMessages, o.PmInterval, deadline.Token);
+            // What the nodes cost with nobody talking (cluster heartbeats and gossip, timers), apart from the load.
+            double idleBefore = nodes.Sum(n => n.CpuSeconds());
+            long idleStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            await Task.Delay(IdleSample, deadline.Token);
+            row.Add("idle_cpu_cores", (nodes.Sum(n => n.CpuSeconds()) - idleBefore) / BenchConfig.SecondsSince(idleStart));
+            if (o.WarmupMessages > 0) await new FanoutScenario(o.Fanout with { Messages = o.WarmupMessages }).RunOnAsync(nodes, $"w{count}-");
             var fanout = await new FanoutScenario(o.Fanout).RunOnAsync(nodes, $"f{count}-");
-            row = fanout.As("cluster", ("nodes", row.Get("nodes")!), ("start_s", row.Get("start_s")!));
+            row = fanout.As("cluster", [.. row.Fields.Select(f => (f.Key, f.Value))]);
             foreach (var kind in pm) kind.AddTo(row);
             var fanoutStatus = fanout.Get("status");
             return row.Add("status", fanoutStatus != "ok" ? $"fan-out: {fanoutStatus}"

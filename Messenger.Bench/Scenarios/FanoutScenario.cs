@@ -67,7 +67,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
 
             // ---- send and receive
             long expected = (long)o.Clients * o.Senders * o.Messages;
-            double cpuBefore = nodes.Sum(n => n.CpuSeconds());
+            double cpuBefore = nodes.Sum(n => n.CpuSeconds()), jitBefore = nodes.Sum(n => n.JitCpuSeconds());
             long start = Stopwatch.GetTimestamp();
             var sent = new int[o.Senders];
             var senders = Enumerable.Range(0, o.Senders).Select(s => SendAsync(clients[s], s, o, sent, cancel)).ToArray();
@@ -83,7 +83,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
             }
             long end = clients.Max(c => Volatile.Read(ref c.Log.LastReceiveTimestamp));
             double seconds = end > start ? Stopwatch.GetElapsedTime(start, end).TotalSeconds : BenchConfig.SecondsSince(start);
-            double cpu = nodes.Sum(n => n.CpuSeconds()) - cpuBefore;
+            double cpu = nodes.Sum(n => n.CpuSeconds()) - cpuBefore, jit = nodes.Sum(n => n.JitCpuSeconds()) - jitBefore;
             string threads = string.Join(" / ", nodes.Select(n => n.ThreadCpuSummary(nodes.Count == 1 ? 8 : 3)));
             long rss = nodes.Sum(n => n.RssBytes());
             await Task.WhenAll(senders.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
@@ -105,6 +105,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
                 .Add("errors", clients.Sum(c => (long)c.Log.Errors))
                 .Add("seconds", seconds)
                 .Add("server_cpu_s", cpu)
+                .Add("server_jit_cpu_s", jit)
                 .Add("server_cpu_per_1k_deliveries_ms", unique == 0 ? double.NaN : cpu * 1000 / (unique / 1000.0))
                 .Add("server_rss_mb", rss / 1e6)
                 .Add("status", cancel.IsCancellationRequested ? "deadline" : stalled ? "stalled" : expected == unique ? "ok" : "incomplete")
