@@ -92,10 +92,12 @@ public sealed class ClusterScenario(ClusterScenario.Options options)
             using var deadline = new CancellationTokenSource(o.Deadline);
             var pm = await PmLatencyProbe.RunAsync(Pairs(nodes, o.PmPairs), $"p{count}-", o.PmMessages, o.PmInterval, deadline.Token);
             // What the nodes cost with nobody talking (cluster heartbeats and gossip, timers), apart from the load.
-            double idleBefore = nodes.Sum(n => n.CpuSeconds());
+            double idleBefore = nodes.Sum(n => n.CpuSeconds()), idleJitBefore = nodes.Sum(n => n.JitCpuSeconds());
             long idleStart = System.Diagnostics.Stopwatch.GetTimestamp();
             await Task.Delay(IdleSample, deadline.Token);
-            row.Add("idle_cpu_cores", (nodes.Sum(n => n.CpuSeconds()) - idleBefore) / BenchConfig.SecondsSince(idleStart));
+            double idleSeconds = BenchConfig.SecondsSince(idleStart);
+            row.Add("idle_cpu_cores", (nodes.Sum(n => n.CpuSeconds()) - idleBefore) / idleSeconds)
+                .Add("idle_jit_cpu_cores", (nodes.Sum(n => n.JitCpuSeconds()) - idleJitBefore) / idleSeconds);
             if (o.WarmupMessages > 0) await new FanoutScenario(o.Fanout with { Messages = o.WarmupMessages }).RunOnAsync(nodes, $"w{count}-");
             var fanout = await new FanoutScenario(o.Fanout).RunOnAsync(nodes, $"f{count}-");
             row = fanout.As("cluster", [.. row.Fields.Select(f => (f.Key, f.Value))]);
