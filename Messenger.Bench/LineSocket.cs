@@ -100,16 +100,6 @@ public static class Lines
     public static ReadOnlySpan<byte> Users => "{\"type\":\"users\""u8;
     public static ReadOnlySpan<byte> Error => "{\"type\":\"error\""u8;
 
-    /// <summary>How many strings the array field starting with <paramref name="quotedNameColonBracket"/> holds (strings without quotes inside: user and room names); 0 when absent.</summary>
-    public static int StringArrayLength(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedNameColonBracket)
-    {
-        int at = line.IndexOf(quotedNameColonBracket);
-        if (at < 0) return 0;
-        var rest = line[(at + quotedNameColonBracket.Length)..];
-        int close = rest.IndexOf((byte)']');
-        return close < 0 ? 0 : rest[..close].Count((byte)'"') / 2;
-    }
-
     /// <summary>The raw value of a string field (escapes left as they are), or empty when absent.</summary>
     public static ReadOnlySpan<byte> StringField(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedNameColonQuote)
     {
@@ -118,5 +108,15 @@ public static class Lines
         var rest = line[(at + quotedNameColonQuote.Length)..];
         int close = rest.IndexOf((byte)'"');
         return close < 0 ? default : rest[..close];
+    }
+
+    /// <summary>How many names the <c>users</c> array of a welcome or users line holds (names never contain quotes).</summary>
+    public static int ListedUsers(ReadOnlySpan<byte> line)
+    {
+        int at = line.IndexOf("\"users\":["u8);
+        if (at < 0) return 0;
+        var list = line[(at + 9)..];
+        int close = list.IndexOf((byte)']');
+        return (close < 0 ? list : list[..close]).Count((byte)'"') / 2;
     }
 }

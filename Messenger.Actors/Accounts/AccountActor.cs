@@ -40,7 +40,8 @@ public sealed record QueueOffline(string From, string To, string Text, long Ts) 
 /// One name's account, persistent: whether the name is registered (and its password hash), and
 /// the private messages kept for it while its owner is offline. A sharded entity (kind
 /// <c>account</c>, keyed by the lower-case name; see <see cref="EntityDirectory"/>), started for
-/// every name that logs in or is written to, and passivated when idle. Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
+/// every name that logs in or is written to, and passivated when idle; a guest name's account
+/// (nothing registered) stops as soon as it has let the guest in. Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
 /// the account stashes what else arrives (<see cref="Working"/>). Password attempts are limited
 /// per name by a token bucket, so guessing is slow whatever the number of connections.
 /// </summary>
@@ -144,7 +145,10 @@ public sealed class AccountActor : ReceivePersistentActor
     {
         if (_hash is null)
         {
-            Sender.Tell(new LoginAccepted(check.User, check.Connection, [])); // a guest name
+            // A guest name: its account holds nothing, so it stops now rather than after
+            // passivate-after, and a logged-in guest costs no account actor.
+            Sender.Tell(new LoginAccepted(check.User, check.Connection, []));
+            Context.Parent.Tell(new Passivate(StopEntity.Instance));
             return;
         }
         if (check.Password is null)

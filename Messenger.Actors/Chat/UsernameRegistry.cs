@@ -33,10 +33,10 @@ public sealed record LeftChat : ICrossNodeMessage { public static readonly LeftC
 /// A node's door to the chat for its connections: logins, leaves and private messages. Every
 /// logged-in <c>ConnectionActor</c> of this node is registered here and death-watched, so a
 /// connection that dies for any reason frees its name. Names are unique across the cluster: a
-/// login asks the name's <see cref="NameClaim"/> (a sharded entity, on whichever node), which asks
+/// login asks the name's claim (<see cref="NameClaims"/>, a sharded entity, on whichever node), which asks
 /// the name's account (a guest name, or a registered one with its password); the registry watches
-/// each of its users' claims and, if one stops (its shard moved to another node), claims the name
-/// again. A private message goes to the recipient's claim, which hands it to the recipient wherever
+/// the claims entities holding its users' names and, if one stops (its shard moved to another
+/// node), claims those names again. A private message goes to the recipient's claim, which hands it to the recipient wherever
 /// it is, or to the account (kept if the name is registered) when the name is free. Logins are
 /// limited per remote address (<see cref="LoginRateSettings"/>) before anything else is done for them.
 /// Presence is not here: an accepted login, and every leave, is handed to this node's
@@ -47,7 +47,13 @@ public sealed record LeftChat : ICrossNodeMessage { public static readonly LeftC
 /// </summary>
 public sealed class UsernameRegistry : ReceiveActor
 {
-    private sealed record Member(string Name, IActorRef Connection);
+    /// <summary>A logged-in user of this node, and the claims entity holding its name (watched).</summary>
+    private sealed class Member(string name, IActorRef connection)
+    {
+        public string Name { get; } = name;
+        public IActorRef Connection { get; } = connection;
+        public IActorRef? Claim { get; set; }
+    }
 
     private readonly IActorRef _rooms;
     private readonly IActorRef _claims;
@@ -59,11 +65,11 @@ public sealed class UsernameRegistry : ReceiveActor
     private readonly HashSet<IActorRef> _claiming = new(); // connections whose claim is being decided
     private DateTime _lastClearTextWarning = DateTime.MinValue;
     private readonly Dictionary<IActorRef, Member> _byConnection = new();
-    private readonly Dictionary<IActorRef, Member> _byClaim = new(); // each user's claim entity, watched
+    private readonly Dictionary<IActorRef, HashSet<Member>> _byClaim = new(); // claims entities holding users' names, watched
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
 
-    /// <param name="claims">The name-claim region (<see cref="NameClaim"/>).</param>
+    /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
     public UsernameRegistry(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate,
         bool passwordsInClear, Func<long>? unixMillisClock = null)
     {
@@ -92,10 +98,14 @@ public sealed class UsernameRegistry : ReceiveActor
         Receive<LeaveChat>(m => Remove(Sender, m.Reason, m.Rooms, LeftChat.Instance));
         Receive<Terminated>(t =>
         {
-            if (_byClaim.Remove(t.ActorRef, out var member))
+            if (_byClaim.Remove(t.ActorRef, out var members))
             {
-                // The claim's shard moved (its node left or died): hold the name again.
-                _claims.Tell(new ToClaim(member.Name, new Reclaim(member.Name, member.Connection)));
+                // The claims' shard moved (its node left or died): hold the names again.
+                foreach (var member in members)
+                {
+                    member.Claim = null;
+                    _claims.Tell(new ToClaim(member.Name, new Reclaim(member.Name, member.Connection)));
+                }
                 return;
             }
             _claiming.Remove(t.ActorRef);
@@ -103,7 +113,7 @@ public sealed class UsernameRegistry : ReceiveActor
         });
     }
 
-    /// <param name="claims">The name-claim region (<see cref="NameClaim"/>).</param>
+    /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
     /// <param name="passwordsInClear">Clients reach the server on a non-loopback address without TLS: warn when a password arrives.</param>
     public static Props Props(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate,
         bool passwordsInClear = false, Func<long>? unixMillisClock = null) =>
@@ -137,18 +147,34 @@ public sealed class UsernameRegistry : ReceiveActor
         var connection = granted.Connection;
         if (_byConnection.TryGetValue(connection, out var reclaimed))
         {
-            // Granted again after the claim moved: watch its new incarnation.
-            _byClaim[Sender] = reclaimed;
-            Context.Watch(Sender);
+            // Granted again after the claim moved: watch its new holder.
+            HeldBy(reclaimed, Sender);
             return;
         }
         if (!_claiming.Remove(connection)) return; // the connection died meanwhile; its claim saw that too
         var member = new Member(granted.User, connection); // a registered name as registered
         _byConnection.Add(connection, member);
-        _byClaim[Sender] = member;
-        Context.Watch(Sender);
+        HeldBy(member, Sender);
         _presence.Tell(new UserOnline(member.Name, connection, granted.Offline));
         _log.Info("joined: {0} ({1} online here)", member.Name, _byConnection.Count);
+    }
+
+    /// <summary>Records that <paramref name="claims"/> (null: nobody) holds the member's name; a claims entity is watched while it holds a name of this node's.</summary>
+    private void HeldBy(Member member, IActorRef? claims)
+    {
+        if (member.Claim is { } old && _byClaim.TryGetValue(old, out var held) && held.Remove(member) && held.Count == 0)
+        {
+            _byClaim.Remove(old);
+            Context.Unwatch(old);
+        }
+        member.Claim = claims;
+        if (claims is null) return;
+        if (!_byClaim.TryGetValue(claims, out var members))
+        {
+            _byClaim.Add(claims, members = []);
+            Context.Watch(claims);
+        }
+        members.Add(member);
     }
 
     private void HandlePrivate(SendPrivate pm)
@@ -165,11 +191,7 @@ public sealed class UsernameRegistry : ReceiveActor
             return;
         }
         Context.Unwatch(connection);
-        foreach (var claim in _byClaim.Where(p => p.Value == member).Select(p => p.Key).ToArray())
-        {
-            Context.Unwatch(claim);
-            _byClaim.Remove(claim);
-        }
+        HeldBy(member, null);
         _claims.Tell(new ToClaim(member.Name, new Release(connection)));
         // Presence (and the lobby, through it) learns who left, and why, only from here (the
         // registry watches every connection); other rooms also watch their members, in case a

@@ -1,5 +1,7 @@
 using Akka.Actor;
+using System.Globalization;
 using Akka.Cluster.Sharding;
+using Akka.Util;
 
 namespace Messenger.Cluster;
 
@@ -29,8 +31,21 @@ public sealed class EnvelopeExtractor(int shards) : HashCodeMessageExtractor(sha
 }
 
 /// <summary>
-/// One directory per kind of entity (rooms, accounts, name claims), keyed by name: a cluster
-/// sharding region. Every node runs the region of every kind; a message for a name goes to the
+/// Keys to bucket entities: for a kind whose state per key is small (a name's claim), one entity
+/// holds the keys of a bucket (their hash modulo the number of shards, the same in every process)
+/// and gets each envelope whole, since it needs the key.
+/// </summary>
+public sealed class BucketExtractor(int shards) : HashCodeMessageExtractor(shards)
+{
+    public override string EntityId(object message) =>
+        message is IEntityEnvelope e ? ((uint)MurmurHash.StringHash(e.EntityId) % (uint)MaxNumberOfShards).ToString(CultureInfo.InvariantCulture) : null!;
+
+    public override object EntityMessage(object message) => message;
+}
+
+/// <summary>
+/// One directory per kind of entity (rooms, accounts, name claims), keyed by name (name claims by
+/// bucket of names): a cluster sharding region. Every node runs the region of every kind; a message for a name goes to the
 /// one node that hosts its shard, which starts the entity on the first message. An idle entity
 /// asks its shard to stop it (<see cref="Passivate"/> with <see cref="StopEntity"/>); messages that
 /// arrive meanwhile are held and handed to its next incarnation. Shards move when nodes join or
@@ -39,12 +54,20 @@ public sealed class EnvelopeExtractor(int shards) : HashCodeMessageExtractor(sha
 /// </summary>
 public static class EntityDirectory
 {
-    public static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps)
+    /// <summary>One entity per key (its <see cref="IEntityEnvelope.EntityId"/>), which gets the envelope's command.</summary>
+    public static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps) =>
+        Start(system, kind, entityProps, new EnvelopeExtractor(Shards(system)));
+
+    /// <summary>One entity per bucket of keys (<see cref="BucketExtractor"/>), which gets the envelopes whole.</summary>
+    public static IActorRef StartBuckets(ActorSystem system, string kind, Props bucketProps) =>
+        Start(system, kind, _ => bucketProps, new BucketExtractor(Shards(system)));
+
+    private static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps, IMessageExtractor extractor)
     {
         var sharding = ClusterSharding.Get(system);
         var settings = ClusterShardingSettings.Create(system);
-        int shards = system.Settings.Config.GetInt("messenger.cluster.shards");
-        return sharding.Start(kind, entityProps, settings, new EnvelopeExtractor(shards),
-            sharding.DefaultShardAllocationStrategy(settings), StopEntity.Instance);
+        return sharding.Start(kind, entityProps, settings, extractor, sharding.DefaultShardAllocationStrategy(settings), StopEntity.Instance);
     }
+
+    private static int Shards(ActorSystem system) => system.Settings.Config.GetInt("messenger.cluster.shards");
 }

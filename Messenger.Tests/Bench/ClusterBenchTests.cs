@@ -5,7 +5,7 @@ using Messenger.Bench.Scenarios;
 
 namespace Messenger.Tests.Bench;
 
-/// <summary>The pure pieces of the fan-out and cluster benchmarks: delivery bookkeeping, line peeking, ratios.</summary>
+/// <summary>The pure pieces of the fan-out and cluster benchmarks: delivery bookkeeping, ratios.</summary>
 public class ClusterBenchTests
 {
     private static ReadOnlySpan<byte> Ascii(string s) => Encoding.ASCII.GetBytes(s);
@@ -40,14 +40,6 @@ public class ClusterBenchTests
         var log = new DeliveryLog(senders: 2, messages: 3);
         log.OnText(Ascii(text), Stopwatch.GetTimestamp());
         Assert.Equal((1, 0, 0), (log.Errors, log.Unique, log.Received));
-    }
-
-    [Fact]
-    public void String_array_length_counts_the_names_of_a_welcome()
-    {
-        Assert.Equal(3, Lines.StringArrayLength(Ascii("{\"type\":\"welcome\",\"user\":\"b\",\"users\":[\"a\",\"b\",\"c\"]}"), "\"users\":["u8));
-        Assert.Equal(0, Lines.StringArrayLength(Ascii("{\"type\":\"welcome\",\"user\":\"b\",\"users\":[]}"), "\"users\":["u8));
-        Assert.Equal(0, Lines.StringArrayLength(Ascii("{\"type\":\"welcome\",\"user\":\"b\"}"), "\"users\":["u8));
     }
 
     [Fact]
