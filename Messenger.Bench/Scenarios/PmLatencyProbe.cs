@@ -9,8 +9,8 @@ namespace Messenger.Bench.Scenarios;
 /// every <c>interval</c>, whose text is <see cref="DeliveryLog.Text"/>; the recipient's
 /// <see cref="DeliveryLog"/> takes the time (both ends are in this process: one clock). All pairs
 /// run at once, so drift in the machine's load hits every kind alike. A `pm` passes the
-/// recipient's name claim, a sharded entity on whichever node the name hashes to, so the hops of
-/// one pair depend on where that is: several pairs per kind average over it.
+/// recipient's name claim (a sharded entity per bucket of names, on whichever node its shard
+/// lives), so the hops of one pair depend on where that is: several pairs per kind average over it.
 /// </summary>
 public static class PmLatencyProbe
 {
