@@ -9,12 +9,17 @@ using Messenger.Rooms;
 
 namespace Messenger.Chat;
 
+// The connection's timers are plain scheduled messages, never cancelled: each is judged by the
+// state it arrives in (a login deadline after the login is ignored). A cancellable Akka timer costs
+// about 700 bytes per connection, a plain one about 120. One that arrives after the connection has
+// stopped is a dead letter, not logged.
+
 /// <summary>Fires when a client that has not logged in has used up its time to do so.</summary>
-internal sealed record LoginDeadline { public static readonly LoginDeadline Instance = new(); }
+internal sealed record LoginDeadline : IDeadLetterSuppression { public static readonly LoginDeadline Instance = new(); }
 /// <summary>Fires when a logged-in client may have been silent for the idle timeout; checks when it last spoke.</summary>
-internal sealed record IdleCheck { public static readonly IdleCheck Instance = new(); }
+internal sealed record IdleCheck : IDeadLetterSuppression { public static readonly IdleCheck Instance = new(); }
 /// <summary>Fires when a graceful close has not finished in time; the connection is then cut.</summary>
-internal sealed record CloseDeadline { public static readonly CloseDeadline Instance = new(); }
+internal sealed record CloseDeadline : IDeadLetterSuppression { public static readonly CloseDeadline Instance = new(); }
 
 /// <summary>
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
@@ -30,7 +35,7 @@ internal sealed record CloseDeadline { public static readonly CloseDeadline Inst
 /// <c>files</c>, <c>get</c>) is answered before the next line is acted on, so answers still inside
 /// other actors are bounded too.</para>
 /// </summary>
-public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedStash
+public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
 {
     private readonly ClientConnection _connection;
     private readonly IActorRef _registry;
@@ -68,7 +73,6 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
         _errorLog = new LogThrottle(settings.LogInterval);
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
     public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice,
@@ -84,7 +88,7 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
 
     protected override void PreStart()
     {
-        Timers.StartSingleTimer(nameof(LoginDeadline), LoginDeadline.Instance, _settings.LoginTimeout);
+        After(_settings.LoginTimeout, LoginDeadline.Instance);
         var self = Self;
         _connection.StartReading(() => ChatInput.RunAsync(_connection.Input, self, _credit, _settings.RateLimit, _connection.Closing));
     }
@@ -138,10 +142,9 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
                 Send(claimed.Welcome);
-                Timers.Cancel(nameof(LoginDeadline));
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = _clock.Elapsed;
-                Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout);
+                After(_settings.IdleTimeout, IdleCheck.Instance);
                 Become(LoggedIn);
                 Stash.UnstashAll();
                 break;
@@ -178,10 +181,10 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
             case IdleCheck:
                 var silent = _clock.Elapsed - _lastHeard;
                 if (silent < _settings.IdleTimeout)
-                    Timers.StartSingleTimer(nameof(IdleCheck), IdleCheck.Instance, _settings.IdleTimeout - silent);
+                    After(_settings.IdleTimeout - silent, IdleCheck.Instance);
                 else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
-            case LoginDeadline: // it fired while the name was being claimed
+            case LoginDeadline: // the deadline of a login that succeeded
                 break;
             case Rejoined rejoined:
                 if (rejoined.Room != RoomNames.Lobby) WatchRoom(rejoined.Room); // the lobby: presence watches it
@@ -379,8 +382,14 @@ public sealed class ConnectionActor : UntypedActor, IWithTimers, IWithUnboundedS
         _log.Info("{0}: closing ({1})", Who, why);
         Become(Closing);
         if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
-        Timers.StartSingleTimer(nameof(CloseDeadline), CloseDeadline.Instance, _settings.CloseDeadline);
+        After(_settings.CloseDeadline, CloseDeadline.Instance);
     }
+
+    // AK1004 prefers cancellable timers; these are one-shot and bounded by the login, idle and close
+    // timeouts, so one left pending by a stopped connection is only a dead letter within a minute.
+#pragma warning disable AK1004
+    private void After(TimeSpan delay, object timer) => Context.System.Scheduler.ScheduleTellOnce(delay, Self, timer, Self);
+#pragma warning restore AK1004
 
     /// <summary>Hard close: leave the chat and cut the connection without flushing.</summary>
     private void Abort(string reason, string why)
