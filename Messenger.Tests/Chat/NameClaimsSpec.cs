@@ -50,7 +50,8 @@ public class NameClaimsSpec : TestKit
     {
         var rival = CreateTestProbe();
         _claims.Tell(new ToClaim(name, new Claim(name, null, rival.Ref)), _registry.Ref);
-        return _registry.ExpectMsg<ClaimRefused>(r => r.Connection.Equals(rival.Ref)).Error.Code;
+        // Refusals of earlier tries (a test retrying until a death is seen) may still be on their way: skip them.
+        return _registry.FishForMessage<ClaimRefused>(r => r.Connection.Equals(rival.Ref)).Error.Code;
     }
 
     [Fact]
@@ -113,7 +114,6 @@ public class NameClaimsSpec : TestKit
             _claims.Tell(new ToClaim("alice", new Claim("alice", null, CreateTestProbe().Ref)), _registry.Ref);
             _accounts.ExpectMsg<ToAccount>(TimeSpan.FromMilliseconds(200));
         }, TimeSpan.FromSeconds(5));
-        _registry.ReceiveWhile(TimeSpan.Zero, m => m); // the refusals of the tries before alice's death was seen
         Assert.Equal(ErrorCodes.UsernameTaken, Refusal("bob"));
     }
 
