@@ -31,6 +31,16 @@ public sealed class BenchResult(string scenario)
 
     public BenchResult Add(string key, double value) => Add(key, Format(value));
 
+    /// <summary>A copy under the name <paramref name="scenario"/>, with <paramref name="first"/> ahead of this row's figures (its series kept).</summary>
+    public BenchResult As(string scenario, params (string Key, string Value)[] first)
+    {
+        var copy = new BenchResult(scenario);
+        foreach (var (key, value) in first) copy.Add(key, value);
+        foreach (var (key, value) in _fields) copy.Add(key, value);
+        foreach (var (name, values) in Series) copy.Series[name] = values;
+        return copy;
+    }
+
     public string? Get(string key) => _fields.FirstOrDefault(f => f.Key == key).Value;
 
     public double GetNumber(string key) =>

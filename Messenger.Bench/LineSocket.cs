@@ -93,6 +93,7 @@ public sealed class LineSocket : IDisposable
 public static class Lines
 {
     public static ReadOnlySpan<byte> Msg => "{\"type\":\"msg\""u8;
+    public static ReadOnlySpan<byte> Pm => "{\"type\":\"pm\""u8;
     public static ReadOnlySpan<byte> Welcome => "{\"type\":\"welcome\""u8;
     public static ReadOnlySpan<byte> Joined => "{\"type\":\"joined\""u8;
     public static ReadOnlySpan<byte> Left => "{\"type\":\"left\""u8;

@@ -28,11 +28,16 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public IPEndPoint Files { get; private set; } = null!;
     /// <summary>The reliable-UDP port, when the server announces one.</summary>
     public int? UdpPort { get; private set; }
+    /// <summary>This node's cluster address as "HOST:PORT", for another node's <c>--seed-node</c>.</summary>
+    public string? ClusterSeed { get; private set; }
     /// <summary>How clients must connect: TLS pinned to the server's certificate when the bench runs with --tls, else null.</summary>
     public Messenger.Client.ClientTls? ClientTls { get; private set; }
 
     [GeneratedRegex(@"chat tcp (?<chat>[\d.]+:\d+), files tcp (?<files>[\d.]+:\d+)(?:.*?files udp (?<udp>[\d.]+:\d+))?")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"cluster akka\.tcp://[^@\s]+@(?<seed>[^\s;]+)")]
+    private static partial Regex ClusterAddress();
 
     [GeneratedRegex(@"TLS, certificate SHA-256 ([0-9a-f]{64})")]
     private static partial Regex TlsFingerprint();
@@ -98,6 +103,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             server.Chat = IPEndPoint.Parse(match.Groups["chat"].Value);
             server.Files = IPEndPoint.Parse(match.Groups["files"].Value);
             if (match.Groups["udp"].Success) server.UdpPort = IPEndPoint.Parse(match.Groups["udp"].Value).Port;
+            if (ClusterAddress().Match(line) is { Success: true } cluster) server.ClusterSeed = cluster.Groups["seed"].Value;
             if (TlsFingerprint().Match(line) is { Success: true } tls) server.ClientTls = new Messenger.Client.ClientTls(tls.Groups[1].Value);
             return server;
         }
@@ -172,6 +178,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         catch (IOException) { }
         return list.OrderByDescending(t => t.Item2).ToList();
     }
+
+    /// <summary>CPU seconds of the runtime's tiered-compilation thread (the JIT recompiling hot code) so far.</summary>
+    public double JitCpuSeconds() => ThreadCpu().Where(t => t.Thread.StartsWith(".NET Tiered", StringComparison.Ordinal)).Sum(t => t.CpuSeconds);
 
     /// <summary>Per-thread CPU grouped by name (".NET TP Worker" ×N and so on), busiest first.</summary>
     public string ThreadCpuSummary(int top = 8) => string.Join(", ", ThreadCpu()

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 
 namespace Messenger.Bench.Scenarios;
@@ -32,7 +31,13 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
     /// One run on a server that is already up (<see cref="FanoutSweep"/> runs several on one): the
     /// clients log in as <paramref name="namePrefix"/>0, 1, … and are gone when it returns.
     /// </summary>
-    public async Task<BenchResult> RunOnAsync(ServerProcess server, string namePrefix)
+    public Task<BenchResult> RunOnAsync(ServerProcess server, string namePrefix) => RunOnAsync([server], namePrefix);
+
+    /// <summary>
+    /// One run on the nodes of one cluster, already up: client i connects to node i mod n (so the
+    /// senders, the first clients, are spread too); CPU and memory are the sum over the nodes.
+    /// </summary>
+    public async Task<BenchResult> RunOnAsync(IReadOnlyList<ServerProcess> nodes, string namePrefix)
     {
         var o = options;
         if (o.Senders < 1 || o.Senders > o.Clients) throw new ArgumentException("--senders must be 1..clients");
@@ -49,7 +54,8 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
             long loginStart = Stopwatch.GetTimestamp();
             await BenchConfig.ForEachAsync(Enumerable.Range(0, o.Clients), 32, cancel, async (i, ct) =>
             {
-                var client = new Client(await LineSocket.ConnectAsync(server.Chat, 64 * 1024, ct, server.ClientTls), o.Senders, o.Messages);
+                var node = nodes[i % nodes.Count];
+                var client = new Client(await LineSocket.ConnectAsync(node.Chat, 64 * 1024, ct, node.ClientTls), o.Senders, o.Messages);
                 clients[i] = client;
                 lock (readers) readers.Add(client.Socket.ReadLinesAsync(client.OnLine, cancel));
                 await client.Socket.SendAsync(LineSocket.Hello($"{namePrefix}{i}"), ct);
@@ -63,7 +69,7 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
 
             // ---- send and receive
             long expected = (long)o.Clients * o.Senders * o.Messages;
-            double cpuBefore = server.CpuSeconds();
+            double cpuBefore = nodes.Sum(n => n.CpuSeconds()), jitBefore = nodes.Sum(n => n.JitCpuSeconds());
             long start = Stopwatch.GetTimestamp();
             var sent = new int[o.Senders];
             var senders = Enumerable.Range(0, o.Senders).Select(s => SendAsync(clients[s], s, o, sent, cancel)).ToArray();
@@ -71,23 +77,23 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
             bool stalled = false;
             while (!cancel.IsCancellationRequested)
             {
-                long received = clients.Sum(c => (long)Volatile.Read(ref c.Received));
+                long received = clients.Sum(c => (long)Volatile.Read(ref c.Log.Received));
                 if (received >= expected) break;
                 if (received != lastCount) { lastCount = received; lastProgress = Stopwatch.GetTimestamp(); }
                 else if (senders.All(t => t.IsCompleted) && BenchConfig.SecondsSince(lastProgress) > 5) { stalled = true; break; }
                 await Task.Delay(10, CancellationToken.None);
             }
-            long end = clients.Max(c => Volatile.Read(ref c.LastReceiveTimestamp));
+            long end = clients.Max(c => Volatile.Read(ref c.Log.LastReceiveTimestamp));
             double seconds = end > start ? Stopwatch.GetElapsedTime(start, end).TotalSeconds : BenchConfig.SecondsSince(start);
-            double cpu = server.CpuSeconds() - cpuBefore;
-            string threads = server.ThreadCpuSummary();
-            long rss = server.RssBytes();
+            double cpu = nodes.Sum(n => n.CpuSeconds()) - cpuBefore, jit = nodes.Sum(n => n.JitCpuSeconds()) - jitBefore;
+            string threads = string.Join(" / ", nodes.Select(n => n.ThreadCpuSummary(nodes.Count == 1 ? 8 : 3)));
+            long rss = nodes.Sum(n => n.RssBytes());
             await Task.WhenAll(senders.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
 
             // ---- verify and report
-            long delivered = clients.Sum(c => (long)c.Received);
-            long unique = clients.Sum(c => (long)c.Unique);
-            var latencies = Stats.Sorted(clients.SelectMany(c => c.Latencies.Take(c.LatencyCount)));
+            long delivered = clients.Sum(c => (long)c.Log.Received);
+            long unique = clients.Sum(c => (long)c.Log.Unique);
+            var latencies = Stats.Sorted(clients.SelectMany(c => c.Log.LatenciesMs));
             result.Add("deliveries_per_s", unique / Math.Max(seconds, 1e-9))
                 .Add("p50_ms", Stats.Percentile(latencies, 50))
                 .Add("p99_ms", Stats.Percentile(latencies, 99))
@@ -96,11 +102,12 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
                 .Add("sent", sent.Sum())
                 .Add("delivered", delivered)
                 .Add("lost", (long)sent.Sum() * o.Clients - unique)
-                .Add("duplicates", clients.Sum(c => (long)c.Duplicates))
-                .Add("out_of_order", clients.Sum(c => (long)c.OutOfOrder))
-                .Add("errors", clients.Sum(c => (long)c.Errors))
+                .Add("duplicates", clients.Sum(c => (long)c.Log.Duplicates))
+                .Add("out_of_order", clients.Sum(c => (long)c.Log.OutOfOrder))
+                .Add("errors", clients.Sum(c => (long)c.Log.Errors))
                 .Add("seconds", seconds)
                 .Add("server_cpu_s", cpu)
+                .Add("server_jit_cpu_s", jit)
                 .Add("server_cpu_per_1k_deliveries_ms", unique == 0 ? double.NaN : cpu * 1000 / (unique / 1000.0))
                 .Add("server_rss_mb", rss / 1e6)
                 .Add("status", cancel.IsCancellationRequested ? "deadline" : stalled ? "stalled" : expected == unique ? "ok" : "incomplete")
@@ -150,68 +157,26 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
         }
     }
 
-    /// <summary>One receiving client: its socket and what it has seen, touched only by its reader task.</summary>
-    private sealed class Client
+    /// <summary>One receiving client: its socket, and what it has seen, touched only by its reader task.</summary>
+    private sealed class Client(LineSocket socket, int senders, int messages)
     {
-        private static readonly double MillisecondsPerTick = 1000.0 / Stopwatch.Frequency;
-        private readonly int _messages;
-        private readonly bool[] _seen;
-        private readonly int[] _highest;
-
-        public Client(LineSocket socket, int senders, int messages)
-        {
-            Socket = socket;
-            _messages = messages;
-            _seen = new bool[senders * messages];
-            _highest = Enumerable.Repeat(-1, senders).ToArray();
-            Latencies = new double[senders * messages];
-        }
-
-        public LineSocket Socket { get; }
+        public LineSocket Socket { get; } = socket;
+        public DeliveryLog Log { get; } = new(senders, messages);
         public TaskCompletionSource Welcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public double[] Latencies { get; }
-        public int LatencyCount;
-        public int Received;
-        public int Unique;
-        public int Duplicates;
-        public int OutOfOrder;
-        public int Errors;
         /// <summary>Other users this client has heard of: its welcome's list and joined lines.</summary>
         public int Known;
-        public long LastReceiveTimestamp;
 
         public bool OnLine(ReadOnlySpan<byte> line, long now)
         {
-            if (line.StartsWith(Lines.Msg)) OnMessage(Lines.StringField(line, "\"text\":\""u8), now);
+            if (line.StartsWith(Lines.Msg)) Log.OnText(Lines.StringField(line, "\"text\":\""u8), now);
             else if (line.StartsWith(Lines.Joined)) Known++;
             else if (line.StartsWith(Lines.Welcome))
             {
                 Known += Lines.ListedUsers(line) - 1; // the list includes this client
                 Welcome.TrySetResult();
             }
-            else if (line.StartsWith(Lines.Error)) Errors++;
+            else if (line.StartsWith(Lines.Error)) Log.Errors++;
             return true;
-        }
-
-        private void OnMessage(ReadOnlySpan<byte> text, long now)
-        {
-            if (!Utf8Parser.TryParse(text, out int sender, out int used) || used >= text.Length || text[used] != ':') { Errors++; return; }
-            text = text[(used + 1)..];
-            if (!Utf8Parser.TryParse(text, out int seq, out used) || used >= text.Length || text[used] != ':') { Errors++; return; }
-            if (!Utf8Parser.TryParse(text[(used + 1)..], out long sent, out _)) { Errors++; return; }
-            if ((uint)sender >= (uint)_highest.Length || (uint)seq >= (uint)_messages) { Errors++; return; }
-            int slot = sender * _messages + seq;
-            if (_seen[slot]) Duplicates++;
-            else
-            {
-                _seen[slot] = true;
-                Unique++;
-                if (seq < _highest[sender]) OutOfOrder++;
-                else _highest[sender] = seq;
-                Latencies[LatencyCount++] = (now - sent) * MillisecondsPerTick;
-            }
-            Volatile.Write(ref LastReceiveTimestamp, now);
-            Volatile.Write(ref Received, Received + 1);
         }
     }
 }

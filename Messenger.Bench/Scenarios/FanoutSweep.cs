@@ -31,9 +31,7 @@ public sealed class FanoutSweep(FanoutSweep.Options options)
             async Task<BenchResult> Run(string load, FanoutScenario.Options run)
             {
                 var row = await new FanoutScenario(run).RunOnAsync(server, $"s{rows.Count}-");
-                var named = new BenchResult("fanout-cpu").Add("load", load);
-                foreach (var (key, value) in row.Fields) named.Add(key, value);
-                named.Series["latency_ms"] = row.Series.GetValueOrDefault("latency_ms", []);
+                var named = row.As("fanout-cpu", ("load", load));
                 rows.Add(named);
                 onRow(named);
                 return named;
