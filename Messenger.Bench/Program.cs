@@ -146,6 +146,7 @@ var serverHocon = new Option<string?>("--server-hocon")
 var tls = new Option<bool>("--tls") { Description = "Chat and TCP files over TLS (self-signed, pinned)", Recursive = true };
 var root = new RootCommand("Messenger benchmarks (loopback only)") { fanout, connections, presence, download, micro, all, liteServe, liteGet, serverHocon, tls };
 root.Add(SilentScenario.Command(serverDll));
+root.Add(HistoryScenario.Command(serverDll));
 root.Add(ClusterScenario.Command(serverDll));
 var parsed = root.Parse(args);
 BenchConfig.ExtraServerHocon = parsed.GetValue(serverHocon)?.Replace(';', '\n');

@@ -88,6 +88,24 @@ public class TerminalSmokeTests
         await tmux.WaitForAsync(s => s.Contains("<bob> hi from bob"), "bob's message");
         await tmux.WaitForAsync(s => s.Contains("bob left"), "bob leaving");
 
+        // Rooms: /join opens the room's buffer, what is said there stays there (with others' messages),
+        // /part closes it and goes back to the lobby.
+        tmux.SendText("/join rust");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("[#rust]") && s.Contains("you are in #rust"), "alice in #rust, its buffer shown");
+        tmux.SendText("hello rust");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("<alice> hello rust") && !s.Contains("sending") && !s.Contains("<bob> hi from bob"),
+            "alice's message in #rust, and only the room's lines");
+        code = await Cli.RunAsync(["say", "--server", "127.0.0.1", "--port", port.ToString(), "--user", "carol", "--room", "rust", "hi rustaceans"],
+            TextWriter.Null, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        await tmux.WaitForAsync(s => s.Contains("<carol> hi rustaceans") && s.Contains("carol left #rust"), "carol's message in #rust");
+        tmux.SendText("/part");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("you left #rust") && s.Contains("[lobby]")
+            && !s.Contains("hello rust") && s.Contains("<bob> hi from bob"), "/part back in the lobby, #rust closed");
+
         // More downloads than the view has rows: it follows the newest, PgUp shows the oldest.
         for (int i = 1; i <= 12; i++) server.Files.CreateRandomFile($"f{i:00}.bin", 1000, seed: i);
         for (int i = 1; i <= 12; i++)
