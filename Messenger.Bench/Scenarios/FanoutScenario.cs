@@ -113,6 +113,8 @@ public sealed class FanoutScenario(FanoutScenario.Options options)
                 .Add("status", cancel.IsCancellationRequested ? "deadline" : stalled ? "stalled" : expected == unique ? "ok" : "incomplete")
                 .Add("server_threads", threads.Replace(' ', '_'));
             result.Series["latency_ms"] = latencies;
+            if (result.Get("status") != "ok")
+                foreach (var node in nodes) Console.Error.WriteLine($"[bench] the last lines of server {node.Pid}:\n{node.LastLines()}");
             return result;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
