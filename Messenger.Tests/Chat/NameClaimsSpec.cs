@@ -50,7 +50,7 @@ public class NameClaimsSpec : TestKit
     {
         var rival = CreateTestProbe();
         _claims.Tell(new ToClaim(name, new Claim(name, null, rival.Ref)), _registry.Ref);
-        // Refusals of earlier tries (a test retrying until a death is seen) may still be on their way: skip them.
+        // Skips any other answer still on its way (e.g. the refusals of a test's earlier retries).
         return _registry.FishForMessage<ClaimRefused>(r => r.Connection.Equals(rival.Ref)).Error.Code;
     }
 
