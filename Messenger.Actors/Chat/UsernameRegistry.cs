@@ -100,6 +100,9 @@ public sealed class UsernameRegistry : ReceiveActor
         {
             if (_byClaim.Remove(t.ActorRef, out var members))
             {
+                // This node is shutting down: its clients are closed, and a claim now would call the
+                // shard back to the region that is handing it off, stalling the leave.
+                if (CoordinatedShutdown.Get(Context.System).ShutdownReason is not null) return;
                 // The claims' shard moved (its node left or died): hold the names again.
                 foreach (var member in members)
                 {
