@@ -91,9 +91,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_lobby), _ =>
         {
-            // This node is shutting down: its clients are closed already, and a message to the lobby
-            // now would call its shard back to the region that is handing it off, stalling the leave.
-            if (CoordinatedShutdown.Get(Context.System).ShutdownReason is not null) return;
+            if (EntityDirectory.NodeIsLeaving(Context.System)) return; // its clients are closed already
             // The lobby's shard moved: put everyone back in its next incarnation, then watch that.
             foreach (var (connection, user) in _welcomed) _rooms.Tell(new ToRoom(RoomNames.Lobby, new RejoinRoom(user)), connection);
             WatchLobby();

@@ -100,9 +100,7 @@ public sealed class UsernameRegistry : ReceiveActor
         {
             if (_byClaim.Remove(t.ActorRef, out var members))
             {
-                // This node is shutting down: its clients are closed, and a claim now would call the
-                // shard back to the region that is handing it off, stalling the leave.
-                if (CoordinatedShutdown.Get(Context.System).ShutdownReason is not null) return;
+                if (EntityDirectory.NodeIsLeaving(Context.System)) return; // its clients are closed already
                 // The claims' shard moved (its node left or died): hold the names again.
                 foreach (var member in members)
                 {

@@ -50,10 +50,17 @@ public sealed class BucketExtractor(int shards) : HashCodeMessageExtractor(shard
 /// asks its shard to stop it (<see cref="Passivate"/> with <see cref="StopEntity"/>); messages that
 /// arrive meanwhile are held and handed to its next incarnation. Shards move when nodes join or
 /// leave, so an entity keeps in memory only what it can rebuild (its journal) or what the
-/// actors that depend on it tell it again when they see it stop.
+/// actors that depend on it tell it again when they see it stop (unless <see cref="NodeIsLeaving"/>).
 /// </summary>
 public static class EntityDirectory
 {
+    /// <summary>
+    /// This node's coordinated shutdown has begun: an entity that stops now is being handed off by
+    /// this node's own regions. Asking for it again would call its shard back to the region that is
+    /// handing it off, and the region's graceful shutdown would wait out its phase timeout.
+    /// </summary>
+    public static bool NodeIsLeaving(ActorSystem system) => CoordinatedShutdown.Get(system).ShutdownReason is not null;
+
     /// <summary>One entity per key (its <see cref="IEntityEnvelope.EntityId"/>), which gets the envelope's command.</summary>
     public static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps) =>
         Start(system, kind, entityProps, new EnvelopeExtractor(Shards(system)));
