@@ -2,8 +2,26 @@ using System.Net;
 
 namespace Messenger.Net;
 
-/// <summary>How many connections one listener admits: in all, from one address, and still before login (or in the TLS handshake).</summary>
-public sealed record ConnectionLimitSettings(int Total, int PerAddress, int PreLogin);
+/// <summary>
+/// How many connections one listener admits: in all, from one address, and still before login (or
+/// in the TLS handshake); the pre-login slots are shared fairly among networks of these prefix lengths.
+/// </summary>
+public sealed record ConnectionLimitSettings(int Total, int PerAddress, int PreLogin, int IPv4Prefix, int IPv6Prefix)
+{
+    /// <summary>The network <paramref name="address"/> belongs to, for sharing the pre-login slots.</summary>
+    public IPAddress NetworkOf(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        var bytes = address.GetAddressBytes();
+        int keep = bytes.Length == 4 ? IPv4Prefix : IPv6Prefix;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            int bits = Math.Clamp(keep - 8 * i, 0, 8);
+            bytes[i] &= (byte)(0xFF << (8 - bits));
+        }
+        return new IPAddress(bytes);
+    }
+}
 
 /// <summary>Why a connection was turned away; <see cref="Limit"/> names the setting for the log.</summary>
 public sealed record LimitRefusal(string Limit, string Message);
@@ -14,16 +32,16 @@ public sealed record LimitRefusal(string Limit, string Message);
 /// <see cref="LoggedIn"/> when a connection leaves the pre-login phase, and <see cref="Release"/>
 /// when it ends.
 /// When every pre-login slot is taken, a newcomer is not simply refused (that would let a few
-/// silent addresses lock everyone out): it takes the slot of the oldest connection still logging in
-/// from the address that holds the most of them, unless its own address already holds as many.
-/// So each address gets an equal share of the slots, and the newest connections of the lightest
-/// addresses stay longest.
+/// silent networks lock everyone out): it takes the slot of the oldest connection still logging in
+/// from the network that holds the most of them, unless its own network already holds as many.
+/// So each network gets an equal share of the slots, and the newest connections of the lightest
+/// networks stay longest.
 /// </summary>
 public sealed class ConnectionLimits(ConnectionLimitSettings settings)
 {
     private readonly Dictionary<IPAddress, int> _perAddress = new();
-    private readonly Dictionary<long, (IPAddress Address, LinkedListNode<long> Node)> _loggingIn = new();
-    // Connections still logging in, per address, oldest first.
+    private readonly Dictionary<long, (IPAddress Network, LinkedListNode<long> Node)> _loggingIn = new();
+    // Connections still logging in, per network, oldest first.
     private readonly Dictionary<IPAddress, LinkedList<long>> _loggingInFrom = new();
 
     public int Open { get; private set; }
@@ -42,10 +60,11 @@ public sealed class ConnectionLimits(ConnectionLimitSettings settings)
         _perAddress.TryGetValue(address, out int fromAddress);
         if (fromAddress >= settings.PerAddress)
             return new LimitRefusal("max-connections-per-address", $"too many connections from your address (at most {settings.PerAddress})");
+        var network = settings.NetworkOf(address);
         if (PreLogin >= settings.PreLogin)
         {
             var heaviest = HeaviestLoggingIn();
-            int own = _loggingInFrom.TryGetValue(address, out var mine) ? mine.Count : 0;
+            int own = _loggingInFrom.TryGetValue(network, out var mine) ? mine.Count : 0;
             if (heaviest is null || own >= heaviest.Count)
                 return new LimitRefusal("max-pre-login", $"too many connections are logging in ({settings.PreLogin}); try again later");
             displaced = heaviest.First!.Value;
@@ -53,8 +72,8 @@ public sealed class ConnectionLimits(ConnectionLimitSettings settings)
         }
         _perAddress[address] = fromAddress + 1;
         Open++;
-        if (!_loggingInFrom.TryGetValue(address, out var queue)) _loggingInFrom[address] = queue = new LinkedList<long>();
-        _loggingIn[id] = (address, queue.AddLast(id));
+        if (!_loggingInFrom.TryGetValue(network, out var queue)) _loggingInFrom[network] = queue = new LinkedList<long>();
+        _loggingIn[id] = (network, queue.AddLast(id));
         return null;
     }
 
@@ -64,7 +83,7 @@ public sealed class ConnectionLimits(ConnectionLimitSettings settings)
         if (!_loggingIn.Remove(id, out var entry)) return;
         var queue = entry.Node.List!;
         queue.Remove(entry.Node);
-        if (queue.Count == 0) _loggingInFrom.Remove(entry.Address);
+        if (queue.Count == 0) _loggingInFrom.Remove(entry.Network);
     }
 
     public void Release(long id, IPAddress address)
@@ -75,7 +94,7 @@ public sealed class ConnectionLimits(ConnectionLimitSettings settings)
         else _perAddress.Remove(address);
     }
 
-    /// <summary>The connections logging in from the address with the most of them; of equals, the one whose oldest is oldest.</summary>
+    /// <summary>The connections logging in from the network with the most of them; of equals, the one whose oldest is oldest.</summary>
     private LinkedList<long>? HeaviestLoggingIn()
     {
         LinkedList<long>? heaviest = null;

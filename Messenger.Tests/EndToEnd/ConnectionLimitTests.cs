@@ -50,7 +50,7 @@ public class ConnectionLimitTests
     public async Task Silent_connections_filling_the_pre_login_slots_make_room_for_a_newcomer_from_another_address()
     {
         await using var server = await TestServer.StartAsync("messenger.chat.connections.pre-login = 3");
-        var squatter = System.Net.IPAddress.Parse("127.0.0.2");
+        var squatter = System.Net.IPAddress.Parse("127.0.1.2"); // another /24 network than the test clients' 127.0.0.1
         var silent = new List<ChatTestClient>();
         for (int i = 0; i < 3; i++)
         {

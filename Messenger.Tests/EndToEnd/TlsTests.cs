@@ -75,9 +75,9 @@ public sealed class TlsTests : IAsyncLifetime
         var certPath = certFolder.File("server.pfx").Replace("\\", "\\\\");
         await using var server = await TestServer.StartAsync(
             $"messenger.tls {{ self-signed = on, self-signed-file = \"{certPath}\" }}\nmessenger.chat.connections.pre-login = 1");
-        // A peer from another address takes the one slot and never starts its handshake; a second
+        // A peer from another network takes the one slot and never starts its handshake; a second
         // one from there is refused (closed), which shows the first holds the slot.
-        var squatterAddress = new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.2"), 0);
+        var squatterAddress = new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.1.2"), 0); // another /24 network than 127.0.0.1
         using var squatter = new TcpClient(squatterAddress);
         await squatter.ConnectAsync(server.Server.ChatEndpoint);
         using (var second = new TcpClient(squatterAddress))

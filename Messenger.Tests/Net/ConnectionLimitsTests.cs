@@ -19,7 +19,7 @@ public class ConnectionLimitsTests
     [Fact]
     public void Total_and_per_address_limits_refuse_the_newcomer()
     {
-        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 3, PerAddress: 2, PreLogin: 10));
+        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 3, PerAddress: 2, PreLogin: 10, IPv4Prefix: 32, IPv6Prefix: 128));
         Admit(limits, 1, A);
         Admit(limits, 2, A);
         Assert.Equal("max-connections-per-address", limits.TryAdmit(3, A, out _)!.Limit);
@@ -33,7 +33,7 @@ public class ConnectionLimitsTests
     [Fact]
     public void A_full_pre_login_pool_makes_room_by_closing_the_oldest_of_the_address_holding_most()
     {
-        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 4));
+        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 4, IPv4Prefix: 32, IPv6Prefix: 128));
         Admit(limits, 1, A);
         Admit(limits, 2, B);
         Admit(limits, 3, A);
@@ -53,7 +53,7 @@ public class ConnectionLimitsTests
     [Fact]
     public void Among_equal_addresses_the_oldest_connection_logging_in_gives_way()
     {
-        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 2));
+        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 2, IPv4Prefix: 32, IPv6Prefix: 128));
         Admit(limits, 10, B);
         Admit(limits, 11, A);
         Assert.Equal(10, Admit(limits, 12, C));
@@ -63,7 +63,7 @@ public class ConnectionLimitsTests
     [Fact]
     public void A_logged_in_connection_frees_its_pre_login_slot_and_can_never_be_displaced()
     {
-        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 2));
+        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 2, IPv4Prefix: 32, IPv6Prefix: 128));
         Admit(limits, 1, A);
         Admit(limits, 2, A);
         limits.LoggedIn(1);
@@ -76,5 +76,27 @@ public class ConnectionLimitsTests
         limits.Release(1, A);
         Assert.Equal(2, limits.Open);
         Assert.Equal(2, limits.PreLogin);
+    }
+
+    [Fact]
+    public void Pre_login_slots_are_shared_among_networks_not_addresses()
+    {
+        var limits = new ConnectionLimits(new ConnectionLimitSettings(Total: 100, PerAddress: 100, PreLogin: 3, IPv4Prefix: 24, IPv6Prefix: 64));
+        Admit(limits, 1, IPAddress.Parse("10.0.7.1"));
+        Admit(limits, 2, IPAddress.Parse("10.0.7.2"));
+        Admit(limits, 3, IPAddress.Parse("10.0.8.1"));
+        // 10.0.7.0/24 holds two slots, though each of its addresses holds one.
+        Assert.Equal(1, Admit(limits, 4, IPAddress.Parse("10.0.9.1")));
+        Assert.Equal("max-pre-login", limits.TryAdmit(5, IPAddress.Parse("10.0.8.200"), out _)!.Limit);
+    }
+
+    [Theory]
+    [InlineData("10.1.2.3", "10.1.2.0")]
+    [InlineData("::ffff:10.1.2.3", "10.1.2.0")]
+    [InlineData("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::")]
+    public void A_network_is_the_address_cut_to_its_prefix(string address, string network)
+    {
+        var settings = new ConnectionLimitSettings(1, 1, 1, IPv4Prefix: 24, IPv6Prefix: 64);
+        Assert.Equal(IPAddress.Parse(network), settings.NetworkOf(IPAddress.Parse(address)));
     }
 }
