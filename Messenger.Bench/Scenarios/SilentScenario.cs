@@ -7,21 +7,22 @@ using System.Text;
 namespace Messenger.Bench.Scenarios;
 
 /// <summary>
-/// Silent connections (issue 9's target): C connections that never send a byte, opened from many
-/// loopback source addresses (127.0.1.1, 127.0.1.2, …: all of 127.0.0.0/8 is loopback on Linux, and
-/// the server allows 256 connections per address), must each be closed by the server's pre-login
-/// deadline (<c>login-timeout</c>, 10 s); meanwhile a new client from 127.0.0.1 logs in every
-/// 100 ms, and its time from connect to <c>welcome</c> is measured. The server keeps its default
-/// login timeout and per-address limit; its pre-login limit is raised to let all C wait for the
-/// deadline, unless <c>--pre-login</c> gives one (the server's default is 512: past it connections
-/// are refused at once with <c>connection_limit</c>, which is what a flood from many addresses gets).
+/// Silent connections (issue 9's target): C connections that never send a byte, each from its own
+/// loopback source address (127.0.1.1, 127.0.1.2, …: all of 127.0.0.0/8 is loopback on Linux), 250 to
+/// a /24 network, must each be closed by the server's pre-login deadline (<c>login-timeout</c>,
+/// 10 s); meanwhile a new client from 127.0.0.1 (a network of its own) logs in every 100 ms, and its
+/// time from connect to <c>welcome</c> is measured. The server keeps its default login timeout and
+/// per-address limit; its pre-login limit is raised to let all C wait for the deadline, unless
+/// <c>--pre-login</c> gives one (the server's default is 512: past it a newcomer takes the slot of
+/// the oldest silent one from the network holding the most, or is refused with <c>connection_limit</c>
+/// when its own network holds as many).
 /// </summary>
 public sealed class SilentScenario(SilentScenario.Options options)
 {
     public sealed record Options(int Count, int? PreLogin, TimeSpan Deadline, string? ServerDll);
 
-    /// <summary>Connections from one source address: below the server's per-address limit (256).</summary>
-    private const int PerAddress = 250;
+    /// <summary>Silent connections from one /24 network, each from its own address.</summary>
+    private const int PerNetwork = 250;
     /// <summary>The server's own pre-login deadline (its default, kept here).</summary>
     private static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(100);
@@ -62,9 +63,9 @@ public sealed class SilentScenario(SilentScenario.Options options)
             count = (int)Math.Max(0, l - 1024);
             result.Add("note", $"ulimit -n {l} is below {wanted}: measuring {count} connections").Add("count", count);
         }
-        int addresses = (count + PerAddress - 1) / PerAddress;
+        int networks = (count + PerNetwork - 1) / PerNetwork;
         int preLogin = o.PreLogin ?? count + 1000;
-        result.Add("source_addresses", addresses).Add("pre_login_limit", preLogin);
+        result.Add("source_networks", networks).Add("pre_login_limit", preLogin);
 
         var hocon = BenchConfig.ServerHocon + $$"""
 
@@ -107,7 +108,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
             long openStart = Stopwatch.GetTimestamp();
             await BenchConfig.ForEachAsync(Enumerable.Range(0, count), ConnectParallel, cancel, async (i, ct) =>
             {
-                var s = new Silent(new IPAddress([127, 0, (byte)(1 + i / PerAddress), (byte)(1 + i % PerAddress)]));
+                var s = new Silent(new IPAddress([127, 0, (byte)(1 + i / PerNetwork), (byte)(1 + i % PerNetwork)]));
                 silent[i] = s;
                 await s.ConnectAsync(server.Chat, ct);
             });
