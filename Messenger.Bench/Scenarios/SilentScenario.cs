@@ -78,6 +78,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
         await using var server = await ServerProcess.StartAsync(emptyFolder, hocon, serverDll: o.ServerDll);
         var silent = new Silent[count];
         var probes = new List<double>();
+        var probeConnects = new List<double>();
         int probeFailures = 0;
         using var stopProbing = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         try
@@ -86,7 +87,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
             var quiet = new List<double>();
             for (int i = 0; i < 20; i++)
             {
-                if (await ProbeLoginAsync(server, $"quiet{i}", cancel) is { } ms) quiet.Add(ms);
+                if (await ProbeLoginAsync(server, $"quiet{i}", cancel) is { } ms) quiet.Add(ms.Total);
                 await Task.Delay(ProbeInterval, cancel);
             }
             var probing = Task.Run(async () =>
@@ -96,7 +97,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
                     var ms = await ProbeLoginAsync(server, $"probe{i}", stopProbing.Token);
                     lock (probes)
                     {
-                        if (ms is { } v) probes.Add(v);
+                        if (ms is { } v) { probes.Add(v.Total); probeConnects.Add(v.Connect); }
                         else if (!stopProbing.IsCancellationRequested) probeFailures++;
                     }
                     await Task.Delay(ProbeInterval, stopProbing.Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -127,7 +128,8 @@ public sealed class SilentScenario(SilentScenario.Options options)
             var closedAfter = Stats.Sorted(silent.Where(s => s.Result == Ending.LoginTimeout).Select(s => s.ClosedAfter.TotalSeconds));
             var quietSorted = Stats.Sorted(quiet);
             double[] probeSorted;
-            lock (probes) probeSorted = Stats.Sorted(probes);
+            double[] connectSorted;
+            lock (probes) (probeSorted, connectSorted) = (Stats.Sorted(probes), Stats.Sorted(probeConnects));
             result.Add("open_s", openSeconds)
                 .Add("closed_by_deadline", Of(Ending.LoginTimeout))
                 .Add("refused_connection_limit", Of(Ending.ConnectionLimit))
@@ -144,6 +146,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
                 .Add("login_failures", probeFailures)
                 .Add("login_p50_ms", Stats.Percentile(probeSorted, 50))
                 .Add("login_p99_ms", Stats.Percentile(probeSorted, 99))
+                .Add("login_connect_p99_ms", Stats.Percentile(connectSorted, 99))
                 .Add("login_max_ms", probeSorted.Length == 0 ? double.NaN : probeSorted[^1])
                 .Add("rss_per_silent_conn", count == 0 ? double.NaN : (rssOpen - rssBefore) / (double)count)
                 .Add("peak_rss_mb", server.PeakRssBytes() / 1e6)
@@ -165,7 +168,8 @@ public sealed class SilentScenario(SilentScenario.Options options)
     }
 
     /// <summary>Connect, hello, welcome: milliseconds, or null if it failed or took longer than <see cref="ProbeTimeout"/>.</summary>
-    private static async Task<double?> ProbeLoginAsync(ServerProcess server, string name, CancellationToken cancel)
+    /// <summary>A new client's login: milliseconds until connected, and until welcomed; null when it failed.</summary>
+    private static async Task<(double Connect, double Total)?> ProbeLoginAsync(ServerProcess server, string name, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(ProbeTimeout);
@@ -173,6 +177,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
         try
         {
             using var socket = await LineSocket.ConnectAsync(server.Chat, 4096, timeout.Token, server.ClientTls);
+            double connected = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             await socket.SendAsync(LineSocket.Hello(name), timeout.Token);
             bool welcomed = false;
             await socket.ReadLinesAsync((line, _) =>
@@ -180,7 +185,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
                 welcomed = line.StartsWith(Lines.Welcome);
                 return !welcomed && !line.StartsWith(Lines.Error);
             }, timeout.Token);
-            return welcomed ? Stopwatch.GetElapsedTime(start).TotalMilliseconds : null;
+            return welcomed ? (connected, Stopwatch.GetElapsedTime(start).TotalMilliseconds) : null;
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
         {
