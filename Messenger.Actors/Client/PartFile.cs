@@ -7,19 +7,21 @@ namespace Messenger.Client;
 /// The <c>NAME.part</c> file a reliable-UDP download writes into. Segments arrive in any order
 /// and each goes straight to its offset; the file is memory-mapped so that is a copy, not a
 /// system call per datagram. Created at its full size up front. The SHA-256 is computed as the
-/// in-order prefix grows (<see cref="HashUpTo"/>), so checking the file at the end only has the
-/// last bytes left to hash.
+/// in-order prefix grows (<see cref="HashUpTo"/>), straight from the mapped pages, so checking the
+/// file at the end only has the last bytes left to hash. Like the TCP download, the file is left to
+/// the page cache: nothing waits for the disk (an <c>msync</c> of 67 MB took 0.19 s).
 /// </summary>
-public sealed class PartFile : IDisposable
+public sealed unsafe class PartFile : IDisposable
 {
     private const int HashChunkBytes = 1 << 20;
 
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
+    private readonly byte* _start;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly long _size;
-    private byte[]? _chunk;
     private long _hashed;
+    private bool _disposed;
 
     public PartFile(string path, long size)
     {
@@ -31,10 +33,17 @@ public sealed class PartFile : IDisposable
         }
         _map = MemoryMappedFile.CreateFromFile(path, FileMode.Create, mapName: null, size, MemoryMappedFileAccess.ReadWrite);
         _view = _map.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _start = pointer + _view.PointerOffset;
     }
 
-    public void Write(long offset, ReadOnlySpan<byte> data) =>
-        _view!.SafeMemoryMappedViewHandle.WriteSpan((ulong)(_view.PointerOffset + offset), data);
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        if ((ulong)offset > (ulong)_size || data.Length > _size - offset) throw new ArgumentOutOfRangeException(nameof(offset));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        data.CopyTo(new Span<byte>(_start + offset, data.Length));
+    }
 
     /// <summary>
     /// Every byte below <paramref name="offset"/> has arrived: hash them, a megabyte at a time
@@ -42,27 +51,28 @@ public sealed class PartFile : IDisposable
     /// </summary>
     public void HashUpTo(long offset)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         while (offset - _hashed >= HashChunkBytes || (offset == _size && _hashed < _size))
         {
             int count = (int)Math.Min(HashChunkBytes, offset - _hashed);
-            _chunk ??= new byte[HashChunkBytes];
-            _view!.SafeMemoryMappedViewHandle.ReadSpan((ulong)(_view.PointerOffset + _hashed), _chunk.AsSpan(0, count));
-            _hash.AppendData(_chunk, 0, count);
+            _hash.AppendData(new ReadOnlySpan<byte>(_start + _hashed, count));
             _hashed += count;
         }
     }
 
-    /// <summary>Hashes what is left, flushes the mapped pages to the file and closes it; returns the SHA-256 (lower-case hex).</summary>
+    /// <summary>Hashes what is left and closes the file; returns the SHA-256 (lower-case hex).</summary>
     public string Complete()
     {
         HashUpTo(_size);
-        _view?.Flush();
         Dispose();
         return Convert.ToHexStringLower(_hash.GetHashAndReset());
     }
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
+        if (_view is not null) _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view?.Dispose();
         _map?.Dispose();
     }
