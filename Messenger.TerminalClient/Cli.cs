@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Akka.Actor;
 using Akka.Configuration;
+using Messenger.Client;
 using Messenger.Hosting;
 using Messenger.Protocol;
 
@@ -93,17 +94,8 @@ public static class Cli
         command.SetAction(async (parsed, cancel) =>
         {
             var times = new StartupTimes(ownProcess);
-            using var system = CreateSystem(parsed);
-            times.Mark("actor system");
-            try
-            {
-                return await Headless.SayAsync(system, parsed.GetValue(server)!, parsed.GetValue(port),
-                    parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)), times);
-            }
-            finally
-            {
-                await system.Terminate();
-            }
+            return await Headless.SayAsync(ChatSessionSettings.FromConfig(CreateConfig(parsed)), parsed.GetValue(server)!, parsed.GetValue(port),
+                parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)), times);
         });
         return command;
     }
@@ -132,17 +124,19 @@ public static class Cli
                 return BadUsage;
             }
             var times = new StartupTimes(ownProcess);
-            using var system = CreateSystem(parsed);
-            times.Mark("actor system");
+            var config = CreateConfig(parsed);
+            var settings = ChatSessionSettings.FromConfig(config);
+            var transferVia = parsed.GetValue(via) == "udp" ? TransferVia.Udp : TransferVia.Tcp;
+            // A reliable-UDP download runs in an actor system: it starts while the control channel logs in.
+            var system = transferVia == TransferVia.Udp ? Task.Run(() => ActorSystem.Create(SystemName, config)) : null;
             try
             {
-                return await Headless.DownloadAsync(system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
-                    parsed.GetValue(via) == "udp" ? Protocol.TransferVia.Udp : Protocol.TransferVia.Tcp,
-                    parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed), times);
+                return await Headless.DownloadAsync(settings, system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
+                    transferVia, parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed), times);
             }
             finally
             {
-                await system.Terminate();
+                if (system is not null) await (await system).Terminate();
             }
         });
         return command;
@@ -152,8 +146,12 @@ public static class Cli
     public static string? MissingFolder(ParseResult parsed, Option<string> option) =>
         parsed.GetResult(option) is { Implicit: false } && parsed.GetValue(option) is { } folder && !Directory.Exists(folder) ? folder : null;
 
-    /// <summary>The client's actor system, with the lossy-socket flags layered over hocon/client.hocon.</summary>
-    public static ActorSystem CreateSystem(ParseResult parsed) =>
-        ActorSystem.Create("messenger-client", ClientConfig.Load(null,
-            ConfigurationFactory.ParseString(string.Join("\n", LossFlags.ToHocon(parsed, "messenger.rudp.lossy")))));
+    private const string SystemName = "messenger-client";
+
+    /// <summary>The client's actor system, configured as <see cref="CreateConfig"/> says.</summary>
+    public static ActorSystem CreateSystem(ParseResult parsed) => ActorSystem.Create(SystemName, CreateConfig(parsed));
+
+    /// <summary>The client's configuration: the lossy-socket flags layered over hocon/client.hocon.</summary>
+    public static Config CreateConfig(ParseResult parsed) =>
+        ClientConfig.Load(null, ConfigurationFactory.ParseString(string.Join("\n", LossFlags.ToHocon(parsed, "messenger.rudp.lossy"))));
 }

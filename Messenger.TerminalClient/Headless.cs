@@ -13,60 +13,68 @@ public static class Headless
     /// <summary>How long logging in, or waiting for an answer from the control channel, may take.</summary>
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<int> SayAsync(ActorSystem system, string host, int port, string user, string text,
+    public static async Task<int> SayAsync(ChatSessionSettings settings, string host, int port, string user, string text,
         TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, string? room = null, StartupTimes? times = null)
     {
         if (!Usernames.IsValid(user)) return Fail(stderr, $"\"{user}\" is not a valid username (1-32 of A-Z a-z 0-9 _ - .)", Cli.BadUsage);
-        var session = ChatSession.Start(system, host, port, user, tls);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(ReplyTimeout);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            timeout.CancelAfter(ReplyTimeout);
+            await using var session = await ControlChannel.ConnectAsync(host, port, settings, tls, timeout.Token);
+            await session.SendAsync(new HelloCommand(user), timeout.Token);
             var welcome = await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
             times?.Mark("login");
             if (room is not null && room != RoomNames.Lobby)
             {
-                session.Send(new JoinCommand(room));
+                await session.SendAsync(new JoinCommand(room), timeout.Token);
                 await session.ExpectAsync<JoinedFrame>(j => j.Room == room && j.Users is not null, timeout.Token);
                 times?.Mark("join");
             }
-            session.Send(new SayCommand(text, room));
+            await session.SendAsync(new SayCommand(text, room), timeout.Token);
             if (times is not null) stderr.WriteLine(times.Describe("before the message was sent"));
             await session.ExpectAsync<MessageFrame>(m => Usernames.Comparer.Equals(m.From, welcome.User) && m.Text == text
                 && (room is null || m.Room == room), timeout.Token);
-            session.Quit();
-            await session.WaitEndedAsync(timeout.Token);
+            await session.QuitAsync(timeout.Token);
             return 0;
         }
         catch (Exception e) when (IsExpected(e))
         {
-            session.Quit();
             return Fail(stderr, Describe(e, cancel));
         }
     }
 
-    public static async Task<int> DownloadAsync(ActorSystem system, string host, int port, string file, TransferVia via,
+    /// <param name="system">
+    /// The actor system a reliable-UDP download runs in, still starting while this logs in and asks for the ticket;
+    /// a TCP download needs none.
+    /// </param>
+    public static async Task<int> DownloadAsync(ChatSessionSettings settings, Task<ActorSystem>? system, string host, int port, string file, TransferVia via,
         string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, StartupTimes? times = null)
     {
         var user = "dl-" + Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
-        var session = ChatSession.Start(system, host, port, user, tls);
         try
         {
             TicketFrame ticket;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(ReplyTimeout);
+            await using var session = await ControlChannel.ConnectAsync(host, port, settings, tls, timeout.Token);
+            await session.SendAsync(new HelloCommand(user), timeout.Token);
+            await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+            times?.Mark("login");
+            await session.SendAsync(new GetCommand(file, via), timeout.Token);
+            ticket = await session.ExpectAsync<TicketFrame>(t => t.File == file, timeout.Token);
+            times?.Mark("ticket");
+            ActorSystem? actors = null;
+            if (ticket.Via == TransferVia.Udp)
             {
-                timeout.CancelAfter(ReplyTimeout);
-                await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
-                times?.Mark("login");
-                session.Send(new GetCommand(file, via));
-                ticket = await session.ExpectAsync<TicketFrame>(t => t.File == file, timeout.Token);
-                times?.Mark("ticket");
+                actors = await (system ?? throw new ArgumentNullException(nameof(system), "a reliable-UDP download runs in an actor system"));
+                times?.Mark("actor system");
             }
 
             var progress = new StderrProgress(stderr);
             long downloadStart = Stopwatch.GetTimestamp();
-            var result = await Download.RunAsync(system, host, ticket, outputFolder, progress, cancel, tls);
-            session.Quit();
+            var result = await Download.RunAsync(actors, host, ticket, outputFolder, progress, cancel, tls);
+            await session.SendAsync(ByeCommand.Instance, cancel);
 
             stdout.WriteLine(Summary(result));
             if (times is not null && result.FirstByte is { } firstByte)
@@ -80,7 +88,6 @@ public static class Headless
         }
         catch (Exception e) when (IsExpected(e))
         {
-            session.Quit();
             return Fail(stderr, Describe(e, cancel));
         }
     }

@@ -125,6 +125,10 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {_settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
                 Close(LeaveReasons.Timeout, "no login in time");
                 break;
+            case DisplacedBeforeLogin displaced:
+                Send(displaced.Error);
+                Close(LeaveReasons.Disconnected, "a newcomer took its pre-login slot");
+                break;
             default:
                 Connected(message);
                 break;
@@ -136,7 +140,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     {
         switch (message)
         {
-            case Inbound or InboundError or LoginDeadline: // the answer decides what they mean
+            case Inbound or InboundError or LoginDeadline or DisplacedBeforeLogin: // the answer decides what they mean
                 Stash.Stash();
                 break;
             case NameClaimed claimed:
@@ -184,7 +188,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                     After(_settings.IdleTimeout - silent, IdleCheck.Instance);
                 else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
-            case LoginDeadline: // the deadline of a login that succeeded
+            case LoginDeadline or DisplacedBeforeLogin: // meant for a login that has since succeeded
                 break;
             case Rejoined rejoined:
                 if (rejoined.Room != RoomNames.Lobby) WatchRoom(rejoined.Room); // the lobby: presence watches it

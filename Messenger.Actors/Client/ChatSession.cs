@@ -109,7 +109,7 @@ public sealed class ChatSessionActor : ReceiveActor
         {
             connect.Dispose();
             if (t.IsCompletedSuccessfully) return new Opened(t.Result);
-            return new OpenFailed(t.IsCanceled || t.Exception?.GetBaseException() is OperationCanceledException ? "timed out" : Describe(t.Exception!.GetBaseException()));
+            return new OpenFailed(t.IsCanceled || t.Exception?.GetBaseException() is OperationCanceledException ? "timed out" : DescribeConnectFailure(t.Exception!.GetBaseException()));
         }, TaskScheduler.Default).PipeTo(Self);
     }
 
@@ -237,7 +237,8 @@ public sealed class ChatSessionActor : ReceiveActor
         }
     }
 
-    private static string Describe(Exception e) => e switch
+    /// <summary>Why a connection to the server could not be made, for a person.</summary>
+    internal static string DescribeConnectFailure(Exception e) => e switch
     {
         System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } =>
             "connection refused (is the server running?)",

@@ -75,6 +75,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
         Receive<ErrorFrame>(Refuse);
         Receive<TicketLineTimeout>(_ => Refuse(new ErrorFrame(ErrorCodes.BadRequest, "no ticket line received in time")));
         Receive<ServerStopping>(_ => Refuse(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down")));
+        Receive<DisplacedBeforeLogin>(displaced => Refuse(displaced.Error));
     }
 
     private void Sending()

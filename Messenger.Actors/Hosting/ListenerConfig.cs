@@ -32,9 +32,12 @@ public static class ListenerConfig
     {
         var c = config.GetConfig(path) ?? throw new ConfigurationException($"missing {path}");
         var limits = new ConnectionLimitSettings(maxConnections,
-            c.GetInt("connections.per-address"), c.GetInt("connections.pre-login"));
+            c.GetInt("connections.per-address"), c.GetInt("connections.pre-login"),
+            config.GetInt("messenger.pre-login-network.ipv4-prefix"), config.GetInt("messenger.pre-login-network.ipv6-prefix"));
         if (limits.Total < 1 || limits.PerAddress < 1 || limits.PreLogin < 1)
             throw new ConfigurationException($"{path}.connections: every limit must be at least 1");
+        if (limits.IPv4Prefix is < 0 or > 32 || limits.IPv6Prefix is < 0 or > 128)
+            throw new ConfigurationException("messenger.pre-login-network: prefixes are 0-32 (IPv4) and 0-128 (IPv6)");
         return new ListenerSettings(
             c.GetInt("socket.backlog"),
             c.GetByteSize("socket.input-pause") ?? throw new ConfigurationException($"{path}.socket.input-pause"),

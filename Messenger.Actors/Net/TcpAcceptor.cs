@@ -22,6 +22,16 @@ public sealed record StoppedAccepting { public static readonly StoppedAccepting 
 public sealed record ServerStopping { public static readonly ServerStopping Instance = new(); }
 /// <summary>A handler tells its acceptor that its connection left the pre-login phase (logged in, or presented a ticket).</summary>
 public sealed record PastPreLogin { public static readonly PastPreLogin Instance = new(); }
+/// <summary>
+/// Told to a handler still logging in whose pre-login slot a newcomer took (see <see cref="ConnectionLimits"/>):
+/// it sends <see cref="Error"/> and closes. Once past the pre-login phase a handler ignores it.
+/// </summary>
+public sealed record DisplacedBeforeLogin
+{
+    public static readonly DisplacedBeforeLogin Instance = new();
+    public ErrorFrame Error { get; } = new(ErrorCodes.ConnectionLimit,
+        "too many connections are logging in; yours waited longest and was closed to make room");
+}
 
 /// <summary>How one listener accepts: socket, buffers, limits and (optionally) TLS. Read from HOCON by the host.</summary>
 public sealed record ListenerSettings(
@@ -48,9 +58,10 @@ public sealed class TcpAcceptor : ReceiveActor
     private sealed record Bound(IConnectionListener Listener);
     private sealed record Accepted(ConnectionContext Transport);
     private sealed record Handshaken(long Id, ClientConnection Connection);
+    private sealed record Handshake(IPAddress Address, CancellationTokenSource Cancel);
     private sealed record HandshakeFailed(long Id, IPAddress Address, string Why);
     private sealed record Unbound { public static readonly Unbound Instance = new(); }
-    private sealed record Admitted(IPAddress Address) { public bool PreLogin { get; set; } = true; }
+    private sealed record Admitted(long Id, IPAddress Address);
 
     private readonly string _what;
     private readonly IPEndPoint _endpoint;
@@ -59,14 +70,15 @@ public sealed class TcpAcceptor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ConnectionLimits _limits;
     private readonly Dictionary<IActorRef, Admitted> _handlers = new();
-    private readonly Dictionary<long, IPAddress> _handshakes = new();
-    private readonly Dictionary<string, LogThrottle> _refusalLogs = new();
+    private readonly Dictionary<long, IActorRef> _loggingIn = new();
+    private readonly Dictionary<long, Handshake> _handshakes = new();
+    private readonly Dictionary<string, LogThrottle> _limitLogs = new();
     private readonly List<IActorRef> _waitingForBinding = new();
     private readonly List<IActorRef> _waitingForStop = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private IConnectionListener? _listener;
     private TcpBound? _bound;
-    private long _nextHandshake;
+    private long _nextId;
 
     public TcpAcceptor(string what, IPEndPoint endpoint, Func<ClientConnection, Props> handlerProps, ListenerSettings settings)
     {
@@ -157,21 +169,23 @@ public sealed class TcpAcceptor : ReceiveActor
         Receive<Handshaken>(OnHandshaken);
         Receive<HandshakeFailed>(failed =>
         {
-            if (!_handshakes.Remove(failed.Id)) return;
-            _limits.Release(failed.Address, wasPreLogin: true);
+            if (!_handshakes.Remove(failed.Id, out var handshake)) return;
+            handshake.Cancel.Dispose();
+            _limits.Release(failed.Id, failed.Address);
             _log.Debug("{0}: TLS handshake with {1} failed: {2}", _what, failed.Address, failed.Why);
             UnbindIfIdle();
         });
         Receive<PastPreLogin>(_ =>
         {
-            if (!_handlers.TryGetValue(Sender, out var admitted) || !admitted.PreLogin) return;
-            admitted.PreLogin = false;
-            _limits.LoggedIn();
+            if (!_handlers.TryGetValue(Sender, out var admitted)) return;
+            _loggingIn.Remove(admitted.Id);
+            _limits.LoggedIn(admitted.Id);
         });
         Receive<Terminated>(t =>
         {
             if (!_handlers.Remove(t.ActorRef, out var admitted)) return;
-            _limits.Release(admitted.Address, admitted.PreLogin);
+            _loggingIn.Remove(admitted.Id);
+            _limits.Release(admitted.Id, admitted.Address);
             UnbindIfIdle();
         });
     }
@@ -193,24 +207,24 @@ public sealed class TcpAcceptor : ReceiveActor
     {
         var transport = accepted.Transport;
         var address = (transport.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        if (_limits.TryAdmit(address) is { } refusal)
+        long id = _nextId++;
+        if (_limits.TryAdmit(id, address, out long? displaced) is { } refusal)
         {
-            LogRefusal(refusal, address);
+            LogLimit(refusal.Limit, "refused", address);
             Refuse(transport, ErrorCodes.ConnectionLimit, refusal.Message);
             return;
         }
+        if (displaced is { } victim) Displace(victim);
         if (_settings.Tls is null)
         {
-            Start(ClientConnection.Plain(transport), address);
+            Start(ClientConnection.Plain(transport), id, address);
             return;
         }
-        long id = _nextHandshake++;
-        _handshakes[id] = address;
         var self = Self;
         var timeout = new CancellationTokenSource(_settings.HandshakeTimeout);
+        _handshakes[id] = new Handshake(address, timeout);
         ClientConnection.AcceptTlsAsync(transport, _settings.Tls, timeout.Token).ContinueWith(t =>
         {
-            timeout.Dispose();
             if (t.IsCompletedSuccessfully) self.Tell(new Handshaken(id, t.Result));
             else
             {
@@ -222,22 +236,39 @@ public sealed class TcpAcceptor : ReceiveActor
 
     private void OnHandshaken(Handshaken handshaken)
     {
-        if (!_handshakes.Remove(handshaken.Id, out var address)) return;
-        if (_waitingForStop.Count > 0)
+        if (!_handshakes.Remove(handshaken.Id, out var handshake)) return;
+        handshake.Cancel.Dispose();
+        if (_waitingForStop.Count > 0 || handshake.Cancel.IsCancellationRequested)
         {
-            _limits.Release(address, wasPreLogin: true);
+            _limits.Release(handshaken.Id, handshake.Address);
             _ = handshaken.Connection.CloseAsync(_settings.HandshakeTimeout);
             UnbindIfIdle();
             return;
         }
-        Start(handshaken.Connection, address);
+        Start(handshaken.Connection, handshaken.Id, handshake.Address);
     }
 
-    private void Start(ClientConnection connection, IPAddress address)
+    private void Start(ClientConnection connection, long id, IPAddress address)
     {
         var handler = Context.ActorOf(_handlerProps(connection));
         Context.Watch(handler);
-        _handlers[handler] = new Admitted(address);
+        _handlers[handler] = new Admitted(id, address);
+        _loggingIn[id] = handler;
+    }
+
+    /// <summary>A newcomer took the pre-login slot of connection <paramref name="id"/>: close it (or cut its TLS handshake short).</summary>
+    private void Displace(long id)
+    {
+        if (_loggingIn.Remove(id, out var handler))
+        {
+            handler.Tell(DisplacedBeforeLogin.Instance);
+            LogLimit("max-pre-login", "displaced the oldest connection logging in from", _handlers[handler].Address);
+        }
+        else if (_handshakes.TryGetValue(id, out var handshake))
+        {
+            handshake.Cancel.Cancel();
+            LogLimit("max-pre-login", "cut the oldest TLS handshake from", handshake.Address);
+        }
     }
 
     /// <summary>One error line where the protocol allows it (not inside TLS), then a graceful close.</summary>
@@ -258,12 +289,14 @@ public sealed class TcpAcceptor : ReceiveActor
         }
     }
 
-    private void LogRefusal(LimitRefusal refusal, IPAddress address)
+    /// <summary>One log line per limit and action per interval, with the count of those held back.</summary>
+    private void LogLimit(string limit, string action, IPAddress address)
     {
-        if (!_refusalLogs.TryGetValue(refusal.Limit, out var throttle))
-            _refusalLogs[refusal.Limit] = throttle = new LogThrottle(_settings.LimitLogInterval);
+        string key = limit + " " + action;
+        if (!_limitLogs.TryGetValue(key, out var throttle))
+            _limitLogs[key] = throttle = new LogThrottle(_settings.LimitLogInterval);
         if (throttle.ShouldLog(_clock.Elapsed.Ticks, out long held))
-            _log.Warning("{0}: refused {1} ({2}; {3} more refused since the last such line)", _what, address, refusal.Limit, held);
+            _log.Warning("{0}: {1} {2} ({3}; {4} more since the last such line)", _what, action, address, limit, held);
     }
 
     private void UnbindIfIdle()

@@ -47,6 +47,33 @@ public class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task Silent_connections_filling_the_pre_login_slots_make_room_for_a_newcomer_from_another_address()
+    {
+        await using var server = await TestServer.StartAsync("messenger.chat.connections.pre-login = 3");
+        var squatter = System.Net.IPAddress.Parse("127.0.1.2"); // another /24 network than the test clients' 127.0.0.1
+        var silent = new List<ChatTestClient>();
+        for (int i = 0; i < 3; i++)
+        {
+            silent.Add(await ChatTestClient.ConnectAsync(server.Server.ChatEndpoint, squatter));
+            await silent[i].SendAsync(PingCommand.Instance); // admitted, in this order
+            await silent[i].ExpectAsync<PongFrame>();
+        }
+        // The squatter's address holds every slot: one more from it is refused...
+        await using var fourth = await ChatTestClient.ConnectAsync(server.Server.ChatEndpoint, squatter);
+        Assert.Equal(ErrorCodes.ConnectionLimit, Assert.IsType<ErrorFrame>(await fourth.ReadFrameAsync()).Code);
+        Assert.Null(await fourth.ReadLineAsync());
+        // ... but a newcomer from another address gets in, in the place of the squatter's oldest.
+        await using var alice = await server.LoginAsync("alice");
+        var displaced = Assert.IsType<ErrorFrame>(await silent[0].ReadFrameAsync());
+        Assert.Equal(ErrorCodes.ConnectionLimit, displaced.Code);
+        Assert.Contains("waited longest", displaced.Message);
+        Assert.Null(await silent[0].ReadLineAsync());
+        await silent[1].SendAsync(PingCommand.Instance);
+        await silent[1].ExpectAsync<PongFrame>();
+        foreach (var client in silent) await client.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Logins_from_one_address_are_limited_with_too_many_logins_and_other_addresses_still_get_in()
     {
         await using var server = await TestServer.StartAsync("messenger.chat.logins-per-address { per-second = 0.01, burst = 3 }");

@@ -69,6 +69,37 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_newcomer_cuts_short_the_oldest_TLS_handshake_when_every_pre_login_slot_is_taken()
+    {
+        using var certFolder = new TempFolder();
+        var certPath = certFolder.File("server.pfx").Replace("\\", "\\\\");
+        await using var server = await TestServer.StartAsync(
+            $"messenger.tls {{ self-signed = on, self-signed-file = \"{certPath}\" }}\nmessenger.chat.connections.pre-login = 1");
+        // A peer from another network takes the one slot and never starts its handshake; a second
+        // one from there is refused (closed), which shows the first holds the slot.
+        var squatterAddress = new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.1.2"), 0); // another /24 network than 127.0.0.1
+        using var squatter = new TcpClient(squatterAddress);
+        await squatter.ConnectAsync(server.Server.ChatEndpoint);
+        using (var second = new TcpClient(squatterAddress))
+        {
+            await second.ConnectAsync(server.Server.ChatEndpoint);
+            Assert.True(await ClosedWithinAsync(second, TimeSpan.FromSeconds(5)), "a second connection from the squatter's address was admitted");
+        }
+        var alice = ChatSession.Start(_client, "127.0.0.1", server.Server.ChatEndpoint.Port, "alice", new ClientTls(server.Server.TlsFingerprint));
+        await alice.ExpectAsync<WelcomeFrame>();
+        Assert.True(await ClosedWithinAsync(squatter, TimeSpan.FromSeconds(5)), "the squatter's handshake was not cut short"); // its timeout is 10 s
+        alice.Quit();
+    }
+
+    private static async Task<bool> ClosedWithinAsync(TcpClient client, TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        try { return await client.GetStream().ReadAsync(new byte[64], timeout.Token) == 0; }
+        catch (IOException) { return true; } // a reset is also a close
+        catch (OperationCanceledException) { return false; }
+    }
+
+    [Fact]
     public async Task A_plain_text_client_on_the_TLS_port_is_closed_without_hurting_others()
     {
         var tls = new ClientTls(Fingerprint);
