@@ -151,6 +151,11 @@ public static class Report
         yield return $"runtime: {RuntimeInformation.FrameworkDescription}, server GC {System.Runtime.GCSettings.IsServerGC}";
         var commit = Git("rev-parse --short HEAD");
         if (commit is not null) yield return $"commit: {commit}";
+        // The machine is shared: other work on it moves every CPU figure, so say how busy it was.
+        string? load = null;
+        try { load = File.ReadAllText("/proc/loadavg").Split(' ', 4) is [var one, var five, var fifteen, _] ? $"{one}, {five}, {fifteen}" : null; }
+        catch (IOException) { }
+        if (load is not null) yield return $"load average (1, 5, 15 min) when written: {load}";
     }
 
     private static string? Git(string arguments)
