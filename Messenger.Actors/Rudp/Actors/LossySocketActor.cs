@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 
@@ -31,22 +32,56 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
         Receive<SendDatagram>(m => Impair(m, m.Data, _outbound, _wire, d => m with { Data = d }));
         Receive<SendDatagrams>(m =>
         {
-            // Each datagram of a burst is judged (and travels) on its own, as a copy: the burst's buffer goes back to its pool.
+            // Each datagram of a burst is judged on its own; those that go out at once, unchanged,
+            // travel on together in a burst of their own (one send, as without the impairment).
+            var onTime = new DatagramBurst(m.Burst.SegmentSize);
             for (int i = 0; i < m.Burst.Count; i++)
             {
-                var single = new SendDatagram(m.Burst[i].ToArray(), m.To);
-                Impair(single, single.Data, _outbound, _wire, d => single with { Data = d });
+                var data = m.Burst[i];
+                var decision = _outbound.Next(data.Length);
+                if (decision.Drop) continue;
+                if (decision.Corrupt || decision.Delay > TimeSpan.Zero)
+                {
+                    var single = new SendDatagram(data.ToArray(), m.To);
+                    Apply(decision, single, single.Data, _wire, d => single with { Data = d });
+                    continue;
+                }
+                for (int copies = decision.Duplicate ? 2 : 1; copies > 0; copies--)
+                {
+                    if (onTime.IsFull)
+                    {
+                        _wire.Tell(new SendDatagrams(onTime, m.To));
+                        onTime = new DatagramBurst(m.Burst.SegmentSize);
+                    }
+                    data.CopyTo(onTime.Next());
+                    onTime.Commit(data.Length);
+                }
             }
             m.Burst.Release();
+            if (onTime.Count > 0) _wire.Tell(new SendDatagrams(onTime, m.To));
+            else onTime.Release();
         });
         Receive<DatagramsReceived>(batch =>
         {
+            // Likewise inward: what arrives at once, unchanged, goes up as one batch.
+            var onTime = new List<(byte[] Data, IPEndPoint From)>(batch.Count);
             for (int i = 0; i < batch.Count; i++)
             {
-                var single = new DatagramReceived(batch.Data(i).ToArray(), batch.From(i));
-                Impair(single, single.Data, _inbound, _upstream, d => single with { Data = d });
+                var data = batch.Data(i);
+                var decision = _inbound.Next(data.Length);
+                if (decision.Drop) continue;
+                if (decision.Corrupt || decision.Delay > TimeSpan.Zero)
+                {
+                    var single = new DatagramReceived(data.ToArray(), batch.From(i));
+                    Apply(decision, single, single.Data, _upstream, d => single with { Data = d });
+                    continue;
+                }
+                var copy = (data.ToArray(), batch.From(i));
+                onTime.Add(copy);
+                if (decision.Duplicate) onTime.Add(copy);
             }
             batch.Release();
+            if (onTime.Count > 0) _upstream.Tell(new DatagramsReceived(onTime));
         });
         Receive<Release>(r =>
         {
@@ -67,7 +102,11 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
     private void Impair<T>(T message, byte[] data, ImpairmentPlan plan, IActorRef target, Func<byte[], T> withData) where T : notnull
     {
         var decision = plan.Next(data.Length);
-        if (decision.Drop) return;
+        if (!decision.Drop) Apply(decision, message, data, target, withData);
+    }
+
+    private void Apply<T>(ImpairmentDecision decision, T message, byte[] data, IActorRef target, Func<byte[], T> withData) where T : notnull
+    {
         object outgoing = message;
         if (decision.Corrupt)
         {
