@@ -45,7 +45,8 @@ public static class ListenerConfig
             limits,
             config.GetTimeSpan("messenger.tls.handshake-timeout"),
             config.GetTimeSpan("messenger.limit-log-interval"),
-            certificate is null ? null : new SslServerAuthenticationOptions { ServerCertificate = certificate });
+            certificate is null ? null : new SslServerAuthenticationOptions { ServerCertificate = certificate },
+            c.GetBoolean("socket.inline-io"));
     }
 
     /// <summary>

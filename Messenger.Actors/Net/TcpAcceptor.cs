@@ -41,7 +41,8 @@ public sealed record ListenerSettings(
     ConnectionLimitSettings Limits,
     TimeSpan HandshakeTimeout,
     TimeSpan LimitLogInterval,
-    SslServerAuthenticationOptions? Tls);
+    SslServerAuthenticationOptions? Tls,
+    bool InlineIo);
 
 /// <summary>
 /// Listens on one TCP endpoint through Kestrel's socket transport and creates one handler actor
@@ -102,6 +103,7 @@ public sealed class TcpAcceptor : ReceiveActor
             MaxWriteBufferSize = _settings.OutputPauseBytes,
             NoDelay = true,
             WaitForDataBeforeAllocatingBuffer = true, // an idle client holds no receive buffer
+            UnsafePreferInlineScheduling = _settings.InlineIo,
         }), NullLoggerFactory.Instance);
         transport.BindAsync(_endpoint).AsTask().PipeTo(Self, success: listener => new Bound(listener));
     }
