@@ -68,7 +68,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
         _ticketOffice = ticketOffice;
         _settings = settings;
         _credit = new InputCredit(settings.InputBufferBytes);
-        _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes);
+        _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes, settings.WriteChunkBytes);
         _fileRequests = new TokenBucket(settings.FileRequests.PerSecond, settings.FileRequests.Burst, 0);
         _errorLog = new LogThrottle(settings.LogInterval);
     }

@@ -42,7 +42,7 @@ public class ConnectionActorSpec : TestKit
     private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
         TimeSpan? loginTimeout = null, RateLimitSettings? fileRequests = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
-            outboundLimit, 64 * 1024, rateLimit, fileRequests ?? Unlimited, TimeSpan.FromMinutes(1), 2);
+            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? Unlimited, TimeSpan.FromMinutes(1), 2);
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
