@@ -60,7 +60,7 @@ public sealed class TcpAcceptor : ReceiveActor
     private sealed record Accepted(ConnectionContext Transport);
     private sealed record Handshaken(long Id, ClientConnection Connection);
     private sealed record Handshake(IPAddress Address, CancellationTokenSource Cancel);
-    private sealed record HandshakeFailed(long Id, IPAddress Address, string Why);
+    private sealed record HandshakeFailed(long Id, string Why);
     private sealed record Unbound { public static readonly Unbound Instance = new(); }
     private sealed record Admitted(long Id, IPAddress Address);
 
@@ -173,8 +173,8 @@ public sealed class TcpAcceptor : ReceiveActor
         {
             if (!_handshakes.Remove(failed.Id, out var handshake)) return;
             handshake.Cancel.Dispose();
-            _limits.Release(failed.Id, failed.Address);
-            _log.Debug("{0}: TLS handshake with {1} failed: {2}", _what, failed.Address, failed.Why);
+            _limits.Release(failed.Id, handshake.Address);
+            _log.Debug("{0}: TLS handshake with {1} failed: {2}", _what, handshake.Address, failed.Why);
             UnbindIfIdle();
         });
         Receive<PastPreLogin>(_ =>
@@ -231,7 +231,7 @@ public sealed class TcpAcceptor : ReceiveActor
             else
             {
                 _ = transport.DisposeAsync();
-                self.Tell(new HandshakeFailed(id, address, t.Exception?.GetBaseException().Message ?? "timed out"));
+                self.Tell(new HandshakeFailed(id, t.Exception?.GetBaseException().Message ?? "timed out"));
             }
         }, TaskScheduler.Default);
     }
