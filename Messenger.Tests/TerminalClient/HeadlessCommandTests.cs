@@ -34,7 +34,7 @@ public class HeadlessCommandTests
         Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
         Assert.False(File.Exists(output.File("sample.bin.part")));
         Assert.Contains("100.0%", stderr);
-        Assert.Matches(new Regex(@"before the transfer started: \d+ ms \(login \d+, ticket \d+, first data byte \d+\)"), stderr);
+        Assert.Matches(new Regex(@"before the transfer started: \d+ ms \(connect \d+, login \d+, ticket \d+, first data byte \d+\)"), stderr);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public class HeadlessCommandTests
         Assert.True(match.Success, line);
         Assert.True(long.Parse(match.Groups[1].Value) >= 3_000_123 / 1452, "every segment arrived in a datagram");
         Assert.True(long.Parse(match.Groups[2].Value) > 0, "5% loss must have cost retransmissions");
-        Assert.Matches(new Regex(@"before the transfer started: \d+ ms \(login \d+, ticket \d+, actor system \d+, first data byte \d+\)"), stderr);
+        Assert.Matches(new Regex(@"before the transfer started: \d+ ms \(connect \d+, login \d+, ticket \d+, actor system \d+, first data byte \d+\)"), stderr);
         Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
     }
 
@@ -92,7 +92,7 @@ public class HeadlessCommandTests
         var (code, _, stderr) = await RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "bob", "hi_there with_underscores");
 
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
-        Assert.Matches(new Regex(@"before the message was sent: \d+ ms \(login \d+\)"), stderr);
+        Assert.Matches(new Regex(@"before the message was sent: \d+ ms \(connect \d+, login \d+\)"), stderr);
         Assert.Equal(new JoinedFrame("bob", RoomNames.Lobby), await watcher.ExpectAsync<JoinedFrame>());
         var msg = await watcher.ExpectAsync<MessageFrame>();
         Assert.Equal(("bob", "hi_there with_underscores"), (msg.From, msg.Text));
