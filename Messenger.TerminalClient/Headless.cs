@@ -22,6 +22,7 @@ public static class Headless
         try
         {
             await using var session = await ControlChannel.ConnectAsync(host, port, settings, tls, timeout.Token);
+            times?.Mark("connect");
             await session.SendAsync(new HelloCommand(user), timeout.Token);
             var welcome = await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
             times?.Mark("login");
@@ -51,13 +52,14 @@ public static class Headless
     public static async Task<int> DownloadAsync(ChatSessionSettings settings, Task<ActorSystem>? system, string host, int port, string file, TransferVia via,
         string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, StartupTimes? times = null)
     {
-        var user = "dl-" + Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
+        var user = string.Create(CultureInfo.InvariantCulture, $"dl-{Random.Shared.Next(0x1000000):x6}");
         try
         {
             TicketFrame ticket;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(ReplyTimeout);
             await using var session = await ControlChannel.ConnectAsync(host, port, settings, tls, timeout.Token);
+            times?.Mark("connect");
             await session.SendAsync(new HelloCommand(user), timeout.Token);
             await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
             times?.Mark("login");

@@ -81,7 +81,10 @@ public sealed class AccountActor : ReceivePersistentActor
     public static IActorRef StartRegion(ActorSystem system, AccountSettings settings) =>
         EntityDirectory.Start(system, "account", id => Props(id, settings));
 
-    public override string PersistenceId => "account-" + _id;
+    /// <summary>An account's persistence id is this and its lower-case name.</summary>
+    public const string PersistenceIdPrefix = "account-";
+
+    public override string PersistenceId => PersistenceIdPrefix + _id;
 
     protected override void PreStart()
     {
@@ -251,7 +254,7 @@ public sealed class AccountActor : ReceivePersistentActor
     {
         if (_hash is null)
         {
-            Sender.Tell(new ErrorFrame(ErrorCodes.NoSuchUser, $"no user named \"{pm.To}\" is online"));
+            Sender.Tell(NoSuchUser(pm.To));
             return;
         }
         if (_offline.Count >= _settings.OfflineLimit)
@@ -280,6 +283,9 @@ public sealed class AccountActor : ReceivePersistentActor
 
     private ErrorFrame TooManyAttempts() => new(ErrorCodes.RateLimited,
         $"too many password attempts for \"{_registeredName}\"; at most {_settings.FailedLoginsBurst} at once, then one every {1 / _settings.FailedLoginsPerSecond:0.#} s");
+
+    /// <summary>The answer to a private message for <paramref name="name"/>, offline and not registered.</summary>
+    public static ErrorFrame NoSuchUser(string name) => new(ErrorCodes.NoSuchUser, $"no user named \"{name}\" is online");
 
     private static ErrorFrame Unavailable() => new(ErrorCodes.BadRequest, "the account is not available right now; try again");
 }

@@ -320,7 +320,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 return;
             case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
             case RoomsCommand: Ask(_rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
-            case RegisterCommand register: Ask(_accounts, new ToAccount(_name!, new Register(_name!, register.Password)), typeof(RegisteredFrame)); return;
+            case RegisterCommand register: Ask(_registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
             case PasswdCommand passwd: Ask(_accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
             case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: Ask(_registry, ListUsers.Instance, typeof(UsersFrame)); return;

@@ -1,8 +1,14 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Configuration;
 using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using Messenger.Accounts;
 using Messenger.Cluster;
+using Messenger.Persistence;
 using Messenger.Protocol;
 
 namespace Messenger.Chat;
@@ -36,6 +42,23 @@ public sealed record Reclaim(string User, IActorRef Connection) : ICrossNodeMess
 public sealed record Release(IActorRef Connection) : ICrossNodeMessage;
 /// <summary>A private message to this name; the sender is the sending connection, which gets the echo.</summary>
 public sealed record DeliverPrivate(string From, string To, string Text, long Ts) : ICrossNodeMessage;
+/// <summary>
+/// From the registry: <paramref name="Connection"/>, which holds the name, registers it. The claim
+/// notes the name as registered, then hands the registration to the name's account, which answers
+/// the connection.
+/// </summary>
+public sealed record RegisterHeldName(Password Password, IActorRef Connection) : ICrossNodeMessage;
+
+/// <summary>Tunables of the name claims, read from <c>messenger.chat</c> and <c>messenger.cluster</c> in HOCON.</summary>
+/// <param name="Buckets">Buckets of names (one claims entity each): <c>messenger.cluster.shards</c>.</param>
+/// <param name="RegisteredNamesReadJournal">Read journal a bucket without its list of registered names builds it from; "" = none.</param>
+public sealed record NameClaimSettings(TimeSpan PassivateWhenEmpty, int Buckets, string RegisteredNamesReadJournal)
+{
+    public static NameClaimSettings FromConfig(Config config) => new(
+        config.GetTimeSpan("messenger.chat.free-name-passivate-after"),
+        config.GetInt("messenger.cluster.shards"),
+        config.GetString("messenger.chat.registered-names-read-journal"));
+}
 
 /// <summary>
 /// Who holds each name of one bucket of names, cluster-wide: a sharded entity (kind <c>claim</c>,
@@ -50,8 +73,16 @@ public sealed record DeliverPrivate(string From, string To, string Text, long Ts
 /// entity is passivated only when it holds no name, after <c>free-name-passivate-after</c>. If it
 /// stops while holding names (its shard moves), each holder's registry sees it stop and sends
 /// <see cref="Reclaim"/>.</para>
+/// <para>The entity is persistent: it keeps which names of its bucket are registered (every
+/// registration passes through here, <see cref="RegisterHeldName"/>, and is stored before the
+/// account is asked), so a name that is not registered, the usual guest, is let in (and a private
+/// message to it answered <c>no_such_user</c>) without starting its account, which would read the
+/// journal for every guest login. The list may hold a name whose registration then failed: such a
+/// name is simply asked of its account, as every registered one is. A bucket whose journal has no
+/// list yet (written before the list existed, or under another number of buckets) builds it once,
+/// before anything else, from the accounts' persistence ids (<see cref="RegisteredNamesIndexed"/>).</para>
 /// </summary>
-public sealed class NameClaims : UntypedActor
+public sealed class NameClaims : UntypedPersistentActor
 {
     /// <summary>One name that is not free: its connection, and what it is waiting for.</summary>
     private sealed class Entry(string key, IActorRef connection, IActorRef? checkingFor)
@@ -67,30 +98,112 @@ public sealed class NameClaims : UntypedActor
         public List<(ToClaim Message, IActorRef Sender)>? Waiting { get; set; }
     }
 
+    /// <summary>The registered names of this bucket found in the accounts' persistence ids (or why not).</summary>
+    private sealed record AccountsScanned(IReadOnlyList<string>? Names, Exception? Failure = null);
+
     private readonly IActorRef _accounts;
-    private readonly TimeSpan _passivateWhenEmpty;
+    private readonly int _bucket;
+    private readonly NameClaimSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, Entry> _names = new(); // by lower-case name
     private readonly Dictionary<IActorRef, string> _nameOf = new(); // watched connections
+    private readonly HashSet<string> _registered = new(); // lower-case names that are (or may be) registered
+    private bool _indexed; // _registered is complete: the bucket's list was recovered or built
     private bool _timeoutSet;
 
-    public NameClaims(IActorRef accounts, TimeSpan passivateWhenEmpty)
+    public NameClaims(IActorRef accounts, int bucket, NameClaimSettings settings)
     {
         _accounts = accounts;
-        _passivateWhenEmpty = passivateWhenEmpty;
+        _bucket = bucket;
+        _settings = settings;
     }
 
-    public static Props Props(IActorRef accounts, TimeSpan passivateWhenEmpty) =>
-        Akka.Actor.Props.Create(() => new NameClaims(accounts, passivateWhenEmpty));
+    public static Props Props(IActorRef accounts, int bucket, NameClaimSettings settings) =>
+        Akka.Actor.Props.Create(() => new NameClaims(accounts, bucket, settings));
 
     /// <summary>Starts this node's claim region.</summary>
-    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, TimeSpan passivateWhenEmpty) =>
-        EntityDirectory.StartBuckets(system, "claim", Props(accounts, passivateWhenEmpty));
+    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings) =>
+        EntityDirectory.StartBuckets(system, "claim", bucket => Props(accounts, int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), settings));
 
-    protected override void PreStart() => PassivateWhenEmpty();
+    /// <summary>Names the number of buckets too: under another number the names are spread differently, and the list is built again.</summary>
+    public override string PersistenceId => $"name-claims-{_settings.Buckets}-{_bucket}";
 
-    protected override void OnReceive(object message)
+    protected override void PreStart()
     {
+        base.PreStart();
+        PassivateWhenEmpty();
+    }
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case RegisteredNamesIndexed indexed:
+                _registered.UnionWith(indexed.Names);
+                _indexed = true;
+                break;
+            case NameRegistered registered:
+                _registered.Add(registered.Name);
+                break;
+            case RecoveryCompleted when !_indexed:
+                BuildIndex();
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Reads which names of this bucket have an account in the journal (only a registration starts
+    /// an account's journal) and stores them as the bucket's list; everything else waits.
+    /// </summary>
+    private void BuildIndex()
+    {
+        if (_settings.RegisteredNamesReadJournal.Length == 0)
+        {
+            StoreIndex([]);
+            return;
+        }
+        var readJournal = PersistenceQuery.Get(Context.System)
+            .ReadJournalFor<ICurrentPersistenceIdsQuery>(_settings.RegisteredNamesReadJournal);
+        int bucket = _bucket, buckets = _settings.Buckets;
+        readJournal.CurrentPersistenceIds()
+            .Where(id => id.StartsWith(AccountActor.PersistenceIdPrefix, StringComparison.Ordinal))
+            .Select(id => id[AccountActor.PersistenceIdPrefix.Length..])
+            .Where(name => BucketExtractor.BucketOf(name, buckets) == bucket)
+            .RunWith(Sink.Seq<string>(), Context.Materializer())
+            .PipeTo(Self, success: names => new AccountsScanned(names), failure: e => new AccountsScanned(null, e));
+    }
+
+    private void StoreIndex(IReadOnlyList<string> names) => Persist(new RegisteredNamesIndexed(names), e =>
+    {
+        _registered.UnionWith(e.Names);
+        _indexed = true;
+        if (e.Names.Count > 0) _log.Info("claims bucket {0}: list of registered names built from the accounts ({1} names)", _bucket, e.Names.Count);
+        Stash.UnstashAll();
+    });
+
+    protected override void OnCommand(object message)
+    {
+        if (!_indexed)
+        {
+            switch (message)
+            {
+                case AccountsScanned { Names: { } names }:
+                    StoreIndex(names);
+                    break;
+                case AccountsScanned failed:
+                    // Nothing can be decided without the list: stop; the next message starts the bucket again.
+                    _log.Error(failed.Failure, "claims bucket {0}: cannot read the accounts to list the registered names", _bucket);
+                    Context.Stop(Self);
+                    break;
+                case StopEntity:
+                    Context.Stop(Self);
+                    break;
+                default:
+                    Stash.Stash();
+                    break;
+            }
+            return;
+        }
         switch (message)
         {
             case ToClaim envelope:
@@ -135,6 +248,12 @@ public sealed class NameClaims : UntypedActor
     {
         switch (envelope.Command)
         {
+            case Claim claim when !_registered.Contains(key):
+                // A guest name: nothing to check (a password given for it is ignored, as the account would).
+                var guest = new Entry(key, claim.Connection, sender);
+                Add(guest);
+                Hold(guest, claim.Name, sender, []);
+                break;
             case Claim claim:
                 Add(new Entry(key, claim.Connection, sender));
                 _accounts.Tell(new ToAccount(claim.Name, new CheckLogin(claim.Name, claim.Password, claim.Connection)));
@@ -144,8 +263,14 @@ public sealed class NameClaims : UntypedActor
                 Add(entry);
                 Hold(entry, reclaim.User, sender, []);
                 break;
+            case DeliverPrivate pm when !_registered.Contains(key):
+                sender.Tell(AccountActor.NoSuchUser(pm.To));
+                break;
             case DeliverPrivate pm:
                 _accounts.Tell(new ToAccount(pm.To, new QueueOffline(pm.From, pm.To, pm.Text, pm.Ts)), sender);
+                break;
+            case RegisterHeldName register:
+                register.Connection.Tell(NotHeld());
                 break;
             // Release: nothing to free.
         }
@@ -182,6 +307,22 @@ public sealed class NameClaims : UntypedActor
                 break;
             case Release release when release.Connection.Equals(entry.Connection):
                 MakeFree(entry);
+                break;
+            case RegisterHeldName register when !register.Connection.Equals(entry.Connection):
+                register.Connection.Tell(NotHeld());
+                break;
+            case RegisterHeldName register when _registered.Contains(entry.Key):
+                // Registered already, or so it may be: the account knows.
+                _accounts.Tell(new ToAccount(entry.User, new Register(entry.User, register.Password)), register.Connection);
+                break;
+            case RegisterHeldName register:
+                // Noted first: from now on a guest claiming the name is asked of the account, which
+                // (registering meanwhile) refuses it once the registration is stored.
+                Persist(new NameRegistered(entry.Key), e =>
+                {
+                    _registered.Add(e.Name);
+                    _accounts.Tell(new ToAccount(entry.User, new Register(entry.User, register.Password)), register.Connection);
+                });
                 break;
         }
     }
@@ -231,9 +372,12 @@ public sealed class NameClaims : UntypedActor
     {
         bool empty = _names.Count == 0;
         if (empty == _timeoutSet) return;
-        Context.SetReceiveTimeout(empty ? _passivateWhenEmpty : null);
+        Context.SetReceiveTimeout(empty ? _settings.PassivateWhenEmpty : null);
         _timeoutSet = empty;
     }
+
+    private static ErrorFrame NotHeld() =>
+        new(ErrorCodes.NotLoggedIn, "this connection does not hold its name any more; log in again");
 
     private static ErrorFrame Taken(string name) =>
         new(ErrorCodes.UsernameTaken, $"the name \"{name}\" is taken; choose another");

@@ -28,6 +28,8 @@ public sealed record SendPrivate(string To, string Text);
 /// </summary>
 public sealed record LeaveChat(string Reason, IReadOnlyCollection<string>? Rooms = null);
 public sealed record LeftChat : ICrossNodeMessage { public static readonly LeftChat Instance = new(); }
+/// <summary>Register the name the connection is logged in with; the name's account answers (a <see cref="RegisteredFrame"/> or an error).</summary>
+public sealed record RegisterName(Password Password);
 
 /// <summary>
 /// A node's door to the chat for its connections: logins, leaves and private messages. Every
@@ -94,6 +96,7 @@ public sealed class UsernameRegistry : ReceiveActor
             refused.Connection.Tell(new NameRefused(refused.Error));
         });
         Receive<SendPrivate>(HandlePrivate);
+        Receive<RegisterName>(HandleRegister);
         Receive<ListUsers>(list => _presence.Forward(list));
         Receive<LeaveChat>(m => Remove(Sender, m.Reason, m.Rooms, LeftChat.Instance));
         Receive<Terminated>(t =>
@@ -182,6 +185,20 @@ public sealed class UsernameRegistry : ReceiveActor
     {
         if (!_byConnection.TryGetValue(Sender, out var from)) return;
         _claims.Tell(new ToClaim(pm.To, new DeliverPrivate(from.Name, pm.To, pm.Text, _clock())), Sender);
+    }
+
+    /// <summary>
+    /// Through the name's claim, and from here, so that the claim sees the registration before it
+    /// sees this connection release the name (both are sent from here, in order).
+    /// </summary>
+    private void HandleRegister(RegisterName register)
+    {
+        if (!_byConnection.TryGetValue(Sender, out var member))
+        {
+            Sender.Tell(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}"));
+            return;
+        }
+        _claims.Tell(new ToClaim(member.Name, new RegisterHeldName(register.Password, Sender)));
     }
 
     private void Remove(IActorRef connection, string reason, IReadOnlyCollection<string>? rooms, object? confirmation)

@@ -18,7 +18,7 @@ public sealed record CancelDownload { public static readonly CancelDownload Inst
 /// checked and the part file renamed into place. The outcome completes a task the caller awaits;
 /// progress is reported every 100 ms.
 /// </summary>
-public sealed class FileReceiverActor : ReceiveActor, IWithTimers
+public sealed class FileReceiverActor : UntypedActor, IWithTimers
 {
     private sealed record SynTimer { public static readonly SynTimer Instance = new(); }
     private sealed record HandshakeAckTimer { public static readonly HandshakeAckTimer Instance = new(); }
@@ -37,7 +37,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
 
     private delegate void DatagramHandler(ReadOnlySpan<byte> data, IPEndPoint from);
 
-    private DatagramHandler _onDatagram = (_, _) => { };
+    private DatagramHandler _onDatagram;
     private uint _connectionId;
     private ReceiveWindow? _window;
     private PartFile? _part;
@@ -69,7 +69,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         _progress = progress;
         _done = done;
         _link = new RudpLink(openWire(Context), server, settings.IdleTimeout);
-        Connecting();
+        _onDatagram = ConnectingDatagram;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -99,115 +99,153 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
     }
 
     // ------------------------------------------------------------------ behaviours
+    // Plain switches, not ReceiveActor's typed handlers: the client runs without run-time code
+    // generation, where ReceiveActor's matchers are expression trees built at every Become and
+    // interpreted for every message.
 
-    private void Connecting()
+    protected override void OnReceive(object message) => Connecting(message);
+
+    private void Connecting(object message)
     {
-        OnDatagrams((data, from) =>
+        switch (message)
         {
-            if (!Accept(data, from, out var header)) return;
-            switch (header.Kind)
-            {
-                case RudpPacketKind.SynAck: OnSynAck(data, header); break;
-                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(data)); break;
-            }
-        });
-        Receive<SynTimer>(_ =>
-        {
-            if (++_synTries > _settings.HandshakeRetries)
-                Fail("no_answer", $"the server at {_link.Peer} did not answer the handshake after {_synTries} tries");
-            else SendSyn();
-        });
-        CommonHandlers();
+            case SynTimer:
+                if (++_synTries > _settings.HandshakeRetries)
+                    Fail("no_answer", $"the server at {_link.Peer} did not answer the handshake after {_synTries} tries");
+                else SendSyn();
+                break;
+            default:
+                Common(message);
+                break;
+        }
     }
 
-    private void Receiving()
+    private void ConnectingDatagram(ReadOnlySpan<byte> data, IPEndPoint from)
     {
-        OnDatagrams((data, from) =>
+        if (!Accept(data, from, out var header)) return;
+        switch (header.Kind)
         {
-            if (!Accept(data, from, out var header) || header.ConnectionId != _connectionId) return;
-            switch (header.Kind)
-            {
-                case RudpPacketKind.Data:
-                    _dataSeen = true;
-                    _firstByte ??= _link.Elapsed;
-                    OnData(data);
-                    break;
-                case RudpPacketKind.SynAck: SendHandshakeAck(); break; // our handshake ACK was lost
-                case RudpPacketKind.Fin:
-                    _dataSeen = true;
-                    OnFin();
-                    break;
-                case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(data)); break;
-            }
-        });
-        Receive<DelayedAck>(_ => { if (_unacked > 0) SendAck(); });
-        Receive<HandshakeAckTimer>(_ =>
+            case RudpPacketKind.SynAck: OnSynAck(data, header); break;
+            case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(data)); break;
+        }
+    }
+
+    private void Receiving(object message)
+    {
+        switch (message)
         {
-            if (_dataSeen) return;
-            if (++_handshakeAckTries > _settings.HandshakeRetries)
-            {
+            case DelayedAck:
+                if (_unacked > 0) SendAck();
+                break;
+            case HandshakeAckTimer:
+                if (_dataSeen) return;
+                if (++_handshakeAckTries > _settings.HandshakeRetries)
+                {
+                    SendRst();
+                    Fail("no_answer", $"the server sent nothing after the handshake ({_handshakeAckTries} tries)");
+                }
+                else SendHandshakeAck();
+                break;
+            case ProgressTick:
+                ReportProgress();
+                break;
+            default:
+                Common(message);
+                break;
+        }
+    }
+
+    private void ReceivingDatagram(ReadOnlySpan<byte> data, IPEndPoint from)
+    {
+        if (!Accept(data, from, out var header) || header.ConnectionId != _connectionId) return;
+        switch (header.Kind)
+        {
+            case RudpPacketKind.Data:
+                _dataSeen = true;
+                _firstByte ??= _link.Elapsed;
+                OnData(data);
+                break;
+            case RudpPacketKind.SynAck: SendHandshakeAck(); break; // our handshake ACK was lost
+            case RudpPacketKind.Fin:
+                _dataSeen = true;
+                OnFin();
+                break;
+            case RudpPacketKind.Rst: Fail(RudpCodec.ReadRst(data)); break;
+        }
+    }
+
+    /// <summary>Done: stay a moment to answer a retried FIN (our FIN-ACK may be lost), then stop; anything else is ignored.</summary>
+    private void Lingering(object message)
+    {
+        switch (message)
+        {
+            case DatagramReceived or DatagramsReceived: OnDatagrams(message); break;
+            case Linger or CancelDownload: Context.Stop(Self); break;
+        }
+    }
+
+    private void LingeringDatagram(ReadOnlySpan<byte> data, IPEndPoint from)
+    {
+        if (Accept(data, from, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
+    }
+
+    /// <summary>Moves to <paramref name="behaviour"/>, whose datagrams <paramref name="onDatagram"/> handles.</summary>
+    private void Enter(UntypedReceive behaviour, DatagramHandler onDatagram)
+    {
+        _onDatagram = onDatagram;
+        Become(behaviour);
+    }
+
+    /// <summary>What every state but the last handles alike: datagrams (through the state's handler), the idle check, a cancel.</summary>
+    private void Common(object message)
+    {
+        switch (message)
+        {
+            case DatagramReceived or DatagramsReceived:
+                OnDatagrams(message);
+                break;
+            case RudpLink.IdleCheck:
+                if (_link.Silent)
+                {
+                    SendRst();
+                    Fail("timeout", $"the server went silent for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+                }
+                break;
+            case CancelDownload:
                 SendRst();
-                Fail("no_answer", $"the server sent nothing after the handshake ({_handshakeAckTries} tries)");
-            }
-            else SendHandshakeAck();
-        });
-        Receive<ProgressTick>(_ => ReportProgress());
-        CommonHandlers();
-    }
-
-    /// <summary>Done: stay a moment to answer a retried FIN (our FIN-ACK may be lost), then stop.</summary>
-    private void Lingering()
-    {
-        OnDatagrams((data, from) =>
-        {
-            if (Accept(data, from, out var header) && header.ConnectionId == _connectionId && header.Kind == RudpPacketKind.Fin) SendFinAck();
-        });
-        Receive<Linger>(_ => Context.Stop(Self));
-        Receive<CancelDownload>(_ => Context.Stop(Self));
-        ReceiveAny(_ => { });
+                Fail("cancelled", "the download was cancelled");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>
-    /// Registers this state's datagram handler, for single datagrams and for batches. A batch is
-    /// handled one datagram at a time through whichever handler is current, so the datagrams after
-    /// one that changed the state (a SYN-ACK, a FIN, an RST) meet the new state's handler. A
-    /// batch's buffer goes back to the socket once every datagram in it was handled.
+    /// Hands a single datagram or a batch to the current state's handler. A batch is handled one
+    /// datagram at a time through whichever handler is current, so the datagrams after one that
+    /// changed the state (a SYN-ACK, a FIN, an RST) meet the new state's handler. A batch's buffer
+    /// goes back to the socket once every datagram in it was handled.
     /// </summary>
-    private void OnDatagrams(DatagramHandler handler)
+    private void OnDatagrams(object message)
     {
-        _onDatagram = handler;
-        Receive<DatagramReceived>(m => _onDatagram(m.Data, m.From));
-        Receive<DatagramsReceived>(batch =>
+        if (message is DatagramReceived single)
         {
-            _inBatch = true;
-            try
-            {
-                for (int i = 0; i < batch.Count; i++) _onDatagram(batch.Data(i), batch.From(i));
-            }
-            finally
-            {
-                _inBatch = false;
-                batch.Release();
-            }
-            if (_ackDue) SendAck();
-        });
-    }
-
-    private void CommonHandlers()
-    {
-        Receive<RudpLink.IdleCheck>(_ =>
+            _onDatagram(single.Data, single.From);
+            return;
+        }
+        var batch = (DatagramsReceived)message;
+        _inBatch = true;
+        try
         {
-            if (_link.Silent)
-            {
-                SendRst();
-                Fail("timeout", $"the server went silent for {_settings.IdleTimeout.TotalSeconds:0.#} s");
-            }
-        });
-        Receive<CancelDownload>(_ =>
+            for (int i = 0; i < batch.Count; i++) _onDatagram(batch.Data(i), batch.From(i));
+        }
+        finally
         {
-            SendRst();
-            Fail("cancelled", "the download was cancelled");
-        });
+            _inBatch = false;
+            batch.Release();
+        }
+        if (_ackDue) SendAck();
     }
 
     // ------------------------------------------------------------------ handshake
@@ -248,7 +286,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
         _transferStartMicros = NowMicros;
         SendHandshakeAck();
         Timers.StartPeriodicTimer(nameof(ProgressTick), ProgressTick.Instance, TimeSpan.FromMilliseconds(100));
-        Become(Receiving);
+        Enter(Receiving, ReceivingDatagram);
     }
 
     /// <summary>Sent after the SYN-ACK, and again (with backoff) until the server's first segment shows it arrived.</summary>
@@ -349,7 +387,7 @@ public sealed class FileReceiverActor : ReceiveActor, IWithTimers
             _link.Received, _retransmitsSeen, verified ? null : "SHA-256 mismatch", stats, _firstByte));
         Timers.Cancel(nameof(RudpLink.IdleCheck));
         Timers.StartSingleTimer(nameof(Linger), Linger.Instance, TimeSpan.FromSeconds(1));
-        Become(Lingering);
+        Enter(Lingering, LingeringDatagram);
     }
 
     private void SendFinAck()

@@ -38,7 +38,10 @@ public sealed class EnvelopeExtractor(int shards) : HashCodeMessageExtractor(sha
 public sealed class BucketExtractor(int shards) : HashCodeMessageExtractor(shards)
 {
     public override string EntityId(object message) =>
-        message is IEntityEnvelope e ? ((uint)MurmurHash.StringHash(e.EntityId) % (uint)MaxNumberOfShards).ToString(CultureInfo.InvariantCulture) : null!;
+        message is IEntityEnvelope e ? BucketOf(e.EntityId, MaxNumberOfShards).ToString(CultureInfo.InvariantCulture) : null!;
+
+    /// <summary>The bucket of <paramref name="key"/> among <paramref name="buckets"/>.</summary>
+    public static int BucketOf(string key, int buckets) => (int)((uint)MurmurHash.StringHash(key) % (uint)buckets);
 
     public override object EntityMessage(object message) => message;
 }
@@ -65,9 +68,9 @@ public static class EntityDirectory
     public static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps) =>
         Start(system, kind, entityProps, new EnvelopeExtractor(Shards(system)));
 
-    /// <summary>One entity per bucket of keys (<see cref="BucketExtractor"/>), which gets the envelopes whole.</summary>
-    public static IActorRef StartBuckets(ActorSystem system, string kind, Props bucketProps) =>
-        Start(system, kind, _ => bucketProps, new BucketExtractor(Shards(system)));
+    /// <summary>One entity per bucket of keys (<see cref="BucketExtractor"/>, its id the bucket's number), which gets the envelopes whole.</summary>
+    public static IActorRef StartBuckets(ActorSystem system, string kind, Func<string, Props> bucketProps) =>
+        Start(system, kind, bucketProps, new BucketExtractor(Shards(system)));
 
     private static IActorRef Start(ActorSystem system, string kind, Func<string, Props> entityProps, IMessageExtractor extractor)
     {

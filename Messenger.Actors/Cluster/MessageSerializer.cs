@@ -50,6 +50,7 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         ["claim-granted.v1"] = typeof(Chat.ClaimGranted),
         ["claim-refused.v1"] = typeof(Chat.ClaimRefused),
         ["deliver-private.v1"] = typeof(Chat.DeliverPrivate),
+        ["register-held-name.v1"] = typeof(Chat.RegisterHeldName),
         ["name-claimed.v1"] = typeof(Chat.NameClaimed),
         ["left-chat.v1"] = typeof(Chat.LeftChat),
         ["presence-snapshot.v1"] = typeof(Chat.PresenceSnapshot),

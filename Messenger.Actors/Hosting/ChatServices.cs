@@ -18,7 +18,7 @@ public sealed record ChatServices(IActorRef Rooms, IActorRef Accounts, IActorRef
         var clock = unixMillisClock ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var roomDirectory = StartRooms(system, rooms, clock);
         var accountRegion = AccountActor.StartRegion(system, accounts);
-        var claims = NameClaims.StartRegion(system, accountRegion, system.Settings.Config.GetTimeSpan("messenger.chat.free-name-passivate-after"));
+        var claims = NameClaims.StartRegion(system, accountRegion, NameClaimSettings.FromConfig(system.Settings.Config));
         var config = system.Settings.Config;
         var presence = system.ActorOf(PresenceActor.Props(roomDirectory, PresenceSettings.FromConfig(config)), "presence");
         var registry = system.ActorOf(UsernameRegistry.Props(roomDirectory, claims, presence, LoginRateSettings.FromConfig(config),

@@ -21,6 +21,8 @@ public sealed class EventSerializer : SerializerWithStringManifest
         ["password-changed.v1"] = typeof(PasswordChanged),
         ["offline-message-queued.v1"] = typeof(OfflineMessageQueued),
         ["offline-messages-delivered.v1"] = typeof(OfflineMessagesDelivered),
+        ["registered-names-indexed.v1"] = typeof(RegisteredNamesIndexed),
+        ["name-registered.v1"] = typeof(NameRegistered),
     };
 
     private static readonly Dictionary<Type, string> ManifestsByType = TypesByManifest.ToDictionary(p => p.Value, p => p.Key);

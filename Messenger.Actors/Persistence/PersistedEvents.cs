@@ -28,5 +28,15 @@ public sealed record PasswordChanged(string PasswordHash) : IPersistedEvent;
 /// <summary>A private message stored for the (offline, registered) account owner.</summary>
 public sealed record OfflineMessageQueued(string From, string Text, long Ts) : IPersistedEvent;
 
+/// <summary>
+/// The name claims' list of registered names, one event per bucket of names (see
+/// <see cref="Chat.NameClaims"/>): <paramref name="Names"/> (lower case) had accounts when the
+/// bucket's list was built.
+/// </summary>
+public sealed record RegisteredNamesIndexed(IReadOnlyList<string> Names) : IPersistedEvent;
+
+/// <summary>A name (lower case) of the bucket is being registered: it joins the bucket's list of registered names.</summary>
+public sealed record NameRegistered(string Name) : IPersistedEvent;
+
 /// <summary>Every offline message queued so far was handed to the owner at login.</summary>
 public sealed record OfflineMessagesDelivered : IPersistedEvent { public static readonly OfflineMessagesDelivered Instance = new(); }

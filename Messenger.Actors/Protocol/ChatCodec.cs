@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -325,11 +327,36 @@ public static class ChatCodec
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
+    /// <summary>
+    /// Encoded JSON arrays of immutable lists, by list: the online list a welcome or a <c>who</c>
+    /// answer carries is one shared immutable set, so every welcome made from it (all those of one
+    /// presence window during a burst of logins) copies its array instead of encoding it again.
+    /// </summary>
+    private static readonly ConditionalWeakTable<ImmutableSortedSet<string>, byte[]> EncodedLists = new();
+
     private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
     {
+        if (values is ImmutableSortedSet<string> { Count: > 0 } shared)
+        {
+            w.WritePropertyName(name);
+            w.WriteRawValue(EncodedLists.GetValue(shared, EncodeArray), skipInputValidation: true);
+            return;
+        }
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteStringValue(v);
         w.WriteEndArray();
+    }
+
+    private static byte[] EncodeArray(ImmutableSortedSet<string> values)
+    {
+        var buffer = new ArrayBufferWriter<byte>(values.Count * 12 + 2);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartArray();
+            foreach (var v in values) w.WriteStringValue(v);
+            w.WriteEndArray();
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static byte[] Concatenate(IReadOnlyList<ServerFrame> frames)

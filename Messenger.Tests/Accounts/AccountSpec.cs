@@ -43,7 +43,7 @@ public class AccountSpec : TestKit
     private TestProbe Registered(string name)
     {
         var connection = LoggedIn(name);
-        _accounts.Tell(new ToAccount(name, new Register(name, Secret)), connection.Ref);
+        _registry.Tell(new RegisterName(Secret), connection.Ref);
         Assert.Equal(new RegisteredFrame(name), connection.ExpectMsg<RegisteredFrame>(TimeSpan.FromSeconds(10)));
         return connection;
     }
@@ -71,7 +71,7 @@ public class AccountSpec : TestKit
     public void Registering_twice_is_refused_and_passwd_changes_the_password()
     {
         var alice = Registered("alice");
-        _accounts.Tell(new ToAccount("alice", new Register("alice", Secret)), alice.Ref);
+        _registry.Tell(new RegisterName(Secret), alice.Ref);
         Assert.Equal(ErrorCodes.AlreadyRegistered, alice.ExpectMsg<ErrorFrame>().Code);
         _accounts.Tell(new ToAccount("alice", new ChangePassword(new Password("not the old one"), new Password("new password"))), alice.Ref);
         Assert.Equal(ErrorCodes.WrongPassword, alice.ExpectMsg<ErrorFrame>(TimeSpan.FromSeconds(10)).Code);

@@ -10,24 +10,51 @@ using Messenger.Tests.Support;
 
 namespace Messenger.Tests.Chat;
 
-/// <summary>One claims entity alone: probes for its accounts, its shard (its parent), a registry and connections.</summary>
+/// <summary>One claims entity alone, on the in-memory journal: probes for its accounts, its shard (its parent), a registry and connections.</summary>
 public class NameClaimsSpec : TestKit
 {
-    private static readonly TimeSpan PassivateWhenEmpty = TimeSpan.FromMilliseconds(300);
+    private const int Bucket = 7;
+    private static readonly Password Secret = new("correct horse");
+    private readonly NameClaimSettings _settings;
     private readonly TestProbe _accounts;
     private readonly TestProbe _shard;
     private readonly TestProbe _registry;
-    private readonly IActorRef _claims;
+    private IActorRef _claims;
 
     public NameClaimsSpec() : base(InMemoryPersistence.Config())
     {
+        _settings = NameClaimSettings.FromConfig(Sys.Settings.Config) with { PassivateWhenEmpty = TimeSpan.FromMilliseconds(300) };
         _accounts = CreateTestProbe();
         _shard = CreateTestProbe();
         _registry = CreateTestProbe();
-        // The shard probe is the entity's parent: it gets what the entity tells its shard.
-        _claims = ActorOfAsTestActorRef<NameClaims>(NameClaims.Props(_accounts.Ref, PassivateWhenEmpty), _shard.Ref);
+        _claims = StartBucket();
     }
 
+    /// <summary>The shard probe is the entity's parent: it gets what the entity tells its shard.</summary>
+    private IActorRef StartBucket() => ActorOfAsTestActorRef<NameClaims>(NameClaims.Props(_accounts.Ref, Bucket, _settings), _shard.Ref);
+
+    /// <summary>A guest name: granted by the claims alone.</summary>
+    private TestProbe Guest(string name)
+    {
+        var connection = CreateTestProbe();
+        _claims.Tell(new ToClaim(name, new Claim(name, null, connection.Ref)), _registry.Ref);
+        Assert.Equal(name, _registry.ExpectMsg<ClaimGranted>(g => g.Connection.Equals(connection.Ref)).User);
+        Assert.Equal(_claims, _registry.LastSender);
+        return connection;
+    }
+
+    /// <summary>Registers <paramref name="name"/> as its holder would, then frees it.</summary>
+    private void Register(string name)
+    {
+        var holder = Guest(name);
+        _claims.Tell(new ToClaim(name, new RegisterHeldName(Secret, holder.Ref)), _registry.Ref);
+        var envelope = _accounts.ExpectMsg<ToAccount>();
+        Assert.Equal(new Register(name, Secret), envelope.Command);
+        Assert.Equal(holder.Ref, _accounts.LastSender); // the account answers the connection
+        _claims.Tell(new ToClaim(name, new Release(holder.Ref)), _registry.Ref);
+    }
+
+    /// <summary>A claim on a registered name: its account is asked.</summary>
     private TestProbe Claim(string name)
     {
         var connection = CreateTestProbe();
@@ -42,7 +69,6 @@ public class NameClaimsSpec : TestKit
         var connection = Claim(name);
         _claims.Tell(new LoginAccepted(name, connection.Ref, []), _accounts.Ref);
         Assert.Equal(name, _registry.ExpectMsg<ClaimGranted>(g => g.Connection.Equals(connection.Ref)).User);
-        Assert.Equal(_claims, _registry.LastSender);
         return connection;
     }
 
@@ -57,19 +83,69 @@ public class NameClaimsSpec : TestKit
     [Fact]
     public void Claims_must_hold_many_names_in_one_entity_and_free_each_on_its_own()
     {
-        var alice = Held("alice");
-        Held("bob");
+        var alice = Guest("alice");
+        Guest("bob");
         Assert.Equal(ErrorCodes.UsernameTaken, Refusal("ALICE"));
         Assert.Equal(ErrorCodes.UsernameTaken, Refusal("bob"));
 
         _claims.Tell(new ToClaim("alice", new Release(alice.Ref)), _registry.Ref);
-        Claim("Alice"); // free again: asked of its account
+        Guest("Alice"); // free again
         Assert.Equal(ErrorCodes.UsernameTaken, Refusal("bob"));
+    }
+
+    [Fact]
+    public void Claims_must_let_a_guest_in_and_answer_a_pm_to_an_unknown_name_without_its_account()
+    {
+        Guest("alice");
+        var bob = CreateTestProbe();
+        _claims.Tell(new ToClaim("carol", new DeliverPrivate("bob", "carol", "anyone?", 7)), bob.Ref);
+        Assert.Equal(AccountActor.NoSuchUser("carol"), bob.ExpectMsg<ErrorFrame>());
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Claims_must_ask_the_account_of_a_name_registered_through_them()
+    {
+        Register("alice");
+        Held("ALICE"); // asked of its account
+        Assert.Equal(ErrorCodes.UsernameTaken, Refusal("alice"));
+        var bob = CreateTestProbe();
+        Register("carol");
+        _claims.Tell(new ToClaim("carol", new DeliverPrivate("bob", "carol", "later", 7)), bob.Ref);
+        Assert.Equal(new QueueOffline("bob", "carol", "later", 7), _accounts.ExpectMsg<ToAccount>().Command);
+        Assert.Equal(bob.Ref, _accounts.LastSender);
+    }
+
+    [Fact]
+    public void Claims_must_keep_the_registered_names_of_their_bucket_across_a_restart()
+    {
+        Register("alice");
+        Guest("bob");
+        Watch(_claims);
+        _claims.Tell(StopEntity.Instance);
+        ExpectTerminated(_claims);
+        _claims = StartBucket();
+        Claim("alice"); // still asked of its account
+        Guest("dave");
+    }
+
+    [Fact]
+    public void Claims_must_refuse_to_register_a_name_for_a_connection_that_does_not_hold_it()
+    {
+        Guest("alice");
+        var stranger = CreateTestProbe();
+        _claims.Tell(new ToClaim("alice", new RegisterHeldName(Secret, stranger.Ref)), _registry.Ref);
+        Assert.Equal(ErrorCodes.NotLoggedIn, stranger.ExpectMsg<ErrorFrame>().Code);
+        _claims.Tell(new ToClaim("zed", new RegisterHeldName(Secret, stranger.Ref)), _registry.Ref);
+        Assert.Equal(ErrorCodes.NotLoggedIn, stranger.ExpectMsg<ErrorFrame>().Code);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Guest("zed"); // still a guest name
     }
 
     [Fact]
     public void Claims_must_refuse_a_rival_during_a_check_and_free_the_name_when_the_account_refuses()
     {
+        Register("alice");
         var alice = Claim("alice");
         Assert.Equal(ErrorCodes.UsernameTaken, Refusal("alice"));
         var wrong = new ErrorFrame(ErrorCodes.WrongPassword, "wrong password");
@@ -81,6 +157,7 @@ public class NameClaimsSpec : TestKit
     [Fact]
     public void Claims_must_keep_what_arrives_during_a_check_and_handle_it_in_order_once_held()
     {
+        Register("alice");
         var alice = Claim("alice");
         var bob = CreateTestProbe();
         for (int i = 1; i <= 3; i++) _claims.Tell(new ToClaim("alice", new DeliverPrivate("bob", "alice", $"pm{i}", i)), bob.Ref);
@@ -95,24 +172,16 @@ public class NameClaimsSpec : TestKit
     }
 
     [Fact]
-    public void Claims_must_send_a_pm_to_a_free_name_to_its_account()
-    {
-        var bob = CreateTestProbe();
-        _claims.Tell(new ToClaim("alice", new DeliverPrivate("bob", "alice", "later", 7)), bob.Ref);
-        Assert.Equal(new QueueOffline("bob", "alice", "later", 7), _accounts.ExpectMsg<ToAccount>().Command);
-        Assert.Equal(bob.Ref, _accounts.LastSender);
-    }
-
-    [Fact]
     public void Claims_must_free_a_name_when_its_holder_dies()
     {
-        var alice = Held("alice");
-        Held("bob");
+        var alice = Guest("alice");
+        Guest("bob");
         Sys.Stop(alice.Ref);
         AwaitAssert(() =>
         {
-            _claims.Tell(new ToClaim("alice", new Claim("alice", null, CreateTestProbe().Ref)), _registry.Ref);
-            _accounts.ExpectMsg<ToAccount>(TimeSpan.FromMilliseconds(200));
+            var next = CreateTestProbe();
+            _claims.Tell(new ToClaim("alice", new Claim("alice", null, next.Ref)), _registry.Ref);
+            _registry.FishForMessage<ClaimGranted>(g => g.Connection.Equals(next.Ref), TimeSpan.FromMilliseconds(200));
         }, TimeSpan.FromSeconds(5));
         Assert.Equal(ErrorCodes.UsernameTaken, Refusal("bob"));
     }
@@ -132,9 +201,9 @@ public class NameClaimsSpec : TestKit
     [Fact]
     public void Claims_must_not_passivate_while_a_name_is_held_and_must_once_none_is()
     {
-        var alice = Held("alice");
+        var alice = Guest("alice");
         _shard.ReceiveWhile(TimeSpan.Zero, m => m); // what it asked while empty, before the claim
-        _shard.ExpectNoMsg(PassivateWhenEmpty * 3);
+        _shard.ExpectNoMsg(_settings.PassivateWhenEmpty * 3);
         _claims.Tell(new ToClaim("alice", new Release(alice.Ref)), _registry.Ref);
         Assert.Equal(StopEntity.Instance, _shard.ExpectMsg<Passivate>(TimeSpan.FromSeconds(5)).StopMessage);
     }

@@ -128,4 +128,36 @@ public class AccountTests
             await Task.Delay(500);
         }
     }
+
+    [Fact]
+    public async Task A_journal_from_before_the_claims_listed_registered_names_still_keeps_them_from_guests()
+    {
+        using var data = new TempFolder();
+        await using (var server = await TestServer.StartAsync(data: data))
+        {
+            await using var alice = await server.LoginAsync("alice");
+            await alice.SendAsync(new RegisterCommand(Secret));
+            await alice.ExpectAsync<RegisteredFrame>();
+        }
+        // As an older server left it: the account's events, no list of registered names in any claims bucket.
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={data.File(Messenger.Persistence.DataStore.JournalFile)};Pooling=False"))
+        {
+            db.Open();
+            using var delete = db.CreateCommand();
+            delete.CommandText = "DELETE FROM journal WHERE persistence_id LIKE 'name-claims-%'";
+            Assert.True(delete.ExecuteNonQuery() > 0);
+        }
+
+        await using (var server = await TestServer.StartAsync(data: data))
+        {
+            await using var guest = await server.ConnectAsync();
+            await guest.SendAsync(new HelloCommand("ALICE"));
+            await guest.ExpectErrorAsync(ErrorCodes.NameRegistered);
+            await guest.SendAsync(new HelloCommand("bob"));
+            await guest.ExpectAsync<WelcomeFrame>();
+            await guest.SendAsync(new PmCommand("carol", "anyone?"));
+            await guest.ExpectErrorAsync(ErrorCodes.NoSuchUser);
+            await using var alice = await LoginAsync(server, "alice", Secret);
+        }
+    }
 }

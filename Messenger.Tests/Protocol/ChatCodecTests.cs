@@ -89,6 +89,18 @@ public class ChatCodecTests
     }
 
     [Fact]
+    public void Welcomes_sharing_one_online_list_encode_as_each_would_alone()
+    {
+        var online = System.Collections.Immutable.ImmutableSortedSet.Create(Usernames.Comparer, "bob", "Alice", "zoë \"z\"");
+        var plain = new List<string>(online);
+        foreach (var user in new[] { "Alice", "bob" })
+            Assert.Equal(Encoding.UTF8.GetString(new WelcomeFrame(user, plain).Line), Encoding.UTF8.GetString(new WelcomeFrame(user, online).Line));
+        Assert.Equal(Encoding.UTF8.GetString(new UsersFrame(plain).Line), Encoding.UTF8.GetString(new UsersFrame(online).Line));
+        var empty = System.Collections.Immutable.ImmutableSortedSet.Create<string>(Usernames.Comparer);
+        Assert.Equal("{\"type\":\"users\",\"users\":[]}\n", Encoding.UTF8.GetString(new UsersFrame(empty).Line));
+    }
+
+    [Fact]
     public void A_plain_files_request_asks_for_the_first_page_and_the_answer_keeps_its_old_fields()
     {
         Assert.Equal(new FilesCommand(0, null), Parse("{\"type\":\"files\"}").Value);

@@ -21,6 +21,7 @@ public class EventSerializerTests : TestKit
         new PasswordChanged("pbkdf2-sha256$1$c2FsdA==$aGFzaA=="),
         new OfflineMessageQueued("bob", "later", 5),
         OfflineMessagesDelivered.Instance,
+        new NameRegistered("alice"),
     };
 
     [Theory, MemberData(nameof(Events))]
@@ -45,6 +46,16 @@ public class EventSerializerTests : TestKit
         Assert.Equal(snapshot.Tail, back.Tail);
         Assert.Equal(snapshot.Checkpoints, back.Checkpoints);
         Assert.Equal(3, back.DeletedUpTo);
+    }
+
+    [Fact]
+    public void A_bucket_list_of_registered_names_round_trips()
+    {
+        var list = new RegisteredNamesIndexed(["alice", "bob"]);
+        var serializer = Sys.Serialization.FindSerializerFor(list);
+        var back = (RegisteredNamesIndexed)Sys.Serialization.Deserialize(serializer.ToBinary(list), serializer.Identifier,
+            Serialization.ManifestFor(serializer, list));
+        Assert.Equal(list.Names, back.Names);
     }
 
     [Fact]

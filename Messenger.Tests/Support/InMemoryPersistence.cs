@@ -19,6 +19,8 @@ public static class InMemoryPersistence
         # A test's end stops its node at once: leaving a cluster of one gracefully is not under test here.
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        # The in-memory journal starts empty: no accounts from before the claims' lists of registered names.
+        messenger.chat.registered-names-read-journal = ""
         messenger.accounts.pbkdf2-iterations = 1000
         # The machine running the suite is shared and can be very busy.
         akka.test.single-expect-default = 15s

@@ -22,7 +22,7 @@ public sealed record DatagramReceived(byte[] Data, IPEndPoint From);
 /// with one <c>sendto</c> where the kernel segments it (GSO), else one per datagram. The socket is
 /// shut and closed when the actor stops, which also ends the receive thread.
 /// </summary>
-public sealed class UdpSocketActor : ReceiveActor
+public sealed class UdpSocketActor : UntypedActor
 {
     private readonly Socket _socket;
     private readonly IActorRef _inbound;
@@ -39,22 +39,32 @@ public sealed class UdpSocketActor : ReceiveActor
         _socket = socket;
         _inbound = inbound;
         _coalesce = coalesce;
-        Receive<SendDatagram>(m =>
+    }
+
+    // A plain switch, not ReceiveActor's typed handlers: in a client without run-time code
+    // generation those are expression trees, interpreted for every message.
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            if (_segmentation > 0 && m.Data.Length > _segmentation) Segment(0); // a lone datagram must not be cut
-            Send(m.Data, m.To);
-        });
-        Receive<SendDatagrams>(m =>
-        {
-            try
-            {
-                SendBurst(m.Burst, m.To);
-            }
-            finally
-            {
-                m.Burst.Release();
-            }
-        });
+            case SendDatagrams m:
+                try
+                {
+                    SendBurst(m.Burst, m.To);
+                }
+                finally
+                {
+                    m.Burst.Release();
+                }
+                break;
+            case SendDatagram m:
+                if (_segmentation > 0 && m.Data.Length > _segmentation) Segment(0); // a lone datagram must not be cut
+                Send(m.Data, m.To);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(Socket socket, IActorRef inbound, bool coalesce) =>
