@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
@@ -23,7 +24,7 @@ public static class DataStore
     /// <summary>Creates the folder and both files if needed (SQLite); the configuration that points the plugins at the store.</summary>
     public static Config Prepare(Config config)
     {
-        if (config.GetString("akka.persistence.journal.plugin") != "akka.persistence.journal.sql") return Config.Empty;
+        if (!UsesSqlJournal(config)) return Config.Empty;
         if (UsesPostgres(config))
         {
             var postgres = Quote(config.GetString("messenger.postgres"));
@@ -59,7 +60,7 @@ public static class DataStore
     public static ActorSystemSetup Setup(Config config)
     {
         var setup = BootstrapSetup.Create().WithConfig(config);
-        if (config.GetString("akka.persistence.journal.plugin") != "akka.persistence.journal.sql" || UsesPostgres(config)) return ActorSystemSetup.Create(setup);
+        if (!UsesSqlJournal(config) || UsesPostgres(config)) return ActorSystemSetup.Create(setup);
         var busyTimeout = BusyTimeoutPragma(config);
         var connections = new MultiDataOptionsSetup();
         foreach (var plugin in SqlPlugins)
@@ -74,17 +75,17 @@ public static class DataStore
     }
 
     /// <summary>The statement every SQLite connection of the plugins runs once opened.</summary>
-    public static string BusyTimeoutPragma(Config config) =>
+    private static string BusyTimeoutPragma(Config config) =>
         $"PRAGMA busy_timeout = {(long)config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds};";
 
-    private static void Execute(System.Data.Common.DbConnection connection, string sql)
+    private static void Execute(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    private static async Task ExecuteAsync(System.Data.Common.DbConnection connection, string sql, CancellationToken cancel)
+    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancel)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -93,9 +94,11 @@ public static class DataStore
 
     /// <summary>One log line: where the data is (never the connection string: it may hold a password).</summary>
     public static string Describe(Config config) =>
-        config.GetString("akka.persistence.journal.plugin") != "akka.persistence.journal.sql" ? "journal: in memory"
+        !UsesSqlJournal(config) ? "journal: in memory"
         : UsesPostgres(config) ? "journal and snapshots: PostgreSQL"
         : "data folder: " + Path.GetFullPath(config.GetString("messenger.data"));
+
+    private static bool UsesSqlJournal(Config config) => config.GetString("akka.persistence.journal.plugin") == "akka.persistence.journal.sql";
 
     private static bool UsesPostgres(Config config) => !string.IsNullOrEmpty(config.GetString("messenger.postgres"));
 
