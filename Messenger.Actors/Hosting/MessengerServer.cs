@@ -75,7 +75,7 @@ public sealed class MessengerServer : IAsyncDisposable
             .WithFallback(SqlPersistence.DefaultConfiguration);
         var roomSettings = RoomSettings.FromConfig(config);
         var accountSettings = AccountSettings.FromConfig(config);
-        var system = ActorSystem.Create(systemName, config);
+        var system = ActorSystem.Create(systemName, DataStore.Setup(config));
         try
         {
             system.Log.Info(budget.Note);

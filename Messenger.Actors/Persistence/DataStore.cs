@@ -1,4 +1,8 @@
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
 using Microsoft.Data.Sqlite;
 
 namespace Messenger.Persistence;
@@ -38,6 +42,53 @@ public static class DataStore
             akka.persistence.query.journal.sql.connection-string = {{Quote(journal)}}
             akka.persistence.snapshot-store.sql.connection-string = {{Quote(snapshots)}}
             """);
+    }
+
+    /// <summary>The plugins that open the journal and snapshot files.</summary>
+    private static readonly string[] SqlPlugins =
+        ["akka.persistence.journal.sql", "akka.persistence.query.journal.sql", "akka.persistence.snapshot-store.sql"];
+
+    /// <summary>
+    /// What the actor system starts with: <paramref name="config"/> (already through
+    /// <see cref="Prepare"/>) and, on SQLite, the plugins' connections with a busy timeout
+    /// (<c>messenger.sqlite-busy-timeout</c>). SQLite has one writer; a connection that finds the
+    /// write lock taken (a retention delete beside the journal's write batch) then waits inside
+    /// SQLite, retrying within milliseconds, instead of failing at once into Microsoft.Data.Sqlite's
+    /// retry loop, which sleeps 150 ms between attempts.
+    /// </summary>
+    public static ActorSystemSetup Setup(Config config)
+    {
+        var setup = BootstrapSetup.Create().WithConfig(config);
+        if (config.GetString("akka.persistence.journal.plugin") != "akka.persistence.journal.sql" || UsesPostgres(config)) return ActorSystemSetup.Create(setup);
+        var busyTimeout = BusyTimeoutPragma(config);
+        var connections = new MultiDataOptionsSetup();
+        foreach (var plugin in SqlPlugins)
+        {
+            connections.AddDataOptions(plugin, new DataOptions()
+                .UseConnectionString(ProviderName.SQLiteMS, config.GetString($"{plugin}.connection-string"))
+                .UseAfterConnectionOpened(
+                    connection => Execute(connection, busyTimeout),
+                    (connection, cancel) => ExecuteAsync(connection, busyTimeout, cancel)));
+        }
+        return setup.And(connections);
+    }
+
+    /// <summary>The statement every SQLite connection of the plugins runs once opened.</summary>
+    public static string BusyTimeoutPragma(Config config) =>
+        $"PRAGMA busy_timeout = {(long)config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds};";
+
+    private static void Execute(System.Data.Common.DbConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static async Task ExecuteAsync(System.Data.Common.DbConnection connection, string sql, CancellationToken cancel)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancel);
     }
 
     /// <summary>One log line: where the data is (never the connection string: it may hold a password).</summary>

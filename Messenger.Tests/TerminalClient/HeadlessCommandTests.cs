@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Messenger.Protocol;
 using Messenger.TerminalClient;
@@ -35,6 +36,39 @@ public class HeadlessCommandTests
         Assert.False(File.Exists(output.File("sample.bin.part")));
         Assert.Contains("100.0%", stderr);
         Assert.Matches(new Regex(@"before the transfer started: \d+ ms \(connect \d+, login \d+, ticket \d+, first data byte \d+\)"), stderr);
+    }
+
+    [Fact]
+    public async Task Download_over_udp_as_its_own_process_ends_the_process_with_the_file_in_place()
+    {
+        await using var server = await TestServer.StartAsync();
+        var source = server.Files.CreateRandomFile("sample.bin", 1_000_003, seed: 8);
+        using var output = new TempFolder();
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Messenger.TerminalClient.dll"), "download", "sample.bin",
+            "--server", "127.0.0.1", "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "udp", "--out", output.Path })
+            info.ArgumentList.Add(arg);
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the client process did not end within 60 s; stderr: {await stderr}");
+        }
+
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}; stderr: {await stderr}");
+        Assert.Matches(new Regex(@"^file=sample\.bin bytes=1000003 .* sha256=ok\r?\n$"), await stdout);
+        Assert.Matches(new Regex(@"before the transfer started: \d+ ms from launch \(runtime \d+, connect \d+, login \d+, ticket \d+, actor system \d+, first data byte \d+\)"),
+            await stderr);
+        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
+        Assert.False(File.Exists(output.File("sample.bin.part")));
     }
 
     [Fact]

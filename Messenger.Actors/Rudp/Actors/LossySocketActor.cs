@@ -12,7 +12,7 @@ namespace Messenger.Rudp.Actors;
 /// seed always gives the same losses. Nobody creates it when every rate is zero: the endpoint
 /// then talks to the socket actor directly and pays nothing.
 /// </summary>
-public sealed class LossySocketActor : ReceiveActor, IWithTimers
+public sealed class LossySocketActor : UntypedActor, IWithTimers
 {
     private sealed record Release(object Message);
 
@@ -28,66 +28,80 @@ public sealed class LossySocketActor : ReceiveActor, IWithTimers
         _outbound = new ImpairmentPlan(impairment, seed);
         _inbound = new ImpairmentPlan(impairment, unchecked(seed * 31 + 17));
         _wire = Context.ActorOf(UdpSocketActor.Props(socket, Self, coalesce), "wire");
+    }
 
-        Receive<SendDatagram>(m => Impair(m, m.Data, _outbound, _wire, d => m with { Data = d }));
-        Receive<SendDatagrams>(m =>
+    // A plain switch, not ReceiveActor's typed handlers: in a client without run-time code
+    // generation those are expression trees, interpreted for every message (every datagram here).
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            // Each datagram of a burst is judged on its own; those that go out at once, unchanged,
-            // travel on together in a burst of their own (one send, as without the impairment).
-            var onTime = new DatagramBurst(m.Burst.SegmentSize);
-            for (int i = 0; i < m.Burst.Count; i++)
+            case SendDatagrams m: OnSend(m); break;
+            case SendDatagram m: Impair(m, m.Data, _outbound, _wire, d => m with { Data = d }); break;
+            case DatagramsReceived batch: OnReceived(batch); break;
+            case Release r:
+                if (r.Message is SendDatagram) _wire.Tell(r.Message);
+                else _upstream.Tell(r.Message);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnSend(SendDatagrams m)
+    {
+        // Each datagram of a burst is judged on its own; those that go out at once, unchanged,
+        // travel on together in a burst of their own (one send, as without the impairment).
+        var onTime = new DatagramBurst(m.Burst.SegmentSize);
+        for (int i = 0; i < m.Burst.Count; i++)
+        {
+            var data = m.Burst[i];
+            var decision = _outbound.Next(data.Length);
+            if (decision.Drop) continue;
+            if (decision.Corrupt || decision.Delay > TimeSpan.Zero)
             {
-                var data = m.Burst[i];
-                var decision = _outbound.Next(data.Length);
-                if (decision.Drop) continue;
-                if (decision.Corrupt || decision.Delay > TimeSpan.Zero)
-                {
-                    var single = new SendDatagram(data.ToArray(), m.To);
-                    Apply(decision, single, single.Data, _wire, d => single with { Data = d });
-                    continue;
-                }
-                for (int copies = decision.Duplicate ? 2 : 1; copies > 0; copies--)
-                {
-                    if (onTime.IsFull)
-                    {
-                        _wire.Tell(new SendDatagrams(onTime, m.To));
-                        onTime = new DatagramBurst(m.Burst.SegmentSize);
-                    }
-                    data.CopyTo(onTime.Next());
-                    onTime.Commit(data.Length);
-                }
+                var single = new SendDatagram(data.ToArray(), m.To);
+                Apply(decision, single, single.Data, _wire, d => single with { Data = d });
+                continue;
             }
-            m.Burst.Release();
-            if (onTime.Count > 0) _wire.Tell(new SendDatagrams(onTime, m.To));
-            else onTime.Release();
-        });
-        Receive<DatagramsReceived>(batch =>
-        {
-            // Likewise inward: what arrives at once, unchanged, goes up as one batch.
-            var onTime = new List<(byte[] Data, IPEndPoint From)>(batch.Count);
-            for (int i = 0; i < batch.Count; i++)
+            for (int copies = decision.Duplicate ? 2 : 1; copies > 0; copies--)
             {
-                var data = batch.Data(i);
-                var decision = _inbound.Next(data.Length);
-                if (decision.Drop) continue;
-                if (decision.Corrupt || decision.Delay > TimeSpan.Zero)
+                if (onTime.IsFull)
                 {
-                    var single = new DatagramReceived(data.ToArray(), batch.From(i));
-                    Apply(decision, single, single.Data, _upstream, d => single with { Data = d });
-                    continue;
+                    _wire.Tell(new SendDatagrams(onTime, m.To));
+                    onTime = new DatagramBurst(m.Burst.SegmentSize);
                 }
-                var copy = (data.ToArray(), batch.From(i));
-                onTime.Add(copy);
-                if (decision.Duplicate) onTime.Add(copy);
+                data.CopyTo(onTime.Next());
+                onTime.Commit(data.Length);
             }
-            batch.Release();
-            if (onTime.Count > 0) _upstream.Tell(new DatagramsReceived(onTime));
-        });
-        Receive<Release>(r =>
+        }
+        m.Burst.Release();
+        if (onTime.Count > 0) _wire.Tell(new SendDatagrams(onTime, m.To));
+        else onTime.Release();
+    }
+
+    private void OnReceived(DatagramsReceived batch)
+    {
+        // Likewise inward: what arrives at once, unchanged, goes up as one batch.
+        var onTime = new List<(byte[] Data, IPEndPoint From)>(batch.Count);
+        for (int i = 0; i < batch.Count; i++)
         {
-            if (r.Message is SendDatagram) _wire.Tell(r.Message);
-            else _upstream.Tell(r.Message);
-        });
+            var data = batch.Data(i);
+            var decision = _inbound.Next(data.Length);
+            if (decision.Drop) continue;
+            if (decision.Corrupt || decision.Delay > TimeSpan.Zero)
+            {
+                var single = new DatagramReceived(data.ToArray(), batch.From(i));
+                Apply(decision, single, single.Data, _upstream, d => single with { Data = d });
+                continue;
+            }
+            var copy = (data.ToArray(), batch.From(i));
+            onTime.Add(copy);
+            if (decision.Duplicate) onTime.Add(copy);
+        }
+        batch.Release();
+        if (onTime.Count > 0) _upstream.Tell(new DatagramsReceived(onTime));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
