@@ -49,6 +49,12 @@ public sealed record DeliverPrivate(string From, string To, string Text, long Ts
 /// </summary>
 public sealed record RegisterHeldName(Password Password, IActorRef Connection) : ICrossNodeMessage;
 
+/// <summary>
+/// Starts bucket <paramref name="Bucket"/>'s entity if it is not running (nothing else): each node
+/// wakes every bucket when it starts, so no login waits for a bucket to read its journal.
+/// </summary>
+public sealed record WakeClaims(int Bucket) : IBucketMessage, ICrossNodeMessage;
+
 /// <summary>Tunables of the name claims, read from <c>messenger.chat</c> and <c>messenger.cluster</c> in HOCON.</summary>
 /// <param name="Buckets">Buckets of names (one claims entity each): <c>messenger.cluster.shards</c>.</param>
 /// <param name="RegisteredNamesReadJournal">Read journal a bucket without its list of registered names builds it from; "" = none.</param>
@@ -121,12 +127,20 @@ public sealed class NameClaims : UntypedPersistentActor
     public static Props Props(IActorRef accounts, int bucket, NameClaimSettings settings) =>
         Akka.Actor.Props.Create(() => new NameClaims(accounts, bucket, settings));
 
-    /// <summary>Starts this node's claim region.</summary>
-    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings) =>
-        EntityDirectory.StartBuckets(system, "claim", bucket => Props(accounts, int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), settings));
+    /// <summary>Starts this node's claim region and wakes every bucket (their lists of registered names are read now, not at a login).</summary>
+    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings)
+    {
+        var region = EntityDirectory.StartBuckets(system, "claim",
+            bucket => Props(accounts, int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), settings));
+        for (int bucket = 0; bucket < settings.Buckets; bucket++) region.Tell(new WakeClaims(bucket));
+        return region;
+    }
 
     /// <summary>Names the number of buckets too: under another number the names are spread differently, and the list is built again.</summary>
     public override string PersistenceId => $"name-claims-{_settings.Buckets}-{_bucket}";
+
+    /// <summary>The bucket takes no snapshots: its recovery does not ask the snapshot store (one query less per bucket start).</summary>
+    public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
 
     protected override void PreStart()
     {
@@ -208,6 +222,8 @@ public sealed class NameClaims : UntypedPersistentActor
         {
             case ToClaim envelope:
                 Dispatch(envelope, Sender);
+                break;
+            case WakeClaims: // started: that is all it asks
                 break;
             case LoginAccepted accepted:
                 if (CheckingOf(accepted.Connection) is { } acceptedEntry)

@@ -30,6 +30,12 @@ public sealed class EnvelopeExtractor(int shards) : HashCodeMessageExtractor(sha
     public override object EntityMessage(object message) => message is IEntityEnvelope e ? e.Command : message;
 }
 
+/// <summary>A message for one bucket entity by its number (not for a key in it).</summary>
+public interface IBucketMessage
+{
+    int Bucket { get; }
+}
+
 /// <summary>
 /// Keys to bucket entities: for a kind whose state per key is small (a name's claim), one entity
 /// holds the keys of a bucket (their hash modulo the number of shards, the same in every process)
@@ -37,8 +43,12 @@ public sealed class EnvelopeExtractor(int shards) : HashCodeMessageExtractor(sha
 /// </summary>
 public sealed class BucketExtractor(int shards) : HashCodeMessageExtractor(shards)
 {
-    public override string EntityId(object message) =>
-        message is IEntityEnvelope e ? BucketOf(e.EntityId, MaxNumberOfShards).ToString(CultureInfo.InvariantCulture) : null!;
+    public override string EntityId(object message) => message switch
+    {
+        IEntityEnvelope e => BucketOf(e.EntityId, MaxNumberOfShards).ToString(CultureInfo.InvariantCulture),
+        IBucketMessage b => b.Bucket.ToString(CultureInfo.InvariantCulture),
+        _ => null!,
+    };
 
     /// <summary>The bucket of <paramref name="key"/> among <paramref name="buckets"/>.</summary>
     public static int BucketOf(string key, int buckets) => (int)((uint)MurmurHash.StringHash(key) % (uint)buckets);

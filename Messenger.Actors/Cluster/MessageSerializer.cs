@@ -51,6 +51,7 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         ["claim-refused.v1"] = typeof(Chat.ClaimRefused),
         ["deliver-private.v1"] = typeof(Chat.DeliverPrivate),
         ["register-held-name.v1"] = typeof(Chat.RegisterHeldName),
+        ["wake-claims.v1"] = typeof(Chat.WakeClaims),
         ["name-claimed.v1"] = typeof(Chat.NameClaimed),
         ["left-chat.v1"] = typeof(Chat.LeftChat),
         ["presence-snapshot.v1"] = typeof(Chat.PresenceSnapshot),
