@@ -50,13 +50,10 @@ public sealed record DeliverPrivate(string From, string To, string Text, long Ts
 public sealed record RegisterHeldName(Password Password, IActorRef Connection) : ICrossNodeMessage;
 
 /// <summary>
-/// Starts bucket <paramref name="Bucket"/>'s entity if it is not running, and asks for
-/// <see cref="ClaimsAwake"/> once it has its list of registered names: each node wakes every bucket
-/// before it opens its chat port, so no login waits for a bucket to read its journal.
+/// Starts bucket <paramref name="Bucket"/>'s entity if it is not running (nothing else): each node
+/// wakes every bucket when it starts, so no login waits for a bucket to read its journal.
 /// </summary>
 public sealed record WakeClaims(int Bucket) : IBucketMessage, ICrossNodeMessage;
-/// <summary>The answer to <see cref="WakeClaims"/>: bucket <paramref name="Bucket"/> is ready for logins.</summary>
-public sealed record ClaimsAwake(int Bucket) : ICrossNodeMessage;
 
 /// <summary>Tunables of the name claims, read from <c>messenger.chat</c> and <c>messenger.cluster</c> in HOCON.</summary>
 /// <param name="Buckets">Buckets of names (one claims entity each): <c>messenger.cluster.shards</c>.</param>
@@ -130,14 +127,14 @@ public sealed class NameClaims : UntypedPersistentActor
     public static Props Props(IActorRef accounts, int bucket, NameClaimSettings settings) =>
         Akka.Actor.Props.Create(() => new NameClaims(accounts, bucket, settings));
 
-    /// <summary>Starts this node's claim region.</summary>
-    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings) =>
-        EntityDirectory.StartBuckets(system, "claim",
+    /// <summary>Starts this node's claim region and wakes every bucket (their lists of registered names are read now, not at a login).</summary>
+    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings)
+    {
+        var region = EntityDirectory.StartBuckets(system, "claim",
             bucket => Props(accounts, int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), settings));
-
-    /// <summary>Wakes every bucket and completes when each has its list of registered names (read now, not at a login).</summary>
-    public static Task WakeAllAsync(IActorRef region, int buckets, TimeSpan timeout) =>
-        Task.WhenAll(Enumerable.Range(0, buckets).Select(bucket => region.Ask<ClaimsAwake>(new WakeClaims(bucket), timeout)));
+        for (int bucket = 0; bucket < settings.Buckets; bucket++) region.Tell(new WakeClaims(bucket));
+        return region;
+    }
 
     /// <summary>Names the number of buckets too: under another number the names are spread differently, and the list is built again.</summary>
     public override string PersistenceId => $"name-claims-{_settings.Buckets}-{_bucket}";
@@ -226,8 +223,7 @@ public sealed class NameClaims : UntypedPersistentActor
             case ToClaim envelope:
                 Dispatch(envelope, Sender);
                 break;
-            case WakeClaims wake:
-                Sender.Tell(new ClaimsAwake(wake.Bucket));
+            case WakeClaims: // started: that is all it asks
                 break;
             case LoginAccepted accepted:
                 if (CheckingOf(accepted.Connection) is { } acceptedEntry)

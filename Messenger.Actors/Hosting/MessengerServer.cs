@@ -88,8 +88,6 @@ public sealed class MessengerServer : IAsyncDisposable
             // fails the start, and the first login does not wait for it.
             var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
             system.Log.Info("lobby recovered: {0} messages so far", lobby.LastId);
-            // Likewise every bucket of name claims: the first logins do not queue behind their recoveries.
-            await NameClaims.WakeAllAsync(chat.Claims, NameClaimSettings.FromConfig(config).Buckets, TimeSpan.FromSeconds(60));
             var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder, fileSettings.Catalog), "files");
             var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime, fileSettings.MaxTicketsPerConnection), "tickets");
 

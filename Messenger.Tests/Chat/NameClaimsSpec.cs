@@ -130,21 +130,6 @@ public class NameClaimsSpec : TestKit
     }
 
     [Fact]
-    public void Claims_must_answer_a_wake_once_they_have_their_list_and_after_a_restart()
-    {
-        _claims.Tell(new WakeClaims(Bucket));
-        Assert.Equal(Bucket, ExpectMsg<ClaimsAwake>().Bucket);
-        Register("alice");
-        Watch(_claims);
-        _claims.Tell(StopEntity.Instance);
-        ExpectTerminated(_claims);
-        _claims = StartBucket();
-        _claims.Tell(new WakeClaims(Bucket));
-        Assert.Equal(Bucket, ExpectMsg<ClaimsAwake>().Bucket);
-        Claim("alice"); // the list came back with it
-    }
-
-    [Fact]
     public void Claims_must_refuse_to_register_a_name_for_a_connection_that_does_not_hold_it()
     {
         Guest("alice");
