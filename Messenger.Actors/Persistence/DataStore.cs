@@ -61,36 +61,26 @@ public static class DataStore
     {
         var setup = BootstrapSetup.Create().WithConfig(config);
         if (!UsesSqlJournal(config) || UsesPostgres(config)) return ActorSystemSetup.Create(setup);
-        var busyTimeout = BusyTimeoutPragma(config);
+        int busyTimeoutMs = (int)config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds;
         var connections = new MultiDataOptionsSetup();
         foreach (var plugin in SqlPlugins)
         {
+            // Opening takes a pooled native connection; setting its busy timeout is one native call, no statement.
             connections.AddDataOptions(plugin, new DataOptions()
                 .UseConnectionString(ProviderName.SQLiteMS, config.GetString($"{plugin}.connection-string"))
                 .UseAfterConnectionOpened(
-                    connection => Execute(connection, busyTimeout),
-                    (connection, cancel) => ExecuteAsync(connection, busyTimeout, cancel)));
+                    connection => SetBusyTimeout(connection, busyTimeoutMs),
+                    (connection, _) =>
+                    {
+                        SetBusyTimeout(connection, busyTimeoutMs);
+                        return Task.CompletedTask;
+                    }));
         }
         return setup.And(connections);
     }
 
-    /// <summary>The statement every SQLite connection of the plugins runs once opened.</summary>
-    private static string BusyTimeoutPragma(Config config) =>
-        $"PRAGMA busy_timeout = {(long)config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds};";
-
-    private static void Execute(DbConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancel)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancel);
-    }
+    private static void SetBusyTimeout(DbConnection connection, int milliseconds) =>
+        SQLitePCL.raw.sqlite3_busy_timeout(((SqliteConnection)connection).Handle, milliseconds);
 
     /// <summary>One log line: where the data is (never the connection string: it may hold a password).</summary>
     public static string Describe(Config config) =>
