@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Pipelines;
 using Akka.Actor;
 using Messenger.Protocol;
@@ -76,14 +75,13 @@ public static class ChatInput
     public static async Task RunAsync(PipeReader input, IActorRef connection, InputCredit credit, RateLimitSettings? rateLimit, CancellationToken closing)
     {
         var framer = new LineFramer(ProtocolLimits.MaxLineBytes);
-        var clock = Stopwatch.StartNew();
-        var guard = rateLimit?.NewGuard(0);
+        var guard = rateLimit?.NewGuard(MonotonicClock.Now.Ticks);
         bool stop = false;
 
         void OnLine(byte[] line)
         {
             if (stop) return;
-            switch (guard?.Check(clock.Elapsed.Ticks) ?? FloodVerdict.Accept)
+            switch (guard?.Check(MonotonicClock.Now.Ticks) ?? FloodVerdict.Accept)
             {
                 case FloodVerdict.RefuseAndTell:
                     connection.Tell(new InputRateLimited(rateLimit!.PerSecond, rateLimit.Burst));
@@ -101,7 +99,7 @@ public static class ChatInput
             if (parsed.Error is { ClosesConnection: true }) stop = true;
         }
 
-        var ended = new InputEnded("the client closed the connection");
+        InputEnded? ended = null;
         try
         {
             while (!stop)
@@ -130,6 +128,6 @@ public static class ChatInput
             ended = new InputEnded($"the connection broke ({e.GetBaseException().Message})");
         }
         if (closing.IsCancellationRequested) return;
-        if (!stop || ended.LineTooLong) connection.Tell(ended);
+        if (!stop || ended?.LineTooLong == true) connection.Tell(ended ?? new InputEnded("the client closed the connection"));
     }
 }

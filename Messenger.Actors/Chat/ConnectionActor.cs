@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Messenger.Accounts;
@@ -43,16 +42,17 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private readonly IActorRef _accounts;
     private readonly IActorRef? _ticketOffice;
     private readonly ChatSettings _settings;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly InputCredit _credit;
     private readonly OutboundQueue _outbound;
-    private readonly TokenBucket _fileRequests;
-    private readonly LogThrottle _errorLog;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    // Made on first use: most connections never log, never ask for files and stay in the lobby,
+    // and each of these costs 50-150 bytes on every one of ten thousand idle connections.
+    private ILoggingAdapter? _log;
+    private TokenBucket? _fileRequests;
+    private LogThrottle? _errorLog;
 
     private string? _name;
-    private readonly HashSet<string> _joinedRooms = new(); // besides the lobby
-    private readonly Dictionary<IActorRef, string> _roomEntities = new(); // watched: rejoined if one stops
+    private HashSet<string>? _joinedRooms; // besides the lobby
+    private Dictionary<IActorRef, string>? _roomEntities; // watched: rejoined if one stops
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
@@ -69,8 +69,6 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
         _settings = settings;
         _credit = new InputCredit(settings.InputBufferBytes);
         _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes, settings.WriteChunkBytes);
-        _fileRequests = new TokenBucket(settings.FileRequests.PerSecond, settings.FileRequests.Burst, 0);
-        _errorLog = new LogThrottle(settings.LogInterval);
     }
 
     public IStash Stash { get; set; } = null!;
@@ -83,6 +81,10 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
     /// <summary>Once its unread bytes fall to this, input is acted on again.</summary>
     private long ReadResumeBytes => _settings.OutboundLimitBytes / 4;
+
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
+    private LogThrottle ErrorLog => _errorLog ??= new LogThrottle(_settings.LogInterval);
+    private bool InRoom(string room) => _joinedRooms?.Contains(room) == true;
 
     private string Who => _name is null ? _connection.Remote.ToString() : $"{_name}@{_connection.Remote}";
 
@@ -147,7 +149,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 _name = claimed.Welcome.User;
                 Send(claimed.Welcome);
                 Context.Parent.Tell(PastPreLogin.Instance);
-                _lastHeard = _clock.Elapsed;
+                _lastHeard = MonotonicClock.Now;
                 After(_settings.IdleTimeout, IdleCheck.Instance);
                 Become(LoggedIn);
                 Stash.UnstashAll();
@@ -171,19 +173,19 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 Stash.Stash();
                 break;
             case Inbound inbound:
-                _lastHeard = _clock.Elapsed;
+                _lastHeard = MonotonicClock.Now;
                 Handle(inbound.Command);
                 Done(inbound.Bytes);
                 break;
             case ServerFrame frame:
                 Send(frame);
-                if (frame is JoinedFrame { Users: not null, Room: { } joined } && _joinedRooms.Contains(joined)) WatchRoom(joined);
+                if (frame is JoinedFrame { Users: not null, Room: { } joined } && InRoom(joined)) WatchRoom(joined);
                 if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) break;
                 _awaitedAnswer = null;
                 if (!_readingPaused) Stash.UnstashAll();
                 break;
             case IdleCheck:
-                var silent = _clock.Elapsed - _lastHeard;
+                var silent = MonotonicClock.Now - _lastHeard;
                 if (silent < _settings.IdleTimeout)
                     After(_settings.IdleTimeout - silent, IdleCheck.Instance);
                 else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
@@ -196,7 +198,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             case Terminated t:
                 // A room's entity stopped while this connection was in it: its shard moved to another
                 // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
-                if (_roomEntities.Remove(t.ActorRef, out var room) && _joinedRooms.Contains(room))
+                if (_roomEntities?.Remove(t.ActorRef, out var room) == true && InRoom(room))
                     _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
                 break;
             default:
@@ -230,15 +232,15 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 Send(frame);
                 break;
             case InboundError bad:
-                if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long held))
-                    _log.Info("{0}: error {1}: {2} ({3} more since the last such line)", Who, bad.Error.Code, bad.Error.Message, held);
+                if (ErrorLog.ShouldLog(MonotonicClock.Now.Ticks, out long held))
+                    Log.Info("{0}: error {1}: {2} ({3} more since the last such line)", Who, bad.Error.Code, bad.Error.Message, held);
                 Send(ErrorFrame.From(bad.Error));
                 if (bad.Error.ClosesConnection) Close(LeaveReasons.Disconnected, "invalid UTF-8");
                 else Done(bad.Bytes);
                 break;
             case InputRateLimited limited:
-                if (_errorLog.ShouldLog(_clock.Elapsed.Ticks, out long refusals))
-                    _log.Warning("{0}: rate limited ({1} more refusals logged since the last such line)", Who, refusals);
+                if (ErrorLog.ShouldLog(MonotonicClock.Now.Ticks, out long refusals))
+                    Log.Warning("{0}: rate limited ({1} more refusals logged since the last such line)", Who, refusals);
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
                     $"slow down: at most {limited.PerSecond:0.#} messages a second (bursts of {limited.Burst}); lines over it are dropped"));
                 break;
@@ -251,7 +253,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 Close(LeaveReasons.Disconnected, "line too long");
                 break;
             case InputEnded ended:
-                _log.Debug("{0}: {1}", Who, ended.Why);
+                Log.Debug("{0}: {1}", Who, ended.Why);
                 LeaveRegistry(LeaveReasons.Disconnected);
                 Finish();
                 break;
@@ -282,6 +284,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     /// <summary>The sender is the entity of <paramref name="room"/>: watch it, to rejoin if it stops.</summary>
     private void WatchRoom(string room)
     {
+        _roomEntities ??= new();
         foreach (var (entity, name) in _roomEntities.Where(p => p.Value == room).ToArray())
         {
             Context.Unwatch(entity);
@@ -301,21 +304,21 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             case ByeCommand: Close(LeaveReasons.Quit, "bye"); return;
             case HelloCommand: Send(new ErrorFrame(ErrorCodes.AlreadyLoggedIn, $"already logged in as \"{_name}\"")); return;
             // Only rooms this connection is in are asked (a room that is not running is not started for a stranger).
-            case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !_joinedRooms.Contains(room):
+            case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !InRoom(room):
                 Send(RoomActor.NotMember(room));
                 return;
             case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
-            case JoinCommand join when !_joinedRooms.Contains(join.Room) && _joinedRooms.Count >= _settings.MaxJoinedRooms:
-                Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms.Count} rooms, the limit; part one first"));
+            case JoinCommand join when !InRoom(join.Room) && _joinedRooms?.Count >= _settings.MaxJoinedRooms:
+                Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms!.Count} rooms, the limit; part one first"));
                 return;
             case JoinCommand join:
-                _joinedRooms.Add(join.Room);
+                (_joinedRooms ??= new()).Add(join.Room);
                 Ask(_rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
                 return;
             case PartCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone stays in the lobby")); return;
             case PartCommand part:
-                _joinedRooms.Remove(part.Room);
+                _joinedRooms?.Remove(part.Room);
                 _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
                 return;
             case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
@@ -327,7 +330,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             case FilesCommand or GetCommand when _ticketOffice is null:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;
-            case FilesCommand or GetCommand when !_fileRequests.TryTake(_clock.Elapsed.Ticks):
+            case FilesCommand or GetCommand when !(_fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, MonotonicClock.Now.Ticks)).TryTake(MonotonicClock.Now.Ticks):
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
                     $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
                 return;
@@ -376,14 +379,14 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             if (_outbound.PendingBytes > ReadPauseBytes) _readingPaused = true;
             return;
         }
-        _log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, _settings.OutboundLimitBytes);
+        Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, _settings.OutboundLimitBytes);
         Abort(LeaveReasons.Slow, "slow");
     }
 
     /// <summary>Graceful close: leave the chat, flush what is queued, then close the connection.</summary>
     private void Close(string reason, string why)
     {
-        _log.Info("{0}: closing ({1})", Who, why);
+        Log.Info("{0}: closing ({1})", Who, why);
         Become(Closing);
         if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
         After(_settings.CloseDeadline, CloseDeadline.Instance);
@@ -398,7 +401,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     /// <summary>Hard close: leave the chat and cut the connection without flushing.</summary>
     private void Abort(string reason, string why)
     {
-        _log.Info("{0}: cutting the connection ({1})", Who, why);
+        Log.Info("{0}: cutting the connection ({1})", Who, why);
         LeaveRegistry(reason);
         _ended = true;
         _connection.Abort();

@@ -1,4 +1,15 @@
+using System.Diagnostics;
+
 namespace Messenger.Chat;
+
+/// <summary>
+/// The process's monotonic clock, for the rate limits and timeouts of connections: one shared
+/// clock instead of a <see cref="Stopwatch"/> object on each of ten thousand connections.
+/// </summary>
+public static class MonotonicClock
+{
+    public static TimeSpan Now => Stopwatch.GetElapsedTime(0);
+}
 
 /// <summary>
 /// A token bucket: <see cref="RatePerSecond"/> tokens a second, at most <see cref="Burst"/> saved
