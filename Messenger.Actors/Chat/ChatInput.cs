@@ -105,7 +105,10 @@ public static class ChatInput
             while (!stop)
             {
                 await credit.WhenAvailable().WaitAsync(closing);
-                var result = await input.ReadAsync(closing);
+                // No token here: an idle connection would hold a registration on it (about 150
+                // bytes). Closing cancels the pending read itself (ClientConnection.CloseAsync).
+                var result = await input.ReadAsync();
+                if (result.IsCanceled) break;
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
@@ -115,7 +118,7 @@ public static class ChatInput
                     break;
                 }
                 input.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled) break;
+                if (result.IsCompleted) break;
             }
         }
         catch (OperationCanceledException) when (closing.IsCancellationRequested)
