@@ -20,6 +20,14 @@ public static class BenchConfig
         akka.stdout-loglevel = WARNING
         """;
 
+    /// <summary>
+    /// The server's own login timeout (hocon/server.hocon), for the scenarios that measure what it
+    /// does: closing silent connections, and what an idle client costs once its login deadline has
+    /// passed (with the 10 minutes above, a pending deadline timer is counted on every client).
+    /// </summary>
+    public static readonly TimeSpan ServerLoginTimeout = TimeSpan.FromSeconds(10);
+    public static string ServerLoginTimeoutHocon => $"messenger.chat.login-timeout = {ServerLoginTimeout.TotalSeconds}s";
+
     /// <summary>Logins per address raised too; left out only by a scenario that measures the server's own limit.</summary>
     public const string RaisedLoginLimitHocon = "messenger.chat.logins-per-address { per-second = 100000, burst = 200000 }";
 

@@ -38,7 +38,7 @@ public sealed class ConnectionsScenario(ConnectionsScenario.Options options)
         using var deadline = new CancellationTokenSource(o.Deadline);
         var cancel = deadline.Token;
         var emptyFolder = Directory.CreateTempSubdirectory("messenger-bench-conn-").FullName;
-        await using var server = await ServerProcess.StartAsync(emptyFolder, BenchConfig.ServerHocon, serverDll: o.ServerDll);
+        await using var server = await ServerProcess.StartAsync(emptyFolder, BenchConfig.ServerHocon + "\n" + BenchConfig.ServerLoginTimeoutHocon, serverDll: o.ServerDll);
         var clients = new IdleClient[count];
         var readers = new List<Task>();
         Observer? observer = null;

@@ -24,7 +24,6 @@ public sealed class SilentScenario(SilentScenario.Options options)
     /// <summary>Silent connections from one /24 network, each from its own address.</summary>
     private const int PerNetwork = 250;
     /// <summary>The server's own pre-login deadline (its default, kept here).</summary>
-    private static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
     private const int ConnectParallel = 64;
@@ -69,7 +68,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
 
         var hocon = BenchConfig.ServerHocon + $$"""
 
-            messenger.chat.login-timeout = {{LoginTimeout.TotalSeconds}}s
+            {{BenchConfig.ServerLoginTimeoutHocon}}
             messenger.chat.connections { per-address = 256, pre-login = {{preLogin}} }
             """;
         using var deadline = new CancellationTokenSource(o.Deadline);
@@ -117,7 +116,7 @@ public sealed class SilentScenario(SilentScenario.Options options)
             long rssOpen = server.RssBytes();
 
             // Every silent connection must be closed within the deadline plus the close's own time.
-            var waitUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * (long)(LoginTimeout.TotalSeconds + 20);
+            var waitUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * (long)(BenchConfig.ServerLoginTimeout.TotalSeconds + 20);
             while (silent.Any(s => s.Result == Ending.Open) && Stopwatch.GetTimestamp() < waitUntil) await Task.Delay(100, cancel);
             double allClosedSeconds = BenchConfig.SecondsSince(openStart);
             await stopProbing.CancelAsync();
