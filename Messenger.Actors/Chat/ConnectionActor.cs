@@ -91,8 +91,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     protected override void PreStart()
     {
         After(_settings.LoginTimeout, LoginDeadline.Instance);
-        var self = Self;
-        _connection.StartReading(() => ChatInput.RunAsync(_connection.Input, self, _credit, _settings.RateLimit, _connection.Closing));
+        _connection.StartReading(ChatInput.RunAsync(_connection.Input, Self, _credit, _settings.RateLimit, _connection.Closing));
     }
 
     // ------------------------------------------------------------------ states

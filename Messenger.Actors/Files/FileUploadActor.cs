@@ -56,8 +56,7 @@ public sealed class FileUploadActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Timers.StartSingleTimer(nameof(TicketLineTimeout), TicketLineTimeout.Instance, _settings.TicketLineTimeout);
-        var self = Self;
-        _connection.StartReading(() => ReadTicketLineAsync(_connection.Input, _connection.Closing).PipeTo(self));
+        _connection.StartReading(ReadTicketLineAsync(_connection.Input, _connection.Closing).PipeTo(Self));
     }
 
     // ------------------------------------------------------------------ states

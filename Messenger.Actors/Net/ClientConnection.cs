@@ -37,8 +37,8 @@ public sealed class ClientConnection
     /// <summary>Cancelled when the connection starts closing: whoever reads <see cref="Input"/> stops.</summary>
     public CancellationToken Closing => _closing.Token;
 
-    /// <summary>Starts the loop that reads <see cref="Input"/>; closing waits for it to stop before draining what is left.</summary>
-    public void StartReading(Func<Task> reader) => _reader = Task.Run(reader);
+    /// <summary>The loop that reads <see cref="Input"/>, just started; closing waits for it to stop before draining what is left.</summary>
+    public void StartReading(Task reader) => _reader = reader;
 
     public static ClientConnection Plain(ConnectionContext transport) =>
         new(transport, transport.Transport.Input, transport.Transport.Output, null);
