@@ -4,9 +4,6 @@ using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Persistence;
-using Akka.Persistence.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using Messenger.Accounts;
 using Messenger.Cluster;
 using Messenger.Persistence;
@@ -202,8 +199,8 @@ public sealed class NameClaims : UntypedPersistentActor
     }
 
     /// <summary>
-    /// Reads which names of this bucket have an account in the journal (only a registration starts
-    /// an account's journal) and stores them as the bucket's list; everything else waits.
+    /// Reads which names of this bucket have an account in the journal (<see cref="RegisteredNamesScan"/>,
+    /// shared with the node's other buckets) and stores them as the bucket's list; everything else waits.
     /// </summary>
     private void BuildIndex()
     {
@@ -212,15 +209,10 @@ public sealed class NameClaims : UntypedPersistentActor
             StoreIndex([]);
             return;
         }
-        var readJournal = PersistenceQuery.Get(Context.System)
-            .ReadJournalFor<ICurrentPersistenceIdsQuery>(_settings.RegisteredNamesReadJournal);
         int bucket = _bucket, buckets = _settings.Buckets;
-        readJournal.CurrentPersistenceIds()
-            .Where(id => id.StartsWith(AccountActor.PersistenceIdPrefix, StringComparison.Ordinal))
-            .Select(id => id[AccountActor.PersistenceIdPrefix.Length..])
-            .Where(name => BucketExtractor.BucketOf(name, buckets) == bucket)
-            .RunWith(Sink.Seq<string>(), Context.Materializer())
-            .PipeTo(Self, success: names => new AccountsScanned(names), failure: e => new AccountsScanned(null, e));
+        RegisteredNamesScan.Get(Context.System).NamesAsync(_settings.RegisteredNamesReadJournal)
+            .PipeTo(Self, success: names => new AccountsScanned(names.Where(name => BucketExtractor.BucketOf(name, buckets) == bucket).ToList()),
+                failure: e => new AccountsScanned(null, e));
     }
 
     private void StoreIndex(IReadOnlyList<string> names) => Persist(new RegisteredNamesIndexed(names), e =>
