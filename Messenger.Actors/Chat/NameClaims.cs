@@ -1,11 +1,9 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Persistence;
-using Akka.Persistence.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using Messenger.Accounts;
 using Messenger.Cluster;
 using Messenger.Persistence;
@@ -50,20 +48,28 @@ public sealed record DeliverPrivate(string From, string To, string Text, long Ts
 public sealed record RegisterHeldName(Password Password, IActorRef Connection) : ICrossNodeMessage;
 
 /// <summary>
-/// Starts bucket <paramref name="Bucket"/>'s entity if it is not running (nothing else): each node
-/// wakes every bucket when it starts, so no login waits for a bucket to read its journal.
+/// Starts bucket <paramref name="Bucket"/>'s entity if it is not running, and asks for
+/// <see cref="ClaimsAwake"/> once it has its list of registered names: each node wakes every bucket
+/// before it opens its chat port, so no login waits for a bucket to read its journal.
 /// </summary>
 public sealed record WakeClaims(int Bucket) : IBucketMessage, ICrossNodeMessage;
+/// <summary>The answer to <see cref="WakeClaims"/>: bucket <paramref name="Bucket"/> is ready for logins.</summary>
+public sealed record ClaimsAwake(int Bucket) : ICrossNodeMessage;
 
 /// <summary>Tunables of the name claims, read from <c>messenger.chat</c> and <c>messenger.cluster</c> in HOCON.</summary>
 /// <param name="Buckets">Buckets of names (one claims entity each): <c>messenger.cluster.shards</c>.</param>
 /// <param name="RegisteredNamesReadJournal">Read journal a bucket without its list of registered names builds it from; "" = none.</param>
-public sealed record NameClaimSettings(TimeSpan PassivateWhenEmpty, int Buckets, string RegisteredNamesReadJournal)
+/// <param name="WakeRetry">At start, a bucket that has not answered <see cref="WakeClaims"/> within this is woken again.</param>
+/// <param name="WakeTimeout">At start, the chat port opens after this even if some buckets are not ready.</param>
+public sealed record NameClaimSettings(TimeSpan PassivateWhenEmpty, int Buckets, string RegisteredNamesReadJournal,
+    TimeSpan WakeRetry, TimeSpan WakeTimeout)
 {
     public static NameClaimSettings FromConfig(Config config) => new(
         config.GetTimeSpan("messenger.chat.free-name-passivate-after"),
         config.GetInt("messenger.cluster.shards"),
-        config.GetString("messenger.chat.registered-names-read-journal"));
+        config.GetString("messenger.chat.registered-names-read-journal"),
+        config.GetTimeSpan("messenger.chat.claims-wake-retry"),
+        config.GetTimeSpan("messenger.chat.claims-wake-timeout"));
 }
 
 /// <summary>
@@ -127,13 +133,40 @@ public sealed class NameClaims : UntypedPersistentActor
     public static Props Props(IActorRef accounts, int bucket, NameClaimSettings settings) =>
         Akka.Actor.Props.Create(() => new NameClaims(accounts, bucket, settings));
 
-    /// <summary>Starts this node's claim region and wakes every bucket (their lists of registered names are read now, not at a login).</summary>
-    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings)
-    {
-        var region = EntityDirectory.StartBuckets(system, "claim",
+    /// <summary>Starts this node's claim region.</summary>
+    public static IActorRef StartRegion(ActorSystem system, IActorRef accounts, NameClaimSettings settings) =>
+        EntityDirectory.StartBuckets(system, "claim",
             bucket => Props(accounts, int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), settings));
-        for (int bucket = 0; bucket < settings.Buckets; bucket++) region.Tell(new WakeClaims(bucket));
-        return region;
+
+    /// <summary>
+    /// Wakes every bucket and completes when each has its list of registered names (read now, not
+    /// at a login), or after <see cref="NameClaimSettings.WakeTimeout"/>; returns the buckets not
+    /// ready by then. A bucket that does not answer within <see cref="NameClaimSettings.WakeRetry"/>
+    /// is woken again: one whose recovery failed (the journal refused a connection) has stopped, and
+    /// a wake that reached a bucket as its shard was handed to another node went with it.
+    /// </summary>
+    public static async Task<IReadOnlyCollection<int>> WakeAllAsync(IActorRef region, NameClaimSettings settings)
+    {
+        var asleep = Enumerable.Range(0, settings.Buckets).ToHashSet();
+        var deadline = Stopwatch.StartNew();
+        while (asleep.Count > 0 && deadline.Elapsed < settings.WakeTimeout)
+        {
+            var wait = settings.WakeTimeout - deadline.Elapsed;
+            if (wait > settings.WakeRetry) wait = settings.WakeRetry;
+            var awake = await Task.WhenAll(asleep.Select(async bucket =>
+            {
+                try
+                {
+                    return (await region.Ask<ClaimsAwake>(new WakeClaims(bucket), wait)).Bucket;
+                }
+                catch (AskTimeoutException)
+                {
+                    return -1;
+                }
+            }));
+            asleep.ExceptWith(awake);
+        }
+        return asleep;
     }
 
     /// <summary>Names the number of buckets too: under another number the names are spread differently, and the list is built again.</summary>
@@ -166,8 +199,8 @@ public sealed class NameClaims : UntypedPersistentActor
     }
 
     /// <summary>
-    /// Reads which names of this bucket have an account in the journal (only a registration starts
-    /// an account's journal) and stores them as the bucket's list; everything else waits.
+    /// Reads which names of this bucket have an account in the journal (<see cref="RegisteredNamesScan"/>,
+    /// shared with the node's other buckets) and stores them as the bucket's list; everything else waits.
     /// </summary>
     private void BuildIndex()
     {
@@ -176,15 +209,10 @@ public sealed class NameClaims : UntypedPersistentActor
             StoreIndex([]);
             return;
         }
-        var readJournal = PersistenceQuery.Get(Context.System)
-            .ReadJournalFor<ICurrentPersistenceIdsQuery>(_settings.RegisteredNamesReadJournal);
         int bucket = _bucket, buckets = _settings.Buckets;
-        readJournal.CurrentPersistenceIds()
-            .Where(id => id.StartsWith(AccountActor.PersistenceIdPrefix, StringComparison.Ordinal))
-            .Select(id => id[AccountActor.PersistenceIdPrefix.Length..])
-            .Where(name => BucketExtractor.BucketOf(name, buckets) == bucket)
-            .RunWith(Sink.Seq<string>(), Context.Materializer())
-            .PipeTo(Self, success: names => new AccountsScanned(names), failure: e => new AccountsScanned(null, e));
+        RegisteredNamesScan.Get(Context.System).NamesAsync(_settings.RegisteredNamesReadJournal)
+            .PipeTo(Self, success: names => new AccountsScanned(names.Where(name => BucketExtractor.BucketOf(name, buckets) == bucket).ToList()),
+                failure: e => new AccountsScanned(null, e));
     }
 
     private void StoreIndex(IReadOnlyList<string> names) => Persist(new RegisteredNamesIndexed(names), e =>
@@ -223,7 +251,8 @@ public sealed class NameClaims : UntypedPersistentActor
             case ToClaim envelope:
                 Dispatch(envelope, Sender);
                 break;
-            case WakeClaims: // started: that is all it asks
+            case WakeClaims wake:
+                Sender.Tell(new ClaimsAwake(wake.Bucket));
                 break;
             case LoginAccepted accepted:
                 if (CheckingOf(accepted.Connection) is { } acceptedEntry)

@@ -52,6 +52,7 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         ["deliver-private.v1"] = typeof(Chat.DeliverPrivate),
         ["register-held-name.v1"] = typeof(Chat.RegisterHeldName),
         ["wake-claims.v1"] = typeof(Chat.WakeClaims),
+        ["claims-awake.v1"] = typeof(Chat.ClaimsAwake),
         ["name-claimed.v1"] = typeof(Chat.NameClaimed),
         ["left-chat.v1"] = typeof(Chat.LeftChat),
         ["presence-snapshot.v1"] = typeof(Chat.PresenceSnapshot),

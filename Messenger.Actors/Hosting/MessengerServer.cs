@@ -88,6 +88,11 @@ public sealed class MessengerServer : IAsyncDisposable
             // fails the start, and the first login does not wait for it.
             var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));
             system.Log.Info("lobby recovered: {0} messages so far", lobby.LastId);
+            // Likewise every bucket of name claims: the first logins do not queue behind their recoveries.
+            var claimSettings = NameClaimSettings.FromConfig(config);
+            if (await NameClaims.WakeAllAsync(chat.Claims, claimSettings) is { Count: > 0 } asleep)
+                system.Log.Warning("{0} of {1} name-claims buckets were not ready within {2}; the first logins to their names wait for them",
+                    asleep.Count, claimSettings.Buckets, claimSettings.WakeTimeout);
             var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder, fileSettings.Catalog), "files");
             var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime, fileSettings.MaxTicketsPerConnection), "tickets");
 

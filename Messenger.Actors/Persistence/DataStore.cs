@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.Persistence.Sql.Config;
 using LinqToDB;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Messenger.Persistence;
 
@@ -13,7 +14,8 @@ namespace Messenger.Persistence;
 /// <c>--data</c>): two SQLite files (one file would make them lock each other, akka.net#3538),
 /// created on first start in WAL mode; nodes on one machine may share it. With
 /// <c>messenger.postgres</c> (flag <c>--postgres</c>), a PostgreSQL database shared by the nodes of a
-/// cluster on several machines, through the same Akka.Persistence.Sql plugin (Npgsql). Returns the
+/// cluster on several machines, through the same Akka.Persistence.Sql plugin (Npgsql, at most
+/// <c>messenger.postgres-max-connections</c> connections per node). Returns the
 /// plugin settings as HOCON over those in hocon/server.hocon.
 /// </summary>
 public static class DataStore
@@ -27,7 +29,10 @@ public static class DataStore
         if (!UsesSqlJournal(config)) return Config.Empty;
         if (UsesPostgres(config))
         {
-            var postgres = Quote(config.GetString("messenger.postgres"));
+            var postgres = Quote(new NpgsqlConnectionStringBuilder(config.GetString("messenger.postgres"))
+            {
+                MaxPoolSize = config.GetInt("messenger.postgres-max-connections"),
+            }.ConnectionString);
             return ConfigurationFactory.ParseString($$"""
                 akka.persistence.journal.sql { provider-name = "PostgreSQL", connection-string = {{postgres}}, parallelism = {{config.GetInt("messenger.postgres-parallelism")}} }
                 akka.persistence.query.journal.sql { provider-name = "PostgreSQL", connection-string = {{postgres}} }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.TestKit;
@@ -127,6 +128,49 @@ public class NameClaimsSpec : TestKit
         _claims = StartBucket();
         Claim("alice"); // still asked of its account
         Guest("dave");
+    }
+
+    [Fact]
+    public void Claims_must_answer_a_wake_once_they_have_their_list_and_after_a_restart()
+    {
+        _claims.Tell(new WakeClaims(Bucket));
+        Assert.Equal(Bucket, ExpectMsg<ClaimsAwake>().Bucket);
+        Register("alice");
+        Watch(_claims);
+        _claims.Tell(StopEntity.Instance);
+        ExpectTerminated(_claims);
+        _claims = StartBucket();
+        _claims.Tell(new WakeClaims(Bucket));
+        Assert.Equal(Bucket, ExpectMsg<ClaimsAwake>().Bucket);
+        Claim("alice"); // the list came back with it
+    }
+
+    /// <summary>A claim region stand-in: bucket 1 ignores its first wake (its recovery failed), bucket 2 never answers.</summary>
+    private sealed class SleepyRegion : ReceiveActor
+    {
+        public SleepyRegion(ConcurrentDictionary<int, int> wakes) =>
+            Receive<WakeClaims>(wake =>
+            {
+                int count = wakes.AddOrUpdate(wake.Bucket, 1, (_, n) => n + 1);
+                if (wake.Bucket == 0 || wake.Bucket == 1 && count > 1) Sender.Tell(new ClaimsAwake(wake.Bucket));
+            });
+    }
+
+    [Fact]
+    public async Task Waking_every_bucket_wakes_again_those_that_did_not_answer_and_gives_up_on_time()
+    {
+        var wakes = new ConcurrentDictionary<int, int>();
+        var region = Sys.ActorOf(Akka.Actor.Props.Create(() => new SleepyRegion(wakes)));
+        var settings = _settings with { Buckets = 3, WakeRetry = TimeSpan.FromMilliseconds(200), WakeTimeout = TimeSpan.FromSeconds(1) };
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var asleep = await NameClaims.WakeAllAsync(region, settings);
+
+        Assert.Equal([2], asleep);
+        Assert.Equal(1, wakes[0]); // answered at once: woken once
+        Assert.Equal(2, wakes[1]); // woken again after the retry, then answered
+        Assert.True(wakes[2] >= 3, $"bucket 2 was woken {wakes[2]} times"); // again at every retry until the timeout
+        Assert.InRange(started.Elapsed, settings.WakeTimeout, settings.WakeTimeout * 3);
     }
 
     [Fact]

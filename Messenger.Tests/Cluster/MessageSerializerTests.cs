@@ -60,6 +60,7 @@ public class MessageSerializerTests : TestKit
         yield return new ToClaim("alice", new DeliverPrivate("bob", "alice", "psst", 9));
         yield return new ToClaim("alice", new RegisterHeldName(new Password("correct horse"), connection));
         yield return new WakeClaims(42);
+        yield return new ClaimsAwake(42);
         yield return welcome;
         yield return new PresenceSnapshot(["alice", "Bob"]);
         yield return new PresenceNews([new JoinedFrame("alice", "lobby"), new LeftFrame("Bob", LeaveReasons.Quit, "lobby")]);

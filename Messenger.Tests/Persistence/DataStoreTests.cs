@@ -4,6 +4,7 @@ using LinqToDB.Data;
 using Messenger.Hosting;
 using Messenger.Persistence;
 using Messenger.Tests.Support;
+using Npgsql;
 
 namespace Messenger.Tests.Persistence;
 
@@ -32,5 +33,23 @@ public class DataStoreTests
         command.CommandText = "PRAGMA busy_timeout;";
         Assert.Equal(7000L, (long)command.ExecuteScalar()!);
         Assert.Contains(data.File(file), connection.ConnectionString ?? "");
+    }
+
+    [Theory]
+    [InlineData("akka.persistence.journal.sql")]
+    [InlineData("akka.persistence.query.journal.sql")]
+    [InlineData("akka.persistence.snapshot-store.sql")]
+    public void Every_PostgreSQL_plugin_shares_a_capped_pool_of_connections(string plugin)
+    {
+        using var data = new TempFolder();
+        var config = PreparedConfig(data, """
+            messenger.postgres = "Host=db1;Database=messenger;Username=chat;Maximum Pool Size=500"
+            messenger.postgres-max-connections = 12
+            """);
+
+        Assert.Equal("PostgreSQL", config.GetString($"{plugin}.provider-name"));
+        var connection = new NpgsqlConnectionStringBuilder(config.GetString($"{plugin}.connection-string"));
+        Assert.Equal(12, connection.MaxPoolSize); // over the connection string's own
+        Assert.Equal(("db1", "messenger", "chat"), (connection.Host, connection.Database, connection.Username));
     }
 }
