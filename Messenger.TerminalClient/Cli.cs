@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Messenger.Client;
 using Messenger.Hosting;
 using Messenger.Protocol;
+using Messenger.Rudp;
 
 namespace Messenger.TerminalClient;
 
@@ -18,7 +19,12 @@ public static class Cli
     /// <param name="ownProcess">True when this is the program's own <c>Main</c>: start-up times then count from the process launch.</param>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default, bool ownProcess = false)
     {
-        var root = Build(stdout, stderr, ownProcess);
+        // A reliable-UDP download's actor system takes longer to start than building the command line, reading the
+        // configuration and logging in together, and it is the only part that needs none of them: in the command's own
+        // process it starts first, from the defaults (the download's own settings, the lossy-socket flags among them,
+        // come from the parsed command line). A command read wrongly here only starts it later, as before, or in vain.
+        var udpSystem = ownProcess && IsUdpDownload(args) ? Task.Run(() => ActorSystem.Create(SystemName, ClientConfig.Load())) : null;
+        var root = Build(stdout, stderr, ownProcess, udpSystem);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -29,7 +35,8 @@ public static class Cli
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancel);
     }
 
-    public static RootCommand Build(TextWriter stdout, TextWriter stderr, bool ownProcess = false)
+    /// <param name="udpSystem">The actor system a reliable-UDP download runs in, already starting; null: the download starts its own.</param>
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr, bool ownProcess = false, Task<ActorSystem>? udpSystem = null)
     {
         var server = ServerOption();
         var port = PortOption();
@@ -58,7 +65,7 @@ public static class Cli
         });
 
         root.Subcommands.Add(SayCommand(stderr, ownProcess));
-        root.Subcommands.Add(DownloadCommand(stdout, stderr, ownProcess));
+        root.Subcommands.Add(DownloadCommand(stdout, stderr, ownProcess, udpSystem));
         return root;
     }
 
@@ -100,7 +107,21 @@ public static class Cli
         return command;
     }
 
-    private static Command DownloadCommand(TextWriter stdout, TextWriter stderr, bool ownProcess)
+    /// <summary>
+    /// Whether <paramref name="args"/> ask for <c>download ... --via udp</c>, read ahead of the parser (which has the
+    /// last word): only the plain spellings, anything else is taken as no.
+    /// </summary>
+    internal static bool IsUdpDownload(string[] args)
+    {
+        if (args is not ["download", ..]) return false;
+        for (int i = 1; i < args.Length; i++)
+        {
+            if (args[i] is "--via=udp" or "--via:udp" || (args[i] == "--via" && i + 1 < args.Length && args[i + 1] == "udp")) return true;
+        }
+        return false;
+    }
+
+    private static Command DownloadCommand(TextWriter stdout, TextWriter stderr, bool ownProcess, Task<ActorSystem>? udpSystem)
     {
         var server = ServerOption();
         var port = PortOption();
@@ -127,11 +148,11 @@ public static class Cli
             var config = CreateConfig(parsed);
             var settings = ChatSessionSettings.FromConfig(config);
             var transferVia = parsed.GetValue(via) == "udp" ? TransferVia.Udp : TransferVia.Tcp;
-            // A reliable-UDP download runs in an actor system: it starts while the control channel logs in.
-            var system = transferVia == TransferVia.Udp ? Task.Run(() => ActorSystem.Create(SystemName, config)) : null;
+            // A reliable-UDP download runs in an actor system: it starts (if it has not yet) while the control channel logs in.
+            var system = transferVia == TransferVia.Udp ? udpSystem ?? Task.Run(() => ActorSystem.Create(SystemName, config)) : null;
             try
             {
-                return await Headless.DownloadAsync(settings, system, parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
+                return await Headless.DownloadAsync(settings, system, RudpSettings.FromConfig(config), parsed.GetValue(server)!, parsed.GetValue(port), parsed.GetValue(file)!,
                     transferVia, parsed.GetValue(output)!, stdout, stderr, cancel, TlsFlags.From(parsed), times);
             }
             finally

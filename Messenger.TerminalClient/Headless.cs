@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Messenger.Client;
 using Messenger.Protocol;
+using Messenger.Rudp;
 
 namespace Messenger.TerminalClient;
 
@@ -49,7 +50,8 @@ public static class Headless
     /// The actor system a reliable-UDP download runs in, still starting while this logs in and asks for the ticket;
     /// a TCP download needs none.
     /// </param>
-    public static async Task<int> DownloadAsync(ChatSessionSettings settings, Task<ActorSystem>? system, string host, int port, string file, TransferVia via,
+    /// <param name="rudp">A reliable-UDP download's settings (by default its actor system's <c>messenger.rudp</c>).</param>
+    public static async Task<int> DownloadAsync(ChatSessionSettings settings, Task<ActorSystem>? system, RudpSettings? rudp, string host, int port, string file, TransferVia via,
         string outputFolder, TextWriter stdout, TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, StartupTimes? times = null)
     {
         var user = string.Create(CultureInfo.InvariantCulture, $"dl-{Random.Shared.Next(0x1000000):x6}");
@@ -75,7 +77,7 @@ public static class Headless
 
             var progress = new StderrProgress(stderr);
             long downloadStart = Stopwatch.GetTimestamp();
-            var result = await Download.RunAsync(actors, host, ticket, outputFolder, progress, cancel, tls);
+            var result = await Download.RunAsync(actors, host, ticket, outputFolder, progress, cancel, tls, rudp);
             await session.SendAsync(ByeCommand.Instance, cancel);
 
             stdout.WriteLine(Summary(result));

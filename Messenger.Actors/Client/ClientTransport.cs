@@ -23,29 +23,34 @@ public static class ClientTransport
         try
         {
             await tcp.ConnectAsync(host, port, cancel);
-            if (tls is null) return tcp.GetStream();
-            var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
-            string? refusal = null;
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = host,
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    refusal = Check(tls, certificate, errors);
-                    return refusal is null;
-                },
-            }, cancel).ContinueWith(t =>
-            {
-                if (t.IsFaulted) throw new AuthenticationException(refusal ?? $"TLS handshake failed: {t.Exception!.GetBaseException().Message}");
-                t.GetAwaiter().GetResult();
-            }, TaskScheduler.Default);
-            return ssl;
+            return tls is null ? tcp.GetStream() : await AuthenticateAsync(tcp.GetStream(), host, tls, cancel);
         }
         catch
         {
             tcp.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The TLS handshake over <paramref name="plain"/>, apart so that a plain connection never loads the TLS stack.</summary>
+    private static async Task<Stream> AuthenticateAsync(Stream plain, string host, ClientTls tls, CancellationToken cancel)
+    {
+        var ssl = new SslStream(plain, leaveInnerStreamOpen: false);
+        string? refusal = null;
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                refusal = Check(tls, certificate, errors);
+                return refusal is null;
+            },
+        }, cancel).ContinueWith(t =>
+        {
+            if (t.IsFaulted) throw new AuthenticationException(refusal ?? $"TLS handshake failed: {t.Exception!.GetBaseException().Message}");
+            t.GetAwaiter().GetResult();
+        }, TaskScheduler.Default);
+        return ssl;
     }
 
     private static string? Check(ClientTls tls, X509Certificate? certificate, SslPolicyErrors errors)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Messenger.Protocol;
+using Messenger.Rudp;
 
 namespace Messenger.Client;
 
@@ -9,13 +10,13 @@ public static class Download
     /// <summary>
     /// Downloads <paramref name="ticket"/>'s file from <paramref name="host"/> into <paramref name="outputFolder"/>.
     /// A reliable-UDP ticket needs <paramref name="system"/> (its receiver is an actor); a TCP one does not,
-    /// and goes over TLS when <paramref name="tls"/> is given.
+    /// and goes over TLS when <paramref name="tls"/> is given. <paramref name="rudp"/>: as <see cref="RudpDownload.RunAsync"/> says.
     /// </summary>
     public static Task<DownloadResult> RunAsync(ActorSystem? system, string host, TicketFrame ticket, string outputFolder,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, ClientTls? tls = null) => ticket.Via switch
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, ClientTls? tls = null, RudpSettings? rudp = null) => ticket.Via switch
     {
         TransferVia.Udp => RudpDownload.RunAsync(system ?? throw new ArgumentNullException(nameof(system), "a reliable-UDP download runs in an actor system"),
-            host, ticket, outputFolder, progress, cancel),
+            host, ticket, outputFolder, progress, cancel, rudp),
         _ => TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel, tls),
     };
 }
@@ -53,7 +54,7 @@ public sealed record DownloadResult(
     long Datagrams = 0,
     long Retransmits = 0,
     string? Error = null,
-    Messenger.Rudp.TransferStats? Stats = null,
+    TransferStats? Stats = null,
     TimeSpan? FirstByte = null)
 {
     public double MegabytesPerSecond => Bytes / Math.Max(Elapsed.TotalSeconds, 1e-9) / 1e6;

@@ -13,16 +13,16 @@ public static class RudpDownload
 {
     /// <summary>
     /// Downloads <paramref name="ticket"/>'s file from <paramref name="host"/> into
-    /// <paramref name="outputFolder"/>. Settings (including the lossy socket) come from
+    /// <paramref name="outputFolder"/>. Settings (including the lossy socket) are <paramref name="settings"/>, by default
     /// <paramref name="system"/>'s configuration (<c>messenger.rudp</c>, see hocon/client.hocon).
     /// Throws <see cref="DownloadFailedException"/> when the transfer fails.
     /// </summary>
     public static async Task<DownloadResult> RunAsync(ActorSystem system, string host, TicketFrame ticket, string outputFolder,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, RudpSettings? settings = null)
     {
         if (ticket.Via != TransferVia.Udp) throw new ArgumentException("not a udp ticket", nameof(ticket));
         if (!FileNames.IsPlain(ticket.File)) throw new DownloadFailedException(ErrorCodes.NoSuchFile, $"refusing unsafe file name \"{ticket.File}\"");
-        var settings = RudpSettings.FromConfig(system.Settings.Config);
+        settings ??= RudpSettings.FromConfig(system.Settings.Config);
         var addresses = await Dns.GetHostAddressesAsync(host, cancel);
         var address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
         var server = new IPEndPoint(address, ticket.Port);

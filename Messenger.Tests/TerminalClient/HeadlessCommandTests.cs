@@ -44,10 +44,53 @@ public class HeadlessCommandTests
         await using var server = await TestServer.StartAsync();
         var source = server.Files.CreateRandomFile("sample.bin", 1_000_003, seed: 8);
         using var output = new TempFolder();
+
+        var (stdout, stderr) = await RunOwnProcessAsync("download", "sample.bin",
+            "--server", "127.0.0.1", "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "udp", "--out", output.Path);
+
+        Assert.Matches(new Regex(@"^file=sample\.bin bytes=1000003 .* sha256=ok\r?\n$"), stdout);
+        Assert.Matches(new Regex(@"before the transfer started: \d+ ms from launch \(runtime \d+, connect \d+, login \d+, ticket \d+, actor system \d+, first data byte \d+\)"),
+            stderr);
+        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
+        Assert.False(File.Exists(output.File("sample.bin.part")));
+    }
+
+    [Fact]
+    public async Task Download_over_udp_as_its_own_process_applies_the_loss_flags_to_its_early_started_actor_system()
+    {
+        // In its own process the download's actor system starts before the command line is parsed, from the
+        // defaults: the lossy-socket flags must still reach the download.
+        await using var server = await TestServer.StartAsync();
+        var source = server.Files.CreateRandomFile("sample.bin", 1_000_003, seed: 9);
+        using var output = new TempFolder();
+
+        var (stdout, _) = await RunOwnProcessAsync("download", "sample.bin", "--server", "127.0.0.1",
+            "--port", server.Server.ChatEndpoint.Port.ToString(), "--via=udp", "--out", output.Path, "--loss", "0.1", "--seed", "3");
+
+        var match = Regex.Match(stdout, @"^file=sample\.bin bytes=1000003 .* retransmits=(\d+) sha256=ok\r?\n$");
+        Assert.True(match.Success, stdout);
+        Assert.True(long.Parse(match.Groups[1].Value) > 0, "10 % loss on the client's side must have cost retransmissions");
+        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
+    }
+
+    [Theory]
+    [InlineData(true, "download", "f.bin", "--via", "udp")]
+    [InlineData(true, "download", "--via=udp", "f.bin")]
+    [InlineData(true, "download", "f.bin", "--via:udp", "--loss", "0.1")]
+    [InlineData(false, "download", "f.bin", "--via", "tcp")]
+    [InlineData(false, "download", "f.bin")]
+    [InlineData(false, "download", "f.bin", "--via")]
+    [InlineData(false, "say", "--user", "a", "--via", "udp")]
+    [InlineData(false)]
+    public void A_udp_download_is_recognised_ahead_of_the_parser_by_its_plain_spellings(bool expected, params string[] args) =>
+        Assert.Equal(expected, Cli.IsUdpDownload(args));
+
+    /// <summary>Runs the client as its own process (as a user does) to its end: exit code 0, its stdout and stderr.</summary>
+    private static async Task<(string Out, string Err)> RunOwnProcessAsync(params string[] args)
+    {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Messenger.TerminalClient.dll"), "download", "sample.bin",
-            "--server", "127.0.0.1", "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "udp", "--out", output.Path })
-            info.ArgumentList.Add(arg);
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Messenger.TerminalClient.dll"));
+        foreach (var arg in args) info.ArgumentList.Add(arg);
 
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -62,13 +105,8 @@ public class HeadlessCommandTests
             process.Kill(entireProcessTree: true);
             Assert.Fail($"the client process did not end within 60 s; stderr: {await stderr}");
         }
-
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}; stderr: {await stderr}");
-        Assert.Matches(new Regex(@"^file=sample\.bin bytes=1000003 .* sha256=ok\r?\n$"), await stdout);
-        Assert.Matches(new Regex(@"before the transfer started: \d+ ms from launch \(runtime \d+, connect \d+, login \d+, ticket \d+, actor system \d+, first data byte \d+\)"),
-            await stderr);
-        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
-        Assert.False(File.Exists(output.File("sample.bin.part")));
+        return (await stdout, await stderr);
     }
 
     [Fact]
