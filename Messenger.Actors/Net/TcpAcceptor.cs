@@ -94,6 +94,12 @@ public sealed class TcpAcceptor : ReceiveActor
     public static Props Props(string what, IPEndPoint endpoint, Func<ClientConnection, Props> handlerProps, ListenerSettings settings) =>
         Akka.Actor.Props.Create(() => new TcpAcceptor(what, endpoint, handlerProps, settings));
 
+    /// <summary>
+    /// A handler that fails is stopped (its connection cut, its slot freed), never restarted: a
+    /// fresh instance would start a second reading loop on the same connection.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
     protected override void PreStart()
     {
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
