@@ -30,7 +30,7 @@ public class TcpAcceptorSpec : TestKit
     private static readonly ListenerSettings Settings = new(
         Backlog: 16, InputPauseBytes: 4096, OutputPauseBytes: 4096,
         new ConnectionLimitSettings(Total: 4, PerAddress: 4, PreLogin: 4, IPv4Prefix: 24, IPv6Prefix: 48),
-        HandshakeTimeout: TimeSpan.FromSeconds(5), LimitLogInterval: TimeSpan.FromMinutes(1), Tls: null, InlineIo: false);
+        HandshakeTimeout: TimeSpan.FromSeconds(5), LimitLogInterval: TimeSpan.FromMinutes(1), Tls: null, InlineIo: false, RefusingAtOnce: 4);
 
     [Fact]
     public async Task A_handler_that_fails_must_be_stopped_with_its_connection_not_restarted()
