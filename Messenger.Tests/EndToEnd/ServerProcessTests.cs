@@ -88,6 +88,21 @@ public partial class ServerProcessTests
         }
     }
 
+    [Fact]
+    public async Task A_server_gone_quiet_after_starting_gives_memory_back_once()
+    {
+        using var files = new TempFolder();
+        // Starting allocates far more than 1 MiB in the first half second; then the server is quiet.
+        File.WriteAllText(files.File("trim.hocon"), "messenger.idle-trim { check-interval = 500ms, quiet-allocation = 1 MiB }");
+        await using var server = await RunningServer.StartAsync(files.Path, extraArgs: ["--config", files.File("trim.hocon")]);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!server.Output.Contains("quiet after a busy spell: a full collection took"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no trim was logged; the server said:\n" + server.Output);
+            await Task.Delay(100);
+        }
+    }
+
     private static async Task<bool> IsRefusedAsync(TcpClient tcp)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // well inside the 10 s login deadline
@@ -128,7 +143,7 @@ public partial class ServerProcessTests
             get { lock (_output) return string.Join('\n', _output); }
         }
 
-        public static async Task<RunningServer> StartAsync(string filesFolder, int? prlimitNoFile = null)
+        public static async Task<RunningServer> StartAsync(string filesFolder, int? prlimitNoFile = null, string[]? extraArgs = null)
         {
             var dll = Path.Combine(AppContext.BaseDirectory, "Messenger.Server.dll");
             var info = new ProcessStartInfo(prlimitNoFile is null ? "dotnet" : "prlimit")
@@ -139,7 +154,7 @@ public partial class ServerProcessTests
             };
             if (prlimitNoFile is { } n) foreach (var arg in new[] { $"--nofile={n}:{n}", "dotnet" }) info.ArgumentList.Add(arg);
             var data = new TempFolder();
-            foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--cluster-port", "0", "--files", filesFolder, "--data", data.Path })
+            foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--cluster-port", "0", "--files", filesFolder, "--data", data.Path }.Concat(extraArgs ?? []))
                 info.ArgumentList.Add(arg);
             var process = Process.Start(info)!;
             var output = new Queue<string>();
