@@ -31,7 +31,7 @@ public class ConnectionActorSpec : TestKit
     private PipeConnectionContext? _transport;
     private readonly Queue<string> _unreadLines = new();
 
-    public ConnectionActorSpec()
+    public ConnectionActorSpec() : base("messenger.connection-mailbox.mailbox-type = \"Messenger.Net.CompactMailbox, Messenger.Actors\"")
     {
         _registry = CreateTestProbe();
         _rooms = CreateTestProbe();
@@ -101,6 +101,13 @@ public class ConnectionActorSpec : TestKit
         connection.Tell(new NameClaimed(new WelcomeFrame(name, [name])), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
+    }
+
+    [Fact]
+    public void Connection_must_run_on_the_compact_mailbox()
+    {
+        var connection = (ActorRefWithCell)Start();
+        AwaitAssert(() => Assert.IsType<CompactDequeMessageQueue>(Assert.IsType<ActorCell>(connection.Underlying).Mailbox!.MessageQueue), Wait);
     }
 
     [Fact]
