@@ -9,9 +9,9 @@ namespace Messenger.Hosting;
 /// stayed under the quiet threshold after one that did not. Once per busy spell, so a server that
 /// stays idle is not collected again and again.
 /// </summary>
-public sealed class IdleTrimPolicy(long quietBytes)
+public sealed class IdleTrimPolicy(long quietBytes, long allocatedSoFar)
 {
-    private long _allocatedAtLastCheck;
+    private long _allocatedAtLastCheck = allocatedSoFar;
     private bool _busySinceTrim;
 
     /// <param name="allocatedSoFar">Bytes the process has allocated since it started (<see cref="GC.GetTotalAllocatedBytes"/>).</param>
@@ -34,8 +34,9 @@ public sealed class IdleTrimPolicy(long quietBytes)
 /// Gives memory back once the server goes quiet after a busy spell (a mass login, a flood). The GC
 /// keeps the memory the heap grew into, free or not, until a full collection, which an idle server
 /// may not reach for hours: 10,000 idle clients held about 0.6 KB each more than after one. The
-/// JVM's G1 collector does the same on a timer (JEP 346). A process-wide matter, so the server's
-/// host runs it (<c>messenger.idle-trim</c>), not every actor system a test makes.
+/// JVM's G1 collector does the same on a timer (JEP 346). Start-up is such a spell too, so the
+/// first collection runs at once. A process-wide matter, so the server's host runs it
+/// (<c>messenger.idle-trim</c>), not every actor system a test makes.
 /// </summary>
 public sealed class IdleMemoryTrim : IDisposable
 {
@@ -45,8 +46,9 @@ public sealed class IdleMemoryTrim : IDisposable
 
     private IdleMemoryTrim(TimeSpan interval, long quietBytes, ILoggingAdapter log)
     {
-        _policy = new IdleTrimPolicy(quietBytes);
         _log = log;
+        Trim("after start-up"); // a busy spell of its own, just over
+        _policy = new IdleTrimPolicy(quietBytes, GC.GetTotalAllocatedBytes());
         _timer = new Timer(_ => Check(), null, interval, interval);
     }
 
@@ -61,13 +63,17 @@ public sealed class IdleMemoryTrim : IDisposable
 
     private void Check()
     {
-        if (!_policy.ShouldTrim(GC.GetTotalAllocatedBytes())) return;
+        if (_policy.ShouldTrim(GC.GetTotalAllocatedBytes())) Trim("quiet after a busy spell");
+    }
+
+    private void Trim(string when)
+    {
         long before = Environment.WorkingSet;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        _log.Info("quiet after a busy spell: a full collection took {0:0} ms; resident memory {1:0.0} MB -> {2:0.0} MB",
-            System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, before / 1e6, Environment.WorkingSet / 1e6);
+        _log.Info("{0}: a full collection took {1:0} ms; resident memory {2:0.0} MB -> {3:0.0} MB",
+            when, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, before / 1e6, Environment.WorkingSet / 1e6);
     }
 
     public void Dispose() => _timer.Dispose();

@@ -9,8 +9,8 @@ public class IdleTrimPolicyTests
     /// <summary>What the policy answers to each check, given the bytes allocated since the previous one.</summary>
     private static bool[] Checks(params long[] allocatedPerCheck)
     {
-        var policy = new IdleTrimPolicy(Quiet);
-        long total = 0;
+        long total = 123 << 20; // what starting allocated
+        var policy = new IdleTrimPolicy(Quiet, total);
         return allocatedPerCheck.Select(a => policy.ShouldTrim(total += a)).ToArray();
     }
 
