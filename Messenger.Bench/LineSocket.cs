@@ -46,26 +46,9 @@ public sealed class LineSocket : IDisposable
         {
             while (true)
             {
-                if (end == _buffer.Length)
-                {
-                    if (start > 0)
-                    {
-                        Buffer.BlockCopy(_buffer, start, _buffer, 0, end - start);
-                        end -= start;
-                        start = 0;
-                    }
-                    else
-                    {
-                        Array.Resize(ref _buffer, _buffer.Length * 2); // one line longer than the buffer
-                    }
-                }
+                MakeRoom(ref start, ref end);
                 int n = await _stream.ReadAsync(_buffer.AsMemory(end), cancel);
-                if (n == 0) return;
-                long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                int scanFrom = end;
-                end += n;
-                if (!Dispatch(onLine, now, ref start, scanFrom, end)) return;
-                if (start == end) start = end = 0;
+                if (n == 0 || !Dispatch(onLine, System.Diagnostics.Stopwatch.GetTimestamp(), ref start, ref end, n)) return;
             }
         }
         catch (OperationCanceledException) { }
@@ -73,7 +56,62 @@ public sealed class LineSocket : IDisposable
         catch (ObjectDisposedException) { }
     }
 
-    private bool Dispatch(LineHandler onLine, long now, ref int start, int scanFrom, int end)
+    /// <summary>
+    /// Reads as <see cref="ReadLinesAsync"/> does, with blocking reads on a thread of its own: a probe's
+    /// clock then does not wait for the thread pool, which thousands of load sockets keep busy in
+    /// this process. Ends when the peer closes, <paramref name="onLine"/> returns false or the socket is disposed.
+    /// </summary>
+    public Thread ReadLinesOnOwnThread(LineHandler onLine, string name)
+    {
+        var thread = new Thread(() =>
+        {
+            int start = 0, end = 0;
+            try
+            {
+                while (true)
+                {
+                    MakeRoom(ref start, ref end);
+                    int n = _stream.Read(_buffer.AsSpan(end));
+                    if (n == 0 || !Dispatch(onLine, System.Diagnostics.Stopwatch.GetTimestamp(), ref start, ref end, n)) return;
+                }
+            }
+            catch (IOException) { }
+            catch (ObjectDisposedException) { }
+        }) { IsBackground = true, Name = name };
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>Writes on the calling thread (see <see cref="ReadLinesOnOwnThread"/>).</summary>
+    public void Send(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
+
+    /// <summary>Makes room after <paramref name="end"/>: moves the unfinished line to the front, or grows the buffer for a line longer than it.</summary>
+    private void MakeRoom(ref int start, ref int end)
+    {
+        if (end < _buffer.Length) return;
+        if (start > 0)
+        {
+            Buffer.BlockCopy(_buffer, start, _buffer, 0, end - start);
+            end -= start;
+            start = 0;
+        }
+        else
+        {
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+    }
+
+    /// <summary>Hands <paramref name="onLine"/> each line completed by the <paramref name="read"/> bytes just read after <paramref name="end"/>.</summary>
+    private bool Dispatch(LineHandler onLine, long now, ref int start, ref int end, int read)
+    {
+        int scanFrom = end;
+        end += read;
+        if (!DispatchLines(onLine, now, ref start, scanFrom, end)) return false;
+        if (start == end) start = end = 0;
+        return true;
+    }
+
+    private bool DispatchLines(LineHandler onLine, long now, ref int start, int scanFrom, int end)
     {
         var span = _buffer.AsSpan();
         while (true)

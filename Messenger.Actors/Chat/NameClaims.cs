@@ -237,10 +237,9 @@ public sealed class NameClaims : UntypedPersistentActor
                     _log.Error(failed.Failure, "claims bucket {0}: cannot read the accounts to list the registered names", _bucket);
                     Context.Stop(Self);
                     break;
-                case StopEntity:
-                    Context.Stop(Self);
-                    break;
                 default:
+                    // A StopEntity (passivation, or the shard handed to another node) waits too: the
+                    // bucket stops once its list is stored and what came before the stop is answered.
                     Stash.Stash();
                     break;
             }

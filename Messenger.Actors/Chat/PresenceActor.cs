@@ -25,21 +25,29 @@ public sealed record ListUsers { public static readonly ListUsers Instance = new
 public sealed record PresenceSnapshot(IReadOnlyList<string> Users) : ICrossNodeMessage;
 /// <summary>From another node's presence: its users' lobby <c>joined</c>/<c>left</c> since its last news, in order.</summary>
 public sealed record PresenceNews(IReadOnlyList<ServerFrame> Frames) : ICrossNodeMessage;
-/// <summary>The batch window has passed: send what was gathered, or close the window if nothing was.</summary>
-internal sealed record FlushPresence { public static readonly FlushPresence Instance = new(); }
+/// <summary>The batch window of welcomes and <c>who</c> answers has passed: send them, or close the window if none waits.</summary>
+internal sealed record FlushWelcomes { public static readonly FlushWelcomes Instance = new(); }
+/// <summary>The window of joined/left news has passed: send what was gathered, or close the window if nothing was.</summary>
+internal sealed record FlushNews { public static readonly FlushNews Instance = new(); }
+/// <summary>The presence actor's cue to tell the news being told to the next slice of its connections.</summary>
+internal sealed record TellNextSlice { public static readonly TellNextSlice Instance = new(); }
 
 /// <summary>
 /// Who is online, apart from the actors that carry chat: the sorted online list, the welcome, the
 /// lobby's <c>joined</c>/<c>left</c> news, the answer to <c>who</c>, and the lobby membership of
 /// every logged-in connection. A burst of logins costs this actor, never a room or the registry.
 /// <para>News is gathered over a window (<see cref="PresenceSettings.Window"/>: 20 ms, longer when
-/// so many are online that a flush to all of them each 20 ms would be too much): the first change
-/// after a quiet window goes out at once; changes while the window is open go out together when it
-/// ends, as one <see cref="FrameBatch"/> per client (encoded once), so a burst of n logins with m
-/// users online costs about m messages per window instead of n × m. A login is welcomed at that flush
-/// too, with the list as it stands after it, and from then on gets the news that follows; the
-/// <c>who</c> answer is one shared frame, made at most once per flush, and a <c>who</c> that arrives
-/// while news waits is answered at the flush.</para>
+/// so many are online that a flush to all of them each 20 ms would pass
+/// <see cref="PresenceSettings.MaxDeliveriesPerSecond"/>): the first change after a quiet window goes
+/// out at once; changes while the window is open go out together when it ends, as one
+/// <see cref="FrameBatch"/> per client (encoded once), so a burst of n logins with m users online
+/// costs about m messages per window instead of n × m.</para>
+/// <para>Welcomes and <c>who</c> answers have a window of their own, always 20 ms
+/// (<see cref="PresenceSettings.BatchWindow"/>), so a login never waits for the news window: a login
+/// is welcomed with the list as it stands (itself included), and <c>who</c> answered with it, one
+/// list encoded at most once per 20 ms. A connection welcomed while news is being gathered is told
+/// at the next flush only the news its welcome's list did not hold, so the list and the news after
+/// it always add up.</para>
 /// <para>In a cluster every node runs one, for its own connections: it tells every other node's
 /// presence its news at each flush (<see cref="PresenceNews"/>) and, when it sees a node come up,
 /// everyone online here (<see cref="PresenceSnapshot"/>); what other nodes tell it is news for its
@@ -47,20 +55,32 @@ internal sealed record FlushPresence { public static readonly FlushPresence Inst
 /// users with it, and when the cluster removes it, they are announced as <c>left</c>
 /// (<c>disconnected</c>) here. It also watches the lobby's entity: when that stops (its shard
 /// moved to another node), it puts its connections back in the lobby's next incarnation.</para>
+/// <para>The news of a window is told <see cref="PresenceSettings.FanOutSlice"/> connections at a
+/// time, one slice per turn, on a dispatcher that runs one message per turn: each connection told
+/// is a task on the thread pool, whose queue is first come, first served, so telling thousands at
+/// once put thousands of writes in front of every chat message that arrived meanwhile. Between two
+/// slices the chat's tasks take their turn. The next window's news waits until the last is told, so
+/// each connection gets the news in order and a slow fan-out widens the window instead of piling up.</para>
 /// </summary>
 public sealed class PresenceActor : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _rooms;
     private readonly PresenceSettings _settings;
     private readonly Dictionary<IActorRef, string> _welcomed = new();
-    private readonly List<UserOnline> _arriving = new(); // welcomed at the next flush
-    private readonly List<ServerFrame> _news = new(); // for the welcomed, at the next flush
-    private readonly List<IActorRef> _askedWho = new(); // answered at the next flush
+    private readonly List<UserOnline> _arriving = new(); // welcomed at the next flush of welcomes
+    private readonly List<IActorRef> _askedWho = new(); // answered at the next flush of welcomes
+    private readonly List<ServerFrame> _news = new(); // for the welcomed, at the next flush of news
+    // Welcomed while _news was gathered: how much of it their welcome's list already held.
+    private readonly Dictionary<IActorRef, int> _welcomedDuringNews = new();
     // Persistent (immutable) sorted set: a login adds in O(log n), and a welcome or the `who`
     // answer shares it without copying.
     private ImmutableSortedSet<string> _names = ImmutableSortedSet.Create<string>(Usernames.Comparer);
     private UsersFrame? _usersFrame;
-    private bool _windowOpen;
+    private bool _welcomesWindowOpen;
+    private bool _newsWindowOpen;
+    private readonly List<(IActorRef Connection, ServerFrame News)> _telling = new(); // news being told, a slice at a time
+    private int _toldUpTo;
+    private bool _flushNewsWhenTold;
     private readonly List<ServerFrame> _newsForPeers = new(); // this node's own news, for the other nodes
     private readonly Dictionary<Address, HashSet<string>> _elsewhere = new(); // users of each other node
     private readonly Dictionary<Address, ActorSelection> _peers = new();
@@ -73,11 +93,13 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         Receive<UserOnline>(online =>
         {
             _names = _names.Add(online.User);
-            _arriving.Add(online);
+            _usersFrame = null;
             var joined = new JoinedFrame(online.User, RoomNames.Lobby);
             _news.Add(joined);
             _newsForPeers.Add(joined);
-            Changed();
+            _arriving.Add(online); // after its own news: its welcome lists it
+            WelcomesChanged();
+            NewsChanged();
         });
         Receive<ClusterEvent.MemberUp>(up => PeerUp(up.Member.Address));
         Receive<ClusterEvent.MemberRemoved>(removed => PeerGone(removed.Member.Address));
@@ -99,25 +121,40 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         Receive<UserOffline>(GoOffline);
         Receive<ListUsers>(_ =>
         {
-            if (Pending) _askedWho.Add(Sender);
-            else Sender.Tell(_usersFrame ??= new UsersFrame(_names));
-        });
-        Receive<FlushPresence>(_ =>
-        {
-            if (!Pending)
+            if (_usersFrame is { } current && _arriving.Count == 0)
             {
-                _windowOpen = false;
+                Sender.Tell(current); // nothing changed since it was made
                 return;
             }
-            Flush();
-            Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.Window(_welcomed.Count));
+            _askedWho.Add(Sender);
+            WelcomesChanged();
         });
+        Receive<FlushWelcomes>(_ =>
+        {
+            if (_arriving.Count == 0 && _askedWho.Count == 0)
+            {
+                _welcomesWindowOpen = false;
+                return;
+            }
+            SendWelcomes();
+            Timers.StartSingleTimer(nameof(FlushWelcomes), FlushWelcomes.Instance, _settings.BatchWindow);
+        });
+        Receive<FlushNews>(_ =>
+        {
+            if (_news.Count == 0)
+            {
+                _newsWindowOpen = false;
+                return;
+            }
+            SendNewsOnceTold();
+        });
+        Receive<TellNextSlice>(_ => TellSlice());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(IActorRef rooms, PresenceSettings settings) =>
-        Akka.Actor.Props.Create(() => new PresenceActor(rooms, settings));
+        Akka.Actor.Props.Create(() => new PresenceActor(rooms, settings)).WithDispatcher(PresenceSettings.Dispatcher);
 
     protected override void PreStart()
     {
@@ -153,7 +190,8 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
             _names = _names.Remove(user);
             _news.Add(new LeftFrame(user, LeaveReasons.Disconnected, RoomNames.Lobby));
         }
-        Changed();
+        _usersFrame = null;
+        NewsChanged();
     }
 
     private HashSet<string> UsersAt(Address address)
@@ -196,14 +234,14 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
             }
             _news.Add(frame);
         }
-        Changed();
+        _usersFrame = null;
+        NewsChanged();
     }
-
-    private bool Pending => _news.Count > 0 || _arriving.Count > 0;
 
     private void GoOffline(UserOffline offline)
     {
         _names = _names.Remove(offline.User);
+        _usersFrame = null;
         int arriving = _arriving.FindIndex(a => a.Connection.Equals(offline.Connection));
         if (arriving >= 0)
         {
@@ -214,37 +252,33 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         else
         {
             _welcomed.Remove(offline.Connection);
+            _welcomedDuringNews.Remove(offline.Connection);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new PartRoom(offline.User, offline.Reason, offline.Confirmation)), offline.Connection);
         }
         var left = new LeftFrame(offline.User, offline.Reason, RoomNames.Lobby);
         _news.Add(left);
         _newsForPeers.Add(left);
-        Changed();
+        NewsChanged();
     }
 
-    private void Changed()
+    // ------------------------------------------------------------------ welcomes and `who`
+
+    /// <summary>A login or a <c>who</c> waits: answered at once after a quiet window, else at the window's end, sharing one list.</summary>
+    private void WelcomesChanged()
     {
-        _usersFrame = null;
-        if (_windowOpen) return;
-        Flush();
-        _windowOpen = true;
-        Timers.StartSingleTimer(nameof(FlushPresence), FlushPresence.Instance, _settings.Window(_welcomed.Count));
+        if (_welcomesWindowOpen) return;
+        _welcomesWindowOpen = true;
+        SendWelcomes();
+        Timers.StartSingleTimer(nameof(FlushWelcomes), FlushWelcomes.Instance, _settings.BatchWindow);
     }
 
-    private void Flush()
+    /// <summary>
+    /// Welcomes the logins that arrived, each with the list as it stands (its own login included), and
+    /// answers <c>who</c> with the same list. A welcome does not wait for the news window: what its
+    /// list already holds of the news being gathered is noted, and that connection gets only the rest.
+    /// </summary>
+    private void SendWelcomes()
     {
-        if (_newsForPeers.Count > 0)
-        {
-            var forPeers = new PresenceNews(_newsForPeers.ToArray());
-            foreach (var peer in _peers.Values) peer.Tell(forPeers);
-            _newsForPeers.Clear();
-        }
-        if (_news.Count > 0)
-        {
-            var news = _news.Count == 1 ? _news[0] : new FrameBatch(_news.ToArray());
-            foreach (var connection in _welcomed.Keys) connection.Tell(news);
-            _news.Clear();
-        }
         foreach (var arrival in _arriving)
         {
             // The welcome first, the kept private messages next, and only then lobby traffic.
@@ -252,11 +286,86 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
             foreach (var frame in arrival.Greeting) arrival.Connection.Tell(frame);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(arrival.User, AtLogin: true)), arrival.Connection);
             _welcomed.Add(arrival.Connection, arrival.User);
+            if (_news.Count > 0) _welcomedDuringNews[arrival.Connection] = _news.Count;
         }
         _arriving.Clear();
         if (_askedWho.Count == 0) return;
         var users = _usersFrame ??= new UsersFrame(_names);
         foreach (var asker in _askedWho) asker.Tell(users);
         _askedWho.Clear();
+    }
+
+    // ------------------------------------------------------------------ joined/left news
+
+    private void NewsChanged()
+    {
+        if (_newsWindowOpen) return;
+        _newsWindowOpen = true;
+        SendNewsOnceTold();
+    }
+
+    /// <summary>Sends the news gathered and starts the next window, now or, while news is still being told, once it is.</summary>
+    private void SendNewsOnceTold()
+    {
+        if (_telling.Count > 0)
+        {
+            _flushNewsWhenTold = true;
+            return;
+        }
+        SendNews();
+        Timers.StartSingleTimer(nameof(FlushNews), FlushNews.Instance, _settings.Window(_welcomed.Count));
+    }
+
+    /// <summary>
+    /// Tells the other nodes this node's news, and starts telling every welcomed connection the news
+    /// gathered (one frame, encoded once; those welcomed meanwhile only what their welcome did not hold).
+    /// </summary>
+    private void SendNews()
+    {
+        if (_newsForPeers.Count > 0)
+        {
+            var forPeers = new PresenceNews(_newsForPeers.ToArray());
+            foreach (var peer in _peers.Values) peer.Tell(forPeers);
+            _newsForPeers.Clear();
+        }
+        if (_news.Count == 0) return;
+        var all = Batch(_news);
+        Dictionary<int, ServerFrame>? rests = null; // by how much of the news a welcome held
+        foreach (var connection in _welcomed.Keys)
+        {
+            if (!_welcomedDuringNews.TryGetValue(connection, out int held)) _telling.Add((connection, all));
+            else if (held < _news.Count)
+            {
+                rests ??= new();
+                if (!rests.TryGetValue(held, out var rest)) rests[held] = rest = Batch(_news.GetRange(held, _news.Count - held));
+                _telling.Add((connection, rest));
+            }
+        }
+        _news.Clear();
+        _welcomedDuringNews.Clear();
+        _toldUpTo = 0;
+        TellSlice();
+    }
+
+    private static ServerFrame Batch(List<ServerFrame> news) => news.Count == 1 ? news[0] : new FrameBatch(news.ToArray());
+
+    /// <summary>Tells the next slice of the connections their news (those still online); the rest at the next turn.</summary>
+    private void TellSlice()
+    {
+        int end = Math.Min(_telling.Count, _toldUpTo + _settings.FanOutSlice);
+        for (; _toldUpTo < end; _toldUpTo++)
+        {
+            var (connection, news) = _telling[_toldUpTo];
+            if (_welcomed.ContainsKey(connection)) connection.Tell(news);
+        }
+        if (_toldUpTo < _telling.Count)
+        {
+            Self.Tell(TellNextSlice.Instance);
+            return;
+        }
+        _telling.Clear();
+        if (!_flushNewsWhenTold) return;
+        _flushNewsWhenTold = false;
+        SendNewsOnceTold();
     }
 }

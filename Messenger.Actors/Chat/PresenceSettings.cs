@@ -2,15 +2,19 @@ using Akka.Configuration;
 
 namespace Messenger.Chat;
 
-/// <summary>How presence news is gathered, read from <c>messenger.presence</c> in HOCON.</summary>
-public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPerSecond)
+/// <summary>How presence news is gathered and told, read from <c>messenger.presence</c> in HOCON.</summary>
+/// <param name="FanOutSlice">Connections told the news of one window per turn of the presence actor.</param>
+public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPerSecond, int FanOutSlice)
 {
+    /// <summary>The dispatcher the presence actor runs on (its HOCON path): one message per turn.</summary>
+    public const string Dispatcher = "messenger.presence.dispatcher";
+
     public static PresenceSettings FromConfig(Config config)
     {
         var settings = new PresenceSettings(config.GetTimeSpan("messenger.presence.batch-window"),
-            config.GetInt("messenger.presence.max-deliveries-per-second"));
-        if (settings.BatchWindow <= TimeSpan.Zero || settings.MaxDeliveriesPerSecond < 1)
-            throw new ConfigurationException("messenger.presence: batch-window must be positive and max-deliveries-per-second at least 1");
+            config.GetInt("messenger.presence.max-deliveries-per-second"), config.GetInt("messenger.presence.fan-out-slice"));
+        if (settings.BatchWindow <= TimeSpan.Zero || settings.MaxDeliveriesPerSecond < 1 || settings.FanOutSlice < 1)
+            throw new ConfigurationException("messenger.presence: batch-window must be positive, max-deliveries-per-second and fan-out-slice at least 1");
         return settings;
     }
 

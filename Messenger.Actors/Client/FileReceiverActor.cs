@@ -347,12 +347,15 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
     }
 
     /// <summary>
-    /// An ack is due now; inside a batch of datagrams that arrived together it goes out once, at
-    /// the end of the batch, describing all of them (one ack per burst, not one per four segments).
+    /// An ack is due now; inside a batch of datagrams that arrived together it goes out at the end
+    /// of the batch, describing all of them (one ack per burst, not one per four segments), and
+    /// also every <c>batch-ack-every</c> segments of a long batch: a sender whose whole window
+    /// arrived in one batch would otherwise hear of it in one ack, and if that one were lost it
+    /// could do nothing but wait for its retransmission timer.
     /// </summary>
     private void AckNow()
     {
-        if (_inBatch) _ackDue = true;
+        if (_inBatch && _unacked < _settings.BatchAckEvery) _ackDue = true;
         else SendAck();
     }
 

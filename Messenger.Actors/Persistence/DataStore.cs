@@ -34,7 +34,10 @@ public static class DataStore
                 MaxPoolSize = config.GetInt("messenger.postgres-max-connections"),
             }.ConnectionString);
             return ConfigurationFactory.ParseString($$"""
-                akka.persistence.journal.sql { provider-name = "PostgreSQL", connection-string = {{postgres}}, parallelism = {{config.GetInt("messenger.postgres-parallelism")}} }
+                akka.persistence.journal.sql {
+                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  provider-name = "PostgreSQL", connection-string = {{postgres}}, parallelism = {{config.GetInt("messenger.postgres-parallelism")}}
+                }
                 akka.persistence.query.journal.sql { provider-name = "PostgreSQL", connection-string = {{postgres}} }
                 akka.persistence.snapshot-store.sql { provider-name = "PostgreSQL", connection-string = {{postgres}} }
                 """);

@@ -125,6 +125,29 @@ public sealed class DatagramsReceived
 
     internal void Clear() => Count = 0;
 
+    /// <summary>
+    /// Keeps datagram i <paramref name="copies"/>[i] times (0: dropped), in order, without moving
+    /// a byte: a second copy is one more entry for the same bytes. What a lossy link does to a batch.
+    /// </summary>
+    internal void Keep(ReadOnlySpan<byte> copies)
+    {
+        if (copies.Length != Count) throw new ArgumentException("one count per datagram", nameof(copies));
+        int kept = 0;
+        bool inPlace = true; // no entry is overwritten before it is read
+        for (int i = 0; i < copies.Length; i++)
+        {
+            kept += copies[i];
+            inPlace &= kept <= i + 1;
+        }
+        var entries = inPlace ? _entries : new (int, int, IPEndPoint)[Math.Max(kept, _entries.Length)];
+        int write = 0;
+        for (int i = 0; i < copies.Length; i++)
+            for (int c = 0; c < copies[i]; c++)
+                entries[write++] = _entries[i];
+        _entries = entries;
+        Count = kept;
+    }
+
     /// <summary>The receiver is done with every datagram: the buffer can take the next batch.</summary>
     public void Release()
     {

@@ -21,6 +21,7 @@ public sealed record RudpSettings(
     int ReorderThreshold,
     int ReceiveCapacity,
     int AckEvery,
+    int BatchAckEvery,
     TimeSpan DelayedAck,
     int SocketBufferBytes,
     LinkImpairment Impairment,
@@ -48,6 +49,7 @@ public sealed record RudpSettings(
             c.GetInt("reorder-threshold"),
             c.GetInt("receive-capacity"),
             c.GetInt("ack-every"),
+            c.GetInt("batch-ack-every"),
             c.GetTimeSpan("delayed-ack"),
             (int)(c.GetByteSize("socket-buffer") ?? throw new ConfigurationException("missing messenger.rudp.socket-buffer")),
             new LinkImpairment(lossy.GetDouble("loss"), lossy.GetDouble("duplicate"), lossy.GetDouble("reorder"),
@@ -61,8 +63,8 @@ public sealed record RudpSettings(
             throw new ConfigurationException("messenger.rudp RTOs must be positive with min-rto <= max-rto");
         if (settings.ReceiveCapacity > RudpConstants.MaxReceiveCapacity)
             throw new ConfigurationException($"messenger.rudp.receive-capacity must be at most {RudpConstants.MaxReceiveCapacity} (what one ack can describe)");
-        if (settings.AckEvery < 1 || settings.ReorderThreshold < 1 || settings.MinWindow < 1 || settings.MaxWindow < settings.MinWindow || settings.ReceiveCapacity < 2)
-            throw new ConfigurationException("messenger.rudp: ack-every, reorder-threshold and min-window must be >= 1, max-window >= min-window");
+        if (settings.AckEvery < 1 || settings.BatchAckEvery < 1 || settings.ReorderThreshold < 1 || settings.MinWindow < 1 || settings.MaxWindow < settings.MinWindow || settings.ReceiveCapacity < 2)
+            throw new ConfigurationException("messenger.rudp: ack-every, batch-ack-every, reorder-threshold and min-window must be >= 1, max-window >= min-window");
         if (settings.MaxRetransmissions < 1 || settings.MaxSackRanges < 1 || settings.StallTimeout <= TimeSpan.Zero)
             throw new ConfigurationException("messenger.rudp: max-retransmissions and max-sack-ranges must be >= 1, stall-timeout positive");
         return settings;

@@ -8,7 +8,9 @@ namespace Messenger.Bench.Scenarios;
 /// users keep measuring round trips: a private message from A to B answered by B (A's clock, send
 /// to answer), a message from A in a room of their own until its echo (the server's proof it was
 /// stored), and every tenth time a lobby message until its echo (stored and fanned out to
-/// everyone logged in). The same probes run first with the server quiet, for comparison. Burst clients
+/// everyone logged in). Probes go out on a fixed schedule, whatever is still unanswered, and each is
+/// timed from its send to the read that brought its answer (see <see cref="Prober"/>). The same
+/// probes run first with the server quiet, for comparison. Burst clients
 /// that get in stay logged in and read (and drop) everything until the end; refused ones close.
 /// Bounded: <see cref="Options.Burst"/> logins, <see cref="Options.MaxSamples"/> probes of each
 /// kind, <see cref="Options.Deadline"/> in all.
@@ -41,8 +43,6 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
             var a = await LineSocket.ConnectAsync(server.Chat, 1 << 20, cancel, server.ClientTls);
             var b = await LineSocket.ConnectAsync(server.Chat, 1 << 20, cancel, server.ClientTls);
             prober = new Prober(a, b);
-            readers.Add(a.ReadLinesAsync(prober.OnA, cancel));
-            readers.Add(b.ReadLinesAsync(prober.OnB, cancel));
             await a.SendAsync(LineSocket.Hello(Prober.A), cancel);
             await prober.WelcomeA.Task.WaitAsync(cancel);
             await b.SendAsync(LineSocket.Hello(Prober.B), cancel);
@@ -105,7 +105,7 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
                 .Add("connect_failures", connectFailures).Add("burst_s", burstSeconds);
             foreach (var (label, probes) in new[] { ("quiet_", quiet), ("", busy) })
             {
-                result.Add(label + "samples", probes.Pm.Length);
+                result.Add(label + "samples", probes.Pm.Length).Add(label + "unanswered", probes.Unanswered);
                 foreach (var (kind, values) in new[] { ("pm", probes.Pm), ("room", probes.Room), ("lobby", probes.Lobby) })
                 {
                     result.Add($"{label}{kind}_p50_ms", Stats.Percentile(values, 50)).Add($"{label}{kind}_p99_ms", Stats.Percentile(values, 99));
@@ -114,7 +114,8 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
             }
             result.Add("server_cpu_s", server.CpuSeconds() - cpuBefore)
                 .Add("peak_rss_mb", server.PeakRssBytes() / 1e6)
-                .Add("status", busy.Pm.Length > 0 && otherErrors == 0 ? "ok" : "no samples or unexpected errors");
+                .Add("status", busy.Pm.Length > 0 && otherErrors == 0 && quiet.Unanswered + busy.Unanswered == 0
+                    ? "ok" : "no samples, unanswered probes or unexpected errors");
             return result;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -133,97 +134,141 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
     }
 
     /// <summary>
-    /// A and B: A sends a private message to B and a lobby message, one of each outstanding at a
-    /// time; B answers every private message from A; A takes the time of B's answer and of its own
-    /// lobby echo.
+    /// A and B, on threads of their own (their clock never waits for the thread pool that the burst's
+    /// sockets keep busy in this process). Every interval A sends, whatever is still unanswered (an
+    /// open loop: a stall delays every probe due in it, as it would every user, instead of holding
+    /// the next probe back), one private message to B and one message to their room, and every tenth
+    /// time one lobby message. B answers each private message with the same text; A takes the time
+    /// of B's answer and of its own echoes from the stamps of the reads that brought them.
     /// </summary>
-    private sealed class Prober(LineSocket a, LineSocket b) : IDisposable
+    private sealed class Prober : IDisposable
     {
         public const string A = "probe-a", B = "probe-b", Room = "probe";
         public static readonly byte[] JoinRoom = Encoding.ASCII.GetBytes($"{{\"type\":\"join\",\"room\":\"{Room}\"}}\n");
         private const int LobbyEvery = 10;
+        private static readonly TimeSpan Drain = TimeSpan.FromSeconds(10);
         public TaskCompletionSource JoinedA { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource JoinedB { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource WelcomeA { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource WelcomeB { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public int Samples => _pm.Count;
+        public int Samples { get { lock (_gate) return _pm.Count; } }
+        private readonly LineSocket _a, _b;
+        private readonly object _gate = new();
+        private readonly Dictionary<string, long> _unanswered = new(); // probe text → its send timestamp
         private readonly List<double> _pm = [], _room = [], _lobby = [];
-        private TaskCompletionSource _pmBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private TaskCompletionSource _roomBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private TaskCompletionSource _lobbyBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private string _pmText = "", _roomText = "", _lobbyText = "";
+        private TaskCompletionSource? _allAnswered; // set once the probing has ended, while answers are still due
+        private int _round; // probe texts stay unique over both runs
 
-        public bool OnA(ReadOnlySpan<byte> line, long now)
+        public Prober(LineSocket a, LineSocket b)
+        {
+            _a = a;
+            _b = b;
+            a.ReadLinesOnOwnThread(OnA, "probe-a");
+            b.ReadLinesOnOwnThread(OnB, "probe-b");
+        }
+
+        private bool OnA(ReadOnlySpan<byte> line, long now)
         {
             if (line.StartsWith(Lines.Welcome)) WelcomeA.TrySetResult();
             else if (line.StartsWith("{\"type\":\"history\""u8)) JoinedA.TrySetResult();
-            else if (line.StartsWith("{\"type\":\"pm\""u8) && Lines.StringField(line, "\"from\":\""u8).SequenceEqual(Encoding.ASCII.GetBytes(B))
-                && Lines.StringField(line, "\"text\":\""u8).SequenceEqual(Encoding.ASCII.GetBytes(Volatile.Read(ref _pmText))))
-                _pmBack.TrySetResult();
+            else if (line.StartsWith(Lines.Pm) && Lines.StringField(line, "\"from\":\""u8).SequenceEqual(Encoding.ASCII.GetBytes(B)))
+                Answered(Lines.StringField(line, "\"text\":\""u8), now);
             else if (line.StartsWith(Lines.Msg))
+                Answered(Lines.StringField(line, "\"text\":\""u8), now);
+            return true;
+        }
+
+        private bool OnB(ReadOnlySpan<byte> line, long now)
+        {
+            if (line.StartsWith(Lines.Welcome)) WelcomeB.TrySetResult();
+            else if (line.StartsWith("{\"type\":\"history\""u8)) JoinedB.TrySetResult();
+            else if (line.StartsWith(Lines.Pm) && Lines.StringField(line, "\"from\":\""u8).SequenceEqual(Encoding.ASCII.GetBytes(A)))
             {
-                var text = Lines.StringField(line, "\"text\":\""u8);
-                if (text.SequenceEqual(Encoding.ASCII.GetBytes(Volatile.Read(ref _roomText)))) _roomBack.TrySetResult();
-                else if (text.SequenceEqual(Encoding.ASCII.GetBytes(Volatile.Read(ref _lobbyText)))) _lobbyBack.TrySetResult();
+                var text = Encoding.ASCII.GetString(Lines.StringField(line, "\"text\":\""u8));
+                _b.Send(Encoding.ASCII.GetBytes($"{{\"type\":\"pm\",\"to\":\"{A}\",\"text\":\"{text}\"}}\n"));
             }
             return true;
         }
 
-        public bool OnB(ReadOnlySpan<byte> line, long now)
+        /// <summary>A probe's answer or echo arrived (its text names it: p, r or l, then its number).</summary>
+        private void Answered(ReadOnlySpan<byte> text, long now)
         {
-            if (line.StartsWith(Lines.Welcome)) WelcomeB.TrySetResult();
-            else if (line.StartsWith("{\"type\":\"history\""u8)) JoinedB.TrySetResult();
-            else if (line.StartsWith("{\"type\":\"pm\""u8) && Lines.StringField(line, "\"from\":\""u8).SequenceEqual(Encoding.ASCII.GetBytes(A)))
+            var key = Encoding.ASCII.GetString(text);
+            lock (_gate)
             {
-                var text = Encoding.ASCII.GetString(Lines.StringField(line, "\"text\":\""u8));
-                _ = b.SendAsync(Encoding.ASCII.GetBytes($"{{\"type\":\"pm\",\"to\":\"{A}\",\"text\":\"{text}\"}}\n"), CancellationToken.None).AsTask();
+                if (!_unanswered.Remove(key, out long sent)) return;
+                double ms = Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds;
+                (key[0] switch { 'p' => _pm, 'r' => _room, _ => _lobby }).Add(ms);
+                if (_unanswered.Count == 0) _allAnswered?.TrySetResult();
             }
-            return true;
         }
 
         /// <summary>
         /// Probes every <paramref name="interval"/> until <paramref name="done"/> or <paramref name="max"/>
-        /// rounds; returns the round trips of each kind, sorted, in ms.
+        /// rounds, then waits (at most 10 s) for the answers still due; returns the round trips of each
+        /// kind, sorted, in ms, and how many probes were never answered.
         /// </summary>
-        public async Task<(double[] Pm, double[] Room, double[] Lobby)> RunAsync(Func<bool> done, TimeSpan interval, int max, CancellationToken cancel)
+        public async Task<(double[] Pm, double[] Room, double[] Lobby, int Unanswered)> RunAsync(Func<bool> done, TimeSpan interval, int max,
+            CancellationToken cancel)
         {
-            _pm.Clear();
-            _room.Clear();
-            _lobby.Clear();
-            for (int n = 0; n < max && !done(); n++)
+            lock (_gate)
             {
-                bool lobby = n % LobbyEvery == 0;
-                var pmBack = _pmBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                var roomBack = _roomBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                var lobbyBack = _lobbyBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                Volatile.Write(ref _pmText, $"p{Guid.NewGuid():N}");
-                Volatile.Write(ref _roomText, $"r{Guid.NewGuid():N}");
-                Volatile.Write(ref _lobbyText, lobby ? $"l{Guid.NewGuid():N}" : "");
-                var lines = $"{{\"type\":\"pm\",\"to\":\"{B}\",\"text\":\"{_pmText}\"}}\n{{\"type\":\"say\",\"room\":\"{Room}\",\"text\":\"{_roomText}\"}}\n"
-                    + (lobby ? $"{{\"type\":\"say\",\"text\":\"{_lobbyText}\"}}\n" : "");
-                long start = Stopwatch.GetTimestamp();
-                var pm = Timed(pmBack.Task, start);
-                var room = Timed(roomBack.Task, start);
-                var lobbyEcho = Timed(lobbyBack.Task, start);
-                await a.SendAsync(Encoding.ASCII.GetBytes(lines), cancel);
-                _pm.Add(await pm.WaitAsync(cancel));
-                _room.Add(await room.WaitAsync(cancel));
-                if (lobby) _lobby.Add(await lobbyEcho.WaitAsync(cancel));
-                await Task.Delay(interval, cancel);
+                _pm.Clear();
+                _room.Clear();
+                _lobby.Clear();
+                _allAnswered = null;
             }
-            return (Stats.Sorted(_pm), Stats.Sorted(_room), Stats.Sorted(_lobby));
-        }
-
-        private static async Task<double> Timed(Task arrived, long start)
-        {
-            await arrived;
-            return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var sending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var sender = new Thread(() =>
+            {
+                try
+                {
+                    long first = Stopwatch.GetTimestamp();
+                    for (int n = 0; n < max && !done() && !cancel.IsCancellationRequested; n++)
+                    {
+                        var due = interval * n - Stopwatch.GetElapsedTime(first);
+                        if (due > TimeSpan.Zero) Thread.Sleep(due);
+                        int round = ++_round;
+                        bool lobby = n % LobbyEvery == 0;
+                        var lines = Encoding.ASCII.GetBytes($"{{\"type\":\"pm\",\"to\":\"{B}\",\"text\":\"p{round}\"}}\n"
+                            + $"{{\"type\":\"say\",\"room\":\"{Room}\",\"text\":\"r{round}\"}}\n"
+                            + (lobby ? $"{{\"type\":\"say\",\"text\":\"l{round}\"}}\n" : ""));
+                        lock (_gate)
+                        {
+                            long now = Stopwatch.GetTimestamp();
+                            _unanswered.Add($"p{round}", now);
+                            _unanswered.Add($"r{round}", now);
+                            if (lobby) _unanswered.Add($"l{round}", now);
+                        }
+                        _a.Send(lines);
+                    }
+                    sending.TrySetResult();
+                }
+                catch (Exception e) { sending.TrySetException(e); }
+            }) { IsBackground = true, Name = "probe-sender" };
+            sender.Start();
+            await sending.Task.WaitAsync(cancel);
+            Task allAnswered;
+            lock (_gate)
+            {
+                _allAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (_unanswered.Count == 0) _allAnswered.TrySetResult();
+                allAnswered = _allAnswered.Task;
+            }
+            await Task.WhenAny(allAnswered, Task.Delay(Drain, cancel));
+            cancel.ThrowIfCancellationRequested();
+            lock (_gate)
+            {
+                int unanswered = _unanswered.Count;
+                _unanswered.Clear();
+                return (Stats.Sorted(_pm), Stats.Sorted(_room), Stats.Sorted(_lobby), unanswered);
+            }
         }
 
         public void Dispose()
         {
-            a.Dispose();
-            b.Dispose();
+            _a.Dispose();
+            _b.Dispose();
         }
     }
 }

@@ -22,7 +22,7 @@ public class NameClaimsSpec : TestKit
     private readonly TestProbe _registry;
     private IActorRef _claims;
 
-    public NameClaimsSpec() : base(InMemoryPersistence.Config())
+    public NameClaimsSpec() : base(InMemoryPersistence.Config(GatedReadJournal.Hocon))
     {
         _settings = NameClaimSettings.FromConfig(Sys.Settings.Config) with { PassivateWhenEmpty = TimeSpan.FromMilliseconds(300) };
         _accounts = CreateTestProbe();
@@ -143,6 +143,21 @@ public class NameClaimsSpec : TestKit
         _claims.Tell(new WakeClaims(Bucket));
         Assert.Equal(Bucket, ExpectMsg<ClaimsAwake>().Bucket);
         Claim("alice"); // the list came back with it
+    }
+
+    [Fact]
+    public void Claims_told_to_stop_while_they_build_their_list_must_answer_the_claims_that_came_first()
+    {
+        // Another bucket (its own journal), whose list of registered names is read through the gate.
+        var building = ActorOfAsTestActorRef<NameClaims>(
+            NameClaims.Props(_accounts.Ref, Bucket + 1, _settings with { RegisteredNamesReadJournal = GatedReadJournal.Id }), _shard.Ref);
+        Watch(building);
+        var alice = CreateTestProbe();
+        building.Tell(new ToClaim("alice", new Claim("alice", null, alice.Ref)), _registry.Ref);
+        building.Tell(StopEntity.Instance); // its shard passivates it, or hands it to another node
+        GatedReadJournal.Open([]);
+        Assert.Equal("alice", _registry.ExpectMsg<ClaimGranted>(g => g.Connection.Equals(alice.Ref)).User);
+        ExpectTerminated(building);
     }
 
     /// <summary>A claim region stand-in: bucket 1 ignores its first wake (its recovery failed), bucket 2 never answers.</summary>

@@ -19,7 +19,7 @@ public class PresenceActorSpec : TestKit
     public PresenceActorSpec() : base(InMemoryPersistence.Config())
     {
         _rooms = CreateTestProbe();
-        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000)));
+        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
         // It starts the lobby, to watch it.
         Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), _rooms.ExpectMsg<ToRoom>());
     }
@@ -103,6 +103,68 @@ public class PresenceActorSpec : TestKit
         bob.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
+    /// <summary>Every joined/left the connection is told, in order, flattening batches.</summary>
+    private static IEnumerable<string> News(TestProbe connection, int count)
+    {
+        var news = new List<string>();
+        while (news.Count < count)
+        {
+            var frame = connection.ExpectMsg<ServerFrame>();
+            news.AddRange((frame is FrameBatch batch ? batch.Frames : [frame]).Select(f => f switch
+            {
+                JoinedFrame j => "+" + j.User,
+                LeftFrame l => "-" + l.User,
+                _ => f.GetType().Name,
+            }));
+        }
+        return news;
+    }
+
+    [Fact]
+    public void Presence_must_tell_news_to_more_connections_than_a_slice_each_once_and_in_order()
+    {
+        var rooms = CreateTestProbe();
+        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(30), 1_000_000, FanOutSlice: 2)));
+        var users = Enumerable.Range(0, 7).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
+        foreach (var (name, probe) in users)
+        {
+            presence.Tell(new UserOnline(name, probe.Ref, []));
+            probe.ExpectMsg<NameClaimed>();
+        }
+        presence.Tell(new UserOffline("u6", users[6].Probe.Ref, LeaveReasons.Quit));
+        for (int i = 0; i < 6; i++)
+        {
+            // Each hears of everyone after it, then of u6 leaving: once each, in order.
+            var expected = users.Skip(i + 1).Select(u => "+" + u.Name).Append("-u6").ToList();
+            Assert.Equal(expected, News(users[i].Probe, expected.Count));
+        }
+        foreach (var (_, probe) in users) probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Presence_must_welcome_a_login_without_waiting_for_the_news_window_and_then_tell_it_only_the_news_after_its_welcome()
+    {
+        // Two deliveries a second: with four online the news window is 2 s; welcomes keep 50 ms.
+        var rooms = CreateTestProbe();
+        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(50), 2, FanOutSlice: 128)));
+        var early = Enumerable.Range(0, 4).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
+        foreach (var (name, probe) in early) presence.Tell(new UserOnline(name, probe.Ref, []));
+        foreach (var (_, probe) in early) probe.ExpectMsg<NameClaimed>();
+        Assert.Equal(["+u1", "+u2", "+u3"], News(early[0].Probe, 3)); // the news window restarts now, for 2 s
+
+        var bob = CreateTestProbe();
+        presence.Tell(new UserOnline("bob", bob.Ref, []));
+        Assert.Equal(["bob", "u0", "u1", "u2", "u3"], bob.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(1)).Welcome.Users);
+        var carol = CreateTestProbe();
+        presence.Tell(new UserOnline("carol", carol.Ref, []));
+        carol.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["+bob", "+carol"], News(early[0].Probe, 2));
+        Assert.Equal(["+carol"], News(bob, 1)); // its welcome listed itself
+        carol.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // its welcome listed both
+        bob.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
     [Fact]
     public void Presence_must_not_welcome_a_login_that_left_before_its_welcome()
     {
@@ -123,7 +185,7 @@ public class PresenceSettingsTests
     [Fact]
     public void The_window_grows_with_the_number_online_past_the_delivery_budget()
     {
-        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000);
+        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000, 128);
         Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(0));
         Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(400));
         Assert.Equal(TimeSpan.FromMilliseconds(300), settings.Window(6000));

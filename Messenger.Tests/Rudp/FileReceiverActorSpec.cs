@@ -41,10 +41,10 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
     private string Target => Path.Combine(_folder.Path, "f.bin");
 
     /// <summary>Starts the receiver and answers its SYN with a SYN-ACK; returns once the handshake ACK is on the wire.</summary>
-    private void Connect()
+    private void Connect(string extraSettings = "")
     {
         var settings = RudpSettings.FromConfig(ClientConfig.Load(overrides: Akka.Configuration.ConfigurationFactory.ParseString(
-            "messenger.rudp { delayed-ack = 1s, handshake-retry-interval = 5s, idle-timeout = 10s }")));
+            "messenger.rudp { delayed-ack = 1s, handshake-retry-interval = 5s, idle-timeout = 10s }\n" + extraSettings)));
         _receiver = Sys.ActorOf(FileReceiverActor.Props(_ => _wire.Ref, Server, _ticket, _folder.Path, settings, null, _done));
         var (kind, syn) = Next();
         Assert.Equal(RudpPacketKind.Syn, kind);
@@ -148,6 +148,23 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         Assert.Equal(1u, ack.CumulativeAck);
         Assert.Equal([new SackRange(2, 5)], ranges);
         Assert.Equal(4u, ack.EchoedSequence);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Receiver_must_ack_a_long_batch_every_batch_ack_every_segments_as_well()
+    {
+        Connect("messenger.rudp { ack-every = 1, batch-ack-every = 2 }");
+        // All five segments arrived together: were the batch acked once, that one ack's loss
+        // would leave a sender whose window is full nothing to do but wait for its timer.
+        var batch = Enumerable.Range(0, 5).Select(i => Datagram(b => RudpCodec.WriteData(b, ConnectionId, (uint)i, (uint)(1000 + i), false,
+            _content.AsSpan(i * Payload, Math.Min(Payload, _content.Length - i * Payload))))).ToList();
+        _receiver.Tell(new DatagramsReceived(batch));
+        Assert.Equal(2u, NextAck(out _).CumulativeAck);
+        Assert.Equal(4u, NextAck(out _).CumulativeAck);
+        var last = NextAck(out _);
+        Assert.Equal(5u, last.CumulativeAck);
+        Assert.Equal(4u, last.EchoedSequence);
         _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 

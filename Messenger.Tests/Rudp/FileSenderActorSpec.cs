@@ -154,6 +154,33 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public void Sender_must_bring_its_retransmission_timer_forward_when_a_fresh_rtt_sample_shortens_the_rto()
+    {
+        var sender = Start(Settings("messenger.rudp { initial-rto = 1s, min-rto = 10ms }"));
+        HandshakeAck(sender);
+        var sent = new List<(uint Timestamp, long At)>();
+        for (int i = 0; i < RudpConstants.InitialWindow; i++)
+        {
+            var (summary, datagram) = NextDatagram();
+            Assert.Equal((RudpPacketKind.Data, i, false), summary);
+            sent.Add((RudpCodec.ReadData(datagram).Timestamp, System.Diagnostics.Stopwatch.GetTimestamp()));
+        }
+        // No ack: after the initial RTO (1 s) segment 0 is resent and the RTO backs off to 2 s.
+        Assert.Equal((RudpPacketKind.Data, 0, true), Next(TimeSpan.FromSeconds(3)));
+
+        // Now an ack whose echo of segment 9's timestamp makes an RTT sample of next to nothing: the
+        // RTO falls to its 10 ms floor. The segment at the new cumulative ack is resent that soon
+        // after the client falls silent, not when the timer armed with the backed-off 2 s fires.
+        var (timestamp, at) = sent[^1];
+        uint echo = timestamp + (uint)System.Diagnostics.Stopwatch.GetElapsedTime(at).TotalMicroseconds;
+        var silent = System.Diagnostics.Stopwatch.StartNew();
+        Tell(sender, b => RudpCodec.WriteAck(b, ConnectionId, 5, 8192, echo, 9, false, []));
+        while (Next(TimeSpan.FromSeconds(3)) is var d && d != (RudpPacketKind.Data, 5, true))
+            Assert.False(d.Retransmission, $"only segment 5 is resent, not {d.Sequence}");
+        Assert.True(silent.Elapsed < TimeSpan.FromSeconds(1), $"resent after {silent.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
     public void Sender_must_fast_retransmit_a_hole_once_later_segments_are_acknowledged()
     {
         var sender = Start();

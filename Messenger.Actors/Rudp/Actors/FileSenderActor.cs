@@ -42,6 +42,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private uint _receiverWindow;
     private long _lastProgressMicros;
     private long _rtoDeadlineMicros = long.MaxValue;
+    private long _timerDueMicros;
     private int _finTries;
     private long _transferStartMicros;
 
@@ -310,9 +311,16 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         if (_window.InFlight == 0) return;
         if (_rtoDeadlineMicros == long.MaxValue || _rtoDeadlineMicros < now) _rtoDeadlineMicros = now + _rtt.RtoMicros;
-        if (!Timers.IsTimerActive(nameof(RetransmissionTimer)))
-            Timers.StartSingleTimer(nameof(RetransmissionTimer), RetransmissionTimer.Instance,
-                TimeSpan.FromMicroseconds(Math.Max(_rtoDeadlineMicros - now, 100)));
+        // Set again when the deadline moved well before the timer's (a timer armed with a
+        // backed-off RTO would otherwise fire that long after a fresh RTT sample's deadline).
+        if (!Timers.IsTimerActive(nameof(RetransmissionTimer)) || _rtoDeadlineMicros < _timerDueMicros - (long)_settings.MinRto.TotalMicroseconds)
+            StartRetransmissionTimer(now);
+    }
+
+    private void StartRetransmissionTimer(long now)
+    {
+        _timerDueMicros = Math.Max(_rtoDeadlineMicros, now + 100);
+        Timers.StartSingleTimer(nameof(RetransmissionTimer), RetransmissionTimer.Instance, TimeSpan.FromMicroseconds(_timerDueMicros - now));
     }
 
     /// <summary>
@@ -326,8 +334,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         if (_window.InFlight == 0) { _rtoDeadlineMicros = long.MaxValue; return; }
         if (now < _rtoDeadlineMicros)
         {
-            Timers.StartSingleTimer(nameof(RetransmissionTimer), RetransmissionTimer.Instance,
-                TimeSpan.FromMicroseconds(Math.Max(_rtoDeadlineMicros - now, 100)));
+            StartRetransmissionTimer(now);
             return;
         }
         _timeouts++;

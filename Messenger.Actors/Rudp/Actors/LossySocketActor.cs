@@ -83,8 +83,12 @@ public sealed class LossySocketActor : UntypedActor, IWithTimers
 
     private void OnReceived(DatagramsReceived batch)
     {
-        // Likewise inward: what arrives at once, unchanged, goes up as one batch.
-        var onTime = new List<(byte[] Data, IPEndPoint From)>(batch.Count);
+        // Likewise inward, and in place: what arrives at once, unchanged, goes up in the batch it
+        // came in (a dropped datagram is left out of its list, a duplicate listed twice), so a
+        // lossy link costs no copy and no allocation per datagram; only a corrupted or held-back
+        // datagram is copied out to travel alone.
+        Span<byte> copies = batch.Count <= 1024 ? stackalloc byte[batch.Count] : new byte[batch.Count];
+        int kept = 0;
         for (int i = 0; i < batch.Count; i++)
         {
             var data = batch.Data(i);
@@ -96,12 +100,16 @@ public sealed class LossySocketActor : UntypedActor, IWithTimers
                 Apply(decision, single, single.Data, _upstream, d => single with { Data = d });
                 continue;
             }
-            var copy = (data.ToArray(), batch.From(i));
-            onTime.Add(copy);
-            if (decision.Duplicate) onTime.Add(copy);
+            copies[i] = (byte)(decision.Duplicate ? 2 : 1);
+            kept += copies[i];
         }
-        batch.Release();
-        if (onTime.Count > 0) _upstream.Tell(new DatagramsReceived(onTime));
+        if (kept == 0)
+        {
+            batch.Release();
+            return;
+        }
+        batch.Keep(copies);
+        _upstream.Tell(batch);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

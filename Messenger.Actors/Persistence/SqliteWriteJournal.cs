@@ -1,0 +1,216 @@
+using System.Collections.Immutable;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Sql.Journal;
+using Akka.Serialization;
+using Akka.Util;
+using Microsoft.Data.Sqlite;
+
+namespace Messenger.Persistence;
+
+/// <summary>
+/// The SQLite journal: Akka.Persistence.Sql's <see cref="SqlWriteJournal"/> (its tables, replay,
+/// deletes; the query journal reads what is written here) with a write path of its own. Writes of
+/// every persistent actor that arrive together are stored in one transaction (one <c>fsync</c>),
+/// row by row through one prepared <c>INSERT</c> on a connection the journal keeps open, on the
+/// journal's own thread: the journal answers straight from there. Akka.Persistence.Sql spent most
+/// of a write building a multi-row <c>INSERT</c> as text (linq2db), had SQLite parse it, and handed
+/// each batch through a stream and two tasks, each a thread-pool hop (bench/README.md finding 12).
+/// A write is acknowledged only once its transaction has committed, so nothing acknowledged is
+/// lost if the process is killed. PostgreSQL keeps the plugin's own path (hocon/server.hocon).
+/// </summary>
+public sealed class SqliteWriteJournal : SqlWriteJournal
+{
+    private const string Insert = """
+        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
+        VALUES ($created, 0, $persistence_id, $sequence_number, $message, '', $manifest, $identifier, $writer_uuid)
+        """;
+
+    private readonly string _connectionString;
+    private readonly int _busyTimeoutMs;
+    private readonly Akka.Serialization.Serialization _serialization;
+    /// <summary>Who wrote a row, as Akka.Persistence.Sql records it: one id per journal instance.</summary>
+    private readonly string _writerUuid = Guid.NewGuid().ToString("N");
+    private readonly List<PendingWrite> _pending = new();
+    private SqliteConnection? _connection;
+    private InsertCommand? _insert;
+
+    /// <summary>The journal's cue to store what is pending: it queues behind the writes already in its mailbox.</summary>
+    private sealed record Commit { public static readonly Commit Instance = new(); }
+
+    private sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int Identifier);
+
+    /// <summary>One <see cref="WriteMessagesAsync"/> call: its rows, and its answer once they are stored.</summary>
+    private sealed record PendingWrite(List<Row> Rows, IImmutableList<Exception> Rejections,
+        TaskCompletionSource<IImmutableList<Exception>> Stored);
+
+    public SqliteWriteJournal(Config journalConfig) : base(journalConfig)
+    {
+        _connectionString = journalConfig.GetString("connection-string");
+        _busyTimeoutMs = (int)Context.System.Settings.Config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds;
+        _serialization = Context.System.Serialization;
+    }
+
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
+        CancellationToken cancellationToken)
+    {
+        var writes = messages.ToArray();
+        var rows = new List<Row>();
+        Exception[]? rejections = null;
+        long now = DateTime.UtcNow.Ticks;
+        for (int i = 0; i < writes.Length; i++)
+        {
+            var write = writes[i];
+            int before = rows.Count;
+            try
+            {
+                foreach (var persistent in (IImmutableList<IPersistentRepresentation>)write.Payload)
+                    rows.Add(ToRow(persistent, now));
+            }
+            catch (Exception e)
+            {
+                // Rejected: not stored, the persistent actor is told so (its other writes go on).
+                rows.RemoveRange(before, rows.Count - before);
+                rejections ??= new Exception[writes.Length];
+                rejections[i] = e;
+            }
+        }
+        // null: none rejected (the base class's happy path); else one entry per write, null where it is stored.
+        var rejected = rejections is null ? null! : ImmutableList.Create(rejections);
+        if (rows.Count == 0) return Task.FromResult<IImmutableList<Exception>>(rejected);
+        // Completed on this journal's thread, where the base class tells the writers at once.
+        var stored = new TaskCompletionSource<IImmutableList<Exception>>();
+        _pending.Add(new PendingWrite(rows, rejected, stored));
+        if (_pending.Count == 1) Self.Tell(Commit.Instance, Self);
+        return stored.Task;
+    }
+
+    private Row ToRow(IPersistentRepresentation persistent, long now)
+    {
+        var payload = persistent.Payload;
+        if (payload is Tagged) throw new NotSupportedException($"{nameof(SqliteWriteJournal)} stores no tags");
+        var serializer = _serialization.FindSerializerFor(payload);
+        string manifest = serializer switch
+        {
+            SerializerWithStringManifest withManifest => withManifest.Manifest(payload),
+            { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
+            _ => string.Empty,
+        };
+        var bytes = Akka.Serialization.Serialization.WithTransport(_serialization.System, (serializer, payload),
+            state => state.serializer.ToBinary(state.payload));
+        return new Row(persistent.Timestamp == 0 ? now : persistent.Timestamp, persistent.PersistenceId,
+            persistent.SequenceNr, bytes, manifest, serializer.Identifier);
+    }
+
+    protected override bool ReceivePluginInternal(object message)
+    {
+        if (message is not Commit) return base.ReceivePluginInternal(message);
+        StorePending();
+        return true;
+    }
+
+    /// <summary>Stores every pending write in one transaction, then answers each of them.</summary>
+    private void StorePending()
+    {
+        var batch = _pending.ToArray();
+        _pending.Clear();
+        try
+        {
+            var insert = _insert ??= Open();
+            using (var transaction = _connection!.BeginTransaction())
+            {
+                foreach (var write in batch)
+                {
+                    foreach (var row in write.Rows) insert.Execute(transaction, row, _writerUuid);
+                }
+                transaction.Commit();
+            }
+        }
+        catch (Exception e)
+        {
+            CloseConnection(); // opened again by the next write
+            foreach (var write in batch) write.Stored.TrySetException(e);
+            return;
+        }
+        foreach (var write in batch) write.Stored.TrySetResult(write.Rejections);
+    }
+
+    private InsertCommand Open()
+    {
+        // The driver retries a refused write itself until its default timeout (30 s unless set):
+        // past SQLite's own wait the write fails, and its writers are told.
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString)
+        {
+            DefaultTimeout = (_busyTimeoutMs + 999) / 1000,
+        }.ToString());
+        _connection.Open();
+        SQLitePCL.raw.sqlite3_busy_timeout(_connection.Handle, _busyTimeoutMs);
+        return new InsertCommand(_connection);
+    }
+
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
+        CancellationToken cancellationToken)
+    {
+        // A restarting actor may ask while its last writes are pending here: wait for them, as the base class does.
+        var pending = _pending.Where(w => w.Rows[0].PersistenceId == persistenceId).Select(w => (Task)w.Stored.Task).ToArray();
+        if (pending.Length > 0)
+        {
+            await Task.WhenAll(pending).ContinueWith(static _ => { }, CancellationToken.None,
+                TaskContinuationOptions.RunContinuationsAsynchronously, TaskScheduler.Default);
+        }
+        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var write in _pending) write.Stored.TrySetException(new InvalidOperationException("the journal stopped"));
+        _pending.Clear();
+        CloseConnection();
+        base.PostStop();
+    }
+
+    private void CloseConnection()
+    {
+        _insert?.Dispose();
+        _insert = null;
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    /// <summary>The prepared <c>INSERT</c> of one row and its parameters, bound anew for each row.</summary>
+    private sealed class InsertCommand : IDisposable
+    {
+        private readonly SqliteCommand _command;
+        private readonly SqliteParameter _created, _persistenceId, _sequenceNr, _message, _manifest, _identifier, _writerUuid;
+
+        public InsertCommand(SqliteConnection connection)
+        {
+            _command = connection.CreateCommand();
+            _command.CommandText = Insert;
+            _created = _command.Parameters.Add("$created", SqliteType.Integer);
+            _persistenceId = _command.Parameters.Add("$persistence_id", SqliteType.Text);
+            _sequenceNr = _command.Parameters.Add("$sequence_number", SqliteType.Integer);
+            _message = _command.Parameters.Add("$message", SqliteType.Blob);
+            _manifest = _command.Parameters.Add("$manifest", SqliteType.Text);
+            _identifier = _command.Parameters.Add("$identifier", SqliteType.Integer);
+            _writerUuid = _command.Parameters.Add("$writer_uuid", SqliteType.Text);
+            _command.Prepare();
+        }
+
+        public void Execute(SqliteTransaction transaction, Row row, string writerUuid)
+        {
+            _command.Transaction = transaction;
+            _created.Value = row.Created;
+            _persistenceId.Value = row.PersistenceId;
+            _sequenceNr.Value = row.SequenceNr;
+            _message.Value = row.Message;
+            _manifest.Value = row.Manifest;
+            _identifier.Value = row.Identifier;
+            _writerUuid.Value = writerUuid;
+            _command.ExecuteNonQuery();
+        }
+
+        public void Dispose() => _command.Dispose();
+    }
+}

@@ -1,0 +1,153 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.TestKit.Xunit2;
+using Messenger.Hosting;
+using Messenger.Persistence;
+using Messenger.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Messenger.Tests.Persistence;
+
+/// <summary>The SQLite journal's own write path, on a real SQLite file in a temporary data folder.</summary>
+public sealed class SqliteWriteJournalSpec : TestKit
+{
+    private readonly TempFolder _data;
+
+    public SqliteWriteJournalSpec() : this(new TempFolder())
+    {
+    }
+
+    private SqliteWriteJournalSpec(TempFolder data) : base(Setup(data))
+    {
+        _data = data;
+    }
+
+    private static Akka.Actor.Setup.ActorSystemSetup Setup(TempFolder data)
+    {
+        var config = ServerConfig.Load(overrides: ConfigurationFactory.ParseString($$"""
+            messenger.data = {{System.Text.Json.JsonSerializer.Serialize(data.Path)}}
+            messenger.sqlite-busy-timeout = 200ms
+            akka.actor.provider = local
+            akka.loglevel = WARNING
+            akka.stdout-loglevel = WARNING
+            akka.test.single-expect-default = 15s
+            """));
+        return DataStore.Setup(DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration));
+    }
+
+    /// <summary>Persists each text it is told (PersistAsync, as rooms do) and answers its sequence number once stored.</summary>
+    private sealed class Writer : ReceivePersistentActor
+    {
+        private readonly List<string> _recovered = new();
+        private readonly IActorRef? _rejections;
+
+        public Writer(string id, IActorRef? rejections = null)
+        {
+            PersistenceId = id;
+            _rejections = rejections;
+            Recover<RoomMessagePosted>(e => _recovered.Add(e.Text));
+            Command<string>(text =>
+            {
+                if (text == "recovered") Sender.Tell(_recovered.ToArray());
+                else PersistStored(text, new RoomMessagePosted("w", text, 1));
+            });
+            Command<Tagged>(tagged => PersistStored("tagged", tagged));
+        }
+
+        private void PersistStored<T>(string text, T @event) where T : notnull
+        {
+            var replyTo = Sender;
+            PersistAsync(@event, _ => replyTo.Tell((text, LastSequenceNr)));
+        }
+
+        public override string PersistenceId { get; }
+
+        protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
+            _rejections?.Tell(cause);
+    }
+
+    private IActorRef StartWriter(string id, IActorRef? rejections = null) => Sys.ActorOf(Props.Create(() => new Writer(id, rejections)));
+
+    private string[] Recovered(string id)
+    {
+        var writer = StartWriter(id);
+        writer.Tell("recovered");
+        var texts = ExpectMsg<string[]>();
+        Sys.Stop(writer);
+        return texts;
+    }
+
+    [Fact]
+    public async Task Writes_of_several_writers_sent_together_are_all_stored_in_order_and_read_back_by_recovery_and_query()
+    {
+        var writers = Enumerable.Range(0, 4).Select(w => StartWriter($"room-w{w}")).ToArray();
+        for (int i = 0; i < 50; i++)
+        {
+            foreach (var writer in writers) writer.Tell($"m{i}");
+        }
+        var stored = ReceiveN(200).Cast<(string Text, long SequenceNr)>().ToArray();
+        foreach (var (text, sequenceNr) in stored) Assert.Equal($"m{sequenceNr - 1}", text);
+        foreach (var writer in writers) Sys.Stop(writer);
+
+        for (int w = 0; w < writers.Length; w++)
+        {
+            Assert.Equal(Enumerable.Range(0, 50).Select(i => $"m{i}"), Recovered($"room-w{w}"));
+        }
+        var query = PersistenceQuery.Get(Sys).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var events = await query.CurrentEventsByPersistenceId("room-w2", 0, long.MaxValue)
+            .RunAggregate(new List<EventEnvelope>(), (list, e) => { list.Add(e); return list; }, Sys.Materializer())
+            .WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), events.Select(e => e.SequenceNr));
+        Assert.Equal("m49", ((RoomMessagePosted)events[^1].Event).Text);
+    }
+
+    [Fact]
+    public void A_rejected_event_is_not_stored_and_its_writer_goes_on()
+    {
+        var writer = StartWriter("room-rejects", TestActor);
+        writer.Tell("before");
+        ExpectMsg(("before", 1L));
+        writer.Tell(new Tagged(new RoomMessagePosted("w", "tagged", 1), ["tag"]));
+        ExpectMsg<NotSupportedException>();
+        writer.Tell("after");
+        ExpectMsg(("after", 3L)); // the rejected event took its sequence number, as with any journal
+        Sys.Stop(writer);
+
+        Assert.Equal(["before", "after"], Recovered("room-rejects"));
+    }
+
+    [Fact]
+    public void A_write_that_fails_stops_its_writer_and_the_next_write_is_stored()
+    {
+        var writer = StartWriter("room-fails");
+        writer.Tell("first");
+        ExpectMsg(("first", 1L));
+        Watch(writer);
+        using (var blocker = new SqliteConnection($"Data Source={_data.File(DataStore.JournalFile)};Pooling=False"))
+        {
+            blocker.Open();
+            using var holdWriteLock = blocker.BeginTransaction(deferred: false);
+            writer.Tell("refused"); // waits the busy timeout for the write lock, then fails
+            ExpectTerminated(writer);
+        }
+
+        var again = StartWriter("room-fails");
+        again.Tell("second");
+        ExpectMsg(("second", 2L));
+        Sys.Stop(again);
+        Assert.Equal(["first", "second"], Recovered("room-fails"));
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        SqliteConnection.ClearAllPools();
+        _data.Dispose();
+    }
+}
