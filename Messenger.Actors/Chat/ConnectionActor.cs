@@ -347,13 +347,21 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             case FilesCommand or GetCommand when _ticketOffice is null:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;
-            case FilesCommand or GetCommand when !(_fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, MonotonicClock.Now.Ticks)).TryTake(MonotonicClock.Now.Ticks):
+            case FilesCommand or GetCommand when !TakeFileRequest():
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
                     $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
                 return;
             case FilesCommand files: Ask(_ticketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
             case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
+    }
+
+    /// <summary>Files and tickets have their own, lower rate; the bucket is made at a connection's first file request.</summary>
+    private bool TakeFileRequest()
+    {
+        long now = MonotonicClock.Now.Ticks;
+        _fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, now);
+        return _fileRequests.TryTake(now);
     }
 
     private static string? RoomOf(ClientCommand command) => command switch
