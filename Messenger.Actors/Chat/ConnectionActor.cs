@@ -271,8 +271,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 break;
             case InputEnded ended:
                 Log.Debug("{0}: {1}", Who, ended.Why);
-                LeaveRegistry(LeaveReasons.Disconnected);
-                Finish();
+                Leave(LeaveReasons.Disconnected);
                 break;
             case OutboundQueue.Signal signal:
                 if (!_outbound.Handle(signal))
@@ -412,6 +411,17 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private void Close(string reason, string why)
     {
         Log.Info("{0}: closing ({1})", Who, why);
+        Leave(reason);
+    }
+
+    /// <summary>
+    /// Leaves the chat and stops once the lobby confirms it (<see cref="LeftChat"/>) and the queue is
+    /// flushed, or at the close deadline. A client that hung up waits for that too: so when every
+    /// connection has stopped, no leave is still on its way to a room (a shutdown's shard hand-off
+    /// then waited for one, its phase's full 10 s).
+    /// </summary>
+    private void Leave(string reason)
+    {
         _state = State.Closing;
         if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
         After(_settings.CloseDeadline, CloseDeadline.Instance);

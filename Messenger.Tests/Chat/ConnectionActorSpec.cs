@@ -332,12 +332,14 @@ public class ConnectionActorSpec : TestKit
     }
 
     [Fact]
-    public void Connection_must_leave_as_disconnected_when_the_peer_goes_away()
+    public void Connection_must_leave_as_disconnected_when_the_peer_goes_away_and_stop_once_the_leave_is_confirmed()
     {
         var connection = LoggedIn("alice");
         Watch(connection);
         _toServer.Writer.Complete();
         Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // still there: its leave may not have reached the lobby yet
+        connection.Tell(LeftChat.Instance, _registry.Ref);
         ExpectTerminated(connection);
     }
 
