@@ -1,0 +1,91 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Sql;
+using Akka.TestKit.Xunit2;
+using Messenger.Hosting;
+using Messenger.Persistence;
+using Messenger.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Messenger.Tests.Persistence;
+
+/// <summary>The SQLite journal's commit interval, made long here so that what it holds back is seen.</summary>
+public sealed class SqliteCommitIntervalSpec : TestKit
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    private readonly TempFolder _data;
+
+    public SqliteCommitIntervalSpec() : this(new TempFolder())
+    {
+    }
+
+    private SqliteCommitIntervalSpec(TempFolder data) : base(Setup(data))
+    {
+        _data = data;
+    }
+
+    private static Akka.Actor.Setup.ActorSystemSetup Setup(TempFolder data)
+    {
+        var config = ServerConfig.Load(overrides: ConfigurationFactory.ParseString($$"""
+            messenger.data = {{System.Text.Json.JsonSerializer.Serialize(data.Path)}}
+            messenger.sqlite-commit-interval = 2s
+            akka.actor.provider = local
+            akka.loglevel = WARNING
+            akka.stdout-loglevel = WARNING
+            akka.test.single-expect-default = 15s
+            """));
+        return DataStore.Setup(DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration));
+    }
+
+    /// <summary>Persists each text it is told (PersistAsync, as rooms do) and answers it once stored.</summary>
+    private sealed class Writer : ReceivePersistentActor
+    {
+        private readonly List<string> _recovered = new();
+
+        public Writer(string id)
+        {
+            PersistenceId = id;
+            Recover<RoomMessagePosted>(e => _recovered.Add(e.Text));
+            Command<string>(text =>
+            {
+                if (text == "recovered") Sender.Tell(_recovered.ToArray());
+                else
+                {
+                    var replyTo = Sender;
+                    PersistAsync(new RoomMessagePosted("w", text, 1), _ => replyTo.Tell(text));
+                }
+            });
+        }
+
+        public override string PersistenceId { get; }
+    }
+
+    [Fact]
+    public void Writes_within_the_interval_after_a_commit_are_stored_together_once_it_is_over()
+    {
+        var writer = Sys.ActorOf(Props.Create(() => new Writer("room-calm")));
+        writer.Tell("first"); // after a quiet interval: committed at once
+        ExpectMsg("first", Interval / 2);
+        var committed = DateTime.UtcNow;
+
+        writer.Tell("second");
+        writer.Tell("third");
+        ExpectNoMsg(Interval / 4);
+        ExpectMsg("second", Interval * 3);
+        ExpectMsg("third");
+        Assert.True(DateTime.UtcNow - committed >= Interval * 0.9, "the held writes were stored before the interval was over");
+        Sys.Stop(writer);
+
+        var again = Sys.ActorOf(Props.Create(() => new Writer("room-calm")));
+        again.Tell("recovered");
+        Assert.Equal(["first", "second", "third"], ExpectMsg<string[]>());
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        SqliteConnection.ClearAllPools();
+        _data.Dispose();
+    }
+}
