@@ -54,20 +54,20 @@ else
   echo "ngircd: skipped (not installed; Debian package ngircd)"
 fi
 
-# One cfan run; prints "deliveries/s server_cpu_s us_per_delivery p99_ms lost order_err status".
+# One cfan run; prints "deliveries/s server_cpu_s us_per_delivery p99_ms lost order_err status p50_ms".
 run() {  # $1 = msg|irc, $2 = port, $3 = server pid, $4 = label, rest = cfan options
   local proto=$1 port=$2 pid=$3 label=$4; shift 4
   local extra=(); [ "$proto" = irc ] && extra=(-o bench:bench)
   local line; line=$("$work/cfan" -p "$proto" -P "$port" -S "$pid" -l "$label" "${extra[@]}" "$@" 2>>"$work/cfan.err" | grep '^RESULT')
-  [ -n "$line" ] || { echo "0 0 0 0 - - FAILED"; return; }
+  [ -n "$line" ] || { echo "0 0 0 0 - - FAILED -"; return; }
   v() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-  echo "$(v deliv_per_s) $(v server_cpu_s) $(echo "$(v server_cpu_s) * 1000000 / $(v delivered)" | bc -l) $(v p99_ms) $(v lost) $(v order_err) $(v status)"
+  echo "$(v deliv_per_s) $(v server_cpu_s) $(echo "$(v server_cpu_s) * 1000000 / $(v delivered)" | bc -l) $(v p99_ms) $(v lost) $(v order_err) $(v status) $(v p50_ms)"
 }
 
 declare -A sums counts
 add() { sums[$1]=$(echo "${sums[$1]:-0} + $2" | bc -l); counts[$1]=$(( ${counts[$1]:-0} + 1 )); }
-printf '%-6s %-5s %-7s | %-10s %7s %7s %8s %5s | %-10s %7s %7s %8s | %s\n' build round run "ours/s" "cpu s" "us/dlv" "p99 ms" "lost" \
-  "ngircd/s" "cpu s" "us/dlv" "p99 ms" "ratios: deliveries/s, CPU per delivery"
+printf '%-6s %-5s %-7s | %-10s %7s %7s %7s %8s %5s | %-10s %7s %7s %7s %8s | %s\n' build round run "ours/s" "cpu s" "us/dlv" "p50 ms" "p99 ms" "lost" \
+  "ngircd/s" "cpu s" "us/dlv" "p50 ms" "p99 ms" "ratios: deliveries/s, CPU per delivery"
 for round in $(seq "$ROUNDS"); do
   for b in $BUILDS; do
     name=${b%%=*}; dir=${b#*=}
@@ -82,21 +82,21 @@ for round in $(seq "$ROUNDS"); do
     first=""
     for kind in flood1 flood2 paced1 paced2; do
       case $kind in flood*) opts=$FLOOD;; *) opts=$PACED;; esac
-      read -r od oc ou op ol oo os <<<"$(run msg "$CHAT" "$srv" "$name" $opts)"
-      nd=0; nc=0; nu=0; np=-; ratios="ngircd skipped"
+      read -r od oc ou op ol oo os o5 <<<"$(run msg "$CHAT" "$srv" "$name" $opts)"
+      nd=0; nc=0; nu=0; np=-; n5=-; ratios="ngircd skipped"
       if [ $have_ngircd = 1 ]; then
-        read -r nd nc nu np _ _ ns <<<"$(run irc "$IRC" "$NGIRCD" ngircd $opts)"
+        read -r nd nc nu np _ _ ns n5 <<<"$(run irc "$IRC" "$NGIRCD" ngircd $opts)"
         if [ "$os" = OK ] && [ "$ns" = OK ]; then
           rd=$(echo "$od / $nd" | bc -l); ru=$(echo "$ou / $nu" | bc -l)
           ratios=$(printf '%.2f x, %.2f x' "$rd" "$ru")
           case $kind in flood*) add "$name flood deliveries" "$rd"; add "$name flood cpu" "$ru";; *) add "$name paced cpu" "$ru";; esac
         fi
       fi
-      [ "$os" = OK ] && case $kind in flood*) add "$name flood us" "$ou";; *) add "$name paced us" "$ou"; add "$name paced p99" "$op";; esac
+      [ "$os" = OK ] && case $kind in flood*) add "$name flood us" "$ou";; *) add "$name paced us" "$ou"; add "$name paced p99" "$op"; add "$name paced p50" "$o5";; esac
       [ $kind = flood1 ] && first=$od
       [ $kind = flood2 ] && [ "$os" = OK ] && add "$name first/warm" "$(echo "$first / $od" | bc -l)"
-      printf '%-6s %-5s %-7s | %-10.0f %7.2f %7.3f %8s %5s | %-10.0f %7.2f %7.3f %8s | %s%s\n' "$name" "$round" "$kind" "$od" "$oc" "$ou" "$op" "$ol" \
-        "$nd" "$nc" "$nu" "$np" "$ratios" "$([ "$os" = OK ] && [ "$oo" = 0 ] || echo " ours: status=$os order_err=$oo")"
+      printf '%-6s %-5s %-7s | %-10.0f %7.2f %7.3f %7s %8s %5s | %-10.0f %7.2f %7.3f %7s %8s | %s%s\n' "$name" "$round" "$kind" "$od" "$oc" "$ou" "$o5" "$op" "$ol" \
+        "$nd" "$nc" "$nu" "$n5" "$np" "$ratios" "$([ "$os" = OK ] && [ "$oo" = 0 ] || echo " ours: status=$os order_err=$oo")"
     done
     kill "$srv"; wait "$srv" 2>/dev/null
   done
@@ -104,12 +104,12 @@ done
 
 echo
 echo "means over $ROUNDS round(s), load $(cut -d' ' -f1-3 /proc/loadavg):"
-echo "| build | flood deliveries/s / ngircd | flood CPU per delivery / ngircd | paced 250 k/s CPU per delivery / ngircd | flood µs | paced µs | paced p99 ms | first flood / warm |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| build | flood deliveries/s / ngircd | flood CPU per delivery / ngircd | paced 250 k/s CPU per delivery / ngircd | flood µs | paced µs | paced p50 ms | paced p99 ms | first flood / warm |"
+echo "|---|---|---|---|---|---|---|---|---|"
 mean() { [ -n "${counts[$1]:-}" ] && printf '%.*f' "$2" "$(echo "${sums[$1]} / ${counts[$1]}" | bc -l)" || echo -; }
 for b in $BUILDS; do
   n=${b%%=*}
-  echo "| $n | $(mean "$n flood deliveries" 2) | $(mean "$n flood cpu" 2) | $(mean "$n paced cpu" 2) | $(mean "$n flood us" 3) | $(mean "$n paced us" 2) | $(mean "$n paced p99" 1) | $(mean "$n first/warm" 2) |"
+  echo "| $n | $(mean "$n flood deliveries" 2) | $(mean "$n flood cpu" 2) | $(mean "$n paced cpu" 2) | $(mean "$n flood us" 3) | $(mean "$n paced us" 2) | $(mean "$n paced p50" 1) | $(mean "$n paced p99" 1) | $(mean "$n first/warm" 2) |"
 done
 [ -s "$work/cfan.err" ] && { echo; echo "cfan said:"; sort "$work/cfan.err" | uniq -c | head -20; }
 exit 0

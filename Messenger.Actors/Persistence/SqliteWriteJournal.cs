@@ -22,8 +22,8 @@ namespace Messenger.Persistence;
 /// each batch through a stream and two tasks, each a thread-pool hop (bench/README.md finding 12).
 /// A write is acknowledged only once its transaction has committed, so nothing acknowledged is
 /// lost if the process is killed. Commits are at least <c>messenger.sqlite-commit-interval</c>
-/// apart: what arrives within it waits for the first write after it (or, at the end of a burst, a
-/// <see cref="CommitDue"/> timer), so under load one transaction stores the writes of several
+/// apart: what arrives within it waits for the first write after it or for a <see cref="CommitDue"/>
+/// timer at its end, so under load one transaction stores the writes of several
 /// milliseconds and each room tells its members those messages together (bench/README.md
 /// finding 13). PostgreSQL keeps the plugin's own path (hocon/server.hocon).
 /// </summary>
@@ -45,6 +45,12 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     private InsertCommand? _insert;
     private bool _commitQueued;
     private bool _commitTimerSet;
+    /// <summary>
+    /// Tells <see cref="CommitDue"/> at the end of a held interval. A .NET timer, not Akka's
+    /// scheduler, whose 10 ms tick would stretch every interval to the next tick: a room keeps one
+    /// write in flight, so its next write arrives just after a commit and always waits for this timer.
+    /// </summary>
+    private Timer? _commitTimer;
     private TimeSpan _lastCommit; // MonotonicClock time: zero is long enough ago
 
     /// <summary>The journal's cue to store what is pending: it queues behind the writes already in its mailbox.</summary>
@@ -150,9 +156,12 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
         }
         if (_commitTimerSet) return;
         _commitTimerSet = true;
-#pragma warning disable AK1004 // one-shot and shorter than the interval; a late one finds nothing pending
-        Context.System.Scheduler.ScheduleTellOnce(wait, Self, CommitDue.Instance, Self);
-#pragma warning restore AK1004
+        if (_commitTimer is null)
+        {
+            var self = Self;
+            _commitTimer = new Timer(_ => self.Tell(CommitDue.Instance, self), null, Timeout.Infinite, Timeout.Infinite);
+        }
+        _commitTimer.Change(wait, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Stores every pending write in one transaction, then answers each of them.</summary>
@@ -210,6 +219,7 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
 
     protected override void PostStop()
     {
+        _commitTimer?.Dispose();
         foreach (var write in _pending) write.Stored.TrySetException(new InvalidOperationException("the journal stopped"));
         _pending.Clear();
         CloseConnection();
