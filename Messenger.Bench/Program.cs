@@ -52,14 +52,19 @@ connections.SetAction(async (p, _) =>
 
 var burst = new Option<int>("--burst") { Description = "Logins in the burst, all from 127.0.0.1", DefaultValueFactory = _ => 6000 };
 var loginLimit = new Option<bool>("--login-limit") { Description = "Keep the server's default logins-per-address limit (else raised, as in every scenario)" };
+var lobbyEvery = new Option<int>("--lobby-every")
+{
+    Description = "Every how many probe rounds (20 ms each) a lobby message is sent too, fanned out to everyone logged in (0 = never)",
+    DefaultValueFactory = _ => 10,
+};
 var presence = new Command("presence", "A burst of logins from one address: PM and lobby-message round trips of two other users meanwhile")
 {
-    burst, loginLimit, timeout, serverDll,
+    burst, loginLimit, lobbyEvery, timeout, serverDll,
 };
 presence.SetAction(async (p, _) =>
 {
     var r = await new PresenceScenario(new(p.GetValue(burst), p.GetValue(loginLimit), TimeSpan.FromSeconds(p.GetValue(timeout)),
-        p.GetValue(serverDll))).RunAsync();
+        p.GetValue(serverDll), LobbyEvery: p.GetValue(lobbyEvery))).RunAsync();
     r.Print();
     return r.Get("status") == "ok" ? 0 : 1;
 });

@@ -69,6 +69,7 @@ root.SetAction(async (parsed, cancel) =>
         return 1;
     }
     var tls = server.TlsFingerprint is { } fingerprint ? $" (TLS, certificate SHA-256 {fingerprint})" : "";
+    using var idleTrim = IdleMemoryTrim.Start(config, server.System.Log);
     Console.WriteLine($"Messenger listening: chat tcp {server.ChatEndpoint}, files tcp {server.FileEndpoint}{tls}, files udp {server.UdpEndpoint}, cluster {server.ClusterAddress}; press Ctrl+C to stop");
     // Ctrl+C (SIGINT) and SIGTERM: stop gracefully instead of letting the runtime exit at once.
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);

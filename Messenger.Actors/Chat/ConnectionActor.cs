@@ -73,9 +73,15 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
+    /// <summary>
+    /// How every connection actor is deployed: with the compact mailbox (HOCON
+    /// <c>messenger.connection-mailbox</c>). One instance for all: <c>Props.WithMailbox</c> made a copy per connection.
+    /// </summary>
+    private static readonly Deploy CompactMailbox = Deploy.Local.WithMailbox("messenger.connection-mailbox");
+
     public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice,
         ChatSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(connection, registry, rooms, accounts, ticketOffice, settings));
+        new(CompactMailbox, typeof(ConnectionActor), connection, registry, rooms, accounts, ticketOffice!, settings);
 
     /// <summary>Past this many unread bytes waiting for the client, its input is not acted on.</summary>
     private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
@@ -95,11 +101,23 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     }
 
     // ------------------------------------------------------------------ states
-    // Each state is a plain method over the message (an UntypedActor behaviour): unlike
-    // ReceiveActor's handler tables, a state costs no per-connection allocations, which matters
-    // with ten thousand idle connections.
+    // Each state is a plain method over the message, chosen by _state: unlike ReceiveActor's
+    // handler tables or Become's delegates (and the behaviour stack Akka keeps for them), a state
+    // costs no per-connection allocations, which matters with ten thousand idle connections.
 
-    protected override void OnReceive(object message) => AwaitingHello(message);
+    private enum State { AwaitingHello, AwaitingClaim, LoggedIn, Closing }
+    private State _state;
+
+    protected override void OnReceive(object message)
+    {
+        switch (_state)
+        {
+            case State.AwaitingHello: AwaitingHello(message); break;
+            case State.AwaitingClaim: AwaitingClaim(message); break;
+            case State.LoggedIn: LoggedIn(message); break;
+            case State.Closing: Closing(message); break;
+        }
+    }
 
     /// <summary>Connected, not logged in: only <c>hello</c>, <c>ping</c> and <c>bye</c> are served.</summary>
     private void AwaitingHello(object message)
@@ -114,7 +132,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 {
                     case HelloCommand hello:
                         _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
-                        Become(AwaitingClaim);
+                        _state = State.AwaitingClaim;
                         break;
                     case PingCommand: Send(PongFrame.Instance); break;
                     case ByeCommand: Close(LeaveReasons.Quit, "bye"); break;
@@ -150,12 +168,12 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
                 After(_settings.IdleTimeout, IdleCheck.Instance);
-                Become(LoggedIn);
+                _state = State.LoggedIn;
                 Stash.UnstashAll();
                 break;
             case NameRefused refused:
                 Send(refused.Error);
-                Become(AwaitingHello);
+                _state = State.AwaitingHello;
                 Stash.UnstashAll();
                 break;
             default:
@@ -253,8 +271,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 break;
             case InputEnded ended:
                 Log.Debug("{0}: {1}", Who, ended.Why);
-                LeaveRegistry(LeaveReasons.Disconnected);
-                Finish();
+                Leave(LeaveReasons.Disconnected);
                 break;
             case OutboundQueue.Signal signal:
                 if (!_outbound.Handle(signal))
@@ -329,13 +346,21 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             case FilesCommand or GetCommand when _ticketOffice is null:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;
-            case FilesCommand or GetCommand when !(_fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, MonotonicClock.Now.Ticks)).TryTake(MonotonicClock.Now.Ticks):
+            case FilesCommand or GetCommand when !TakeFileRequest():
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
                     $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
                 return;
             case FilesCommand files: Ask(_ticketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
             case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
+    }
+
+    /// <summary>Files and tickets have their own, lower rate; the bucket is made at a connection's first file request.</summary>
+    private bool TakeFileRequest()
+    {
+        long now = MonotonicClock.Now.Ticks;
+        _fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, now);
+        return _fileRequests.TryTake(now);
     }
 
     private static string? RoomOf(ClientCommand command) => command switch
@@ -386,7 +411,18 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private void Close(string reason, string why)
     {
         Log.Info("{0}: closing ({1})", Who, why);
-        Become(Closing);
+        Leave(reason);
+    }
+
+    /// <summary>
+    /// Leaves the chat and stops once the lobby confirms it (<see cref="LeftChat"/>) and the queue is
+    /// flushed, or at the close deadline. A client that hung up waits for that too: so when every
+    /// connection has stopped, no leave is still on its way to a room (a shutdown's shard hand-off
+    /// then waited for one, its phase's full 10 s).
+    /// </summary>
+    private void Leave(string reason)
+    {
+        _state = State.Closing;
         if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
         After(_settings.CloseDeadline, CloseDeadline.Instance);
     }

@@ -46,7 +46,8 @@ public static class ListenerConfig
             config.GetTimeSpan("messenger.tls.handshake-timeout"),
             config.GetTimeSpan("messenger.limit-log-interval"),
             certificate is null ? null : new SslServerAuthenticationOptions { ServerCertificate = certificate },
-            c.GetBoolean("socket.inline-io"));
+            c.GetBoolean("socket.inline-io"),
+            config.GetInt("messenger.refusing-at-once"));
     }
 
     /// <summary>

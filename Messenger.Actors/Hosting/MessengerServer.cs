@@ -106,8 +106,7 @@ public sealed class MessengerServer : IAsyncDisposable
 
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
-                connection => ConnectionActor.Props(connection, registry, rooms, accounts, tickets, chatSettings)
-                    .WithMailbox("messenger.connection-mailbox"), chatListener), "chat");
+                connection => ConnectionActor.Props(connection, registry, rooms, accounts, tickets, chatSettings), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
             var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,

@@ -29,8 +29,7 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueS
 {
     /// <summary>A drained queue that held more than this many messages at once is trimmed.</summary>
     private const int TrimAbove = 16;
-    private readonly object _gate = new();
-    private readonly Queue<Envelope> _queue = new();
+    private readonly Queue<Envelope> _queue = new(); // also the lock: one object less on every idle connection
     private volatile int _count;
     private int _peak;
 
@@ -39,7 +38,7 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueS
 
     public void Enqueue(IActorRef receiver, Envelope envelope)
     {
-        lock (_gate)
+        lock (_queue)
         {
             _queue.Enqueue(envelope);
             _count = _queue.Count;
@@ -49,7 +48,7 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueS
 
     public bool TryDequeue(out Envelope envelope)
     {
-        lock (_gate)
+        lock (_queue)
         {
             if (!_queue.TryDequeue(out envelope)) return false;
             _count = _queue.Count;

@@ -9,9 +9,9 @@ namespace Messenger.Net;
 /// here and written to the connection's pipe in batches: an idle queue does not write the first
 /// frame at once but tells its owner <see cref="Flush"/>, which queues behind whatever is already
 /// in the owner's mailbox, so a burst of deliveries that arrived together leaves in one write. One
-/// flush is in flight at a time, and at most about <c>writeChunkBytes</c> are copied into the pipe
-/// before it: while the transport holds more than its pause threshold (the peer is not reading),
-/// the flush stays pending and frames wait here. Waiting here a frame costs a reference to the
+/// flush is in flight at a time, and at most about <c>writeChunkBytes</c> (of a large frame, a
+/// slice) are copied into the pipe before it: while the transport holds more than its pause
+/// threshold (the peer is not reading), the flush stays pending and frames wait here. Waiting here a frame costs a reference to the
 /// bytes every member of its room shares; copied into the pipe it costs its length for each
 /// connection, so a flood that clients read more slowly than it arrives does not turn into a
 /// private copy per client (200 clients 20,000 messages behind held 450 MB of pipe buffers, and
@@ -37,6 +37,16 @@ public sealed class OutboundQueue
     private const int KeptQueueCapacity = 16;
 
     private Queue<byte[]> _queued = new();
+    /// <summary>
+    /// A frame larger than this (a welcome or <c>users</c> list, a history page) is handed to the
+    /// transport alone, a slice at a time. The transport's pipe keeps, for the connection's life,
+    /// every 4 KiB segment it ever needed at once: whole, the welcome of the 10,000th client (100 KB)
+    /// left 25 of them (2.4 KB) on an idle connection. Small frames still go in chunks of up to
+    /// <c>writeChunkBytes</c>, so a flood costs no more writes.
+    /// </summary>
+    private const int SliceBytes = 4096;
+    /// <summary>How much of the first queued frame is already in the transport, when it goes in slices.</summary>
+    private int _sentOfFirst;
     private int _queuedHighWater;
     private long _queuedBytes;
     private bool _flushScheduled;
@@ -110,10 +120,25 @@ public sealed class OutboundQueue
             while (_queuedBytes > 0)
             {
                 long written = 0;
-                while (written < _writeChunkBytes && _queued.TryDequeue(out var bytes))
+                while (written < _writeChunkBytes && _queued.TryPeek(out var bytes))
                 {
-                    _output.Write(bytes);
-                    written += bytes.Length;
+                    if (bytes.Length > SliceBytes)
+                    {
+                        // A large frame goes alone, a slice per flush.
+                        if (written > 0) break;
+                        int slice = Math.Min(bytes.Length - _sentOfFirst, SliceBytes);
+                        _output.Write(bytes.AsSpan(_sentOfFirst, slice));
+                        written = slice;
+                        _sentOfFirst += slice;
+                        if (_sentOfFirst < bytes.Length) break;
+                        _sentOfFirst = 0;
+                    }
+                    else
+                    {
+                        _output.Write(bytes);
+                        written += bytes.Length;
+                    }
+                    _queued.Dequeue();
                 }
                 _queuedBytes -= written;
                 if (_queued.Count == 0)

@@ -42,7 +42,8 @@ public sealed record ListenerSettings(
     TimeSpan HandshakeTimeout,
     TimeSpan LimitLogInterval,
     SslServerAuthenticationOptions? Tls,
-    bool InlineIo);
+    bool InlineIo,
+    int RefusingAtOnce);
 
 /// <summary>
 /// Listens on one TCP endpoint through Kestrel's socket transport and creates one handler actor
@@ -63,6 +64,7 @@ public sealed class TcpAcceptor : ReceiveActor
     private sealed record HandshakeFailed(long Id, string Why);
     private sealed record Unbound { public static readonly Unbound Instance = new(); }
     private sealed record Admitted(long Id, IPAddress Address);
+    private sealed record AcceptFailed(Exception Cause);
 
     private readonly string _what;
     private readonly IPEndPoint _endpoint;
@@ -77,6 +79,11 @@ public sealed class TcpAcceptor : ReceiveActor
     private readonly List<IActorRef> _waitingForBinding = new();
     private readonly List<IActorRef> _waitingForStop = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    /// <summary>
+    /// Accepted connections not yet admitted, and refused ones not yet closed: the accept loop
+    /// takes one before each accept, so refusals cannot pile up descriptors faster than they close.
+    /// </summary>
+    private readonly SemaphoreSlim _unsettled;
     private IConnectionListener? _listener;
     private TcpBound? _bound;
     private long _nextId;
@@ -88,11 +95,18 @@ public sealed class TcpAcceptor : ReceiveActor
         _handlerProps = handlerProps;
         _settings = settings;
         _limits = new ConnectionLimits(settings.Limits);
+        _unsettled = new SemaphoreSlim(settings.RefusingAtOnce);
         Binding();
     }
 
     public static Props Props(string what, IPEndPoint endpoint, Func<ClientConnection, Props> handlerProps, ListenerSettings settings) =>
         Akka.Actor.Props.Create(() => new TcpAcceptor(what, endpoint, handlerProps, settings));
+
+    /// <summary>
+    /// A handler that fails is stopped (its connection cut, its slot freed), never restarted: a
+    /// fresh instance would start a second reading loop on the same connection.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     protected override void PreStart()
     {
@@ -121,7 +135,7 @@ public sealed class TcpAcceptor : ReceiveActor
                 _settings.Limits.Total, _settings.Limits.PerAddress, _settings.Limits.PreLogin);
             foreach (var waiter in _waitingForBinding) waiter.Tell(_bound);
             _waitingForBinding.Clear();
-            AcceptLoop(bound.Listener, Self);
+            AcceptLoop(bound.Listener, _unsettled, Self);
             Become(Accepting);
         });
         Receive<Status.Failure>(failed =>
@@ -168,6 +182,7 @@ public sealed class TcpAcceptor : ReceiveActor
     private void Connections()
     {
         Receive<GetBinding>(_ => Sender.Tell(_bound));
+        Receive<AcceptFailed>(failed => _log.Error(failed.Cause, "{0}: accepting failed; trying again in {1} s", _what, AcceptRetry.TotalSeconds));
         Receive<Handshaken>(OnHandshaken);
         Receive<HandshakeFailed>(failed =>
         {
@@ -194,14 +209,29 @@ public sealed class TcpAcceptor : ReceiveActor
 
     // ------------------------------------------------------------------ accepting
 
-    private static void AcceptLoop(IConnectionListener listener, IActorRef self) => Task.Run(async () =>
+    /// <summary>How long the accept loop waits after an unexpected failure (the transport retries socket errors itself).</summary>
+    private static readonly TimeSpan AcceptRetry = TimeSpan.FromSeconds(1);
+
+    private static void AcceptLoop(IConnectionListener listener, SemaphoreSlim unsettled, IActorRef self) => Task.Run(async () =>
     {
-        try
+        while (true)
         {
-            while (await listener.AcceptAsync() is { } transport) self.Tell(new Accepted(transport));
-        }
-        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-        {
+            try
+            {
+                await unsettled.WaitAsync();
+                if (await listener.AcceptAsync() is not { } transport) return;
+                self.Tell(new Accepted(transport));
+            }
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                unsettled.Release();
+                self.Tell(new AcceptFailed(e));
+                await Task.Delay(AcceptRetry);
+            }
         }
     });
 
@@ -216,6 +246,7 @@ public sealed class TcpAcceptor : ReceiveActor
             Refuse(transport, ErrorCodes.ConnectionLimit, refusal.Message);
             return;
         }
+        _unsettled.Release();
         if (displaced is { } victim) Displace(victim);
         if (_settings.Tls is null)
         {
@@ -273,21 +304,20 @@ public sealed class TcpAcceptor : ReceiveActor
         }
     }
 
-    /// <summary>One error line where the protocol allows it (not inside TLS), then a graceful close.</summary>
+    /// <summary>One error line where the protocol allows it (not inside TLS), then a graceful close; then the accept loop may go on.</summary>
     private void Refuse(ConnectionContext transport, string code, string message)
     {
-        if (_settings.Tls is null)
-        {
-            var line = new ErrorFrame(code, message).Line;
-            _ = WriteThenClose(transport, line);
-        }
-        else _ = transport.DisposeAsync();
+        _ = RefuseAsync(transport, _settings.Tls is null ? new ErrorFrame(code, message).Line : null, _unsettled);
 
-        static async Task WriteThenClose(ConnectionContext transport, byte[] line)
+        static async Task RefuseAsync(ConnectionContext transport, byte[]? line, SemaphoreSlim unsettled)
         {
-            try { await transport.Transport.Output.WriteAsync(line); }
+            try
+            {
+                if (line is not null) await transport.Transport.Output.WriteAsync(line);
+            }
             catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException) { }
-            await transport.DisposeAsync();
+            try { await transport.DisposeAsync(); }
+            finally { unsettled.Release(); }
         }
     }
 

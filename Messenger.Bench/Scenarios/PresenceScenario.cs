@@ -7,7 +7,7 @@ namespace Messenger.Bench.Scenarios;
 /// Presence at scale: while a burst of logins arrives from one address (127.0.0.1), two other
 /// users keep measuring round trips: a private message from A to B answered by B (A's clock, send
 /// to answer), a message from A in a room of their own until its echo (the server's proof it was
-/// stored), and every tenth time a lobby message until its echo (stored and fanned out to
+/// stored), and every tenth time (<see cref="Options.LobbyEvery"/>) a lobby message until its echo (stored and fanned out to
 /// everyone logged in). Probes go out on a fixed schedule, whatever is still unanswered, and each is
 /// timed from its send to the read that brought its answer (see <see cref="Prober"/>). The same
 /// probes run first with the server quiet, for comparison. Burst clients
@@ -18,13 +18,15 @@ namespace Messenger.Bench.Scenarios;
 public sealed class PresenceScenario(PresenceScenario.Options options)
 {
     /// <param name="LoginLimit">Keep the server's default logins-per-address limit (else raised, as every scenario does).</param>
+    /// <param name="LobbyEvery">Every how many probe rounds a lobby message goes too (0 = never).</param>
     public sealed record Options(int Burst, bool LoginLimit, TimeSpan Deadline, string? ServerDll = null, int Parallel = 64,
-        int QuietSamples = 50, int MaxSamples = 2000, TimeSpan? ProbeInterval = null);
+        int QuietSamples = 50, int MaxSamples = 2000, TimeSpan? ProbeInterval = null, int LobbyEvery = 10);
 
     public async Task<BenchResult> RunAsync()
     {
         var o = options;
-        var result = new BenchResult("presence").Add("burst", o.Burst).Add("login_limit", o.LoginLimit ? "default" : "raised");
+        var result = new BenchResult("presence").Add("burst", o.Burst).Add("login_limit", o.LoginLimit ? "default" : "raised")
+            .Add("lobby_every", o.LobbyEvery);
         long? limit = Hosting.OpenFileLimit.Raise(2L * o.Burst + 512);
         if (limit is { } l && l < 2L * o.Burst + 512) result.Add("note", $"ulimit -n {l} may be too low for {o.Burst} clients");
 
@@ -42,7 +44,7 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
         {
             var a = await LineSocket.ConnectAsync(server.Chat, 1 << 20, cancel, server.ClientTls);
             var b = await LineSocket.ConnectAsync(server.Chat, 1 << 20, cancel, server.ClientTls);
-            prober = new Prober(a, b);
+            prober = new Prober(a, b, o.LobbyEvery);
             await a.SendAsync(LineSocket.Hello(Prober.A), cancel);
             await prober.WelcomeA.Task.WaitAsync(cancel);
             await b.SendAsync(LineSocket.Hello(Prober.B), cancel);
@@ -137,7 +139,7 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
     /// A and B, on threads of their own (their clock never waits for the thread pool that the burst's
     /// sockets keep busy in this process). Every interval A sends, whatever is still unanswered (an
     /// open loop: a stall delays every probe due in it, as it would every user, instead of holding
-    /// the next probe back), one private message to B and one message to their room, and every tenth
+    /// the next probe back), one private message to B and one message to their room, and every tenth (or lobby-every)
     /// time one lobby message. B answers each private message with the same text; A takes the time
     /// of B's answer and of its own echoes from the stamps of the reads that brought them.
     /// </summary>
@@ -145,7 +147,6 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
     {
         public const string A = "probe-a", B = "probe-b", Room = "probe";
         public static readonly byte[] JoinRoom = Encoding.ASCII.GetBytes($"{{\"type\":\"join\",\"room\":\"{Room}\"}}\n");
-        private const int LobbyEvery = 10;
         private static readonly TimeSpan Drain = TimeSpan.FromSeconds(10);
         public TaskCompletionSource JoinedA { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource JoinedB { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -153,16 +154,18 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
         public TaskCompletionSource WelcomeB { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Samples { get { lock (_gate) return _pm.Count; } }
         private readonly LineSocket _a, _b;
+        private readonly int _lobbyEvery; // rounds; 0 = no lobby probes
         private readonly object _gate = new();
         private readonly Dictionary<string, long> _unanswered = new(); // probe text → its send timestamp
         private readonly List<double> _pm = [], _room = [], _lobby = [];
         private TaskCompletionSource? _allAnswered; // set once the probing has ended, while answers are still due
         private int _round; // probe texts stay unique over both runs
 
-        public Prober(LineSocket a, LineSocket b)
+        public Prober(LineSocket a, LineSocket b, int lobbyEvery)
         {
             _a = a;
             _b = b;
+            _lobbyEvery = lobbyEvery;
             a.ReadLinesOnOwnThread(OnA, "probe-a");
             b.ReadLinesOnOwnThread(OnB, "probe-b");
         }
@@ -229,7 +232,7 @@ public sealed class PresenceScenario(PresenceScenario.Options options)
                         var due = interval * n - Stopwatch.GetElapsedTime(first);
                         if (due > TimeSpan.Zero) Thread.Sleep(due);
                         int round = ++_round;
-                        bool lobby = n % LobbyEvery == 0;
+                        bool lobby = _lobbyEvery > 0 && n % _lobbyEvery == 0;
                         var lines = Encoding.ASCII.GetBytes($"{{\"type\":\"pm\",\"to\":\"{B}\",\"text\":\"p{round}\"}}\n"
                             + $"{{\"type\":\"say\",\"room\":\"{Room}\",\"text\":\"r{round}\"}}\n"
                             + (lobby ? $"{{\"type\":\"say\",\"text\":\"l{round}\"}}\n" : ""));

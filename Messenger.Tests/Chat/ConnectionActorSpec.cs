@@ -31,7 +31,7 @@ public class ConnectionActorSpec : TestKit
     private PipeConnectionContext? _transport;
     private readonly Queue<string> _unreadLines = new();
 
-    public ConnectionActorSpec()
+    public ConnectionActorSpec() : base("messenger.connection-mailbox.mailbox-type = \"Messenger.Net.CompactMailbox, Messenger.Actors\"")
     {
         _registry = CreateTestProbe();
         _rooms = CreateTestProbe();
@@ -101,6 +101,13 @@ public class ConnectionActorSpec : TestKit
         connection.Tell(new NameClaimed(new WelcomeFrame(name, [name])), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
+    }
+
+    [Fact]
+    public void Connection_must_run_on_the_compact_mailbox()
+    {
+        var connection = (ActorRefWithCell)Start();
+        AwaitAssert(() => Assert.IsType<CompactDequeMessageQueue>(Assert.IsType<ActorCell>(connection.Underlying).Mailbox!.MessageQueue), Wait);
     }
 
     [Fact]
@@ -325,12 +332,14 @@ public class ConnectionActorSpec : TestKit
     }
 
     [Fact]
-    public void Connection_must_leave_as_disconnected_when_the_peer_goes_away()
+    public void Connection_must_leave_as_disconnected_when_the_peer_goes_away_and_stop_once_the_leave_is_confirmed()
     {
         var connection = LoggedIn("alice");
         Watch(connection);
         _toServer.Writer.Complete();
         Assert.Equal(LeaveReasons.Disconnected, _registry.ExpectMsg<LeaveChat>().Reason);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // still there: its leave may not have reached the lobby yet
+        connection.Tell(LeftChat.Instance, _registry.Ref);
         ExpectTerminated(connection);
     }
 

@@ -95,4 +95,31 @@ public class OutboundQueueSpec : TestKit
         Assert.True(closed);
         Assert.Equal((long)Frames * FrameBytes, read);
     }
+
+    [Fact]
+    public void A_large_frame_must_go_over_alone_a_slice_per_flush_and_small_frames_in_one_batch()
+    {
+        // A transport that takes nothing more until the peer has read the last flush: each read is one flush.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false));
+        var owner = CreateTestProbe();
+        var queue = new OutboundQueue(pipe.Writer, owner.Ref, limitBytes: 8 * 1024 * 1024, writeChunkBytes: Pause);
+        // A welcome with a long online list between two bursts of small frames.
+        var large = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 2250).Select(i => $"{i:D7},")) + "\n");
+        var before = Enumerable.Range(0, 10).Select(Frame).ToList();
+        var after = Enumerable.Range(10, 10).Select(Frame).ToList();
+        foreach (var frame in before.Append(large).Concat(after)) queue.Enqueue(frame);
+        owner.ExpectMsg<OutboundQueue.Flush>();
+        Assert.True(queue.Handle(OutboundQueue.Flush.Instance));
+
+        var flushes = new List<byte[]>();
+        for (int round = 0; round < 100 && queue.IsBlocked; round++)
+        {
+            flushes.Add(ReadAvailable(pipe.Reader));
+            Assert.True(queue.Handle(owner.ExpectMsg<OutboundQueue.Flushed>()));
+        }
+
+        Assert.False(queue.IsBlocked);
+        Assert.Equal([10 * FrameBytes, 4096, 4096, 4096, 4096, large.Length - 4 * 4096 + 10 * FrameBytes], flushes.Select(f => f.Length));
+        Assert.Equal(before.Append(large).Concat(after).SelectMany(f => f), flushes.SelectMany(f => f));
+    }
 }
