@@ -1,41 +1,16 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
-using Akka.Persistence.Sql;
-using Akka.TestKit.Xunit2;
-using Messenger.Hosting;
 using Messenger.Persistence;
-using Messenger.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Messenger.Tests.Persistence;
 
 /// <summary>The SQLite journal's commit interval, made long here so that what it holds back is seen.</summary>
-public sealed class SqliteCommitIntervalSpec : TestKit
+public sealed class SqliteCommitIntervalSpec : SqliteJournalSpec
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
-    private readonly TempFolder _data;
 
-    public SqliteCommitIntervalSpec() : this(new TempFolder())
+    public SqliteCommitIntervalSpec() : base($"messenger.sqlite-commit-interval = {Interval.TotalSeconds}s")
     {
-    }
-
-    private SqliteCommitIntervalSpec(TempFolder data) : base(Setup(data))
-    {
-        _data = data;
-    }
-
-    private static Akka.Actor.Setup.ActorSystemSetup Setup(TempFolder data)
-    {
-        var config = ServerConfig.Load(overrides: ConfigurationFactory.ParseString($$"""
-            messenger.data = {{System.Text.Json.JsonSerializer.Serialize(data.Path)}}
-            messenger.sqlite-commit-interval = 2s
-            akka.actor.provider = local
-            akka.loglevel = WARNING
-            akka.stdout-loglevel = WARNING
-            akka.test.single-expect-default = 15s
-            """));
-        return DataStore.Setup(DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration));
     }
 
     /// <summary>Persists each text it is told (PersistAsync, as rooms do) and answers it once stored.</summary>
@@ -81,12 +56,5 @@ public sealed class SqliteCommitIntervalSpec : TestKit
         var again = Sys.ActorOf(Props.Create(() => new Writer("room-calm")));
         again.Tell("recovered");
         Assert.Equal(["first", "second", "third"], ExpectMsg<string[]>());
-    }
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        SqliteConnection.ClearAllPools();
-        _data.Dispose();
     }
 }

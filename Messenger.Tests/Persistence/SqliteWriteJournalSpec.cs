@@ -1,44 +1,19 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Akka.Persistence.Query;
-using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
-using Akka.TestKit.Xunit2;
-using Messenger.Hosting;
 using Messenger.Persistence;
-using Messenger.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace Messenger.Tests.Persistence;
 
 /// <summary>The SQLite journal's own write path, on a real SQLite file in a temporary data folder.</summary>
-public sealed class SqliteWriteJournalSpec : TestKit
+public sealed class SqliteWriteJournalSpec : SqliteJournalSpec
 {
-    private readonly TempFolder _data;
-
-    public SqliteWriteJournalSpec() : this(new TempFolder())
+    public SqliteWriteJournalSpec() : base("messenger.sqlite-busy-timeout = 200ms")
     {
-    }
-
-    private SqliteWriteJournalSpec(TempFolder data) : base(Setup(data))
-    {
-        _data = data;
-    }
-
-    private static Akka.Actor.Setup.ActorSystemSetup Setup(TempFolder data)
-    {
-        var config = ServerConfig.Load(overrides: ConfigurationFactory.ParseString($$"""
-            messenger.data = {{System.Text.Json.JsonSerializer.Serialize(data.Path)}}
-            messenger.sqlite-busy-timeout = 200ms
-            akka.actor.provider = local
-            akka.loglevel = WARNING
-            akka.stdout-loglevel = WARNING
-            akka.test.single-expect-default = 15s
-            """));
-        return DataStore.Setup(DataStore.Prepare(config).WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration));
     }
 
     /// <summary>Persists each text it is told (PersistAsync, as rooms do) and answers its sequence number once stored.</summary>
@@ -129,7 +104,7 @@ public sealed class SqliteWriteJournalSpec : TestKit
         writer.Tell("first");
         ExpectMsg(("first", 1L));
         Watch(writer);
-        using (var blocker = new SqliteConnection($"Data Source={_data.File(DataStore.JournalFile)};Pooling=False"))
+        using (var blocker = new SqliteConnection($"Data Source={Data.File(DataStore.JournalFile)};Pooling=False"))
         {
             blocker.Open();
             using var holdWriteLock = blocker.BeginTransaction(deferred: false);
@@ -142,12 +117,5 @@ public sealed class SqliteWriteJournalSpec : TestKit
         ExpectMsg(("second", 2L));
         Sys.Stop(again);
         Assert.Equal(["first", "second"], Recovered("room-fails"));
-    }
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        SqliteConnection.ClearAllPools();
-        _data.Dispose();
     }
 }
