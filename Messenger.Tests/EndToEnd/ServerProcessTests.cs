@@ -94,12 +94,9 @@ public partial class ServerProcessTests
         using var files = new TempFolder();
         await using var server = await RunningServer.StartAsync(files.Path);
         var trimmed = new Regex(@"after start-up: a full collection took \d+ ms; resident memory [\d.]+ MB -> [\d.]+ MB");
-        var deadline = DateTime.UtcNow.AddSeconds(10); // the log line may come just after the listening one
-        while (!trimmed.IsMatch(server.Output))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "no trim was logged; the server said:\n" + server.Output);
-            await Task.Delay(100);
-        }
+        // The log line may come just after the listening one.
+        try { await server.LineAsync(trimmed, TimeSpan.FromSeconds(10)); }
+        catch (TimeoutException) { Assert.Fail("no trim was logged; the server said:\n" + server.Output); }
     }
 
     private static async Task<bool> IsRefusedAsync(TcpClient tcp)
@@ -122,12 +119,14 @@ public partial class ServerProcessTests
         private readonly Process _process;
         private readonly TempFolder _data;
         private readonly Queue<string> _output;
+        private readonly List<(Regex Pattern, TaskCompletionSource<string> Seen)> _waiters;
 
-        private RunningServer(Process process, TempFolder data, Queue<string> output, IPEndPoint chat)
+        private RunningServer(Process process, TempFolder data, Queue<string> output, List<(Regex, TaskCompletionSource<string>)> waiters, IPEndPoint chat)
         {
             _process = process;
             _data = data;
             _output = output;
+            _waiters = waiters;
             Chat = chat;
         }
 
@@ -140,6 +139,18 @@ public partial class ServerProcessTests
         public string Output
         {
             get { lock (_output) return string.Join('\n', _output); }
+        }
+
+        /// <summary>The first line matching <paramref name="pattern"/>, among those kept or once the server writes it.</summary>
+        public Task<string> LineAsync(Regex pattern, TimeSpan timeout)
+        {
+            var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_output)
+            {
+                if (_output.FirstOrDefault(pattern.IsMatch) is { } kept) seen.SetResult(kept);
+                else _waiters.Add((pattern, seen));
+            }
+            return seen.Task.WaitAsync(timeout);
         }
 
         public static async Task<RunningServer> StartAsync(string filesFolder, int? prlimitNoFile = null, string[]? extraArgs = null)
@@ -157,6 +168,7 @@ public partial class ServerProcessTests
                 info.ArgumentList.Add(arg);
             var process = Process.Start(info)!;
             var output = new Queue<string>();
+            var waiters = new List<(Regex Pattern, TaskCompletionSource<string> Seen)>();
             var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             void Keep(string? line)
             {
@@ -165,6 +177,11 @@ public partial class ServerProcessTests
                 {
                     output.Enqueue(line);
                     if (output.Count > KeptOutputLines) output.Dequeue();
+                    foreach (var waiter in waiters.Where(w => w.Pattern.IsMatch(line)).ToArray())
+                    {
+                        waiter.Seen.TrySetResult(line);
+                        waiters.Remove(waiter);
+                    }
                 }
                 if (line.Contains("Messenger listening")) listening.TrySetResult(line);
             }
@@ -173,7 +190,7 @@ public partial class ServerProcessTests
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             var line = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            return new RunningServer(process, data, output, IPEndPoint.Parse(ChatPort().Match(line).Groups[1].Value));
+            return new RunningServer(process, data, output, waiters, IPEndPoint.Parse(ChatPort().Match(line).Groups[1].Value));
         }
 
         public async Task<bool> WaitForExitAsync(TimeSpan timeout)
