@@ -246,8 +246,14 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_time_out_a_silent_client()
     {
-        LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
-        Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(Wait).Reason);
+        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
+        connection.Tell(IdleCheck.Instance); // the registry's sweep, before the client has been silent long enough
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        AwaitAssert(() =>
+        {
+            connection.Tell(IdleCheck.Instance);
+            Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(TimeSpan.FromMilliseconds(100)).Reason);
+        }, Wait, TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
@@ -267,13 +273,15 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_keep_a_pinging_client_alive()
     {
         // Pings 300 ms apart for 2.4 s keep alive a client whose idle timeout is 1.5 s.
-        LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(1500)));
+        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(1500)));
         for (int i = 0; i < 8; i++)
         {
             Send("{\"type\":\"ping\"}\n");
             Assert.IsType<PongFrame>(ExpectFrame());
             _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+            connection.Tell(IdleCheck.Instance);
         }
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
