@@ -7,18 +7,14 @@ namespace Messenger.Net;
 
 /// <summary>
 /// The mailbox of a <c>ConnectionActor</c> (HOCON <c>messenger.connection-mailbox</c>): unbounded,
-/// with a front for the stash (as Akka's <c>UnboundedDequeBasedMailbox</c>), but over a
-/// <see cref="CompactMessageQueue"/>. Akka's default queue (a <c>ConcurrentQueue</c>) holds a
+/// over a <see cref="CompactMessageQueue"/>. Akka's default queue (a <c>ConcurrentQueue</c>) holds a
 /// 32-slot segment from the start, about 1 KB per connection, ten thousand of them idle.
 /// </summary>
 public sealed class CompactMailbox(Settings settings, Config config)
-    : MailboxType(settings, config), IProducesMessageQueue<CompactDequeMessageQueue>
+    : MailboxType(settings, config), IProducesMessageQueue<CompactMessageQueue>
 {
-    public override IMessageQueue Create(IActorRef owner, ActorSystem system) => new CompactDequeMessageQueue();
+    public override IMessageQueue Create(IActorRef owner, ActorSystem system) => new CompactMessageQueue();
 }
-
-/// <summary><see cref="CompactMessageQueue"/> with a front for the stash's unstashed messages.</summary>
-public sealed class CompactDequeMessageQueue() : DequeWrapperMessageQueue(new CompactMessageQueue()), IUnboundedDequeBasedMessageQueueSemantics;
 
 /// <summary>
 /// A queue of messages that holds almost nothing while empty: a lock around a <see cref="Queue{T}"/>

@@ -107,7 +107,7 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_run_on_the_compact_mailbox()
     {
         var connection = (ActorRefWithCell)Start();
-        AwaitAssert(() => Assert.IsType<CompactDequeMessageQueue>(Assert.IsType<ActorCell>(connection.Underlying).Mailbox!.MessageQueue), Wait);
+        AwaitAssert(() => Assert.IsType<CompactMessageQueue>(Assert.IsType<ActorCell>(connection.Underlying).Mailbox!.MessageQueue), Wait);
     }
 
     [Fact]
