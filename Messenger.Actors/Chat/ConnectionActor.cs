@@ -26,7 +26,7 @@ internal sealed record CloseDeadline : IDeadLetterSuppression { public static re
 /// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
 /// <see cref="ServerFrame"/>, which leaves through the bounded <see cref="OutboundQueue"/>.
 /// <para>States: <see cref="AwaitingHello"/> → <see cref="AwaitingClaim"/> → <see cref="LoggedIn"/>
-/// → <see cref="Closing"/>. Input is bounded by <see cref="InputCredit"/>: the bytes of a line are
+/// → <see cref="Closing"/>. Input is bounded by the credit of <see cref="ChatInput"/>: the bytes of a line are
 /// given back only once it has been acted on and the client's unread answers are below
 /// <see cref="ReadPauseBytes"/>, so a client that pipelines faster than it reads is slowed by its
 /// own socket, not dropped. A request whose answer comes from another actor (<c>who</c>,
@@ -41,7 +41,7 @@ public sealed class ConnectionActor : UntypedActor
     private readonly IActorRef _accounts;
     private readonly IActorRef? _ticketOffice;
     private readonly ChatSettings _settings;
-    private readonly InputCredit _credit;
+    private readonly ChatInput _input;
     private readonly OutboundQueue _outbound;
     // Made on first use: most connections never log, never ask for files and stay in the lobby,
     // and each of these costs 50-150 bytes on every one of ten thousand idle connections.
@@ -72,7 +72,7 @@ public sealed class ConnectionActor : UntypedActor
         _accounts = accounts;
         _ticketOffice = ticketOffice;
         _settings = settings;
-        _credit = new InputCredit(settings.InputBufferBytes);
+        _input = new ChatInput(Self, settings.InputBufferBytes, settings.RateLimit);
         _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes, settings.WriteChunkBytes);
     }
 
@@ -100,7 +100,7 @@ public sealed class ConnectionActor : UntypedActor
     protected override void PreStart()
     {
         After(_settings.LoginTimeout, LoginDeadline.Instance);
-        _connection.StartReading(ChatInput.RunAsync(_connection.Input, Self, _credit, _settings.RateLimit, _connection.Closing));
+        _connection.StartReading(_input.RunAsync(_connection.Input, _connection.Closing));
     }
 
     // ------------------------------------------------------------------ states
@@ -408,7 +408,7 @@ public sealed class ConnectionActor : UntypedActor
     private void ReturnHeldCredit()
     {
         if (_heldCredit == 0 || _readingPaused) return;
-        _credit.Return(_heldCredit);
+        _input.Return(_heldCredit);
         _heldCredit = 0;
     }
 
