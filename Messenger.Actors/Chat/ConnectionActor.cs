@@ -20,6 +20,13 @@ internal sealed record LoginDeadline : IDeadLetterSuppression { public static re
 internal sealed record CloseDeadline : IDeadLetterSuppression { public static readonly CloseDeadline Instance = new(); }
 
 /// <summary>
+/// What every chat connection of a node talks to, and its settings: one instance shared by all of
+/// them (as separate constructor arguments they cost 64 bytes more on each connection).
+/// </summary>
+/// <param name="TicketOffice">Null when the server offers no files.</param>
+public sealed record ConnectionServices(IActorRef Registry, IActorRef Rooms, IActorRef Accounts, IActorRef? TicketOffice, ChatSettings Settings);
+
+/// <summary>
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
 /// connection's reading loop, which parses them and tells this actor typed <see cref="Inbound"/>
 /// commands. From here only typed messages travel: room chat to the <see cref="RoomDirectory"/>, logins and private messages to
@@ -36,11 +43,7 @@ internal sealed record CloseDeadline : IDeadLetterSuppression { public static re
 public sealed class ConnectionActor : UntypedActor
 {
     private readonly ClientConnection _connection;
-    private readonly IActorRef _registry;
-    private readonly IActorRef _rooms;
-    private readonly IActorRef _accounts;
-    private readonly IActorRef? _ticketOffice;
-    private readonly ChatSettings _settings;
+    private readonly ConnectionServices _services;
     private readonly ChatInput _input;
     private readonly OutboundQueue _outbound;
     // Made on first use: most connections never log, never ask for files and stay in the lobby,
@@ -64,16 +67,12 @@ public sealed class ConnectionActor : UntypedActor
     /// </summary>
     private Queue<object>? _held;
 
-    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice, ChatSettings settings)
+    public ConnectionActor(ClientConnection connection, ConnectionServices services)
     {
         _connection = connection;
-        _registry = registry;
-        _rooms = rooms;
-        _accounts = accounts;
-        _ticketOffice = ticketOffice;
-        _settings = settings;
-        _input = new ChatInput(Self, settings.InputBufferBytes, settings.RateLimit);
-        _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes, settings.WriteChunkBytes);
+        _services = services;
+        _input = new ChatInput(Self, Settings.InputBufferBytes, Settings.RateLimit);
+        _outbound = new OutboundQueue(connection.Output, Self, Settings.OutboundLimitBytes, Settings.WriteChunkBytes);
     }
 
     /// <summary>
@@ -82,24 +81,24 @@ public sealed class ConnectionActor : UntypedActor
     /// </summary>
     private static readonly Deploy CompactMailbox = Deploy.Local.WithMailbox("messenger.connection-mailbox");
 
-    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice,
-        ChatSettings settings) =>
-        new(CompactMailbox, typeof(ConnectionActor), connection, registry, rooms, accounts, ticketOffice!, settings);
+    public static Props Props(ClientConnection connection, ConnectionServices services) =>
+        new(CompactMailbox, typeof(ConnectionActor), connection, services);
 
     /// <summary>Past this many unread bytes waiting for the client, its input is not acted on.</summary>
-    private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
+    private long ReadPauseBytes => Settings.OutboundLimitBytes / 2;
     /// <summary>Once its unread bytes fall to this, input is acted on again.</summary>
-    private long ReadResumeBytes => _settings.OutboundLimitBytes / 4;
+    private long ReadResumeBytes => Settings.OutboundLimitBytes / 4;
 
+    private ChatSettings Settings => _services.Settings;
     private ILoggingAdapter Log => _log ??= Context.GetLogger();
-    private LogThrottle ErrorLog => _errorLog ??= new LogThrottle(_settings.LogInterval);
+    private LogThrottle ErrorLog => _errorLog ??= new LogThrottle(Settings.LogInterval);
     private bool InRoom(string room) => _joinedRooms?.Contains(room) == true;
 
     private string Who => _name is null ? _connection.Remote.ToString() : $"{_name}@{_connection.Remote}";
 
     protected override void PreStart()
     {
-        After(_settings.LoginTimeout, LoginDeadline.Instance);
+        After(Settings.LoginTimeout, LoginDeadline.Instance);
         _connection.StartReading(_input.RunAsync(_connection.Input, _connection.Closing));
     }
 
@@ -134,7 +133,7 @@ public sealed class ConnectionActor : UntypedActor
                 switch (inbound.Command)
                 {
                     case HelloCommand hello:
-                        _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
+                        _services.Registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
                         _state = State.AwaitingClaim;
                         break;
                     case PingCommand: Send(PongFrame.Instance); break;
@@ -144,7 +143,7 @@ public sealed class ConnectionActor : UntypedActor
                 Done(inbound.Bytes);
                 break;
             case LoginDeadline:
-                Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {_settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
+                Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {Settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
                 Close(LeaveReasons.Timeout, "no login in time");
                 break;
             case DisplacedBeforeLogin displaced:
@@ -204,8 +203,8 @@ public sealed class ConnectionActor : UntypedActor
                 if (!_readingPaused) ReleaseHeld();
                 break;
             case IdleCheck:
-                if (MonotonicClock.Now - _lastHeard >= _settings.IdleTimeout)
-                    Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+                if (MonotonicClock.Now - _lastHeard >= Settings.IdleTimeout)
+                    Close(LeaveReasons.Timeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
             case LoginDeadline or DisplacedBeforeLogin: // meant for a login that has since succeeded
                 break;
@@ -216,7 +215,7 @@ public sealed class ConnectionActor : UntypedActor
                 // A room's entity stopped while this connection was in it: its shard moved to another
                 // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
                 if (_roomEntities?.Remove(t.ActorRef, out var room) == true && InRoom(room))
-                    _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+                    _services.Rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
                 break;
             default:
                 Connected(message);
@@ -342,35 +341,35 @@ public sealed class ConnectionActor : UntypedActor
             case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !InRoom(room):
                 Send(RoomActor.NotMember(room));
                 return;
-            case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
+            case SayCommand say: _services.Rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
-            case JoinCommand join when !InRoom(join.Room) && _joinedRooms?.Count >= _settings.MaxJoinedRooms:
+            case JoinCommand join when !InRoom(join.Room) && _joinedRooms?.Count >= Settings.MaxJoinedRooms:
                 Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms!.Count} rooms, the limit; part one first"));
                 return;
             case JoinCommand join:
                 (_joinedRooms ??= new()).Add(join.Room);
-                Ask(_rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
+                Ask(_services.Rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
                 return;
             case PartCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone stays in the lobby")); return;
             case PartCommand part:
                 _joinedRooms?.Remove(part.Room);
-                _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
+                _services.Rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
                 return;
-            case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
-            case RoomsCommand: Ask(_rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
-            case RegisterCommand register: Ask(_registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
-            case PasswdCommand passwd: Ask(_accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
-            case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
-            case WhoCommand: Ask(_registry, ListUsers.Instance, typeof(UsersFrame)); return;
-            case FilesCommand or GetCommand when _ticketOffice is null:
+            case HistoryCommand history: Ask(_services.Rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
+            case RoomsCommand: Ask(_services.Rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
+            case RegisterCommand register: Ask(_services.Registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
+            case PasswdCommand passwd: Ask(_services.Accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
+            case PmCommand pm: _services.Registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
+            case WhoCommand: Ask(_services.Registry, ListUsers.Instance, typeof(UsersFrame)); return;
+            case FilesCommand or GetCommand when _services.TicketOffice is null:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;
             case FilesCommand or GetCommand when !TakeFileRequest():
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
-                    $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
+                    $"slow down: at most {Settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {Settings.FileRequests.Burst})"));
                 return;
-            case FilesCommand files: Ask(_ticketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
-            case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
+            case FilesCommand files: Ask(_services.TicketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
+            case GetCommand get: Ask(_services.TicketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
     }
 
@@ -378,7 +377,7 @@ public sealed class ConnectionActor : UntypedActor
     private bool TakeFileRequest()
     {
         long now = MonotonicClock.Now.Ticks;
-        _fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, now);
+        _fileRequests ??= new TokenBucket(Settings.FileRequests.PerSecond, Settings.FileRequests.Burst, now);
         return _fileRequests.TryTake(now);
     }
 
@@ -422,7 +421,7 @@ public sealed class ConnectionActor : UntypedActor
             if (_outbound.PendingBytes > ReadPauseBytes) _readingPaused = true;
             return;
         }
-        Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, _settings.OutboundLimitBytes);
+        Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, Settings.OutboundLimitBytes);
         Abort(LeaveReasons.Slow, "slow");
     }
 
@@ -443,7 +442,7 @@ public sealed class ConnectionActor : UntypedActor
     {
         _state = State.Closing;
         if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
-        After(_settings.CloseDeadline, CloseDeadline.Instance);
+        After(Settings.CloseDeadline, CloseDeadline.Instance);
     }
 
     // AK1004 prefers cancellable timers; these are one-shot and bounded by the login and close
@@ -466,7 +465,7 @@ public sealed class ConnectionActor : UntypedActor
     private bool LeaveRegistry(string reason)
     {
         if (_name is null) return false;
-        _registry.Tell(new LeaveChat(reason, _joinedRooms));
+        _services.Registry.Tell(new LeaveChat(reason, _joinedRooms));
         _name = null;
         return true;
     }
@@ -476,7 +475,7 @@ public sealed class ConnectionActor : UntypedActor
     {
         if (_ended) return;
         _ended = true;
-        _ = _connection.CloseAsync(_settings.CloseDeadline);
+        _ = _connection.CloseAsync(Settings.CloseDeadline);
         Context.Stop(Self);
     }
 
