@@ -18,13 +18,16 @@ public sealed class CompactMailbox(Settings settings, Config config)
 
 /// <summary>
 /// A queue of messages that holds almost nothing while empty: a lock around a <see cref="Queue{T}"/>
-/// whose array is given back each time it drains (an idle connection's 4 slots were 88 bytes).
+/// that starts without an array and gives back the one a burst grew once the burst is drained.
 /// Enqueues come from any thread, dequeues from the one running the actor.
 /// </summary>
 public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueSemantics
 {
+    /// <summary>A drained queue that held more than this many messages at once is trimmed.</summary>
+    private const int TrimAbove = 16;
     private readonly Queue<Envelope> _queue = new(); // also the lock: one object less on every idle connection
     private volatile int _count;
+    private int _peak;
 
     public bool HasMessages => _count > 0;
     public int Count => _count;
@@ -35,6 +38,7 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueS
         {
             _queue.Enqueue(envelope);
             _count = _queue.Count;
+            if (_count > _peak) _peak = _count;
         }
     }
 
@@ -44,7 +48,11 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueS
         {
             if (!_queue.TryDequeue(out envelope)) return false;
             _count = _queue.Count;
-            if (_count == 0) _queue.TrimExcess();
+            if (_count == 0 && _peak > TrimAbove)
+            {
+                _queue.TrimExcess();
+                _peak = 0;
+            }
             return true;
         }
     }
