@@ -6,7 +6,7 @@ namespace Messenger.Chat;
 
 // ---- what the reader tells its ConnectionActor ----
 
-/// <summary>One parsed line; <paramref name="Bytes"/> goes back to <see cref="InputCredit"/> once it has been acted on.</summary>
+/// <summary>One parsed line; <paramref name="Bytes"/> go back to <see cref="ChatInput.Return"/> once it has been acted on.</summary>
 public sealed record Inbound(ClientCommand Command, int Bytes);
 /// <summary>A line that did not parse; answered with the error (and closes the connection if the error says so).</summary>
 public sealed record InboundError(ProtocolError Error, int Bytes);
@@ -18,93 +18,63 @@ public sealed record InputFlooding(long Refused);
 public sealed record InputEnded(string Why, bool LineTooLong = false);
 
 /// <summary>
-/// How many bytes of complete lines a connection has been handed but not yet acted on. The
-/// reader stops reading while the budget is spent; the actor gives bytes back as it finishes
-/// each line, so a client that sends faster than the server acts is slowed by its own socket
-/// (the transport pauses too, at its own threshold) instead of growing the server's memory.
-/// </summary>
-public sealed class InputCredit(long limitBytes)
-{
-    private readonly object _lock = new();
-    private long _inFlight;
-    private TaskCompletionSource? _waiter;
-
-    public long InFlight { get { lock (_lock) return _inFlight; } }
-
-    public void Spend(int bytes)
-    {
-        lock (_lock) _inFlight += bytes;
-    }
-
-    public void Return(long bytes)
-    {
-        TaskCompletionSource? wake = null;
-        lock (_lock)
-        {
-            _inFlight -= bytes;
-            if (_inFlight < limitBytes && _waiter is not null)
-            {
-                wake = _waiter;
-                _waiter = null;
-            }
-        }
-        wake?.TrySetResult();
-    }
-
-    /// <summary>Completes when there is room to read more.</summary>
-    public Task WhenAvailable()
-    {
-        lock (_lock)
-        {
-            if (_inFlight < limitBytes) return Task.CompletedTask;
-            _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _waiter.Task;
-        }
-    }
-}
-
-/// <summary>
 /// The edge of a chat connection: reads its pipe, cuts lines (<see cref="LineFramer"/>), applies
 /// the rate limit (<see cref="FloodGuard"/>) and parses each line (<see cref="ChatCodec"/>), then
 /// tells the <see cref="ConnectionActor"/> typed messages. Only complete lines count as input:
 /// a client trickling half a line never resets anything. Runs as one async loop per connection
-/// that holds no buffer while the client is idle.
+/// (<see cref="RunAsync"/>) that holds no buffer while the client is idle.
+/// <para>Input is bounded by credit: the bytes of the lines handed to the actor and not yet given
+/// back (<see cref="Return"/>, once a line has been acted on). The loop stops reading while
+/// <c>creditBytes</c> are out, so a client that sends faster than the server acts is slowed by its
+/// own socket (the transport pauses too, at its own threshold) instead of growing the server's
+/// memory.</para>
+/// <para>The loop's state, its line handler and the credit are one object: as a closure, a credit
+/// and its lock they cost about 130 bytes more on each of ten thousand idle connections.</para>
 /// </summary>
-public static class ChatInput
+public sealed class ChatInput
 {
-    public static async Task RunAsync(PipeReader input, IActorRef connection, InputCredit credit, RateLimitSettings? rateLimit, CancellationToken closing)
+    private readonly IActorRef _connection;
+    private readonly long _creditBytes;
+    private readonly RateLimitSettings? _rateLimit;
+    private readonly FloodGuard? _guard;
+    private readonly LineFramer _framer = new(ProtocolLimits.MaxLineBytes);
+    private long _inFlight;
+    private TaskCompletionSource? _waiter;
+    private bool _stop;
+
+    public ChatInput(IActorRef connection, long creditBytes, RateLimitSettings? rateLimit)
     {
-        var framer = new LineFramer(ProtocolLimits.MaxLineBytes);
-        var guard = rateLimit?.NewGuard(MonotonicClock.Now.Ticks);
-        bool stop = false;
+        _connection = connection;
+        _creditBytes = creditBytes;
+        _rateLimit = rateLimit;
+        _guard = rateLimit?.NewGuard(MonotonicClock.Now.Ticks);
+    }
 
-        void OnLine(byte[] line)
-        {
-            if (stop) return;
-            switch (guard?.Check(MonotonicClock.Now.Ticks) ?? FloodVerdict.Accept)
-            {
-                case FloodVerdict.RefuseAndTell:
-                    connection.Tell(new InputRateLimited(rateLimit!.PerSecond, rateLimit.Burst));
-                    return;
-                case FloodVerdict.RefuseSilently:
-                    return;
-                case FloodVerdict.Close:
-                    connection.Tell(new InputFlooding(guard!.Refused));
-                    stop = true;
-                    return;
-            }
-            var parsed = ChatCodec.ParseCommand(line);
-            credit.Spend(line.Length);
-            connection.Tell(parsed.Error is { } error ? new InboundError(error, line.Length) : new Inbound(parsed.Value!, line.Length));
-            if (parsed.Error is { ClosesConnection: true }) stop = true;
-        }
+    /// <summary>Gives back the bytes of lines that have been acted on (from the actor's thread).</summary>
+    public void Return(long bytes)
+    {
+        if (Interlocked.Add(ref _inFlight, -bytes) < _creditBytes) Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+    }
 
+    /// <summary>Completes when there is credit to read more.</summary>
+    private Task WhenCreditAvailable()
+    {
+        if (Volatile.Read(ref _inFlight) < _creditBytes) return Task.CompletedTask;
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _waiter, waiter);
+        // Given back since the first look, before the waiter was there to be woken: wake it here.
+        if (Volatile.Read(ref _inFlight) < _creditBytes) Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+        return waiter.Task;
+    }
+
+    public async Task RunAsync(PipeReader input, CancellationToken closing)
+    {
         InputEnded? ended = null;
         try
         {
-            while (!stop)
+            while (!_stop)
             {
-                await credit.WhenAvailable().WaitAsync(closing);
+                await WhenCreditAvailable().WaitAsync(closing);
                 // No token here: an idle connection would hold a registration on it (about 150
                 // bytes). Closing cancels the pending read itself (ClientConnection.CloseAsync).
                 var result = await input.ReadAsync();
@@ -112,9 +82,9 @@ public static class ChatInput
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
-                    if (framer.Feed(segment.Span, OnLine)) continue;
+                    if (_framer.Feed(segment.Span, OnLine)) continue;
                     ended = new InputEnded("line too long", LineTooLong: true);
-                    stop = true;
+                    _stop = true;
                     break;
                 }
                 input.AdvanceTo(buffer.End);
@@ -131,6 +101,27 @@ public static class ChatInput
             ended = new InputEnded($"the connection broke ({e.GetBaseException().Message})");
         }
         if (closing.IsCancellationRequested) return;
-        if (!stop || ended?.LineTooLong == true) connection.Tell(ended ?? new InputEnded("the client closed the connection"));
+        if (!_stop || ended?.LineTooLong == true) _connection.Tell(ended ?? new InputEnded("the client closed the connection"));
+    }
+
+    private void OnLine(byte[] line)
+    {
+        if (_stop) return;
+        switch (_guard?.Check(MonotonicClock.Now.Ticks) ?? FloodVerdict.Accept)
+        {
+            case FloodVerdict.RefuseAndTell:
+                _connection.Tell(new InputRateLimited(_rateLimit!.PerSecond, _rateLimit.Burst));
+                return;
+            case FloodVerdict.RefuseSilently:
+                return;
+            case FloodVerdict.Close:
+                _connection.Tell(new InputFlooding(_guard!.Refused));
+                _stop = true;
+                return;
+        }
+        var parsed = ChatCodec.ParseCommand(line);
+        Interlocked.Add(ref _inFlight, line.Length);
+        _connection.Tell(parsed.Error is { } error ? new InboundError(error, line.Length) : new Inbound(parsed.Value!, line.Length));
+        if (parsed.Error is { ClosesConnection: true }) _stop = true;
     }
 }

@@ -10,15 +10,21 @@ namespace Messenger.Chat;
 
 // The connection's timers are plain scheduled messages, never cancelled: each is judged by the
 // state it arrives in (a login deadline after the login is ignored). A cancellable Akka timer costs
-// about 700 bytes per connection, a plain one about 120. One that arrives after the connection has
-// stopped is a dead letter, not logged.
+// about 700 bytes per connection, a plain one about 140, so a logged-in connection keeps none: the
+// registry's IdleCheck comes to all of them. One that arrives after the connection has stopped is
+// a dead letter, not logged.
 
 /// <summary>Fires when a client that has not logged in has used up its time to do so.</summary>
 internal sealed record LoginDeadline : IDeadLetterSuppression { public static readonly LoginDeadline Instance = new(); }
-/// <summary>Fires when a logged-in client may have been silent for the idle timeout; checks when it last spoke.</summary>
-internal sealed record IdleCheck : IDeadLetterSuppression { public static readonly IdleCheck Instance = new(); }
 /// <summary>Fires when a graceful close has not finished in time; the connection is then cut.</summary>
 internal sealed record CloseDeadline : IDeadLetterSuppression { public static readonly CloseDeadline Instance = new(); }
+
+/// <summary>
+/// What every chat connection of a node talks to, and its settings: one instance shared by all of
+/// them (as separate constructor arguments they cost 64 bytes more on each connection).
+/// </summary>
+/// <param name="TicketOffice">Null when the server offers no files.</param>
+public sealed record ConnectionServices(IActorRef Registry, IActorRef Rooms, IActorRef Accounts, IActorRef? TicketOffice, ChatSettings Settings);
 
 /// <summary>
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
@@ -27,22 +33,18 @@ internal sealed record CloseDeadline : IDeadLetterSuppression { public static re
 /// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
 /// <see cref="ServerFrame"/>, which leaves through the bounded <see cref="OutboundQueue"/>.
 /// <para>States: <see cref="AwaitingHello"/> → <see cref="AwaitingClaim"/> → <see cref="LoggedIn"/>
-/// → <see cref="Closing"/>. Input is bounded by <see cref="InputCredit"/>: the bytes of a line are
+/// → <see cref="Closing"/>. Input is bounded by the credit of <see cref="ChatInput"/>: the bytes of a line are
 /// given back only once it has been acted on and the client's unread answers are below
 /// <see cref="ReadPauseBytes"/>, so a client that pipelines faster than it reads is slowed by its
 /// own socket, not dropped. A request whose answer comes from another actor (<c>who</c>,
 /// <c>files</c>, <c>get</c>) is answered before the next line is acted on, so answers still inside
 /// other actors are bounded too.</para>
 /// </summary>
-public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
+public sealed class ConnectionActor : UntypedActor
 {
     private readonly ClientConnection _connection;
-    private readonly IActorRef _registry;
-    private readonly IActorRef _rooms;
-    private readonly IActorRef _accounts;
-    private readonly IActorRef? _ticketOffice;
-    private readonly ChatSettings _settings;
-    private readonly InputCredit _credit;
+    private readonly ConnectionServices _services;
+    private readonly ChatInput _input;
     private readonly OutboundQueue _outbound;
     // Made on first use: most connections never log, never ask for files and stay in the lobby,
     // and each of these costs 50-150 bytes on every one of ten thousand idle connections.
@@ -58,20 +60,20 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private Type? _awaitedAnswer;
     private bool _readingPaused;
     private bool _ended;
+    /// <summary>
+    /// Messages that must wait (for the login's answer, an awaited answer, or the client to read
+    /// its answers), in the order they came; made when the first has to. Akka's stash, with the
+    /// deque mailbox it needs, held about 150 bytes on every connection from the start.
+    /// </summary>
+    private Queue<object>? _held;
 
-    public ConnectionActor(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice, ChatSettings settings)
+    public ConnectionActor(ClientConnection connection, ConnectionServices services)
     {
         _connection = connection;
-        _registry = registry;
-        _rooms = rooms;
-        _accounts = accounts;
-        _ticketOffice = ticketOffice;
-        _settings = settings;
-        _credit = new InputCredit(settings.InputBufferBytes);
-        _outbound = new OutboundQueue(connection.Output, Self, settings.OutboundLimitBytes, settings.WriteChunkBytes);
+        _services = services;
+        _input = new ChatInput(Self, Settings.InputBufferBytes, Settings.RateLimit);
+        _outbound = new OutboundQueue(connection.Output, Self, Settings.OutboundLimitBytes, Settings.WriteChunkBytes);
     }
-
-    public IStash Stash { get; set; } = null!;
 
     /// <summary>
     /// How every connection actor is deployed: with the compact mailbox (HOCON
@@ -79,25 +81,25 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     /// </summary>
     private static readonly Deploy CompactMailbox = Deploy.Local.WithMailbox("messenger.connection-mailbox");
 
-    public static Props Props(ClientConnection connection, IActorRef registry, IActorRef rooms, IActorRef accounts, IActorRef? ticketOffice,
-        ChatSettings settings) =>
-        new(CompactMailbox, typeof(ConnectionActor), connection, registry, rooms, accounts, ticketOffice!, settings);
+    public static Props Props(ClientConnection connection, ConnectionServices services) =>
+        new(CompactMailbox, typeof(ConnectionActor), connection, services);
 
     /// <summary>Past this many unread bytes waiting for the client, its input is not acted on.</summary>
-    private long ReadPauseBytes => _settings.OutboundLimitBytes / 2;
+    private long ReadPauseBytes => Settings.OutboundLimitBytes / 2;
     /// <summary>Once its unread bytes fall to this, input is acted on again.</summary>
-    private long ReadResumeBytes => _settings.OutboundLimitBytes / 4;
+    private long ReadResumeBytes => Settings.OutboundLimitBytes / 4;
 
+    private ChatSettings Settings => _services.Settings;
     private ILoggingAdapter Log => _log ??= Context.GetLogger();
-    private LogThrottle ErrorLog => _errorLog ??= new LogThrottle(_settings.LogInterval);
+    private LogThrottle ErrorLog => _errorLog ??= new LogThrottle(Settings.LogInterval);
     private bool InRoom(string room) => _joinedRooms?.Contains(room) == true;
 
     private string Who => _name is null ? _connection.Remote.ToString() : $"{_name}@{_connection.Remote}";
 
     protected override void PreStart()
     {
-        After(_settings.LoginTimeout, LoginDeadline.Instance);
-        _connection.StartReading(ChatInput.RunAsync(_connection.Input, Self, _credit, _settings.RateLimit, _connection.Closing));
+        After(Settings.LoginTimeout, LoginDeadline.Instance);
+        _connection.StartReading(_input.RunAsync(_connection.Input, _connection.Closing));
     }
 
     // ------------------------------------------------------------------ states
@@ -125,13 +127,13 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
         switch (message)
         {
             case Inbound when _readingPaused:
-                Stash.Stash();
+                Hold(message);
                 break;
             case Inbound inbound:
                 switch (inbound.Command)
                 {
                     case HelloCommand hello:
-                        _registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
+                        _services.Registry.Tell(new ClaimName(hello.User, _connection.Remote.Address, hello.Password));
                         _state = State.AwaitingClaim;
                         break;
                     case PingCommand: Send(PongFrame.Instance); break;
@@ -141,7 +143,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 Done(inbound.Bytes);
                 break;
             case LoginDeadline:
-                Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {_settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
+                Send(new ErrorFrame(ErrorCodes.LoginTimeout, $"log in within {Settings.LoginTimeout.TotalSeconds:0.#} s of connecting; closing"));
                 Close(LeaveReasons.Timeout, "no login in time");
                 break;
             case DisplacedBeforeLogin displaced:
@@ -160,21 +162,20 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
         switch (message)
         {
             case Inbound or InboundError or LoginDeadline or DisplacedBeforeLogin: // the answer decides what they mean
-                Stash.Stash();
+                Hold(message);
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
                 Send(claimed.Welcome);
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
-                After(_settings.IdleTimeout, IdleCheck.Instance);
                 _state = State.LoggedIn;
-                Stash.UnstashAll();
+                ReleaseHeld();
                 break;
             case NameRefused refused:
                 Send(refused.Error);
                 _state = State.AwaitingHello;
-                Stash.UnstashAll();
+                ReleaseHeld();
                 break;
             default:
                 Connected(message);
@@ -187,7 +188,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
         switch (message)
         {
             case Inbound or InboundError when _awaitedAnswer is not null || _readingPaused:
-                Stash.Stash();
+                Hold(message);
                 break;
             case Inbound inbound:
                 _lastHeard = MonotonicClock.Now;
@@ -199,13 +200,11 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 if (frame is JoinedFrame { Users: not null, Room: { } joined } && InRoom(joined)) WatchRoom(joined);
                 if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) break;
                 _awaitedAnswer = null;
-                if (!_readingPaused) Stash.UnstashAll();
+                if (!_readingPaused) ReleaseHeld();
                 break;
             case IdleCheck:
-                var silent = MonotonicClock.Now - _lastHeard;
-                if (silent < _settings.IdleTimeout)
-                    After(_settings.IdleTimeout - silent, IdleCheck.Instance);
-                else Close(LeaveReasons.Timeout, $"nothing received for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+                if (MonotonicClock.Now - _lastHeard >= Settings.IdleTimeout)
+                    Close(LeaveReasons.Timeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
             case LoginDeadline or DisplacedBeforeLogin: // meant for a login that has since succeeded
                 break;
@@ -216,7 +215,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 // A room's entity stopped while this connection was in it: its shard moved to another
                 // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
                 if (_roomEntities?.Remove(t.ActorRef, out var room) == true && InRoom(room))
-                    _rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+                    _services.Rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
                 break;
             default:
                 Connected(message);
@@ -283,7 +282,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
                 if (_readingPaused && _outbound.PendingBytes <= ReadResumeBytes)
                 {
                     _readingPaused = false;
-                    if (_awaitedAnswer is null) Stash.UnstashAll();
+                    if (_awaitedAnswer is null) ReleaseHeld();
                 }
                 ReturnHeldCredit();
                 break;
@@ -310,6 +309,25 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
         Context.Watch(Sender);
     }
 
+    private void Hold(object message) => (_held ??= new()).Enqueue(message);
+
+    /// <summary>
+    /// Acts on the held messages now, in order, as if they had just arrived (as Akka's
+    /// <c>UnstashAll</c> would, just before the mailbox's next): from the first that has to wait
+    /// again, they are held again, still in order. Only input and login timers are held, and acting
+    /// on them never releases held messages itself.
+    /// </summary>
+    private void ReleaseHeld()
+    {
+        if (_held is not { } released) return;
+        _held = null;
+        while (released.TryDequeue(out var message))
+        {
+            if (_held is null) OnReceive(message);
+            else _held.Enqueue(message);
+        }
+    }
+
     // ------------------------------------------------------------------ input
 
     private void Handle(ClientCommand command)
@@ -323,35 +341,35 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !InRoom(room):
                 Send(RoomActor.NotMember(room));
                 return;
-            case SayCommand say: _rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
+            case SayCommand say: _services.Rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
-            case JoinCommand join when !InRoom(join.Room) && _joinedRooms?.Count >= _settings.MaxJoinedRooms:
+            case JoinCommand join when !InRoom(join.Room) && _joinedRooms?.Count >= Settings.MaxJoinedRooms:
                 Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms!.Count} rooms, the limit; part one first"));
                 return;
             case JoinCommand join:
                 (_joinedRooms ??= new()).Add(join.Room);
-                Ask(_rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
+                Ask(_services.Rooms, new ToRoom(join.Room, new JoinRoom(_name!)), typeof(HistoryFrame));
                 return;
             case PartCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone stays in the lobby")); return;
             case PartCommand part:
                 _joinedRooms?.Remove(part.Room);
-                _rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
+                _services.Rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
                 return;
-            case HistoryCommand history: Ask(_rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
-            case RoomsCommand: Ask(_rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
-            case RegisterCommand register: Ask(_registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
-            case PasswdCommand passwd: Ask(_accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
-            case PmCommand pm: _registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
-            case WhoCommand: Ask(_registry, ListUsers.Instance, typeof(UsersFrame)); return;
-            case FilesCommand or GetCommand when _ticketOffice is null:
+            case HistoryCommand history: Ask(_services.Rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
+            case RoomsCommand: Ask(_services.Rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
+            case RegisterCommand register: Ask(_services.Registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
+            case PasswdCommand passwd: Ask(_services.Accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
+            case PmCommand pm: _services.Registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
+            case WhoCommand: Ask(_services.Registry, ListUsers.Instance, typeof(UsersFrame)); return;
+            case FilesCommand or GetCommand when _services.TicketOffice is null:
                 Send(new ErrorFrame(ErrorCodes.BadRequest, "this server offers no files"));
                 return;
             case FilesCommand or GetCommand when !TakeFileRequest():
                 Send(new ErrorFrame(ErrorCodes.RateLimited,
-                    $"slow down: at most {_settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {_settings.FileRequests.Burst})"));
+                    $"slow down: at most {Settings.FileRequests.PerSecond:0.#} file requests a second (bursts of {Settings.FileRequests.Burst})"));
                 return;
-            case FilesCommand files: Ask(_ticketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
-            case GetCommand get: Ask(_ticketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
+            case FilesCommand files: Ask(_services.TicketOffice!, new ListFiles(files.Offset, files.Limit), typeof(FilesFrame)); return;
+            case GetCommand get: Ask(_services.TicketOffice!, new IssueTicket(get.File, get.Via, _connection.Remote.Address), typeof(TicketFrame)); return;
         }
     }
 
@@ -359,7 +377,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private bool TakeFileRequest()
     {
         long now = MonotonicClock.Now.Ticks;
-        _fileRequests ??= new TokenBucket(_settings.FileRequests.PerSecond, _settings.FileRequests.Burst, now);
+        _fileRequests ??= new TokenBucket(Settings.FileRequests.PerSecond, Settings.FileRequests.Burst, now);
         return _fileRequests.TryTake(now);
     }
 
@@ -389,7 +407,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private void ReturnHeldCredit()
     {
         if (_heldCredit == 0 || _readingPaused) return;
-        _credit.Return(_heldCredit);
+        _input.Return(_heldCredit);
         _heldCredit = 0;
     }
 
@@ -403,7 +421,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
             if (_outbound.PendingBytes > ReadPauseBytes) _readingPaused = true;
             return;
         }
-        Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, _settings.OutboundLimitBytes);
+        Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, Settings.OutboundLimitBytes);
         Abort(LeaveReasons.Slow, "slow");
     }
 
@@ -424,10 +442,10 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     {
         _state = State.Closing;
         if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
-        After(_settings.CloseDeadline, CloseDeadline.Instance);
+        After(Settings.CloseDeadline, CloseDeadline.Instance);
     }
 
-    // AK1004 prefers cancellable timers; these are one-shot and bounded by the login, idle and close
+    // AK1004 prefers cancellable timers; these are one-shot and bounded by the login and close
     // timeouts, so one left pending by a stopped connection is only a dead letter within a minute.
 #pragma warning disable AK1004
     private void After(TimeSpan delay, object timer) => Context.System.Scheduler.ScheduleTellOnce(delay, Self, timer, Self);
@@ -447,7 +465,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     private bool LeaveRegistry(string reason)
     {
         if (_name is null) return false;
-        _registry.Tell(new LeaveChat(reason, _joinedRooms));
+        _services.Registry.Tell(new LeaveChat(reason, _joinedRooms));
         _name = null;
         return true;
     }
@@ -457,7 +475,7 @@ public sealed class ConnectionActor : UntypedActor, IWithUnboundedStash
     {
         if (_ended) return;
         _ended = true;
-        _ = _connection.CloseAsync(_settings.CloseDeadline);
+        _ = _connection.CloseAsync(Settings.CloseDeadline);
         Context.Stop(Self);
     }
 

@@ -30,6 +30,11 @@ public sealed record LeaveChat(string Reason, IReadOnlyCollection<string>? Rooms
 public sealed record LeftChat : ICrossNodeMessage { public static readonly LeftChat Instance = new(); }
 /// <summary>Register the name the connection is logged in with; the name's account answers (a <see cref="RegisteredFrame"/> or an error).</summary>
 public sealed record RegisterName(Password Password);
+/// <summary>
+/// Told to every logged-in connection of the node every <c>idle-check-interval</c>: one that has
+/// heard nothing for its idle timeout closes. One sweep for all, not a timer per connection.
+/// </summary>
+public sealed record IdleCheck : IDeadLetterSuppression { public static readonly IdleCheck Instance = new(); }
 
 /// <summary>
 /// A node's door to the chat for its connections: logins, leaves and private messages. Every
@@ -41,14 +46,18 @@ public sealed record RegisterName(Password Password);
 /// node), claims those names again. A private message goes to the recipient's claim, which hands it to the recipient wherever
 /// it is, or to the account (kept if the name is registered) when the name is free. Logins are
 /// limited per remote address (<see cref="LoginRateSettings"/>) before anything else is done for them.
+/// Every <c>idle-check-interval</c> the registry tells its connections to check for silence
+/// (<see cref="IdleCheck"/>): a scheduled timer per connection cost 144 bytes on each idle one.
 /// Presence is not here: an accepted login, and every leave, is handed to this node's
 /// <see cref="PresenceActor"/>, which welcomes the user, announces it, keeps the online list for
 /// <c>who</c> (forwarded there) and puts the connection in (and out of) the lobby, so a burst of
 /// logins never queues in front of a private message. Room chat does not pass through here: the
 /// connection talks to its rooms directly.
 /// </summary>
-public sealed class UsernameRegistry : ReceiveActor
+public sealed class UsernameRegistry : ReceiveActor, IWithTimers
 {
+    private sealed record SweepIdle { public static readonly SweepIdle Instance = new(); }
+
     /// <summary>A logged-in user of this node, and the claims entity holding its name (watched).</summary>
     private sealed class Member(string name, IActorRef connection)
     {
@@ -70,11 +79,13 @@ public sealed class UsernameRegistry : ReceiveActor
     private readonly Dictionary<IActorRef, HashSet<Member>> _byClaim = new(); // claims entities holding users' names, watched
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
+    private readonly TimeSpan _idleCheckInterval;
 
     /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
-    public UsernameRegistry(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate,
+    public UsernameRegistry(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TimeSpan idleCheckInterval,
         bool passwordsInClear, Func<long>? unixMillisClock = null)
     {
+        _idleCheckInterval = idleCheckInterval;
         _rooms = rooms;
         _claims = claims;
         _presence = presence;
@@ -99,6 +110,10 @@ public sealed class UsernameRegistry : ReceiveActor
         Receive<RegisterName>(HandleRegister);
         Receive<ListUsers>(list => _presence.Forward(list));
         Receive<LeaveChat>(m => Remove(Sender, m.Reason, m.Rooms, LeftChat.Instance));
+        Receive<SweepIdle>(_ =>
+        {
+            foreach (var connection in _byConnection.Keys) connection.Tell(IdleCheck.Instance);
+        });
         Receive<Terminated>(t =>
         {
             if (_byClaim.Remove(t.ActorRef, out var members))
@@ -118,10 +133,15 @@ public sealed class UsernameRegistry : ReceiveActor
     }
 
     /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
+    /// <param name="idleCheckInterval">How often logged-in connections are told to check for silence (<see cref="IdleCheck"/>).</param>
     /// <param name="passwordsInClear">Clients reach the server on a non-loopback address without TLS: warn when a password arrives.</param>
-    public static Props Props(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate,
+    public static Props Props(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TimeSpan idleCheckInterval,
         bool passwordsInClear = false, Func<long>? unixMillisClock = null) =>
-        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, claims, presence, loginRate, passwordsInClear, unixMillisClock));
+        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, claims, presence, loginRate, idleCheckInterval, passwordsInClear, unixMillisClock));
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart() => Timers.StartPeriodicTimer(SweepIdle.Instance, SweepIdle.Instance, _idleCheckInterval);
 
     private void HandleClaim(ClaimName claim)
     {

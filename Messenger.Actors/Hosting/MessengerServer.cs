@@ -104,9 +104,10 @@ public sealed class MessengerServer : IAsyncDisposable
             system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings, RudpServerLimits.FromConfig(config)), "file-udp");
             system.Log.Info("file channel (udp) listening on {0}", udpEndpoint);
 
+            var connectionServices = new ConnectionServices(registry, rooms, accounts, tickets, chatSettings);
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
-                connection => ConnectionActor.Props(connection, registry, rooms, accounts, tickets, chatSettings), chatListener), "chat");
+                connection => ConnectionActor.Props(connection, connectionServices), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
             var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,

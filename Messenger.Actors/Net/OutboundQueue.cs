@@ -32,10 +32,8 @@ public sealed class OutboundQueue
     private readonly IActorRef _owner;
     private readonly long _limitBytes;
     private readonly long _writeChunkBytes;
-    /// <summary>A queue that held more frames than this at once is replaced once drained, so a burst
-    /// (a mass login's join notices) does not leave every idle connection holding a large array.</summary>
-    private const int KeptQueueCapacity = 16;
-
+    /// <summary>Replaced by a new, empty one (which has no array yet) whenever it drains, so an idle
+    /// connection holds no array, and a burst (a mass login's join notices) leaves no large one.</summary>
     private Queue<byte[]> _queued = new();
     /// <summary>
     /// A frame larger than this (a welcome or <c>users</c> list, a history page) is handed to the
@@ -47,7 +45,6 @@ public sealed class OutboundQueue
     private const int SliceBytes = 4096;
     /// <summary>How much of the first queued frame is already in the transport, when it goes in slices.</summary>
     private int _sentOfFirst;
-    private int _queuedHighWater;
     private long _queuedBytes;
     private bool _flushScheduled;
     private bool _flushPending;
@@ -74,7 +71,6 @@ public sealed class OutboundQueue
     {
         if (_queuedBytes + bytes.Length > _limitBytes) return false;
         _queued.Enqueue(bytes);
-        _queuedHighWater = Math.Max(_queuedHighWater, _queued.Count);
         _queuedBytes += bytes.Length;
         if (!_flushPending && !_flushScheduled)
         {
@@ -141,11 +137,7 @@ public sealed class OutboundQueue
                     _queued.Dequeue();
                 }
                 _queuedBytes -= written;
-                if (_queued.Count == 0)
-                {
-                    if (_queuedHighWater > KeptQueueCapacity) _queued = new Queue<byte[]>();
-                    _queuedHighWater = 0;
-                }
+                if (_queued.Count == 0) _queued = new Queue<byte[]>();
                 var flush = _output.FlushAsync();
                 if (!flush.IsCompleted)
                 {

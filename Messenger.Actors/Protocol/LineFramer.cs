@@ -1,26 +1,32 @@
 namespace Messenger.Protocol;
 
 /// <summary>
-/// Splits a TCP byte stream into lines. Pure and allocation-light: bytes are appended as they
-/// arrive, complete lines come out without their <c>\n</c> or <c>\r\n</c>. A line longer than
-/// the limit is refused as soon as it passes the limit, even before its newline arrives, so a
-/// client cannot make the server buffer an endless line.
+/// Splits a TCP byte stream into lines. Pure and allocation-light: complete lines come out
+/// without their <c>\n</c> or <c>\r\n</c>, copied straight from the bytes fed; only the start of
+/// a line whose end has not arrived yet is kept, in a buffer that exists only while it does (an
+/// idle connection, whose pings arrive whole, holds none). A line longer than the limit is
+/// refused as soon as it passes the limit, even before its newline arrives, so a client cannot
+/// make the server buffer an endless line.
 /// </summary>
 public sealed class LineFramer
 {
+    /// <summary>The first buffer for a partial line; it doubles up to the limit as needed.</summary>
+    private const int FirstBufferBytes = 256;
     private readonly int _maxLineBytes;
-    private byte[] _buffer;
+    private byte[]? _buffer;
     private int _count;
 
     public LineFramer(int maxLineBytes)
     {
         if (maxLineBytes <= 0) throw new ArgumentOutOfRangeException(nameof(maxLineBytes));
         _maxLineBytes = maxLineBytes;
-        _buffer = new byte[Math.Min(maxLineBytes + 2, 256)]; // grows on demand: most connections only ever see short lines
     }
 
     /// <summary>Bytes received that do not yet form a complete line.</summary>
     public int BufferedBytes => _count;
+
+    /// <summary>True while part of a line is kept (and with it a buffer).</summary>
+    public bool HoldsBuffer => _buffer is not null;
 
     /// <summary>
     /// Appends <paramref name="data"/> and hands every complete, non-blank line to
@@ -37,22 +43,28 @@ public sealed class LineFramer
             {
                 return false;
             }
-            Append(chunk);
-            if (newline < 0) break;
-
-            int length = _count;
-            if (length > 0 && _buffer[length - 1] == (byte)'\r') length--;
-            if (length > _maxLineBytes) return false;
-            if (length > 0)
+            if (newline < 0)
             {
-                // The consumer gets its own copy: lines outlive the buffer they arrived in.
-                onLine(_buffer.AsSpan(0, length).ToArray());
+                Append(chunk);
+                break;
             }
+            // The line is the kept start plus this chunk, or (usually) the chunk alone.
+            ReadOnlySpan<byte> line = chunk;
+            if (_count > 0)
+            {
+                Append(chunk);
+                line = _buffer.AsSpan(0, _count);
+            }
+            if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
+            if (line.Length > _maxLineBytes) return false;
+            // The consumer gets its own copy: lines outlive the bytes they arrived in.
+            if (line.Length > 0) onLine(line.ToArray());
             _count = 0;
+            _buffer = null;
             data = data[(newline + 1)..];
         }
         // An unterminated line that already passed the limit (a '\r' can only end a line).
-        if (_count > _maxLineBytes && !(_count == _maxLineBytes + 1 && _buffer[_count - 1] == (byte)'\r'))
+        if (_count > _maxLineBytes && !(_count == _maxLineBytes + 1 && _buffer![_count - 1] == (byte)'\r'))
         {
             return false;
         }
@@ -62,9 +74,9 @@ public sealed class LineFramer
     private void Append(ReadOnlySpan<byte> chunk)
     {
         if (chunk.IsEmpty) return;
-        if (_count + chunk.Length > _buffer.Length)
+        if (_count + chunk.Length > (_buffer?.Length ?? 0))
         {
-            int size = Math.Min(Math.Max(_buffer.Length * 2, _count + chunk.Length), _maxLineBytes + 2);
+            int size = Math.Min(Math.Max(Math.Max(_buffer?.Length * 2 ?? 0, FirstBufferBytes), _count + chunk.Length), _maxLineBytes + 2);
             Array.Resize(ref _buffer, size);
         }
         chunk.CopyTo(_buffer.AsSpan(_count));

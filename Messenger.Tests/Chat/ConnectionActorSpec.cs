@@ -48,7 +48,8 @@ public class ConnectionActorSpec : TestKit
     {
         _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: clientReadsAtMost, resumeWriterThreshold: clientReadsAtMost / 2));
         _transport = new PipeConnectionContext(new DuplexPipe(_toServer.Reader, _toClient.Writer));
-        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport), _registry.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings()));
+        return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport),
+            new ConnectionServices(_registry.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings())));
     }
 
     private void Send(string text)
@@ -107,7 +108,7 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_run_on_the_compact_mailbox()
     {
         var connection = (ActorRefWithCell)Start();
-        AwaitAssert(() => Assert.IsType<CompactDequeMessageQueue>(Assert.IsType<ActorCell>(connection.Underlying).Mailbox!.MessageQueue), Wait);
+        AwaitAssert(() => Assert.IsType<CompactMessageQueue>(Assert.IsType<ActorCell>(connection.Underlying).Mailbox!.MessageQueue), Wait);
     }
 
     [Fact]
@@ -246,8 +247,14 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_time_out_a_silent_client()
     {
-        LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
-        Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(Wait).Reason);
+        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
+        connection.Tell(IdleCheck.Instance); // the registry's sweep, before the client has been silent long enough
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        AwaitAssert(() =>
+        {
+            connection.Tell(IdleCheck.Instance);
+            Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(TimeSpan.FromMilliseconds(100)).Reason);
+        }, Wait, TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
@@ -267,13 +274,15 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_keep_a_pinging_client_alive()
     {
         // Pings 300 ms apart for 2.4 s keep alive a client whose idle timeout is 1.5 s.
-        LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(1500)));
+        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(1500)));
         for (int i = 0; i < 8; i++)
         {
             Send("{\"type\":\"ping\"}\n");
             Assert.IsType<PongFrame>(ExpectFrame());
             _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+            connection.Tell(IdleCheck.Instance);
         }
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]

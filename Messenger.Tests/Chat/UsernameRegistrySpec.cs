@@ -162,7 +162,7 @@ public class UsernameRegistrySpec : TestKit
     [Fact]
     public void Registry_must_refuse_logins_from_one_address_past_its_burst_and_let_other_addresses_in()
     {
-        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(0.001, 2)));
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(0.001, 2), TimeSpan.FromHours(1)));
         var crowd = IPAddress.Parse("192.0.2.7");
         for (int i = 0; i < 2; i++)
         {
@@ -180,5 +180,20 @@ public class UsernameRegistrySpec : TestKit
         var elsewhere = CreateTestProbe();
         registry.Tell(new ClaimName("elsewhere", IPAddress.Parse("198.51.100.1")), elsewhere.Ref);
         elsewhere.ExpectMsg<NameClaimed>();
+    }
+
+    [Fact]
+    public void Registry_must_tell_its_logged_in_connections_to_check_for_silence_every_interval()
+    {
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), TimeSpan.FromMilliseconds(200)));
+        var idler = CreateTestProbe();
+        registry.Tell(new ClaimName("idler", IPAddress.Loopback), idler.Ref);
+        idler.ExpectMsg<NameClaimed>();
+        idler.FishForMessage(m => m is IdleCheck);
+        idler.FishForMessage(m => m is IdleCheck); // and again, the next interval
+        // Once it has left, it is not asked any more (checks sent before were queued before the confirmation).
+        registry.Tell(new LeaveChat(LeaveReasons.Quit), idler.Ref);
+        idler.FishForMessage(m => m is LeftChat);
+        idler.ExpectNoMsg(TimeSpan.FromMilliseconds(600));
     }
 }

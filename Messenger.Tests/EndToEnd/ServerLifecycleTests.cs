@@ -10,7 +10,7 @@ public class ServerLifecycleTests
     public async Task An_idle_client_is_dropped_with_reason_timeout()
     {
         // Long enough that alice, silent while sleepy logs in, is not timed out too on a loaded machine.
-        await using var server = await TestServer.StartAsync("messenger.chat.idle-timeout = 2s\nmessenger.chat.rate-limit.enabled = off");
+        await using var server = await TestServer.StartAsync("messenger.chat.idle-timeout = 2s\nmessenger.chat.idle-check-interval = 200ms\nmessenger.chat.rate-limit.enabled = off");
         await using var alice = await server.LoginAsync("alice");
         await using var sleepy = await server.LoginAsync("sleepy");
         await alice.ExpectAsync<JoinedFrame>();

@@ -30,18 +30,6 @@ public class CompactMessageQueueTests
     }
 
     [Fact]
-    public void Deque_must_put_unstashed_messages_in_front_in_their_order()
-    {
-        var queue = new CompactDequeMessageQueue();
-        queue.Enqueue(ActorRefs.Nobody, Message(3));
-        // The stash prepends in reverse, so the first stashed comes out first.
-        queue.EnqueueFirst(Message(2));
-        queue.EnqueueFirst(Message(1));
-        Assert.Equal(3, queue.Count);
-        Assert.Equal(new object[] { 1, 2, 3 }, Drain(queue));
-    }
-
-    [Fact]
     public async Task Queue_must_keep_order_under_concurrent_senders()
     {
         var queue = new CompactMessageQueue();

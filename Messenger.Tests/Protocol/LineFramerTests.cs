@@ -42,6 +42,23 @@ public class LineFramerTests
     }
 
     [Fact]
+    public void Holds_a_buffer_only_while_a_line_is_incomplete()
+    {
+        var framer = new LineFramer(1000);
+        Assert.Equal(["ping", "pong"], Feed(framer, "ping\npong\n").Lines);
+        Assert.False(framer.HoldsBuffer);
+        var longPart = new string('x', 600);
+        var (_, lines) = Feed(framer, "a", longPart, "\r");
+        Assert.Empty(lines);
+        Assert.True(framer.HoldsBuffer);
+        Assert.Equal(["a" + longPart], Feed(framer, "\nb").Lines);
+        Assert.True(framer.HoldsBuffer); // "b" waits for its newline
+        Assert.Equal(["b"], Feed(framer, "\n").Lines);
+        Assert.False(framer.HoldsBuffer);
+        Assert.Equal(0, framer.BufferedBytes);
+    }
+
+    [Fact]
     public void Accepts_a_line_of_exactly_the_limit_with_or_without_cr()
     {
         var line = new string('a', 10);

@@ -22,6 +22,8 @@ public static class InMemoryPersistence
         # The in-memory journal starts empty: no accounts from before the claims' lists of registered names.
         messenger.chat.registered-names-read-journal = ""
         messenger.accounts.pbkdf2-iterations = 1000
+        # Probes standing in for connections are not told to check for silence in the middle of a test.
+        messenger.chat.idle-check-interval = 1h
         # The machine running the suite is shared and can be very busy.
         akka.test.single-expect-default = 15s
         akka.loglevel = WARNING
