@@ -138,6 +138,29 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public void Rate_based_sender_must_never_have_more_than_max_window_segments_in_flight()
+    {
+        var sender = Start(Settings("messenger.rudp { congestion-control = rate, min-window = 32, max-window = 48 }"));
+        HandshakeAck(sender);
+        Assert.Equal(Enumerable.Range(0, 32), Burst(32));
+        Ack(sender, 32); // start-up would double the window to 64: the ceiling holds it at 48
+        Assert.Equal(Enumerable.Range(32, 48), Burst(48));
+    }
+
+    [Fact]
+    public void Shipped_max_window_must_fit_in_the_receivers_socket_buffer()
+    {
+        // What a receiver short of CPU has not read yet waits in its socket buffer; a window larger
+        // than that buffer only overflows it (see max-window in hocon/rudp.hocon).
+        foreach (var config in new[] { ServerConfig.Load(), ClientConfig.Load(null) })
+        {
+            var settings = RudpSettings.FromConfig(config);
+            Assert.True((long)settings.MaxWindow * RudpConstants.MaxDatagram <= settings.SocketBufferBytes,
+                $"max-window {settings.MaxWindow} x {RudpConstants.MaxDatagram} B > socket-buffer {settings.SocketBufferBytes} B");
+        }
+    }
+
+    [Fact]
     public void Sender_must_resend_only_the_unacknowledged_segment_when_the_retransmission_timer_fires()
     {
         var sender = Start();
