@@ -166,7 +166,7 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
-                Send(claimed.Welcome);
+                Send(ChatCodec.EncodeWelcome(claimed.Welcome));
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
                 _state = State.LoggedIn;
@@ -415,8 +415,18 @@ public sealed class ConnectionActor : UntypedActor
 
     private void Send(ServerFrame frame)
     {
-        if (_ended) return;
-        if (_outbound.Enqueue(frame.Line))
+        if (!_ended) AfterEnqueue(_outbound.Enqueue(frame.Line));
+    }
+
+    /// <summary>Queues one frame's line, given as parts written one after another.</summary>
+    private void Send(IReadOnlyList<byte[]> line)
+    {
+        if (!_ended) AfterEnqueue(_outbound.Enqueue(line));
+    }
+
+    private void AfterEnqueue(bool queued)
+    {
+        if (queued)
         {
             if (_outbound.PendingBytes > ReadPauseBytes) _readingPaused = true;
             return;

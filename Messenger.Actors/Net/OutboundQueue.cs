@@ -80,6 +80,20 @@ public sealed class OutboundQueue
         return true;
     }
 
+    /// <summary>
+    /// Queues one frame given as <paramref name="parts"/> written one after another (a welcome: its
+    /// head, the online list every welcome of its window shares, its tail); all or nothing, false if
+    /// that would pass the limit. A shared part waits here as a reference, like a shared frame.
+    /// </summary>
+    public bool Enqueue(IReadOnlyList<byte[]> parts)
+    {
+        long bytes = 0;
+        foreach (var part in parts) bytes += part.Length;
+        if (_queuedBytes + bytes > _limitBytes) return false;
+        foreach (var part in parts) Enqueue(part);
+        return true;
+    }
+
     /// <summary>Handles one of this queue's own messages; returns false if the peer is gone.</summary>
     public bool Handle(Signal signal)
     {

@@ -329,8 +329,9 @@ public static class ChatCodec
 
     /// <summary>
     /// Encoded JSON arrays of immutable lists, by list: the online list a welcome or a <c>who</c>
-    /// answer carries is one shared immutable set, so every welcome made from it (all those of one
-    /// presence window during a burst of logins) copies its array instead of encoding it again.
+    /// answer carries is one shared immutable set, so it is encoded once, and every welcome made
+    /// from it (all those of one presence window during a burst of logins) is written with this
+    /// array itself (<see cref="EncodeWelcome"/>).
     /// </summary>
     private static readonly ConditionalWeakTable<ImmutableSortedSet<string>, byte[]> EncodedLists = new();
 
@@ -347,9 +348,35 @@ public static class ChatCodec
         w.WriteEndArray();
     }
 
-    private static byte[] EncodeArray(ImmutableSortedSet<string> values)
+    private static readonly byte[] WelcomeTail = "}\n"u8.ToArray();
+
+    /// <summary>
+    /// A welcome's line (the bytes of <see cref="Encode"/>) in three parts, to be written one after
+    /// another: its own head <c>{"type":"welcome","user":"…","users":</c>, the encoded online list,
+    /// and <c>}\n</c>. The list is the array <see cref="EncodedLists"/> keeps for the immutable set, so
+    /// every welcome of one presence window hands its connection the same array: at 6,000 online a
+    /// login no longer allocates and copies a ~50 KB line of its own.
+    /// </summary>
+    public static IReadOnlyList<byte[]> EncodeWelcome(WelcomeFrame frame)
     {
-        var buffer = new ArrayBufferWriter<byte>(values.Count * 12 + 2);
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "welcome");
+            w.WriteString("user", frame.User);
+            w.WritePropertyName("users");
+        }
+        var list = frame.Users is ImmutableSortedSet<string> { Count: > 0 } shared
+            ? EncodedLists.GetValue(shared, EncodeArray)
+            : EncodeArray(frame.Users);
+        return [buffer.WrittenSpan.ToArray(), list, WelcomeTail];
+    }
+
+    private static byte[] EncodeArray(IEnumerable<string> values)
+    {
+        var buffer = new ArrayBufferWriter<byte>(values.TryGetNonEnumeratedCount(out int count) ? count * 12 + 2 : 256);
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartArray();

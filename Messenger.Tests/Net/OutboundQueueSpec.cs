@@ -122,4 +122,33 @@ public class OutboundQueueSpec : TestKit
         Assert.Equal([10 * FrameBytes, 4096, 4096, 4096, 4096, large.Length - 4 * 4096 + 10 * FrameBytes], flushes.Select(f => f.Length));
         Assert.Equal(before.Append(large).Concat(after).SelectMany(f => f), flushes.SelectMany(f => f));
     }
+    [Fact]
+    public void A_frame_in_parts_must_reach_the_peer_whole_in_order_or_be_refused_whole_past_the_limit()
+    {
+        var pipe = TransportPipe();
+        var owner = CreateTestProbe();
+        var queue = new OutboundQueue(pipe.Writer, owner.Ref, limitBytes: 12 * FrameBytes, writeChunkBytes: Pause);
+        // A welcome: its own head, a long list shared with other welcomes (over a slice), its tail.
+        var shared = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 1000).Select(i => $"{i:D7},")));
+        byte[][] welcome = [Encoding.ASCII.GetBytes("head:"), shared, Encoding.ASCII.GetBytes("tail\n")];
+        Assert.True(queue.Enqueue(Frame(0)));
+        Assert.True(queue.Enqueue(welcome));
+        Assert.True(queue.Enqueue(Frame(1)));
+        long queued = queue.PendingBytes;
+        Assert.False(queue.Enqueue([Frame(2), Frame(3), Frame(4)])); // would pass the limit: none of it is queued
+        Assert.Equal(queued, queue.PendingBytes);
+        owner.ExpectMsg<OutboundQueue.Flush>();
+        Assert.True(queue.Handle(OutboundQueue.Flush.Instance));
+
+        var received = new List<byte>();
+        for (int round = 0; round < 100 && queue.IsBlocked; round++)
+        {
+            received.AddRange(ReadAvailable(pipe.Reader));
+            Assert.True(queue.Handle(owner.ExpectMsg<OutboundQueue.Flushed>()));
+        }
+        received.AddRange(ReadAvailable(pipe.Reader));
+
+        Assert.Equal(0, queue.PendingBytes);
+        Assert.Equal(Frame(0).Concat(welcome.SelectMany(part => part)).Concat(Frame(1)), received);
+    }
 }

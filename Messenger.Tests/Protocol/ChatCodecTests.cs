@@ -101,6 +101,19 @@ public class ChatCodecTests
     }
 
     [Fact]
+    public void A_welcome_in_parts_is_its_line_and_the_welcomes_of_one_list_share_its_encoding()
+    {
+        var online = System.Collections.Immutable.ImmutableSortedSet.Create(Usernames.Comparer, "bob", "Alice", "zoë \"z\"");
+        var alice = ChatCodec.EncodeWelcome(new WelcomeFrame("Alice", online));
+        var bob = ChatCodec.EncodeWelcome(new WelcomeFrame("bob", online));
+        Assert.Equal(new WelcomeFrame("Alice", online).Line, alice.SelectMany(part => part));
+        Assert.Equal(new WelcomeFrame("bob", online).Line, bob.SelectMany(part => part));
+        Assert.Same(alice[1], bob[1]);
+        foreach (IReadOnlyList<string> users in new IReadOnlyList<string>[] { new List<string>(online), [], System.Collections.Immutable.ImmutableSortedSet.Create<string>() })
+            Assert.Equal(new WelcomeFrame("Alice", users).Line, ChatCodec.EncodeWelcome(new WelcomeFrame("Alice", users)).SelectMany(part => part));
+    }
+
+    [Fact]
     public void A_plain_files_request_asks_for_the_first_page_and_the_answer_keeps_its_old_fields()
     {
         Assert.Equal(new FilesCommand(0, null), Parse("{\"type\":\"files\"}").Value);
