@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Net;
 
 namespace Messenger.Rudp;
@@ -84,10 +83,10 @@ public sealed class DatagramBurst
 /// </summary>
 public sealed class DatagramsReceived
 {
-    private readonly ConcurrentQueue<DatagramsReceived>? _pool;
+    private readonly BatchPool? _pool;
     private (int Offset, int Length, IPEndPoint From)[] _entries = new (int, int, IPEndPoint)[64];
 
-    internal DatagramsReceived(int bufferBytes, ConcurrentQueue<DatagramsReceived>? pool)
+    internal DatagramsReceived(int bufferBytes, BatchPool? pool)
     {
         Buffer = GC.AllocateUninitializedArray<byte>(bufferBytes, pinned: true);
         _pool = pool;
@@ -151,8 +150,8 @@ public sealed class DatagramsReceived
     /// <summary>The receiver is done with every datagram: the buffer can take the next batch.</summary>
     public void Release()
     {
-        if (_pool is null || _pool.Count >= UdpSockets.PooledBatches) return;
+        if (_pool is null) return;
         Clear();
-        _pool.Enqueue(this);
+        _pool.Return(this);
     }
 }

@@ -14,8 +14,18 @@ namespace Messenger.Rudp;
 /// </summary>
 public static class UdpSockets
 {
-    /// <summary>Received batches a socket keeps for reuse.</summary>
-    internal const int PooledBatches = 8;
+    /// <summary>
+    /// Received batches one socket has at most (taken and given back; 8 MiB with GRO's 512 KiB
+    /// batches). When all are waiting in the receiver's mailbox, the receive loop waits for one to
+    /// come back and the datagrams wait in the kernel's socket buffer, which holds a whole window
+    /// (see max-window). Allocating more instead cost a warm client 217 fresh 512 KiB buffers for
+    /// one 67.7 MB download, 1,638 for eight at once, and a full collection every few of them:
+    /// a busy receiver's batches are many and sparse.
+    /// </summary>
+    internal const int MaxBatches = 16;
+
+    /// <summary>How long the receive loop waits for a batch before it looks whether its socket was closed.</summary>
+    internal static readonly TimeSpan BatchWaitSlice = TimeSpan.FromMilliseconds(100);
 
     private const int SolUdp = 17, UdpSegment = 103, UdpGro = 104;
 
@@ -89,9 +99,11 @@ public static class UdpSockets
 }
 
 /// <summary>Blocks for the next datagrams of one socket and returns them as a batch; returns null once the socket is shut or closed.</summary>
-internal abstract class BatchReceiver
+internal abstract class BatchReceiver(Socket socket)
 {
-    protected readonly ConcurrentQueue<DatagramsReceived> Pool = new();
+    private readonly BatchPool _pool = new();
+
+    protected Socket Socket { get; } = socket;
 
     /// <summary>The next datagrams (at least one), or null when the socket was shut down or closed.</summary>
     public abstract DatagramsReceived? Receive();
@@ -99,12 +111,46 @@ internal abstract class BatchReceiver
     /// <summary>Frees what the loop holds (called by the loop's own thread once it ends).</summary>
     public virtual void Close() { }
 
-    protected DatagramsReceived Rent(int bufferBytes) =>
-        Pool.TryDequeue(out var batch) ? batch : new DatagramsReceived(bufferBytes, Pool);
+    /// <summary>A batch to read into, or null when the socket was closed while every batch was out.</summary>
+    protected DatagramsReceived? Rent(int bufferBytes) => _pool.Rent(bufferBytes, () => Socket.SafeHandle.IsClosed);
+}
+
+/// <summary>
+/// The batches of one socket, reused: at most <see cref="UdpSockets.MaxBatches"/>; when all are
+/// out, <see cref="Rent"/> waits for one to be given back (<see cref="DatagramsReceived.Release"/>).
+/// </summary>
+internal sealed class BatchPool
+{
+    private readonly ConcurrentQueue<DatagramsReceived> _free = new();
+    private readonly ManualResetEventSlim _returned = new();
+    private int _created;
+
+    /// <summary>A free batch, a new one while fewer than the most exist, else the next one given back; null once <paramref name="closed"/>.</summary>
+    public DatagramsReceived? Rent(int bufferBytes, Func<bool> closed)
+    {
+        while (true)
+        {
+            if (_free.TryDequeue(out var batch)) return batch;
+            if (_created < UdpSockets.MaxBatches)
+            {
+                _created++;
+                return new DatagramsReceived(bufferBytes, this);
+            }
+            _returned.Reset();
+            if (_free.TryDequeue(out batch)) return batch; // given back before the reset
+            if (!_returned.Wait(UdpSockets.BatchWaitSlice) && closed()) return null;
+        }
+    }
+
+    public void Return(DatagramsReceived batch)
+    {
+        _free.Enqueue(batch);
+        _returned.Set();
+    }
 }
 
 /// <summary>Anywhere: <c>recvfrom</c> for the first datagram, then whatever else is already waiting (up to a batch).</summary>
-internal sealed class PortableBatchReceiver(Socket socket) : BatchReceiver
+internal sealed class PortableBatchReceiver(Socket socket) : BatchReceiver(socket)
 {
     private const int BatchBytes = 64 * 2048;
     private readonly SocketAddress _address = new(socket.AddressFamily);
@@ -113,18 +159,18 @@ internal sealed class PortableBatchReceiver(Socket socket) : BatchReceiver
 
     public override DatagramsReceived? Receive()
     {
-        var batch = Rent(BatchBytes);
+        if (Rent(BatchBytes) is not { } batch) return null;
         int offset = 0;
         try
         {
             do
             {
-                int n = socket.ReceiveFrom(batch.Buffer.AsSpan(offset, Math.Min(RudpConstants.MaxDatagram + 1, BatchBytes - offset)), SocketFlags.None, _address);
+                int n = Socket.ReceiveFrom(batch.Buffer.AsSpan(offset, Math.Min(RudpConstants.MaxDatagram + 1, BatchBytes - offset)), SocketFlags.None, _address);
                 var raw = _address.Buffer.Span[.._address.Size];
                 var from = _senders.TryGet(raw, out var known) ? known : _senders.Remember(raw, (IPEndPoint)_template.Create(_address));
                 batch.Add(offset, n, from);
                 offset += n;
-            } while (BatchBytes - offset > RudpConstants.MaxDatagram && socket.Available > 0); // blocks only for the first of a batch
+            } while (BatchBytes - offset > RudpConstants.MaxDatagram && Socket.Available > 0); // blocks only for the first of a batch
             return batch;
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
@@ -161,7 +207,7 @@ internal sealed unsafe partial class LinuxBatchReceiver : BatchReceiver
     private readonly UdpSockets.SenderCache _senders = new();
     private bool _closed;
 
-    public LinuxBatchReceiver(Socket socket, bool gro)
+    public LinuxBatchReceiver(Socket socket, bool gro) : base(socket)
     {
         _socket = socket;
         // With GRO a slot takes a whole coalesced run; without, one datagram (a larger one is cut and dropped).
@@ -174,13 +220,13 @@ internal sealed unsafe partial class LinuxBatchReceiver : BatchReceiver
 
     public override DatagramsReceived? Receive()
     {
+        if (Rent(_slots * _slotBytes) is not { } batch) return null;
         bool added = false;
         var handle = _socket.SafeHandle;
         try
         {
             handle.DangerousAddRef(ref added); // the descriptor cannot be closed and reused while we read it
             int fd = (int)handle.DangerousGetHandle();
-            var batch = Rent(_slots * _slotBytes);
             fixed (byte* buffer = batch.Buffer)
             {
                 while (true)

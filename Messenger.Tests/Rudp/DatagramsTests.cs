@@ -31,4 +31,29 @@ public sealed class DatagramsTests
         batch.Keep(copies);
         Assert.Equal(expected, Contents(batch));
     }
+
+    [Fact]
+    public async Task A_sockets_batch_pool_must_wait_for_a_batch_to_come_back_rather_than_make_more()
+    {
+        var pool = new BatchPool();
+        var batches = Enumerable.Range(0, UdpSockets.MaxBatches).Select(_ => pool.Rent(64, () => false)!).ToList();
+        Assert.Equal(UdpSockets.MaxBatches, batches.Distinct().Count());
+
+        var next = Task.Run(() => pool.Rent(64, () => false));
+        await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(300))); // like ExpectNoMsg: nothing may come meanwhile
+        Assert.False(next.IsCompleted, "a batch beyond the most was made, or one came back unasked");
+        batches[5].Release();
+        Assert.Same(batches[5], await next.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_sockets_batch_pool_must_give_up_waiting_once_the_socket_is_closed()
+    {
+        var pool = new BatchPool();
+        for (int i = 0; i < UdpSockets.MaxBatches; i++) Assert.NotNull(pool.Rent(64, () => false));
+        bool closed = false;
+        var next = Task.Run(() => pool.Rent(64, () => Volatile.Read(ref closed)));
+        Volatile.Write(ref closed, true);
+        Assert.Null(await next.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
 }
