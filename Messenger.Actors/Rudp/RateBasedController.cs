@@ -15,8 +15,11 @@ namespace Messenger.Rudp;
 /// growing by ≥ 25% for 3 rounds; after one Drain round, ProbeBandwidth keeps window = 2 × BDP.
 /// Nothing is paced: the window alone limits what the sender puts on the wire.</para>
 /// <para><b>Losses.</b> A loss alone changes nothing. The window is reduced multiplicatively, at most
-/// once per round, only on clear congestion evidence — losses in a round whose RTT exceeded
-/// 2 × minimum RTT and at least a congestion delay (default 2 ms) above it (a full queue) — or on a retransmission timeout (every timeout counts).
+/// once per round, only on clear congestion evidence — losses in a round whose every RTT sample
+/// exceeded 2 × minimum RTT and a congestion delay (default 2 ms) above it, judged when the round
+/// ends: a queue that stood the whole round, not one late ack (a busy CPU delays a few acks by
+/// milliseconds, and with random loss every round has losses) — or on a retransmission timeout
+/// (every timeout counts).
 /// The reduction is an in-flight cap that grows back ×1.25 per clean round.</para>
 /// <para>The window never leaves [minWindow, maxWindow].</para>
 /// </remarks>
@@ -41,7 +44,7 @@ public sealed class RateBasedController : ICongestionController
     private int _roundsWithoutGrowth;
 
     private int _lossesInRound;
-    private long _maxRttInRoundMicros;
+    private long _minRttInRoundMicros = long.MaxValue;
     private long _lastReductionRound = -1;
 
     /// <summary>Creates a controller. The effective window starts at max(initialWindow, minWindow).</summary>
@@ -108,8 +111,6 @@ public sealed class RateBasedController : ICongestionController
         if (Phase == RateBasedPhase.Startup)
             _cwnd = Math.Min(_cwnd + newlyAckedSegments, _maxWindow);
 
-        CheckCongestionEvidence();
-
         if (_delivered >= _nextRoundDelivered)
             EndRound(nowMicros, inFlight);
 
@@ -123,7 +124,6 @@ public sealed class RateBasedController : ICongestionController
     public void OnLoss(long lostTransmissionNumber, long nextTransmissionNumber)
     {
         _lossesInRound++;
-        CheckCongestionEvidence();
     }
 
     /// <inheritdoc />
@@ -140,14 +140,15 @@ public sealed class RateBasedController : ICongestionController
             MinRttMicros = rtt;
             _minRttStampMicros = nowMicros;
         }
-        _maxRttInRoundMicros = Math.Max(_maxRttInRoundMicros, rtt);
+        _minRttInRoundMicros = Math.Min(_minRttInRoundMicros, rtt);
     }
 
     private void CheckCongestionEvidence()
     {
         if (_lossesInRound > 0
             && MinRttMicros is { } minRtt
-            && _maxRttInRoundMicros > Math.Max(RudpConstants.CongestionRttInflation * minRtt, minRtt + _congestionDelayMicros)
+            && _minRttInRoundMicros != long.MaxValue
+            && _minRttInRoundMicros > Math.Max(RudpConstants.CongestionRttInflation * minRtt, minRtt + _congestionDelayMicros)
             && _lastReductionRound != RoundCount)
             Reduce(RudpConstants.CongestionDecrease);
     }
@@ -190,6 +191,8 @@ public sealed class RateBasedController : ICongestionController
                 break;
         }
 
+        CheckCongestionEvidence();
+
         // A round without a reduction lets the in-flight cap grow back towards the model's window.
         if (_lastReductionRound != RoundCount && !double.IsPositiveInfinity(_inFlightCap))
         {
@@ -208,7 +211,7 @@ public sealed class RateBasedController : ICongestionController
         _deliveredAtRoundStart = _delivered;
         _nextRoundDelivered = _delivered + Math.Max(0, inFlight);
         _lossesInRound = 0;
-        _maxRttInRoundMicros = 0;
+        _minRttInRoundMicros = long.MaxValue;
     }
 }
 

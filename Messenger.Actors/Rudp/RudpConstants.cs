@@ -143,7 +143,7 @@ public static class RudpConstants
     /// <summary>Minimum RTT filter window (BBR: 10 s). Routes change; an older minimum may be stale.</summary>
     public const long MinRttWindowMicros = 10_000_000;
 
-    /// <summary>Congestion evidence: an RTT sample above this multiple of the minimum RTT means a queue is building.</summary>
+    /// <summary>Congestion evidence: a round whose every RTT sample is above this multiple of the minimum RTT had a standing queue.</summary>
     public const double CongestionRttInflation = 2.0;
 
     /// <summary>
