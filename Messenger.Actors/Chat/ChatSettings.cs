@@ -32,6 +32,10 @@ public sealed record ChatSettings(
         return settings;
     }
 
+    /// <summary>How often a node tells its logged-in connections to check for silence (<c>messenger.chat.idle-check-interval</c>).</summary>
+    public static TimeSpan IdleCheckInterval(Config config) =>
+        Positive(config.GetTimeSpan("messenger.chat.idle-check-interval"), "idle-check-interval");
+
     private static TimeSpan Positive(TimeSpan value, string name) =>
         value > TimeSpan.Zero ? value : throw new ConfigurationException($"messenger.chat.{name} must be positive");
 

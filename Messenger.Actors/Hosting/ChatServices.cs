@@ -22,14 +22,9 @@ public sealed record ChatServices(IActorRef Rooms, IActorRef Accounts, IActorRef
         var config = system.Settings.Config;
         var presence = system.ActorOf(PresenceActor.Props(roomDirectory, PresenceSettings.FromConfig(config)), "presence");
         var registry = system.ActorOf(UsernameRegistry.Props(roomDirectory, claims, presence, LoginRateSettings.FromConfig(config),
-            IdleCheckInterval(config), passwordsInClear, clock), "users");
+            ChatSettings.IdleCheckInterval(config), passwordsInClear, clock), "users");
         return new ChatServices(roomDirectory, accountRegion, claims, presence, registry);
     }
-
-    private static TimeSpan IdleCheckInterval(Akka.Configuration.Config config) =>
-        config.GetTimeSpan("messenger.chat.idle-check-interval") is { Ticks: > 0 } interval
-            ? interval
-            : throw new Akka.Configuration.ConfigurationException("messenger.chat.idle-check-interval must be positive");
 
     /// <summary>This node's room directory and the room region behind it.</summary>
     public static IActorRef StartRooms(ActorSystem system, RoomSettings settings, Func<long> unixMillisClock, string name = "rooms")
