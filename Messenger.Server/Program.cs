@@ -58,6 +58,16 @@ root.SetAction(async (parsed, cancel) =>
         return 2;
     }
 
+    try
+    {
+        ThreadPoolMinimum.Apply(config);
+    }
+    catch (ConfigurationException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+
     MessengerServer server;
     try
     {
