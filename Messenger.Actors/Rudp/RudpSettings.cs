@@ -14,6 +14,7 @@ public sealed record RudpSettings(
     int FinRetries,
     TimeSpan StallTimeout,
     int MaxRetransmissions,
+    int TailCopies,
     int MaxSackRanges,
     string CongestionControl,
     int MinWindow,
@@ -42,6 +43,7 @@ public sealed record RudpSettings(
             c.GetInt("fin-retries"),
             c.GetTimeSpan("stall-timeout"),
             c.GetInt("max-retransmissions"),
+            c.GetInt("tail-copies"),
             c.GetInt("max-sack-ranges"),
             c.GetString("congestion-control"),
             c.GetInt("min-window"),
@@ -65,8 +67,8 @@ public sealed record RudpSettings(
             throw new ConfigurationException($"messenger.rudp.receive-capacity must be at most {RudpConstants.MaxReceiveCapacity} (what one ack can describe)");
         if (settings.AckEvery < 1 || settings.BatchAckEvery < 1 || settings.ReorderThreshold < 1 || settings.MinWindow < 1 || settings.MaxWindow < settings.MinWindow || settings.ReceiveCapacity < 2)
             throw new ConfigurationException("messenger.rudp: ack-every, batch-ack-every, reorder-threshold and min-window must be >= 1, max-window >= min-window");
-        if (settings.MaxRetransmissions < 1 || settings.MaxSackRanges < 1 || settings.StallTimeout <= TimeSpan.Zero)
-            throw new ConfigurationException("messenger.rudp: max-retransmissions and max-sack-ranges must be >= 1, stall-timeout positive");
+        if (settings.MaxRetransmissions < 1 || settings.TailCopies < 1 || settings.MaxSackRanges < 1 || settings.StallTimeout <= TimeSpan.Zero)
+            throw new ConfigurationException("messenger.rudp: max-retransmissions, tail-copies and max-sack-ranges must be >= 1, stall-timeout positive");
         return settings;
     }
 

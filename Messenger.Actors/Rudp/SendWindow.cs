@@ -70,6 +70,9 @@ public sealed class SendWindow
     /// <summary>Segments acknowledged so far.</summary>
     public int AckedCount { get; private set; }
 
+    /// <summary>Every segment has been transmitted at least once: what is left to send is retransmissions.</summary>
+    public bool EverySegmentSent => _nextNew == SegmentCount;
+
     /// <summary>Every segment has been acknowledged (true at once for an empty file).</summary>
     public bool AllAcked => AckedCount == SegmentCount;
 

@@ -148,6 +148,21 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public void Sender_must_count_the_receivers_window_from_what_it_acknowledged_not_from_the_hole()
+    {
+        var sender = Start(Settings("messenger.rudp { congestion-control = rate, min-window = 32, max-window = 32 }"));
+        HandshakeAck(sender);
+        Assert.Equal(Enumerable.Range(0, 32), Burst(32));
+        // Segment 0 lost, 1..31 held by a receiver that can take 40 more: it takes anything below
+        // 31 + 40 = 71. The hole goes again first, then new segments up to the window of 32 in
+        // flight (32..62), not only up to 0 + 40 (32..39).
+        Tell(sender, b => RudpCodec.WriteAck(b, ConnectionId, 0, 40, 0, 0, true, [new SackRange(1, 32)]));
+        var sent = Burst(32);
+        Assert.Equal(0, sent[0]);
+        Assert.Equal(Enumerable.Range(32, 31), sent.Skip(1));
+    }
+
+    [Fact]
     public void Shipped_max_window_must_fit_in_the_receivers_socket_buffer()
     {
         // What a receiver short of CPU has not read yet waits in its socket buffer; a window larger
@@ -212,6 +227,34 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         Ack(sender, 0, new SackRange(1, 10)); // 9 segments past the hole at 0
         var first = Next(TimeSpan.FromMilliseconds(1000)); // well before the 2 s RTO
         Assert.Equal((RudpPacketKind.Data, 0, true), first);
+    }
+
+    [Fact]
+    public void Sender_must_send_two_copies_of_a_retransmission_once_every_segment_has_gone_out()
+    {
+        var path = _folder.CreateRandomFile("tail.bin", 5 * 1452L, seed: 11);
+        var tail = new CatalogEntry("tail.bin", path, 5 * 1452L, File.GetLastWriteTimeUtc(path),
+            Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+        var sender = Start(file: tail);
+        HandshakeAck(sender);
+        Assert.Equal(Enumerable.Range(0, 5), Burst(5)); // the whole file: nothing new is left
+        Ack(sender, 0, new SackRange(1, 5)); // 0 lost: no later segment could reveal a lost resend
+        Assert.Equal((RudpPacketKind.Data, 0, true), Next(TimeSpan.FromSeconds(1)));
+        Assert.Equal((RudpPacketKind.Data, 0, true), Next());
+        Assert.Empty(_unread);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Sender_must_send_one_copy_of_a_retransmission_while_new_segments_are_left()
+    {
+        var sender = Start(Settings("messenger.rudp.tail-copies = 3"));
+        HandshakeAck(sender);
+        Burst(10);
+        Ack(sender, 0, new SackRange(1, 10)); // 0 lost; 190 segments never sent yet
+        var sent = new List<(RudpPacketKind Kind, int Sequence, bool Retransmission)> { Next(TimeSpan.FromSeconds(1)) };
+        while (_unread.Count > 0) sent.Add(Next());
+        Assert.Equal([0], sent.Where(d => d.Retransmission).Select(d => d.Sequence));
     }
 
     [Fact]

@@ -257,7 +257,11 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         int allowed = _congestion.AllowedInFlight((int)Math.Min(_receiverWindow, int.MaxValue));
         _smallestWindow = Math.Min(_smallestWindow, allowed);
         _largestWindow = Math.Max(_largestWindow, allowed);
-        int sequenceLimit = (int)Math.Min((long)_window.CumulativeAck + _receiverWindow, int.MaxValue);
+        // The receiver takes any segment below its cumulative ack + its capacity, and advertises that
+        // capacity less what it holds above the cumulative ack, which is what it SACKed: so the last
+        // segment it can take is acked + advertised - 1. (Counting from the cumulative ack stopped
+        // the sender behind a hole whose retransmission was lost too, for 5-15 ms at 10 % loss.)
+        int sequenceLimit = (int)Math.Min((long)_window.AckedCount + _receiverWindow, int.MaxValue);
         long now = NowMicros;
         // The hole at the cumulative ack holds everything else back: once it is known lost it is
         // resent even when the window is full (RFC 6675 lets the first retransmission ignore the pipe).
@@ -273,21 +277,26 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 Abort($"segment {sequence} was sent {_window.GetTransmissionCount(sequence)} times", RstReason.Aborted);
                 return;
             }
-            if (burst is { IsFull: true })
+            // In the tail a retransmission goes out tail-copies times (see hocon/rudp.hocon).
+            int copies = _window.EverySegmentSent && _window.GetTransmissionCount(sequence) > 0 ? _settings.TailCopies : 1;
+            for (int copy = 0; copy < copies; copy++)
             {
-                _link.Put(burst);
-                burst = null;
-            }
-            burst ??= new DatagramBurst(RudpConstants.DataHeaderSize + _settings.SegmentPayloadBytes);
-            try
-            {
-                burst.Commit(Segment(sequence, now, burst.Next()));
-            }
-            catch (IOException e)
-            {
-                burst.Release();
-                Abort($"cannot read the file: {e.Message}", RstReason.InternalError);
-                return;
+                if (burst is { IsFull: true })
+                {
+                    _link.Put(burst);
+                    burst = null;
+                }
+                burst ??= new DatagramBurst(RudpConstants.DataHeaderSize + _settings.SegmentPayloadBytes);
+                try
+                {
+                    burst.Commit(Segment(sequence, now, burst.Next()));
+                }
+                catch (IOException e)
+                {
+                    burst.Release();
+                    Abort($"cannot read the file: {e.Message}", RstReason.InternalError);
+                    return;
+                }
             }
         }
         if (burst is not null) _link.Put(burst);
