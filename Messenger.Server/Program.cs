@@ -51,18 +51,9 @@ root.SetAction(async (parsed, cancel) =>
     try
     {
         config = ServerConfig.Load(parsed.GetValue(configFile), ConfigurationFactory.ParseString(string.Join("\n", overrides)));
-    }
-    catch (Exception e) when (e is FileNotFoundException or ConfigurationException)
-    {
-        Console.Error.WriteLine(e.Message);
-        return 2;
-    }
-
-    try
-    {
         ThreadPoolMinimum.Apply(config);
     }
-    catch (ConfigurationException e)
+    catch (Exception e) when (e is FileNotFoundException or ConfigurationException)
     {
         Console.Error.WriteLine(e.Message);
         return 2;
