@@ -194,7 +194,8 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
     [Fact]
     public void Sender_must_bring_its_retransmission_timer_forward_when_a_fresh_rtt_sample_shortens_the_rto()
     {
-        var sender = Start(Settings("messenger.rudp { initial-rto = 1s, min-rto = 10ms }"));
+        // The timer is armed with a long RTO (the initial 30 s here; a backed-off one in practice).
+        var sender = Start(Settings("messenger.rudp { initial-rto = 30s, min-rto = 10ms, max-rto = 60s }"));
         HandshakeAck(sender);
         var sent = new List<(uint Timestamp, long At)>();
         for (int i = 0; i < RudpConstants.InitialWindow; i++)
@@ -203,19 +204,35 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
             Assert.Equal((RudpPacketKind.Data, i, false), summary);
             sent.Add((RudpCodec.ReadData(datagram).Timestamp, System.Diagnostics.Stopwatch.GetTimestamp()));
         }
-        // No ack: after the initial RTO (1 s) segment 0 is resent and the RTO backs off to 2 s.
-        Assert.Equal((RudpPacketKind.Data, 0, true), Next(TimeSpan.FromSeconds(3)));
 
         // Now an ack whose echo of segment 9's timestamp makes an RTT sample of next to nothing: the
         // RTO falls to its 10 ms floor. The segment at the new cumulative ack is resent that soon
-        // after the client falls silent, not when the timer armed with the backed-off 2 s fires.
+        // after the client falls silent, not when the timer armed with the 30 s RTO fires.
         var (timestamp, at) = sent[^1];
         uint echo = timestamp + (uint)System.Diagnostics.Stopwatch.GetElapsedTime(at).TotalMicroseconds;
         var silent = System.Diagnostics.Stopwatch.StartNew();
         Tell(sender, b => RudpCodec.WriteAck(b, ConnectionId, 5, 8192, echo, 9, false, []));
-        while (Next(TimeSpan.FromSeconds(3)) is var d && d != (RudpPacketKind.Data, 5, true))
+        while (Next(TimeSpan.FromSeconds(20)) is var d && d != (RudpPacketKind.Data, 5, true))
             Assert.False(d.Retransmission, $"only segment 5 is resent, not {d.Sequence}");
-        Assert.True(silent.Elapsed < TimeSpan.FromSeconds(1), $"resent after {silent.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(silent.Elapsed < TimeSpan.FromSeconds(20), $"resent after {silent.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public void Sender_must_set_its_retransmission_timer_again_when_acks_moved_the_deadline_past_it()
+    {
+        var sender = Start(); // RTO 2 s
+        HandshakeAck(sender);
+        Burst(10);
+        // One second later segments 0..4 are acknowledged: the deadline moves to 2 s after that ack,
+        // past the timer's. The timer fires early, is set again for the rest, and only then is
+        // segment 5 resent: not before the new deadline, and not never.
+        _wire.ExpectNoMsg(TimeSpan.FromSeconds(1));
+        var acked = System.Diagnostics.Stopwatch.StartNew();
+        Ack(sender, 5); // slow start: 5 more in flight, window 15, so 10 new segments (10..19)
+        Assert.Equal(Enumerable.Range(10, 10), Burst(10));
+        if (TimeSpan.FromSeconds(1.5) - acked.Elapsed is var rest && rest > TimeSpan.Zero) _wire.ExpectNoMsg(rest);
+        Assert.Equal((RudpPacketKind.Data, 5, true), Next(TimeSpan.FromSeconds(5)));
+        Assert.True(acked.Elapsed >= TimeSpan.FromSeconds(2), $"resent {acked.Elapsed.TotalMilliseconds:0} ms after the ack, before the RTO");
     }
 
     [Fact]
