@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Numerics;
 
 using L = Messenger.Rudp.RudpLayout;
 
@@ -204,27 +205,29 @@ public static class RudpCodec
         uint first = cumulativeAck + 1;
         int count = 0;
         int runStart = -1;
-        int bits = bitmap.Length * 8;
-        int i = 0;
-        while (i < bits && count < rangesDestination.Length)
+        // 64 bits at a time: the bits where the bitmap changes from the bit before it (a run's
+        // first and one-past-last) are word ^ (word << 1 | previous word's top bit), and each is
+        // found with one TrailingZeroCount, so an Ack costs its ranges, not its bits.
+        ulong carry = 0;
+        for (int w = 0; w * 8 < bitmap.Length && count < rangesDestination.Length; w++)
         {
-            byte b = bitmap[i >> 3];
-            if ((i & 7) == 0 && (b == 0x00 && runStart < 0 || b == 0xFF && runStart >= 0))
+            ulong word = ReadBitmapWord(bitmap, w * 8);
+            ulong edges = word ^ ((word << 1) | carry);
+            carry = word >> 63;
+            while (edges != 0 && count < rangesDestination.Length)
             {
-                i += 8; // a whole byte that continues the current state
-                continue;
+                int bit = w * 64 + BitOperations.TrailingZeroCount(edges);
+                edges &= edges - 1;
+                if (runStart < 0) runStart = bit;
+                else
+                {
+                    rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)bit);
+                    runStart = -1;
+                }
             }
-            bool set = (b & (1 << (i & 7))) != 0;
-            if (set && runStart < 0) runStart = i;
-            else if (!set && runStart >= 0)
-            {
-                rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)i);
-                runStart = -1;
-            }
-            i++;
         }
         if (runStart >= 0 && count < rangesDestination.Length)
-            rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)i);
+            rangesDestination[count++] = new SackRange(first + (uint)runStart, first + (uint)(bitmap.Length * 8));
         return new AckBody(
             cumulativeAck,
             BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Ack.Window..]),
@@ -232,6 +235,16 @@ public static class RudpCodec
             BinaryPrimitives.ReadUInt32BigEndian(datagram[L.Ack.EchoedSequence..]),
             (BinaryPrimitives.ReadUInt16BigEndian(datagram[L.Header.Flags..]) & RudpConstants.RetransmissionFlag) != 0,
             count);
+    }
+
+    /// <summary>Bitmap bytes <paramref name="offset"/>.. as one little-endian word (bit i = byte i / 8, bit i % 8), zero past the end.</summary>
+    private static ulong ReadBitmapWord(ReadOnlySpan<byte> bitmap, int offset)
+    {
+        if (bitmap.Length - offset >= 8) return BinaryPrimitives.ReadUInt64LittleEndian(bitmap[offset..]);
+        Span<byte> tail = stackalloc byte[8];
+        tail.Clear();
+        bitmap[offset..].CopyTo(tail);
+        return BinaryPrimitives.ReadUInt64LittleEndian(tail);
     }
 
     /// <summary>Reads the reason of an Rst.</summary>

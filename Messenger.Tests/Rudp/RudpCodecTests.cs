@@ -190,6 +190,28 @@ public class RudpCodecTests
     }
 
     [Fact]
+    public void Ack_runs_that_cross_or_end_at_a_64_bit_word_boundary_are_read_back_exactly()
+    {
+        // Bit i is segment 101 + i: bit 64 starts the second word of the bitmap.
+        var buffer = new byte[RudpConstants.MaxDatagram];
+        var read = new SackRange[RudpConstants.MaxSackRanges];
+        foreach (SackRange[] ranges in new[]
+                 {
+                     new SackRange[] { new(101, 165) },                   // the whole first word, ending at the bitmap's end
+                     new SackRange[] { new(164, 166) },                   // bits 63..64: across the boundary
+                     new SackRange[] { new(110, 165), new(166, 167) },    // ends at bit 64, one more at 65
+                     new SackRange[] { new(165, 229), new(300, 301) },    // exactly the second word, then a lone one
+                     new SackRange[] { new(102, 300) },                   // across several words, ending inside a byte
+                 })
+        {
+            var n = RudpCodec.WriteAck(buffer, 5, 100, 1, 0, 0, false, ranges);
+            ReadOk(buffer.AsSpan(0, n));
+            var count = RudpCodec.ReadAck(buffer.AsSpan(0, n), read).SackRangeCount;
+            Assert.Equal(ranges, read[..count]);
+        }
+    }
+
+    [Fact]
     public void Ack_decoding_stops_when_the_destination_is_full_so_an_alternating_bitmap_costs_no_more_than_the_cap()
     {
         // Every other segment for the whole bitmap: 5,776 ranges on the wire.
