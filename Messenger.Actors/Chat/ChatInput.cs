@@ -110,7 +110,7 @@ public sealed class ChatInput
         switch (_guard?.Check(MonotonicClock.Now.Ticks) ?? FloodVerdict.Accept)
         {
             case FloodVerdict.RefuseAndTell:
-                _connection.Tell(new InputRateLimited(_rateLimit!.PerSecond, _rateLimit.Burst));
+                _connection.Tell(new InputRateLimited(_rateLimit!.Bucket.PerSecond, _rateLimit.Bucket.Burst));
                 return;
             case FloodVerdict.RefuseSilently:
                 return;

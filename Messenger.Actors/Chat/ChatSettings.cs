@@ -11,7 +11,7 @@ public sealed record ChatSettings(
     long WriteChunkBytes,
     long InputBufferBytes,
     RateLimitSettings? RateLimit,
-    RateLimitSettings FileRequests,
+    TokenBucketSettings FileRequests,
     TimeSpan LogInterval,
     int MaxJoinedRooms)
 {
@@ -26,7 +26,7 @@ public sealed record ChatSettings(
             Bytes(c, "socket.output-pause"),
             Bytes(c, "input-buffer"),
             c.GetBoolean("rate-limit.enabled") ? RateLimitSettings.FromConfig(c.GetConfig("rate-limit"), "messenger.chat.rate-limit") : null,
-            RateLimitSettings.FromConfig(c.GetConfig("file-requests"), "messenger.chat.file-requests"),
+            TokenBucketSettings.FromConfig(c.GetConfig("file-requests"), "messenger.chat.file-requests"),
             Positive(config.GetTimeSpan("messenger.limit-log-interval"), "limit-log-interval"),
             config.GetInt("messenger.rooms.max-joined-per-connection"));
         return settings;
@@ -43,18 +43,31 @@ public sealed record ChatSettings(
         c.GetByteSize(name) is > 0 and { } bytes ? bytes : throw new ConfigurationException($"messenger.chat.{name} must be a positive size");
 }
 
-/// <summary>A token bucket's settings, and when a client that keeps going past it is closed.</summary>
-public sealed record RateLimitSettings(double PerSecond, int Burst, TimeSpan FloodWindow, int FloodCloseAfter)
+/// <summary>A token bucket's rate and burst (<c>messages-per-second</c>, <c>burst</c>).</summary>
+public sealed record TokenBucketSettings(double PerSecond, int Burst)
 {
-    public static RateLimitSettings FromConfig(Config c, string path)
+    public static TokenBucketSettings FromConfig(Config c, string path)
     {
-        var settings = new RateLimitSettings(
-            c.GetDouble("messages-per-second"), c.GetInt("burst"),
-            c.GetTimeSpan("flood-window"), c.GetInt("flood-close-after"));
-        if (settings.PerSecond <= 0 || settings.Burst < 1 || settings.FloodWindow <= TimeSpan.Zero || settings.FloodCloseAfter < 1)
-            throw new ConfigurationException($"{path} needs a positive rate, a burst of at least 1, a positive flood-window and flood-close-after");
+        var settings = new TokenBucketSettings(c.GetDouble("messages-per-second"), c.GetInt("burst"));
+        if (settings.PerSecond <= 0 || settings.Burst < 1)
+            throw new ConfigurationException($"{path} needs a positive messages-per-second and a burst of at least 1");
         return settings;
     }
 
-    public FloodGuard NewGuard(long nowTicks) => new(new TokenBucket(PerSecond, Burst, nowTicks), FloodWindow, FloodCloseAfter);
+    public TokenBucket NewBucket(long nowTicks) => new(PerSecond, Burst, nowTicks);
+}
+
+/// <summary>The chat lines' token bucket, and when a client that keeps going past it is closed.</summary>
+public sealed record RateLimitSettings(TokenBucketSettings Bucket, TimeSpan FloodWindow, int FloodCloseAfter)
+{
+    public static RateLimitSettings FromConfig(Config c, string path)
+    {
+        var settings = new RateLimitSettings(TokenBucketSettings.FromConfig(c, path),
+            c.GetTimeSpan("flood-window"), c.GetInt("flood-close-after"));
+        if (settings.FloodWindow <= TimeSpan.Zero || settings.FloodCloseAfter < 1)
+            throw new ConfigurationException($"{path} needs a positive flood-window and flood-close-after");
+        return settings;
+    }
+
+    public FloodGuard NewGuard(long nowTicks) => new(Bucket.NewBucket(nowTicks), FloodWindow, FloodCloseAfter);
 }

@@ -377,7 +377,7 @@ public sealed class ConnectionActor : UntypedActor
     private bool TakeFileRequest()
     {
         long now = MonotonicClock.Now.Ticks;
-        _fileRequests ??= new TokenBucket(Settings.FileRequests.PerSecond, Settings.FileRequests.Burst, now);
+        _fileRequests ??= Settings.FileRequests.NewBucket(now);
         return _fileRequests.TryTake(now);
     }
 

@@ -21,7 +21,7 @@ namespace Messenger.Tests.Chat;
 public class ConnectionActorSpec : TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
-    private static readonly RateLimitSettings Unlimited = new(1e9, 1_000_000, TimeSpan.FromSeconds(10), 1_000_000);
+    private static readonly TokenBucketSettings UnlimitedFiles = new(1e9, 1_000_000);
     private readonly TestProbe _registry;
     private readonly TestProbe _rooms;
     private readonly TestProbe _accounts;
@@ -40,9 +40,9 @@ public class ConnectionActorSpec : TestKit
     }
 
     private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
-        TimeSpan? loginTimeout = null, RateLimitSettings? fileRequests = null) =>
+        TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
-            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? Unlimited, TimeSpan.FromMinutes(1), 2);
+            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2);
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
@@ -288,7 +288,7 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_answer_the_first_line_over_the_rate_limit_and_drop_the_rest_silently()
     {
-        LoggedIn("alice", Settings(rateLimit: new RateLimitSettings(0.001, 3, TimeSpan.FromMinutes(1), 100)));
+        LoggedIn("alice", Settings(rateLimit: new RateLimitSettings(new TokenBucketSettings(0.001, 3), TimeSpan.FromMinutes(1), 100)));
         // The hello took the first of 3 tokens.
         Send("{\"type\":\"ping\"}\n{\"type\":\"ping\"}\n{\"type\":\"say\",\"text\":\"spam\"}\n{\"type\":\"ping\"}\n{\"type\":\"ping\"}\n");
         Assert.IsType<PongFrame>(ExpectFrame());
@@ -302,7 +302,7 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_close_a_client_that_keeps_flooding()
     {
-        var connection = LoggedIn("alice", Settings(rateLimit: new RateLimitSettings(0.001, 2, TimeSpan.FromMinutes(1), 50)));
+        var connection = LoggedIn("alice", Settings(rateLimit: new RateLimitSettings(new TokenBucketSettings(0.001, 2), TimeSpan.FromMinutes(1), 50)));
         Watch(connection);
         Send(string.Concat(Enumerable.Repeat("{\"type\":\"ping\"}\n", 100)));
         Assert.IsType<PongFrame>(ExpectFrame());
@@ -316,7 +316,7 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_rate_limit_file_requests_on_their_own()
     {
-        var connection = LoggedIn("alice", Settings(fileRequests: new RateLimitSettings(0.001, 1, TimeSpan.FromMinutes(1), 100)));
+        var connection = LoggedIn("alice", Settings(fileRequests: new TokenBucketSettings(0.001, 1)));
         Send("{\"type\":\"files\"}\n");
         _tickets.ExpectMsg<ListFiles>();
         connection.Tell(new FilesFrame([]), _tickets.Ref);
