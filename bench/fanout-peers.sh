@@ -9,9 +9,9 @@
 #
 #   bench/fanout-peers.sh                                     # this tree's Release build, 1 round
 #   ROUNDS=2 BUILDS="base=/tmp/cpu-base/net10.0 new=Messenger.Server/bin/Release/net10.0" bench/fanout-peers.sh
-#   EXTRA_new='messenger.rooms.fan-out-interval = 0ms' BUILDS=...   # HOCON of one build's own, over the bench's
+#   EXTRA_new='messenger.sqlite-commit-interval = 0ms' BUILDS=...   # HOCON of one build's own, over the bench's
 #
-# Needs: dotnet build -c Release Messenger.Server; gcc (cfan is built into $WORK once).
+# Needs: dotnet build -c Release Messenger.Server; gcc (cfan is built into a temporary folder at each start).
 # Everything listens on 127.0.0.1; every cfan run is bounded by -t, and every process is stopped at exit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
