@@ -273,9 +273,11 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_keep_a_pinging_client_alive()
     {
-        // Pings 300 ms apart for 2.4 s keep alive a client whose idle timeout is 1.5 s.
-        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(1500)));
-        for (int i = 0; i < 8; i++)
+        // Pings 300 ms apart for 3.6 s keep alive a client whose idle timeout is 3 s. Each idle check
+        // comes ~300 ms after the last ping, so only a stall of 2.7 s could close it (1.5 s had left
+        // 1.2 s, and a 2-core machine running the whole suite once stalled that long).
+        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromSeconds(3)));
+        for (int i = 0; i < 12; i++)
         {
             Send("{\"type\":\"ping\"}\n");
             Assert.IsType<PongFrame>(ExpectFrame());
