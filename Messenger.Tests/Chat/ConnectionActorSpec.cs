@@ -247,14 +247,16 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_time_out_a_silent_client()
     {
-        var connection = LoggedIn("alice", Settings(idle: TimeSpan.FromMilliseconds(300)));
+        // 2 s: the first check must come before the client has been silent that long, even if the machine stalls.
+        var idle = TimeSpan.FromSeconds(2);
+        var connection = LoggedIn("alice", Settings(idle: idle));
         connection.Tell(IdleCheck.Instance); // the registry's sweep, before the client has been silent long enough
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
         AwaitAssert(() =>
         {
             connection.Tell(IdleCheck.Instance);
             Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(TimeSpan.FromMilliseconds(100)).Reason);
-        }, Wait, TimeSpan.FromMilliseconds(100));
+        }, idle + Wait, TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
