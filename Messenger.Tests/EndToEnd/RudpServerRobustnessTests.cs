@@ -206,7 +206,9 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     {
         _server.Files.CreateRandomFile("big.bin", 67_737_600, seed: 7);
         var ticket = await TicketAsync("big.bin", "doomed");
-        var doomedClient = ActorSystem.Create("doomed", ClientConfig.Load());
+        // A slow client (about 9 MB/s, as above): at full speed the whole file could arrive before the kill.
+        var doomedClient = ActorSystem.Create("doomed", ClientConfig.Load(overrides: ConfigurationFactory.ParseString(
+            "messenger.rudp { receive-capacity = 64, lossy.delay = 5ms }")));
         var progressed = new TaskCompletionSource();
         var download = RudpDownload.RunAsync(doomedClient, "127.0.0.1", ticket, _downloads.Path,
             new Progress<DownloadProgress>(p => { if (p.BytesDone > 1_000_000) progressed.TrySetResult(); }));
