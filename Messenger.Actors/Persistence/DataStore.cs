@@ -12,7 +12,8 @@ namespace Messenger.Persistence;
 /// <summary>
 /// Where the journal and the snapshots are. By default the data folder (<c>messenger.data</c>, flag
 /// <c>--data</c>): two SQLite files (one file would make them lock each other, akka.net#3538),
-/// created on first start in WAL mode; nodes on one machine may share it. With
+/// created on first start in WAL mode (the journal's table is <see cref="SqliteWriteJournal"/>'s);
+/// nodes on one machine may share it. With
 /// <c>messenger.postgres</c> (flag <c>--postgres</c>), a PostgreSQL database shared by the nodes of a
 /// cluster on several machines, through the same Akka.Persistence.Sql plugin (Npgsql, at most
 /// <c>messenger.postgres-max-connections</c> connections per node). Returns the
@@ -44,10 +45,11 @@ public static class DataStore
         }
         var folder = Path.GetFullPath(config.GetString("messenger.data"));
         Directory.CreateDirectory(folder);
-        var journal = ConnectionString(Path.Combine(folder, JournalFile));
-        var snapshots = ConnectionString(Path.Combine(folder, SnapshotFile));
+        var journal = ConnectionString(Path.Combine(folder, JournalFile), SqliteWriteJournal.PrepareTable);
+        var snapshots = ConnectionString(Path.Combine(folder, SnapshotFile), _ => { });
         return ConfigurationFactory.ParseString($$"""
             akka.persistence.journal.sql.connection-string = {{Quote(journal)}}
+            akka.persistence.journal.sql.auto-initialize = off
             akka.persistence.query.journal.sql.connection-string = {{Quote(journal)}}
             akka.persistence.snapshot-store.sql.connection-string = {{Quote(snapshots)}}
             """);
@@ -100,7 +102,8 @@ public static class DataStore
 
     private static bool UsesPostgres(Config config) => !string.IsNullOrEmpty(config.GetString("messenger.postgres"));
 
-    private static string ConnectionString(string file)
+    /// <summary>Opens <paramref name="file"/> (made if missing) in WAL mode and runs <paramref name="prepare"/> on it.</summary>
+    private static string ConnectionString(string file, Action<SqliteConnection> prepare)
     {
         var connectionString = new SqliteConnectionStringBuilder { DataSource = file }.ToString();
         // WAL: readers (history queries) do not block the writer. The mode is stored in the file.
@@ -109,6 +112,7 @@ public static class DataStore
         using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA journal_mode=WAL;";
         pragma.ExecuteNonQuery();
+        prepare(connection);
         return connectionString;
     }
 

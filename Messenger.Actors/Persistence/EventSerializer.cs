@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
@@ -43,6 +44,29 @@ public sealed class EventSerializer : SerializerWithStringManifest
     {
         if (obj is OfflineMessagesDelivered) return "{}"u8.ToArray();
         return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+    }
+
+    /// <summary>A writer for <see cref="Write"/>, with the settings <see cref="ToBinary"/> writes with.</summary>
+    public static Utf8JsonWriter CreateWriter(IBufferWriter<byte> buffer) =>
+        new(buffer, new JsonWriterOptions { Encoder = Options.Encoder, Indented = Options.WriteIndented, SkipValidation = true });
+
+    /// <summary>
+    /// The same bytes as <see cref="ToBinary"/>, written through <paramref name="json"/> (a
+    /// <see cref="CreateWriter"/>; flushed): the SQLite journal serializes each event into one
+    /// buffer it reuses, not into an array of its own.
+    /// </summary>
+    public static void Write(Utf8JsonWriter json, object obj)
+    {
+        if (obj is OfflineMessagesDelivered)
+        {
+            json.WriteStartObject();
+            json.WriteEndObject();
+        }
+        else
+        {
+            JsonSerializer.Serialize(json, obj, obj.GetType(), Options);
+        }
+        json.Flush();
     }
 
     public override object FromBinary(byte[] bytes, string manifest)

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections.Immutable;
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -14,8 +16,9 @@ using SQLitePCL;
 namespace Messenger.Persistence;
 
 /// <summary>
-/// The SQLite journal: Akka.Persistence.Sql's <see cref="SqlWriteJournal"/> (its tables, replay,
-/// deletes; the query journal reads what is written here) with a write path of its own. Writes of
+/// The SQLite journal: Akka.Persistence.Sql's <see cref="SqlWriteJournal"/> (its replay and
+/// deletes; the query journal reads what is written here) with a write path and a table of its own
+/// (<see cref="PrepareTable"/>). Writes of
 /// every persistent actor that arrive together are stored in one transaction (one <c>fsync</c>),
 /// row by row through one prepared <c>INSERT</c> on a connection the journal keeps open, on the
 /// journal's own thread: the journal answers straight from there. Akka.Persistence.Sql spent most
@@ -30,6 +33,47 @@ namespace Messenger.Persistence;
 /// </summary>
 public sealed class SqliteWriteJournal : SqlWriteJournal
 {
+    /// <summary>
+    /// The journal table with the plugin's columns and their declared types, so that its reads and
+    /// deletes (linq2db) work on it as on the plugin's own, and one index, the plugin's unique one on
+    /// (<c>persistence_id</c>, <c>sequence_number</c>): replay, the highest sequence number, deletes,
+    /// history pages and the list of persistence ids all search by it. The plugin's table
+    /// (auto-initialize, which this journal turns off) also indexes <c>created</c> and
+    /// <c>sequence_number</c> alone, which no query of ours uses, and numbers <c>ordering</c> with
+    /// <c>AUTOINCREMENT</c>, which reads and writes a counter row in <c>sqlite_sequence</c> on
+    /// every insert: each of the three was one more B-tree to write per stored event (bench/README.md,
+    /// session 12). Without it <c>ordering</c> is SQLite's rowid, the highest so far plus one; the row
+    /// that holds the highest is never deleted (deletes keep each persistence id's last row), so
+    /// <c>ordering</c> still only grows. A journal made by the plugin keeps its <c>AUTOINCREMENT</c>
+    /// (SQLite cannot drop it in place) and loses the two indexes at the next start; a build that
+    /// uses the plugin's table makes them again.
+    /// </summary>
+    private const string Table = """
+        CREATE TABLE IF NOT EXISTS journal (
+            ordering INTEGER NOT NULL PRIMARY KEY,
+            created INTEGER NOT NULL,
+            deleted Bit NOT NULL,
+            persistence_id NVarChar(255) NOT NULL,
+            sequence_number INTEGER NOT NULL,
+            message VarBinary NOT NULL,
+            tags NVarChar(100) NULL,
+            manifest NVarChar(500) NULL,
+            identifier INTEGER NULL,
+            writer_uuid NVarChar(128) NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS journal_uq ON journal (persistence_id, sequence_number);
+        DROP INDEX IF EXISTS journal_created_idx;
+        DROP INDEX IF EXISTS journal_sequence_number_idx;
+        """;
+
+    /// <summary>Makes the journal table in <paramref name="connection"/>'s database, or brings an existing one to it (<see cref="Table"/>).</summary>
+    public static void PrepareTable(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = Table;
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>Parameters by position: <see cref="InsertCommand"/> binds them by number.</summary>
     private const string Insert = """
         INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
@@ -42,7 +86,13 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     private readonly Akka.Serialization.Serialization _serialization;
     /// <summary>Who wrote a row, as Akka.Persistence.Sql records it: one id per journal instance.</summary>
     private readonly string _writerUuid = Guid.NewGuid().ToString("N");
-    private readonly List<PendingWrite> _pending = new();
+    private List<PendingWrite> _pending = new();
+    /// <summary>The writes <see cref="StorePending"/> is storing (it swaps the lists).</summary>
+    private List<PendingWrite> _storing = new();
+    /// <summary>The serialized events of the write being stored, one after another.</summary>
+    private readonly ArrayBufferWriter<byte> _buffer = new();
+    private readonly Utf8JsonWriter _json;
+    private readonly List<Serialized> _serialized = new();
     private SqliteConnection? _connection;
     private InsertCommand? _insert;
     private bool _commitQueued;
@@ -60,11 +110,11 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     /// <summary>The end of a commit interval that held writes back.</summary>
     private sealed record CommitDue : IDeadLetterSuppression { public static readonly CommitDue Instance = new(); }
 
-    private sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int Identifier);
+    /// <summary>One <see cref="WriteMessagesAsync"/> call: its writes, and its answer once they are stored.</summary>
+    private sealed record PendingWrite(AtomicWrite[] Writes, TaskCompletionSource<IImmutableList<Exception>> Stored);
 
-    /// <summary>One <see cref="WriteMessagesAsync"/> call: its rows, and its answer once they are stored.</summary>
-    private sealed record PendingWrite(List<Row> Rows, IImmutableList<Exception> Rejections,
-        TaskCompletionSource<IImmutableList<Exception>> Stored);
+    /// <summary>Where one serialized event of an <see cref="AtomicWrite"/> lies in <see cref="_buffer"/>.</summary>
+    private readonly record struct Serialized(IPersistentRepresentation Persistent, int Start, int Length, string Manifest, int Identifier);
 
     public SqliteWriteJournal(Config journalConfig) : base(journalConfig)
     {
@@ -72,61 +122,25 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
         _busyTimeoutMs = (int)Context.System.Settings.Config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds;
         _commitInterval = Context.System.Settings.Config.GetTimeSpan("messenger.sqlite-commit-interval");
         _serialization = Context.System.Serialization;
+        _json = EventSerializer.CreateWriter(_buffer);
     }
 
+    /// <summary>
+    /// Keeps the writes until the next commit: they are serialized and inserted there, each event
+    /// into one buffer this journal reuses, so a write allocates nothing of its own per event.
+    /// </summary>
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
         CancellationToken cancellationToken)
     {
-        var writes = messages.ToArray();
-        var rows = new List<Row>();
-        Exception[]? rejections = null;
-        long now = DateTime.UtcNow.Ticks;
-        for (int i = 0; i < writes.Length; i++)
-        {
-            var write = writes[i];
-            int before = rows.Count;
-            try
-            {
-                foreach (var persistent in (IImmutableList<IPersistentRepresentation>)write.Payload)
-                    rows.Add(ToRow(persistent, now));
-            }
-            catch (Exception e)
-            {
-                // Rejected: not stored, the persistent actor is told so (its other writes go on).
-                rows.RemoveRange(before, rows.Count - before);
-                rejections ??= new Exception[writes.Length];
-                rejections[i] = e;
-            }
-        }
-        // null: none rejected (the base class's happy path); else one entry per write, null where it is stored.
-        var rejected = rejections is null ? null! : ImmutableList.Create(rejections);
-        if (rows.Count == 0) return Task.FromResult<IImmutableList<Exception>>(rejected);
         // Completed on this journal's thread, where the base class tells the writers at once.
         var stored = new TaskCompletionSource<IImmutableList<Exception>>();
-        _pending.Add(new PendingWrite(rows, rejected, stored));
+        _pending.Add(new PendingWrite(messages.ToArray(), stored));
         if (!_commitQueued)
         {
             _commitQueued = true;
             Self.Tell(Commit.Instance, Self);
         }
         return stored.Task;
-    }
-
-    private Row ToRow(IPersistentRepresentation persistent, long now)
-    {
-        var payload = persistent.Payload;
-        if (payload is Tagged) throw new NotSupportedException($"{nameof(SqliteWriteJournal)} stores no tags");
-        var serializer = _serialization.FindSerializerFor(payload);
-        string manifest = serializer switch
-        {
-            SerializerWithStringManifest withManifest => withManifest.Manifest(payload),
-            { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
-            _ => string.Empty,
-        };
-        var bytes = Akka.Serialization.Serialization.WithTransport(_serialization.System, (serializer, payload),
-            state => state.serializer.ToBinary(state.payload));
-        return new Row(persistent.Timestamp == 0 ? now : persistent.Timestamp, persistent.PersistenceId,
-            persistent.SequenceNr, bytes, manifest, serializer.Identifier);
     }
 
     protected override bool ReceivePluginInternal(object message)
@@ -169,28 +183,89 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     /// <summary>Stores every pending write in one transaction, then answers each of them.</summary>
     private void StorePending()
     {
-        var batch = _pending.ToArray();
-        _pending.Clear();
+        (_pending, _storing) = (_storing, _pending);
         _lastCommit = MonotonicClock.Now;
+        var rejections = new IImmutableList<Exception>?[_storing.Count];
         try
         {
             var insert = _insert ??= Open();
+            long now = DateTime.UtcNow.Ticks;
             using (var transaction = _connection!.BeginTransaction())
             {
-                foreach (var write in batch)
-                {
-                    foreach (var row in write.Rows) insert.Execute(row);
-                }
+                for (int i = 0; i < _storing.Count; i++) rejections[i] = Store(insert, _storing[i].Writes, now);
                 transaction.Commit();
             }
         }
         catch (Exception e)
         {
             CloseConnection(); // opened again by the next write
-            foreach (var write in batch) write.Stored.TrySetException(e);
+            foreach (var write in _storing) write.Stored.TrySetException(e);
+            _storing.Clear();
             return;
         }
-        foreach (var write in batch) write.Stored.TrySetResult(write.Rejections);
+        // null: none rejected (the base class's happy path); else one entry per write, null where it is stored.
+        for (int i = 0; i < _storing.Count; i++) _storing[i].Stored.TrySetResult(rejections[i]!);
+        _storing.Clear();
+    }
+
+    /// <summary>
+    /// Inserts the events of <paramref name="writes"/>; a write whose events cannot all be serialized
+    /// is rejected (not stored, its persistent actor is told so, its other writes go on). Returns the
+    /// rejections, one entry per write, or null if there are none.
+    /// </summary>
+    private IImmutableList<Exception>? Store(InsertCommand insert, AtomicWrite[] writes, long now)
+    {
+        Exception[]? rejected = null;
+        for (int w = 0; w < writes.Length; w++)
+        {
+            var events = (IImmutableList<IPersistentRepresentation>)writes[w].Payload;
+            _buffer.ResetWrittenCount();
+            _serialized.Clear();
+            try
+            {
+                for (int e = 0; e < events.Count; e++) _serialized.Add(Serialize(events[e]));
+            }
+            catch (Exception e)
+            {
+                rejected ??= new Exception[writes.Length];
+                rejected[w] = e;
+                continue;
+            }
+            var bytes = _buffer.WrittenSpan;
+            foreach (var s in _serialized)
+            {
+                var persistent = s.Persistent;
+                insert.Execute(persistent.Timestamp == 0 ? now : persistent.Timestamp, persistent.PersistenceId,
+                    persistent.SequenceNr, bytes.Slice(s.Start, s.Length), s.Manifest, s.Identifier);
+            }
+        }
+        return rejected is null ? null : ImmutableList.Create(rejected);
+    }
+
+    /// <summary>Appends the event's bytes to <see cref="_buffer"/>: through the JSON writer for our events, else as its serializer makes them.</summary>
+    private Serialized Serialize(IPersistentRepresentation persistent)
+    {
+        var payload = persistent.Payload;
+        if (payload is Tagged) throw new NotSupportedException($"{nameof(SqliteWriteJournal)} stores no tags");
+        var serializer = _serialization.FindSerializerFor(payload);
+        string manifest = serializer switch
+        {
+            SerializerWithStringManifest withManifest => withManifest.Manifest(payload),
+            { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
+            _ => string.Empty,
+        };
+        int start = _buffer.WrittenCount;
+        if (serializer is EventSerializer)
+        {
+            _json.Reset(_buffer);
+            EventSerializer.Write(_json, payload);
+        }
+        else
+        {
+            _buffer.Write(Akka.Serialization.Serialization.WithTransport(_serialization.System, (serializer, payload),
+                state => state.serializer.ToBinary(state.payload)));
+        }
+        return new Serialized(persistent, start, _buffer.WrittenCount - start, manifest, serializer.Identifier);
     }
 
     private InsertCommand Open()
@@ -210,7 +285,7 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
         CancellationToken cancellationToken)
     {
         // A restarting actor may ask while its last writes are pending here: wait for them, as the base class does.
-        var pending = _pending.Where(w => w.Rows[0].PersistenceId == persistenceId).Select(w => (Task)w.Stored.Task).ToArray();
+        var pending = _pending.Where(w => w.Writes[0].PersistenceId == persistenceId).Select(w => (Task)w.Stored.Task).ToArray();
         if (pending.Length > 0)
         {
             await Task.WhenAll(pending).ContinueWith(static _ => { }, CancellationToken.None,
@@ -240,13 +315,18 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     /// The prepared <c>INSERT</c> of one row, on SQLite's own statement API: Microsoft.Data.Sqlite's
     /// command binds every parameter through its collection and opens a data reader for each row
     /// (5.4 % of a flood's server CPU against SQLite's own 8.5 %; 1.5 % this way, bench/README.md
-    /// finding 14). A binding stays until it is replaced, so the writer id is bound once.
+    /// finding 14). A binding stays until it is replaced, so the writer id is bound once, and the
+    /// persistence id, manifest and serializer only when they differ from the row before (binding a
+    /// text converts it to a new UTF-8 array); the event's bytes are bound from the journal's buffer.
     /// </summary>
     private sealed class InsertCommand : IDisposable
     {
         private const int Created = 1, PersistenceId = 2, SequenceNr = 3, Message = 4, Manifest = 5, Identifier = 6, WriterUuid = 7;
         private readonly sqlite3 _db;
         private readonly sqlite3_stmt _statement;
+        /// <summary>What is bound now: these rarely change from row to row.</summary>
+        private string? _persistenceId, _manifest;
+        private int? _identifier;
 
         public InsertCommand(SqliteConnection connection, string writerUuid)
         {
@@ -255,14 +335,26 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
             Check(raw.sqlite3_bind_text(_statement, WriterUuid, writerUuid));
         }
 
-        public void Execute(Row row)
+        public void Execute(long created, string persistenceId, long sequenceNr, ReadOnlySpan<byte> message, string manifest, int identifier)
         {
-            Check(raw.sqlite3_bind_int64(_statement, Created, row.Created));
-            Check(raw.sqlite3_bind_text(_statement, PersistenceId, row.PersistenceId));
-            Check(raw.sqlite3_bind_int64(_statement, SequenceNr, row.SequenceNr));
-            Check(raw.sqlite3_bind_blob(_statement, Message, row.Message));
-            Check(raw.sqlite3_bind_text(_statement, Manifest, row.Manifest));
-            Check(raw.sqlite3_bind_int(_statement, Identifier, row.Identifier));
+            Check(raw.sqlite3_bind_int64(_statement, Created, created));
+            if (persistenceId != _persistenceId)
+            {
+                Check(raw.sqlite3_bind_text(_statement, PersistenceId, persistenceId));
+                _persistenceId = persistenceId;
+            }
+            Check(raw.sqlite3_bind_int64(_statement, SequenceNr, sequenceNr));
+            Check(raw.sqlite3_bind_blob(_statement, Message, message));
+            if (manifest != _manifest)
+            {
+                Check(raw.sqlite3_bind_text(_statement, Manifest, manifest));
+                _manifest = manifest;
+            }
+            if (identifier != _identifier)
+            {
+                Check(raw.sqlite3_bind_int(_statement, Identifier, identifier));
+                _identifier = identifier;
+            }
             int rc = raw.sqlite3_step(_statement);
             raw.sqlite3_reset(_statement);
             if (rc != raw.SQLITE_DONE) Check(rc);

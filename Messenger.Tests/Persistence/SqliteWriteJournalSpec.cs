@@ -33,6 +33,12 @@ public sealed class SqliteWriteJournalSpec : SqliteJournalSpec
                 else PersistStored(text, new RoomMessagePosted("w", text, 1));
             });
             Command<Tagged>(tagged => PersistStored("tagged", tagged));
+            Command<NameRegistered>(e => PersistStored(e.Name, e));
+            Command<object[]>(events =>
+            {
+                var replyTo = Sender;
+                PersistAllAsync(events, _ => replyTo.Tell(("all", LastSequenceNr)));
+            });
         }
 
         private void PersistStored<T>(string text, T @event) where T : notnull
@@ -46,6 +52,9 @@ public sealed class SqliteWriteJournalSpec : SqliteJournalSpec
         protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
             _rejections?.Tell(cause);
     }
+
+    /// <summary>Bound to no serializer (akka.actor.serialization-settings.allow-unregistered-types = false).</summary>
+    private sealed record Unbound(string Text);
 
     private IActorRef StartWriter(string id, IActorRef? rejections = null) => Sys.ActorOf(Props.Create(() => new Writer(id, rejections)));
 
@@ -117,5 +126,61 @@ public sealed class SqliteWriteJournalSpec : SqliteJournalSpec
         ExpectMsg(("second", 2L));
         Sys.Stop(again);
         Assert.Equal(["first", "second"], Recovered("room-fails"));
+    }
+
+    [Fact]
+    public void A_write_of_several_events_is_rejected_whole_when_one_of_them_cannot_be_serialized()
+    {
+        var writer = StartWriter("room-atomic", TestActor);
+        writer.Tell("before");
+        ExpectMsg(("before", 1L));
+        writer.Tell(new object[] { new RoomMessagePosted("w", "a", 1), new Unbound("b"), new RoomMessagePosted("w", "c", 1) });
+        for (int i = 0; i < 3; i++) ExpectMsg<Exception>(); // one rejection per event of the write
+        writer.Tell("after");
+        ExpectMsg(("after", 5L));
+        Sys.Stop(writer);
+
+        Assert.Equal(["before", "after"], Recovered("room-atomic"));
+        using var connection = new SqliteConnection($"Data Source={Data.File(DataStore.JournalFile)};Pooling=False");
+        connection.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM journal WHERE persistence_id = 'room-atomic'";
+        Assert.Equal(2L, (long)count.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public void Every_row_holds_what_the_events_serializer_makes_of_its_event()
+    {
+        var writers = new[] { StartWriter("room-rows-a"), StartWriter("room-rows-b") };
+        var events = new List<(string Id, IPersistedEvent Event)>();
+        for (int i = 0; i < 20; i++)
+        {
+            // Alternating writers and event types: each row binds other texts than the row before.
+            var writer = i % 2;
+            IPersistedEvent e = i % 3 == 0 ? new NameRegistered($"n{i}") : new RoomMessagePosted("w", $"m{i} \"é\" 🎉", 1);
+            writers[writer].Tell(e is NameRegistered n ? n : ((RoomMessagePosted)e).Text);
+            events.Add(($"room-rows-{(char)('a' + writer)}", e));
+        }
+        ReceiveN(20);
+        foreach (var writer in writers) Sys.Stop(writer);
+
+        var serializer = (EventSerializer)Sys.Serialization.FindSerializerFor(events[0].Event);
+        using var connection = new SqliteConnection($"Data Source={Data.File(DataStore.JournalFile)};Pooling=False");
+        connection.Open();
+        using var rows = connection.CreateCommand();
+        rows.CommandText = """
+            SELECT persistence_id, message, manifest, identifier FROM journal
+            WHERE persistence_id LIKE 'room-rows-%' ORDER BY persistence_id, sequence_number
+            """;
+        using var reader = rows.ExecuteReader();
+        foreach (var (id, e) in events.OrderBy(e => e.Id)) // a stable sort: each writer's events in order
+        {
+            Assert.True(reader.Read());
+            Assert.Equal(id, reader.GetString(0));
+            Assert.Equal(serializer.ToBinary(e), (byte[])reader.GetValue(1));
+            Assert.Equal(serializer.Manifest(e), reader.GetString(2));
+            Assert.Equal(serializer.Identifier, reader.GetInt32(3));
+        }
+        Assert.False(reader.Read());
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Akka.Actor;
 using Akka.Serialization;
 using Akka.TestKit.Xunit2;
@@ -34,6 +35,22 @@ public class EventSerializerTests : TestKit
         Assert.EndsWith(".v1", manifest);
         var back = serialization.Deserialize(serializer.ToBinary(e), serializer.Identifier, manifest);
         Assert.Equal(e, back);
+    }
+
+    [Theory, MemberData(nameof(Events))]
+    public void Writing_an_event_into_a_reused_buffer_makes_the_bytes_of_ToBinary(IPersistedEvent e)
+    {
+        var serializer = (EventSerializer)Sys.Serialization.FindSerializerFor(e);
+        var buffer = new ArrayBufferWriter<byte>();
+        using var json = EventSerializer.CreateWriter(buffer);
+        buffer.Write("stale"u8);
+        buffer.ResetWrittenCount();
+        EventSerializer.Write(json, e);
+        Assert.Equal(serializer.ToBinary(e), buffer.WrittenSpan.ToArray());
+
+        json.Reset(buffer); // a second event after the first, as the journal writes the events of one write
+        EventSerializer.Write(json, e);
+        Assert.Equal([.. serializer.ToBinary(e), .. serializer.ToBinary(e)], buffer.WrittenSpan.ToArray());
     }
 
     [Fact]
