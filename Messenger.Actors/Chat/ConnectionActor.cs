@@ -18,6 +18,14 @@ namespace Messenger.Chat;
 internal sealed record LoginDeadline : IDeadLetterSuppression { public static readonly LoginDeadline Instance = new(); }
 /// <summary>Fires when a graceful close has not finished in time; the connection is then cut.</summary>
 internal sealed record CloseDeadline : IDeadLetterSuppression { public static readonly CloseDeadline Instance = new(); }
+/// <summary>
+/// From a room or the presence actor of this node, once it has queued the answer to the request
+/// the connection waits on (<c>join</c>, <c>history</c>, <c>who</c>) into the connection's
+/// <see cref="OutboundQueue"/>: the next line may be acted on. <paramref name="JoinedRoom"/>: the
+/// room just joined, whose entity (the sender) is to be watched. Never crosses nodes: a member on
+/// another node is told the answer itself.
+/// </summary>
+public sealed record AnswerWritten(string? JoinedRoom = null) { public static readonly AnswerWritten Instance = new(); }
 
 /// <summary>
 /// What every chat connection of a node talks to, and its settings: one instance shared by all of
@@ -30,15 +38,19 @@ public sealed record ConnectionServices(IActorRef Registry, IActorRef Rooms, IAc
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
 /// connection's reading loop, which parses them and tells this actor typed <see cref="Inbound"/>
 /// commands. From here only typed messages travel: room chat to the <see cref="RoomDirectory"/>, logins and private messages to
-/// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. Whatever comes back is a
-/// <see cref="ServerFrame"/>, which leaves through the bounded <see cref="OutboundQueue"/>.
+/// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. What comes back
+/// leaves through the bounded <see cref="OutboundQueue"/>: the rooms and the presence actor of this
+/// node put their frames into it themselves (it is in <see cref="Outboxes"/> while this actor
+/// lives), everything else (its own answers, private messages, frames from rooms on other nodes) is
+/// a <see cref="ServerFrame"/> told to this actor, which writes it at once.
 /// <para>States: <see cref="AwaitingHello"/> → <see cref="AwaitingClaim"/> → <see cref="LoggedIn"/>
-/// → <see cref="Closing"/>. Input is bounded by the credit of <see cref="ChatInput"/>: the bytes of a line are
+/// → <see cref="Closing"/> → <see cref="Flushing"/>. Input is bounded by the credit of <see cref="ChatInput"/>: the bytes of a line are
 /// given back only once it has been acted on and the client's unread answers are below
 /// <see cref="ReadPauseBytes"/>, so a client that pipelines faster than it reads is slowed by its
 /// own socket, not dropped. A request whose answer comes from another actor (<c>who</c>,
-/// <c>files</c>, <c>get</c>) is answered before the next line is acted on, so answers still inside
-/// other actors are bounded too.</para>
+/// <c>join</c>, <c>history</c>, <c>files</c>, <c>get</c>) is answered (the frame, or
+/// <see cref="AnswerWritten"/> once it is in the queue) before the next line is acted on, so
+/// answers still inside other actors are bounded too.</para>
 /// </summary>
 public sealed class ConnectionActor : UntypedActor
 {
@@ -99,6 +111,7 @@ public sealed class ConnectionActor : UntypedActor
     protected override void PreStart()
     {
         After(Settings.LoginTimeout, LoginDeadline.Instance);
+        Outboxes.Get(Context.System).Add(Self, _outbound);
         _connection.StartReading(_input.RunAsync(_connection.Input, _connection.Closing));
     }
 
@@ -107,17 +120,21 @@ public sealed class ConnectionActor : UntypedActor
     // handler tables or Become's delegates (and the behaviour stack Akka keeps for them), a state
     // costs no per-connection allocations, which matters with ten thousand idle connections.
 
-    private enum State { AwaitingHello, AwaitingClaim, LoggedIn, Closing }
+    private enum State { AwaitingHello, AwaitingClaim, LoggedIn, Closing, Flushing }
     private State _state;
 
     protected override void OnReceive(object message)
     {
+        // Frames reach the queue without passing here: whether the client is behind on reading is
+        // looked at when its input is.
+        if (message is Inbound or InboundError) PauseIfBehind();
         switch (_state)
         {
             case State.AwaitingHello: AwaitingHello(message); break;
             case State.AwaitingClaim: AwaitingClaim(message); break;
             case State.LoggedIn: LoggedIn(message); break;
             case State.Closing: Closing(message); break;
+            case State.Flushing: Flushing(message); break;
         }
     }
 
@@ -156,7 +173,10 @@ public sealed class ConnectionActor : UntypedActor
         }
     }
 
-    /// <summary>A name was asked for; everything the client sends meanwhile waits for the answer.</summary>
+    /// <summary>
+    /// A name was asked for; everything the client sends meanwhile waits for the answer. The
+    /// welcome is queued by the <see cref="PresenceActor"/> before it tells <see cref="NameClaimed"/>.
+    /// </summary>
     private void AwaitingClaim(object message)
     {
         switch (message)
@@ -166,7 +186,6 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
-                Send(ChatCodec.EncodeWelcome(claimed.Welcome));
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
                 _state = State.LoggedIn;
@@ -199,8 +218,11 @@ public sealed class ConnectionActor : UntypedActor
                 Send(frame);
                 if (frame is JoinedFrame { Users: not null, Room: { } joined } && InRoom(joined)) WatchRoom(joined);
                 if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) break;
-                _awaitedAnswer = null;
-                if (!_readingPaused) ReleaseHeld();
+                Answered();
+                break;
+            case AnswerWritten written:
+                if (written.JoinedRoom is { } room && InRoom(room)) WatchRoom(room);
+                Answered();
                 break;
             case IdleCheck:
                 if (MonotonicClock.Now - _lastHeard >= Settings.IdleTimeout)
@@ -214,8 +236,8 @@ public sealed class ConnectionActor : UntypedActor
             case Terminated t:
                 // A room's entity stopped while this connection was in it: its shard moved to another
                 // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
-                if (_roomEntities?.Remove(t.ActorRef, out var room) == true && InRoom(room))
-                    _services.Rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+                if (_roomEntities?.Remove(t.ActorRef, out var left) == true && InRoom(left))
+                    _services.Rooms.Tell(new ToRoom(left, new RejoinRoom(_name!)));
                 break;
             default:
                 Connected(message);
@@ -224,19 +246,27 @@ public sealed class ConnectionActor : UntypedActor
     }
 
     /// <summary>
-    /// Leaving: input is ignored; frames the registry sent before it saw us leave are still
-    /// written (the client asked for them); once it confirms, the queue is flushed and the
-    /// connection closes, or is cut at the close deadline.
+    /// Leaving: input is ignored; frames sent before the registry saw us leave are still
+    /// written (the client asked for them); once it confirms (<see cref="LeftChat"/>), the queue is
+    /// flushed and the connection closes, or is cut at the close deadline.
     /// </summary>
     private void Closing(object message)
     {
         switch (message)
         {
             case ServerFrame frame: Send(frame); break;
-            case LeftChat: _outbound.CloseWhenFlushed(Finish); break;
-            case OutboundQueue.Signal signal: if (!_outbound.Handle(signal)) Finish(); break;
+            case LeftChat: FinishWhenFlushed(); break;
+            case OutboundQueue.Dropped { Slow: true }: Abort(LeaveReasons.Slow, "slow"); break;
+            case OutboundQueue.Dropped: Finish(); break;
             case CloseDeadline: Abort(LeaveReasons.Disconnected, "the close did not finish in time"); break;
         }
+    }
+
+    /// <summary>The chat is left: the connection closes once everything queued has been handed to the transport.</summary>
+    private void Flushing(object message)
+    {
+        if (message is OutboundQueue.Drained) FinishIfFlushed();
+        else Closing(message);
     }
 
     /// <summary>What every open state handles the same way.</summary>
@@ -272,19 +302,20 @@ public sealed class ConnectionActor : UntypedActor
                 Log.Debug("{0}: {1}", Who, ended.Why);
                 Leave(LeaveReasons.Disconnected);
                 break;
-            case OutboundQueue.Signal signal:
-                if (!_outbound.Handle(signal))
-                {
-                    LeaveRegistry(LeaveReasons.Disconnected);
-                    Finish();
-                    break;
-                }
-                if (_readingPaused && _outbound.PendingBytes <= ReadResumeBytes)
-                {
-                    _readingPaused = false;
-                    if (_awaitedAnswer is null) ReleaseHeld();
-                }
+            case OutboundQueue.Drained:
+                // The client read what it was behind on, unless more has come meanwhile.
+                if (!_readingPaused || !_outbound.WakeAtMost(ReadResumeBytes)) break;
+                _readingPaused = false;
+                if (_awaitedAnswer is null) ReleaseHeld();
                 ReturnHeldCredit();
+                break;
+            case OutboundQueue.Dropped { Slow: true }:
+                Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, Settings.OutboundLimitBytes);
+                Abort(LeaveReasons.Slow, "slow");
+                break;
+            case OutboundQueue.Dropped:
+                LeaveRegistry(LeaveReasons.Disconnected);
+                Finish();
                 break;
             case ServerStopping:
                 Send(new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down"));
@@ -310,6 +341,13 @@ public sealed class ConnectionActor : UntypedActor
     }
 
     private void Hold(object message) => (_held ??= new()).Enqueue(message);
+
+    /// <summary>The awaited answer has arrived: the next line may be acted on.</summary>
+    private void Answered()
+    {
+        _awaitedAnswer = null;
+        if (!_readingPaused) ReleaseHeld();
+    }
 
     /// <summary>
     /// Acts on the held messages now, in order, as if they had just arrived (as Akka's
@@ -413,26 +451,18 @@ public sealed class ConnectionActor : UntypedActor
 
     // ------------------------------------------------------------------ output and closing
 
+    /// <summary>Queues a frame; past the outbound limit the queue tells <see cref="OutboundQueue.Dropped"/> and the client is dropped as slow.</summary>
     private void Send(ServerFrame frame)
     {
-        if (!_ended) AfterEnqueue(_outbound.Enqueue(frame.Line));
+        if (_ended) return;
+        _outbound.WriteNow(frame.Line);
+        PauseIfBehind();
     }
 
-    /// <summary>Queues one frame's line, given as parts written one after another.</summary>
-    private void Send(IReadOnlyList<byte[]> line)
+    /// <summary>Past <see cref="ReadPauseBytes"/> unread, input waits until the client has read down to <see cref="ReadResumeBytes"/> (<see cref="OutboundQueue.Drained"/>).</summary>
+    private void PauseIfBehind()
     {
-        if (!_ended) AfterEnqueue(_outbound.Enqueue(line));
-    }
-
-    private void AfterEnqueue(bool queued)
-    {
-        if (queued)
-        {
-            if (_outbound.PendingBytes > ReadPauseBytes) _readingPaused = true;
-            return;
-        }
-        Log.Warning("{0}: more than {1} bytes waiting to be read; dropping as slow", Who, Settings.OutboundLimitBytes);
-        Abort(LeaveReasons.Slow, "slow");
+        if (!_readingPaused && _outbound.PendingBytes > ReadPauseBytes) _readingPaused = !_outbound.WakeAtMost(ReadResumeBytes);
     }
 
     /// <summary>Graceful close: leave the chat, flush what is queued, then close the connection.</summary>
@@ -451,8 +481,19 @@ public sealed class ConnectionActor : UntypedActor
     private void Leave(string reason)
     {
         _state = State.Closing;
-        if (!LeaveRegistry(reason)) _outbound.CloseWhenFlushed(Finish);
         After(Settings.CloseDeadline, CloseDeadline.Instance);
+        if (!LeaveRegistry(reason)) FinishWhenFlushed();
+    }
+
+    private void FinishWhenFlushed()
+    {
+        _state = State.Flushing;
+        FinishIfFlushed();
+    }
+
+    private void FinishIfFlushed()
+    {
+        if (_outbound.WakeWhenFlushed()) Finish();
     }
 
     // AK1004 prefers cancellable timers; these are one-shot and bounded by the login and close
@@ -467,6 +508,7 @@ public sealed class ConnectionActor : UntypedActor
         Log.Info("{0}: cutting the connection ({1})", Who, why);
         LeaveRegistry(reason);
         _ended = true;
+        _outbound.Close();
         _connection.Abort();
         Context.Stop(Self);
     }
@@ -485,13 +527,17 @@ public sealed class ConnectionActor : UntypedActor
     {
         if (_ended) return;
         _ended = true;
+        _outbound.Close(); // nobody writes to the pipe once closing has begun
         _ = _connection.CloseAsync(Settings.CloseDeadline);
         Context.Stop(Self);
     }
 
     protected override void PostStop()
     {
+        Outboxes.Get(Context.System).Remove(Self);
         // The registry's death-watch covers any path that did not say goodbye.
-        if (!_ended) _connection.Abort();
+        if (_ended) return;
+        _outbound.Close();
+        _connection.Abort();
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
 using Messenger.Cluster;
+using Messenger.Net;
 using Messenger.Protocol;
 using Messenger.Rooms;
 
@@ -55,18 +56,27 @@ internal sealed record TellNextSlice { public static readonly TellNextSlice Inst
 /// users with it, and when the cluster removes it, they are announced as <c>left</c>
 /// (<c>disconnected</c>) here. It also watches the lobby's entity: when that stops (its shard
 /// moved to another node), it puts its connections back in the lobby's next incarnation.</para>
-/// <para>The news of a window is told <see cref="PresenceSettings.FanOutSlice"/> connections at a
-/// time, one slice per turn, on a dispatcher that runs one message per turn: each connection told
-/// is a task on the thread pool, whose queue is first come, first served, so telling thousands at
-/// once put thousands of writes in front of every chat message that arrived meanwhile. Between two
-/// slices the chat's tasks take their turn. The next window's news waits until the last is told, so
-/// each connection gets the news in order and a slow fan-out widens the window instead of piling up.</para>
+/// <para>Its connections are all on this node: it puts their frames (the welcome, the private
+/// messages kept for them, the news, the <c>who</c> answer) straight into their
+/// <see cref="OutboundQueue"/>s (<see cref="Outboxes"/>), in its own turn, and its
+/// <see cref="OutboundQueue.FlushLane"/> writes them, a task per core for all it was handed meanwhile,
+/// rather than telling each connection's actor (a task per connection on the thread pool, whose
+/// queue is first come, first served: thousands of them waited in front of every chat message).
+/// The welcome is queued before <see cref="NameClaimed"/> is told and before the connection is put
+/// in the lobby, so it comes before any news or lobby message; the answer to <c>who</c> is followed
+/// by <see cref="AnswerWritten"/>. The news of a window is queued <see cref="PresenceSettings.FanOutSlice"/>
+/// connections at a time, one slice per turn, on a dispatcher that runs one message per turn, so
+/// that no turn of its own nor of its lane holds a thread for a whole window's thousands of writes.
+/// The next window's news waits until the last is queued, so each connection gets the news in
+/// order and a slow fan-out widens the window instead of piling up.</para>
 /// </summary>
 public sealed class PresenceActor : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _rooms;
     private readonly PresenceSettings _settings;
-    private readonly Dictionary<IActorRef, string> _welcomed = new();
+    private readonly Outboxes _outboxes = Outboxes.Get(Context.System);
+    private readonly OutboundQueue.FlushLane _lane = new();
+    private readonly Dictionary<IActorRef, Welcomed> _welcomed = new();
     private readonly List<UserOnline> _arriving = new(); // welcomed at the next flush of welcomes
     private readonly List<IActorRef> _askedWho = new(); // answered at the next flush of welcomes
     private readonly List<ServerFrame> _news = new(); // for the welcomed, at the next flush of news
@@ -85,6 +95,9 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
     private readonly Dictionary<Address, HashSet<string>> _elsewhere = new(); // users of each other node
     private readonly Dictionary<Address, ActorSelection> _peers = new();
     private IActorRef? _lobby;
+
+    /// <summary>A connection in the lobby: its user, and how its frames reach it.</summary>
+    private readonly record struct Welcomed(string User, Recipient To);
 
     public PresenceActor(IActorRef rooms, PresenceSettings settings)
     {
@@ -115,7 +128,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         {
             if (EntityDirectory.NodeIsLeaving(Context.System)) return; // its clients are closed already
             // The lobby's shard moved: put everyone back in its next incarnation, then watch that.
-            foreach (var (connection, user) in _welcomed) _rooms.Tell(new ToRoom(RoomNames.Lobby, new RejoinRoom(user)), connection);
+            foreach (var (connection, welcomed) in _welcomed) _rooms.Tell(new ToRoom(RoomNames.Lobby, new RejoinRoom(welcomed.User)), connection);
             WatchLobby();
         });
         Receive<UserOffline>(GoOffline);
@@ -123,7 +136,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         {
             if (_usersFrame is { } current && _arriving.Count == 0)
             {
-                Sender.Tell(current); // nothing changed since it was made
+                Answer(Sender, current); // nothing changed since it was made
                 return;
             }
             _askedWho.Add(Sender);
@@ -177,7 +190,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         if (IsSelf(address) || _peers.ContainsKey(address)) return;
         var peer = Context.ActorSelection(new RootActorPath(address) / Self.Path.Elements);
         _peers[address] = peer;
-        peer.Tell(new PresenceSnapshot([.. _welcomed.Values, .. _arriving.Select(a => a.User)]));
+        peer.Tell(new PresenceSnapshot([.. _welcomed.Values.Select(w => w.User), .. _arriving.Select(a => a.User)]));
     }
 
     /// <summary>A node was removed from the cluster (left, or lost and downed): whoever was online there is gone.</summary>
@@ -282,17 +295,28 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         foreach (var arrival in _arriving)
         {
             // The welcome first, the kept private messages next, and only then lobby traffic.
-            arrival.Connection.Tell(new NameClaimed(new WelcomeFrame(arrival.User, _names)));
-            foreach (var frame in arrival.Greeting) arrival.Connection.Tell(frame);
+            var to = _outboxes.RecipientOf(arrival.Connection);
+            var welcome = new WelcomeFrame(arrival.User, _names);
+            to.Outbox?.Write(ChatCodec.EncodeWelcome(welcome), _lane);
+            arrival.Connection.Tell(new NameClaimed(welcome));
+            foreach (var frame in arrival.Greeting) to.Send(frame, _lane, Self);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(arrival.User, AtLogin: true)), arrival.Connection);
-            _welcomed.Add(arrival.Connection, arrival.User);
+            _welcomed.Add(arrival.Connection, new Welcomed(arrival.User, to));
             if (_news.Count > 0) _welcomedDuringNews[arrival.Connection] = _news.Count;
         }
         _arriving.Clear();
         if (_askedWho.Count == 0) return;
         var users = _usersFrame ??= new UsersFrame(_names);
-        foreach (var asker in _askedWho) asker.Tell(users);
+        foreach (var asker in _askedWho) Answer(asker, users);
         _askedWho.Clear();
+    }
+
+    /// <summary>The answer to <c>who</c>: written into the asker's queue, then <see cref="AnswerWritten"/>, so it acts on its next line.</summary>
+    private void Answer(IActorRef asker, UsersFrame users)
+    {
+        var to = _welcomed.TryGetValue(asker, out var welcomed) ? welcomed.To : _outboxes.RecipientOf(asker);
+        to.Send(users, _lane, Self);
+        if (to.IsLocal) asker.Tell(AnswerWritten.Instance);
     }
 
     // ------------------------------------------------------------------ joined/left news
@@ -356,7 +380,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         for (; _toldUpTo < end; _toldUpTo++)
         {
             var (connection, news) = _telling[_toldUpTo];
-            if (_welcomed.ContainsKey(connection)) connection.Tell(news);
+            if (_welcomed.TryGetValue(connection, out var welcomed)) welcomed.To.Send(news, _lane, Self);
         }
         if (_toldUpTo < _telling.Count)
         {

@@ -3,7 +3,7 @@ using Akka.Configuration;
 namespace Messenger.Chat;
 
 /// <summary>How presence news is gathered and told, read from <c>messenger.presence</c> in HOCON.</summary>
-/// <param name="FanOutSlice">Connections told the news of one window per turn of the presence actor.</param>
+/// <param name="FanOutSlice">Connections the news of one window is queued for per turn of the presence actor.</param>
 public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPerSecond, int FanOutSlice)
 {
     /// <summary>The dispatcher the presence actor runs on (its HOCON path): one message per turn.</summary>

@@ -15,7 +15,11 @@ namespace Messenger.Chat;
 /// <paramref name="Address"/>; a registered name needs its <paramref name="Password"/>.
 /// </summary>
 public sealed record ClaimName(string Name, IPAddress Address, Password? Password = null);
-/// <summary>Reply to <see cref="ClaimName"/> (from the <see cref="PresenceActor"/>): logged in, with the sorted list of everyone online.</summary>
+/// <summary>
+/// Reply to <see cref="ClaimName"/> (from the <see cref="PresenceActor"/>): logged in, with the sorted
+/// list of everyone online. The presence actor has queued the welcome in the connection's
+/// outbound queue before it tells this.
+/// </summary>
 public sealed record NameClaimed(WelcomeFrame Welcome) : ICrossNodeMessage;
 /// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, too many logins from the address, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);

@@ -5,7 +5,9 @@ using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Messenger.Chat;
 using Messenger.Cluster;
+using Messenger.Net;
 using Messenger.Persistence;
 using Messenger.Protocol;
 
@@ -46,8 +48,15 @@ internal sealed record TellStored { public static readonly TellStored Instance =
 
 /// <summary>
 /// One room, persistent: its events are its messages and each message's sequence number is its
-/// <c>id</c>. It keeps its members' <see cref="IActorRef"/>s (death-watched) and tells each of them
-/// every message itself, one immutable frame encoded once. Members' <c>joined</c>/<c>left</c> are
+/// <c>id</c>. It keeps its members' <see cref="IActorRef"/>s (death-watched) and sends each of them
+/// every message itself, one immutable frame encoded once: a member connected to this node gets it
+/// put straight into its connection's <see cref="OutboundQueue"/> (looked up in
+/// <see cref="Outboxes"/> when it joins), in this actor's turn, and the room's
+/// <see cref="OutboundQueue.FlushLane"/> writes all of them in a task per core, so a fan-out costs
+/// no actor turn and no task per member; a member on another node is told it. Every frame for one member goes the same way
+/// (<see cref="Recipient"/>), and a message that must follow frames (the cue that an answer was
+/// queued, <see cref="AnswerWritten"/>; a <see cref="PartRoom"/> confirmation) is told only after
+/// they are queued, so each member gets the room's frames in order. Members' <c>joined</c>/<c>left</c> are
 /// announced here, except in the lobby, whose presence news is the
 /// <see cref="Messenger.Chat.PresenceActor"/>'s (a burst of logins must not queue before lobby chat). A message is told to anyone (its sender
 /// included, which is the sender's confirmation) only once it is in the journal, so nothing echoed
@@ -68,7 +77,9 @@ public sealed class RoomActor : ReceivePersistentActor
     private readonly IActorRef _directory;
     private readonly RoomQuota _quota;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<IActorRef, string> _members = new();
+    private readonly Outboxes _outboxes = Outboxes.Get(Context.System);
+    private readonly OutboundQueue.FlushLane _lane = new();
+    private readonly Dictionary<IActorRef, Member> _members = new();
     private readonly List<RoomCheckpoint> _checkpoints = new();
     private readonly List<MessageFrame> _stored = new(); // stored, not yet told to the members
     private RoomTail _tail;
@@ -138,6 +149,9 @@ public sealed class RoomActor : ReceivePersistentActor
     /// <summary>False for the lobby: its joined/left come from the presence actor.</summary>
     private bool AnnouncesPresence => _name != RoomNames.Lobby;
 
+    /// <summary>A member: its name, and how its frames reach it.</summary>
+    private readonly record struct Member(string User, Recipient To);
+
     public static ErrorFrame NotMember(string room) =>
         new(ErrorCodes.NotMember, $"you are not in \"{room}\"; join it first: {{\"type\":\"join\",\"room\":\"{room}\"}}");
 
@@ -145,26 +159,22 @@ public sealed class RoomActor : ReceivePersistentActor
     {
         TellStoredMessages(); // they were stored before the joiner came in
         var joiner = Sender;
-        bool isNew = !_members.ContainsKey(joiner);
-        if (isNew)
+        if (!_members.TryGetValue(joiner, out var member))
         {
+            var recipient = _outboxes.RecipientOf(joiner);
             if (_members.Count == 0 && !_quota.TryOccupy())
             {
-                joiner.Tell(new ErrorFrame(ErrorCodes.TooManyRooms, $"this server hosts {_quota.Max} rooms, its limit; join one of them"));
+                Answer(recipient, new ErrorFrame(ErrorCodes.TooManyRooms, $"this server hosts {_quota.Max} rooms, its limit; join one of them"));
                 return;
             }
-            if (AnnouncesPresence)
-            {
-                var joined = new JoinedFrame(join.User, _name);
-                foreach (var member in _members.Keys) member.Tell(joined);
-            }
-            AddMember(joiner, join.User);
+            if (AnnouncesPresence) SendAll(new JoinedFrame(join.User, _name));
+            member = AddMember(joiner, join.User, recipient);
         }
         if (join.AtLogin) return;
-        var users = _members.Values.Order(Usernames.Comparer).ToArray();
-        joiner.Tell(new JoinedFrame(join.User, _name, users));
+        var users = _members.Values.Select(m => m.User).Order(Usernames.Comparer).ToArray();
+        member.To.Send(new JoinedFrame(join.User, _name, users), _lane, Self);
         var (from, to) = _tail.Page(null, _settings.JoinHistory, _deletedUpTo + 1);
-        joiner.Tell(new HistoryFrame(_name, _tail.Slice(from, to), from > _deletedUpTo + 1));
+        Answer(member.To, new HistoryFrame(_name, _tail.Slice(from, to), from > _deletedUpTo + 1), joined: _name);
     }
 
     private void Rejoin(RejoinRoom rejoin)
@@ -176,49 +186,69 @@ public sealed class RoomActor : ReceivePersistentActor
                 _log.Warning("room {0}: {1} could not rejoin: this node hosts {2} rooms, its limit", _name, rejoin.User, _quota.Max);
                 return;
             }
-            AddMember(Sender, rejoin.User);
+            AddMember(Sender, rejoin.User, _outboxes.RecipientOf(Sender));
         }
         Sender.Tell(new Rejoined(_name));
     }
 
-    private void AddMember(IActorRef member, string user)
+    /// <summary>
+    /// Sends the answer to a request the member waits on (a join, a history page); written into its
+    /// queue, it is followed by <see cref="AnswerWritten"/> (with the room, for a join) so the member
+    /// acts on its next line.
+    /// </summary>
+    private void Answer(Recipient to, ServerFrame frame, string? joined = null)
     {
-        _members.Add(member, user);
-        Context.Watch(member);
+        to.Send(frame, _lane, Self);
+        if (to.IsLocal) to.Actor.Tell(joined is null ? AnswerWritten.Instance : new AnswerWritten(joined));
+    }
+
+    /// <summary>A frame for someone who may not be a member (an error): the same way its frames as a member go.</summary>
+    private Recipient RecipientOf(IActorRef actor) =>
+        _members.TryGetValue(actor, out var member) ? member.To : _outboxes.RecipientOf(actor);
+
+    private void SendAll(ServerFrame frame)
+    {
+        foreach (var member in _members.Values) member.To.Send(frame, _lane, Self);
+    }
+
+    private Member AddMember(IActorRef actor, string user, Recipient to)
+    {
+        var member = new Member(user, to);
+        _members.Add(actor, member);
+        Context.Watch(actor);
         _directory.Tell(new RoomOccupancy(_name, _members.Count));
         UpdateIdleTimer();
+        return member;
     }
 
     private void Part(PartRoom part)
     {
-        var member = Sender;
-        if (!_members.ContainsKey(member))
+        var actor = Sender;
+        if (!_members.ContainsKey(actor))
         {
-            if (part.Reason == LeaveReasons.Part) member.Tell(NotMember(_name));
-            if (part.Confirmation is not null) member.Tell(part.Confirmation);
+            if (part.Reason == LeaveReasons.Part) RecipientOf(actor).Send(NotMember(_name), _lane, Self);
+            if (part.Confirmation is not null) actor.Tell(part.Confirmation);
             return;
         }
         // Deferred: runs after the handlers of every message still being written, so the member
-        // gets the messages accepted before it left (its own included).
+        // gets the messages accepted before it left (its own included), then its left, then the
+        // confirmation.
         DeferAsync(part, p =>
         {
             TellStoredMessages();
-            if (p.Reason == LeaveReasons.Part) member.Tell(new LeftFrame(p.User, p.Reason, _name));
-            RemoveMember(member, p.Reason);
-            if (p.Confirmation is not null) member.Tell(p.Confirmation);
+            if (_members.TryGetValue(actor, out var member) && p.Reason == LeaveReasons.Part)
+                member.To.Send(new LeftFrame(p.User, p.Reason, _name), _lane, Self);
+            RemoveMember(actor, p.Reason);
+            if (p.Confirmation is not null) actor.Tell(p.Confirmation);
         });
     }
 
-    private void RemoveMember(IActorRef member, string reason)
+    private void RemoveMember(IActorRef actor, string reason)
     {
         TellStoredMessages();
-        if (!_members.Remove(member, out var user)) return;
-        Context.Unwatch(member);
-        if (AnnouncesPresence)
-        {
-            var left = new LeftFrame(user, reason, _name);
-            foreach (var other in _members.Keys) other.Tell(left);
-        }
+        if (!_members.Remove(actor, out var member)) return;
+        Context.Unwatch(actor);
+        if (AnnouncesPresence) SendAll(new LeftFrame(member.User, reason, _name));
         if (_members.Count == 0) _quota.Vacate();
         _directory.Tell(new RoomOccupancy(_name, _members.Count));
         UpdateIdleTimer();
@@ -228,7 +258,7 @@ public sealed class RoomActor : ReceivePersistentActor
     {
         if (!_members.ContainsKey(Sender))
         {
-            Sender.Tell(NotMember(_name));
+            RecipientOf(Sender).Send(NotMember(_name), _lane, Self);
             return;
         }
         PersistAsync(new RoomMessagePosted(post.User, post.Text, _clock()), posted =>
@@ -248,9 +278,9 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void History(GetHistory request)
     {
-        if (!_members.ContainsKey(Sender))
+        if (!_members.TryGetValue(Sender, out var member))
         {
-            Sender.Tell(NotMember(_name));
+            Answer(RecipientOf(Sender), NotMember(_name));
             return;
         }
         TellStoredMessages(); // the page may hold them: the member gets them first, as they were stored
@@ -259,10 +289,11 @@ public sealed class RoomActor : ReceivePersistentActor
         bool more = from > firstKept;
         if (_tail.Covers(from, to))
         {
-            Sender.Tell(new HistoryFrame(_name, _tail.Slice(from, to), more));
+            Answer(member.To, new HistoryFrame(_name, _tail.Slice(from, to), more));
             return;
         }
-        // Older than the tail: read the journal as a stream, off this actor's thread.
+        // Older than the tail: read the journal as a stream, off this actor's thread. The page is
+        // told to the member's actor, which queues it: it holds only messages told long before.
         _readJournal ??= PersistenceQuery.Get(Context.System)
             .ReadJournalFor<ICurrentEventsByPersistenceIdQuery>(_settings.ReadJournalPluginId);
         var room = _name;
@@ -279,13 +310,13 @@ public sealed class RoomActor : ReceivePersistentActor
                 failure: e => new ErrorFrame(ErrorCodes.BadRequest, "history is not available right now; try again"));
     }
 
-    /// <summary>Tells every member the messages stored since the last time, one frame for them all.</summary>
+    /// <summary>Sends every member the messages stored since the last time, one frame for them all.</summary>
     private void TellStoredMessages()
     {
         if (_stored.Count == 0) return;
         ServerFrame frame = _stored.Count == 1 ? _stored[0] : new FrameBatch(_stored.ToArray());
         _stored.Clear();
-        foreach (var member in _members.Keys) member.Tell(frame);
+        SendAll(frame);
     }
 
     /// <summary>Deletes what retention no longer keeps: beyond max-messages, and older than max-age.</summary>

@@ -99,7 +99,10 @@ public class ConnectionActorSpec : TestKit
         var connection = Start(settings, clientReadsAtMost);
         Send($"{{\"type\":\"hello\",\"user\":\"{name}\"}}\n");
         Assert.Equal(new ClaimName(name, IPAddress.Loopback), _registry.ExpectMsg<ClaimName>());
-        connection.Tell(new NameClaimed(new WelcomeFrame(name, [name])), _registry.Ref);
+        // As the presence actor does: the welcome into the connection's queue, then the answer.
+        var welcome = new WelcomeFrame(name, [name]);
+        Outboxes.Get(Sys).Find(connection)!.Write(ChatCodec.EncodeWelcome(welcome), new OutboundQueue.FlushLane());
+        connection.Tell(new NameClaimed(welcome), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
     }
