@@ -99,6 +99,12 @@ lnl_run() {
 
 declare -A wall own
 have_aot=0; [ -x "$CLIENT_AOT" ] && have_aot=1
+if [ $have_aot = 1 ]; then
+  # Each client's version names the commit it was built from: a stale publish is said, not hidden.
+  v_jit=$(dotnet "$CLIENT" --version); v_aot=$("$CLIENT_AOT" --version)
+  echo "clients: ReadyToRun $v_jit, Native AOT $v_aot"
+  [ "$v_jit" = "$v_aot" ] || echo "note: the two clients were built from different commits"
+fi
 peers="udp tcp"; [ $have_aot = 1 ] && peers="udp-aot udp tcp-aot tcp"
 [ $have_atftp = 1 ] && peers="atftp $peers"; [ $have_lnl = 1 ] && peers="$peers litenetlib"
 for run in $(seq "$RUNS"); do   # interleaved, so drift in the machine's load hits every peer alike
