@@ -78,6 +78,7 @@ public sealed class TerminalUi
 
     public int Run()
     {
+        DeferredTerminalGuiConfiguration.ApplyIfDeferred();
         var (created, loop) = QuietMainLoop.CreateApplication();
         using var quiet = loop; // disposed after the app, whose input thread wakes it
         using IApplication app = created;
