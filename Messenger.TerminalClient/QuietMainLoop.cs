@@ -39,7 +39,7 @@ public sealed class QuietMainLoop : IDisposable
     {
         var loop = new QuietMainLoop();
         var ctor = OperatingSystem.IsWindows() ? null
-            : typeof(Application).Assembly.GetType("Terminal.Gui.App.ApplicationImpl")
+            : Type.GetType("Terminal.Gui.App.ApplicationImpl, Terminal.Gui")
                 ?.GetConstructor(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(IComponentFactory)]);
         if (ctor?.Invoke([new Factory(loop)]) is not IApplication app) return (Application.Create(), loop);
         loop._enabled = true;

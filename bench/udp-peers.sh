@@ -7,6 +7,8 @@
 #   RUNS=5 SIZE=16000000 bench/udp-peers.sh
 #
 # Needs: dotnet build -c Release Messenger.Server Messenger.TerminalClient (and Messenger.Bench for LiteNetLib).
+# The Native AOT client (README: dotnet publish Messenger.TerminalClient -c Release -p:NativeAot=true) runs
+# beside the ReadyToRun one as udp-aot and tcp-aot when its executable is there (CLIENT_AOT names another).
 # Peers: Debian atftp + atftpd (RFC 7440 windowsize 64, blksize 1428); LiteNetLib 2.1.5 ReliableOrdered
 # (Messenger.Bench litenetlib-serve / litenetlib-get, skipped when Messenger.Bench is not built).
 # UDT4 has no runner here: it is reported as skipped.
@@ -20,6 +22,7 @@ LIMIT=${LIMIT:-60}      # seconds any one download may take
 SERVER=Messenger.Server/bin/Release/net10.0/Messenger.Server.dll
 CLIENT=Messenger.TerminalClient/bin/Release/net10.0/Messenger.TerminalClient.dll
 BENCH=Messenger.Bench/bin/Release/net10.0/Messenger.Bench.dll
+CLIENT_AOT=${CLIENT_AOT:-Messenger.TerminalClient/bin/Release/aot/publish/Messenger.TerminalClient}
 for f in "$SERVER" "$CLIENT"; do
   [ -f "$f" ] || { echo "missing $f: dotnet build -c Release Messenger.Server Messenger.TerminalClient" >&2; exit 1; }
 done
@@ -64,13 +67,14 @@ sha=$(sha256sum "$work/files/big.bin" | cut -d' ' -f1)
 
 now() { date +%s.%N; }
 # Each prints "wall_seconds own_mbps" (own = what the client itself reports; none for atftp).
-ours() {  # $1 = tcp|udp
+ours() {  # $1 = tcp|udp, then the client's command
+  local via=$1; shift
   rm -f "$work/out/big.bin"
   local t0 line t1
   t0=$(now)
-  line=$(timeout "$LIMIT" dotnet "$CLIENT" download big.bin --server 127.0.0.1 --port $CHAT --via "$1" --out "$work/out" 2>&1 | grep "sha256=" | tail -1)
+  line=$(timeout "$LIMIT" "$@" download big.bin --server 127.0.0.1 --port $CHAT --via "$via" --out "$work/out" 2>&1 | grep "sha256=" | tail -1)
   t1=$(now)
-  case "$line" in *sha256=ok*) ;; *) echo "FAILED"; echo "$1: $line" >&2; return;; esac
+  case "$line" in *sha256=ok*) ;; *) echo "FAILED"; echo "$via ($1): $line" >&2; return;; esac
   echo "$(echo "$t1 - $t0" | bc -l) $(sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p' <<<"$line")"
 }
 atftp_run() {
@@ -94,15 +98,20 @@ lnl_run() {
 }
 
 declare -A wall own
-peers="udp tcp"; [ $have_atftp = 1 ] && peers="atftp $peers"; [ $have_lnl = 1 ] && peers="$peers litenetlib"
+have_aot=0; [ -x "$CLIENT_AOT" ] && have_aot=1
+peers="udp tcp"; [ $have_aot = 1 ] && peers="udp-aot udp tcp-aot tcp"
+[ $have_atftp = 1 ] && peers="atftp $peers"; [ $have_lnl = 1 ] && peers="$peers litenetlib"
 for run in $(seq "$RUNS"); do   # interleaved, so drift in the machine's load hits every peer alike
   for p in $peers; do
-    case "$p" in atftp) r=$(atftp_run);; litenetlib) r=$(lnl_run);; *) r=$(ours "$p");; esac
+    case "$p" in
+      atftp) r=$(atftp_run);; litenetlib) r=$(lnl_run);;
+      *-aot) r=$(ours "${p%-aot}" "$CLIENT_AOT");; *) r=$(ours "$p" dotnet "$CLIENT");;
+    esac
     [ "$r" = FAILED ] && { echo "run $run $p: FAILED"; continue; }
     read -r w m <<<"$r"
     wall[$p]+="$(echo "$SIZE / $w / 1000000" | bc -l) "
     [ "$m" != - ] && own[$p]+="$m "
-    printf 'run %d %-6s wall %6.2f s = %7.1f MB/s%s\n' "$run" "$p" "$w" "$(echo "$SIZE / $w / 1000000" | bc -l)" \
+    printf 'run %d %-7s wall %6.2f s = %7.1f MB/s%s\n' "$run" "$p" "$w" "$(echo "$SIZE / $w / 1000000" | bc -l)" \
       "$([ "$m" != - ] && echo ", own mbps=$m")"
   done
 done
@@ -119,11 +128,19 @@ done
 [ $have_atftp = 1 ] || echo "| atftp | skipped: Debian atftp/atftpd not installed | | |"
 echo "| UDT4 | skipped: no runner in this script | | |"
 [ $have_lnl = 1 ] || echo "| LiteNetLib | skipped: build Messenger.Bench (-c Release) | | |"
+[ $have_aot = 1 ] || echo "| udp-aot, tcp-aot | skipped: no Native AOT client at $CLIENT_AOT | | |"
 udp=$(median "${wall[udp]:-}"); tcp=$(median "${wall[tcp]:-}")
 echo
 printf 'ratios (wall): udp/tcp = %.2f' "$(echo "$udp / $tcp" | bc -l)"
 [ $have_atftp = 1 ] && printf ', udp/atftp = %.2f' "$(echo "$udp / $(median "${wall[atftp]:-}")" | bc -l)"
 [ $have_lnl = 1 ] && printf ', udp/litenetlib = %.2f' "$(echo "$udp / $(median "${wall[litenetlib]:-}")" | bc -l)"
+if [ $have_aot = 1 ]; then
+  aot=$(median "${wall[udp-aot]:-}")
+  printf '\nratios (wall, Native AOT client): udp-aot/udp = %.2f, tcp-aot/tcp = %.2f' "$(echo "$aot / $udp" | bc -l)" \
+    "$(echo "$(median "${wall[tcp-aot]:-}") / $tcp" | bc -l)"
+  [ $have_atftp = 1 ] && printf ', udp-aot/atftp = %.2f' "$(echo "$aot / $(median "${wall[atftp]:-}")" | bc -l)"
+  printf ', udp-aot/tcp-aot = %.2f' "$(echo "$aot / $(median "${wall[tcp-aot]:-}")" | bc -l)"
+fi
 echo
 printf 'ratios (own): udp/tcp = %.2f' "$(echo "$(median "${own[udp]:-}") / $(median "${own[tcp]:-}")" | bc -l)"
 [ $have_lnl = 1 ] && printf ', udp/litenetlib = %.2f' "$(echo "$(median "${own[udp]:-}") / $(median "${own[litenetlib]:-}")" | bc -l)"

@@ -39,13 +39,31 @@ public class HeadlessCommandTests
     }
 
     [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
+    public async Task Download_over_tcp_as_its_own_process_saves_the_file_byte_exact()
+    {
+        await using var server = await TestServer.StartAsync();
+        var source = server.Files.CreateRandomFile("sample.bin", 2_000_003, seed: 10);
+        using var output = new TempFolder();
+
+        var (stdout, stderr) = await ClientProcess.RunAsync("download", "sample.bin",
+            "--server", "127.0.0.1", "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "tcp", "--out", output.Path);
+
+        Assert.Matches(new Regex(@"^file=sample\.bin bytes=2000003 .* datagrams=0 retransmits=0 sha256=ok\r?\n$"), stdout);
+        Assert.Matches(new Regex(@"before the transfer started: \d+ ms from launch \(runtime \d+, connect \d+, login \d+, ticket \d+, first data byte \d+\)"),
+            stderr);
+        Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
+    }
+
+    [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
     public async Task Download_over_udp_as_its_own_process_ends_the_process_with_the_file_in_place()
     {
         await using var server = await TestServer.StartAsync();
         var source = server.Files.CreateRandomFile("sample.bin", 1_000_003, seed: 8);
         using var output = new TempFolder();
 
-        var (stdout, stderr) = await RunOwnProcessAsync("download", "sample.bin",
+        var (stdout, stderr) = await ClientProcess.RunAsync("download", "sample.bin",
             "--server", "127.0.0.1", "--port", server.Server.ChatEndpoint.Port.ToString(), "--via", "udp", "--out", output.Path);
 
         Assert.Matches(new Regex(@"^file=sample\.bin bytes=1000003 .* sha256=ok\r?\n$"), stdout);
@@ -56,6 +74,7 @@ public class HeadlessCommandTests
     }
 
     [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
     public async Task Download_over_udp_as_its_own_process_applies_the_loss_flags_to_its_early_started_actor_system()
     {
         // In its own process the download's actor system starts before the command line is parsed, from the
@@ -64,7 +83,7 @@ public class HeadlessCommandTests
         var source = server.Files.CreateRandomFile("sample.bin", 1_000_003, seed: 9);
         using var output = new TempFolder();
 
-        var (stdout, _) = await RunOwnProcessAsync("download", "sample.bin", "--server", "127.0.0.1",
+        var (stdout, _) = await ClientProcess.RunAsync("download", "sample.bin", "--server", "127.0.0.1",
             "--port", server.Server.ChatEndpoint.Port.ToString(), "--via=udp", "--out", output.Path, "--loss", "0.1", "--seed", "3");
 
         var match = Regex.Match(stdout, @"^file=sample\.bin bytes=1000003 .* retransmits=(\d+) sha256=ok\r?\n$");
@@ -84,30 +103,6 @@ public class HeadlessCommandTests
     [InlineData(false)]
     public void A_udp_download_is_recognised_ahead_of_the_parser_by_its_plain_spellings(bool expected, params string[] args) =>
         Assert.Equal(expected, Cli.IsUdpDownload(args));
-
-    /// <summary>Runs the client as its own process (as a user does) to its end: exit code 0, its stdout and stderr.</summary>
-    private static async Task<(string Out, string Err)> RunOwnProcessAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Messenger.TerminalClient.dll"));
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"the client process did not end within 60 s; stderr: {await stderr}");
-        }
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}; stderr: {await stderr}");
-        return (await stdout, await stderr);
-    }
 
     [Fact]
     public async Task Download_over_udp_with_5_percent_loss_both_ways_is_byte_exact()
@@ -169,6 +164,21 @@ public class HeadlessCommandTests
         var msg = await watcher.ExpectAsync<MessageFrame>();
         Assert.Equal(("bob", "hi_there with_underscores"), (msg.From, msg.Text));
         Assert.Equal(LeaveReasons.Quit, (await watcher.ExpectAsync<LeftFrame>()).Reason);
+    }
+
+    [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
+    public async Task Say_as_its_own_process_is_seen_by_others()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var watcher = await server.LoginAsync("watcher");
+
+        var (_, stderr) = await ClientProcess.RunAsync("say", "--port", server.Server.ChatEndpoint.Port.ToString(), "--user", "carol", "from a process");
+
+        Assert.Matches(new Regex(@"before the message was sent: \d+ ms from launch \(runtime \d+, connect \d+, login \d+\)"), stderr);
+        Assert.Equal(new JoinedFrame("carol", RoomNames.Lobby), await watcher.ExpectAsync<JoinedFrame>());
+        var msg = await watcher.ExpectAsync<MessageFrame>();
+        Assert.Equal(("carol", "from a process"), (msg.From, msg.Text));
     }
 
     [Fact]

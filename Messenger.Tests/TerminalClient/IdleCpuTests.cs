@@ -14,6 +14,7 @@ public class IdleCpuTests
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(3);
 
     [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
     public async Task An_idle_logged_in_client_uses_next_to_no_cpu()
     {
         await using var server = await TestServer.StartAsync();

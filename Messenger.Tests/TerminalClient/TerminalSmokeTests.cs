@@ -17,6 +17,7 @@ public class TerminalSmokeTests
     public static readonly string Via = Environment.GetEnvironmentVariable("MESSENGER_SMOKE_VIA") is { Length: > 0 } v ? v : "udp";
 
     [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
     public async Task Terminal_client_logs_in_chats_sees_others_and_downloads_a_verified_file()
     {
         await using var server = await TestServer.StartAsync();
@@ -149,14 +150,12 @@ internal sealed class TmuxSession : IDisposable
         var (code, _, err) = Run(["-V"], allowFailure: true);
         if (code != 0) throw new InvalidOperationException($"tmux is required for this test (apt-get install -y tmux): {err}");
 
-        var dll = typeof(Cli).Assembly.Location;
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var session = new TmuxSession(Path.Combine(Path.GetTempPath(), "messenger-tmux-" + Guid.NewGuid().ToString("N")[..10]));
         // The pane stays open after the client exits so a crash is still on screen for the failure message.
         try
         {
             session.Tmux(["-f", "/dev/null", "new-session", "-d", "-s", session.Name, "-x", width.ToString(), "-y", height.ToString(),
-                $"'{dotnet}' '{dll}' {clientArgs}; echo CLIENT-EXITED $?; sleep 60"]);
+                $"{Support.ClientProcess.ShellCommand()} {clientArgs}; echo CLIENT-EXITED $?; sleep 60"]);
         }
         catch
         {
