@@ -31,7 +31,7 @@ public sealed record InputEnded(string Why, bool LineTooLong = false);
 /// <para>The loop's state, its line handler and the credit are one object: as a closure, a credit
 /// and its lock they cost about 130 bytes more on each of ten thousand idle connections.</para>
 /// </summary>
-public sealed class ChatInput : ILineConsumer
+public sealed class ChatInput
 {
     private readonly IActorRef _connection;
     private readonly long _creditBytes;
@@ -82,7 +82,7 @@ public sealed class ChatInput : ILineConsumer
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
-                    if (_framer.Feed(segment.Span, this)) continue;
+                    if (_framer.Feed(segment.Span, OnLine)) continue;
                     ended = new InputEnded("line too long", LineTooLong: true);
                     _stop = true;
                     break;
@@ -104,7 +104,7 @@ public sealed class ChatInput : ILineConsumer
         if (!_stop || ended?.LineTooLong == true) _connection.Tell(ended ?? new InputEnded("the client closed the connection"));
     }
 
-    void ILineConsumer.OnLine(ReadOnlySpan<byte> line)
+    private void OnLine(byte[] line)
     {
         if (_stop) return;
         switch (_guard?.Check(MonotonicClock.Now.Ticks) ?? FloodVerdict.Accept)

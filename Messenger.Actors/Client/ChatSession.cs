@@ -52,7 +52,7 @@ public sealed record ChatSessionSettings(TimeSpan PingInterval, TimeSpan Connect
 /// <see cref="SessionConnectFailed"/> or <see cref="SessionDisconnected"/> it has stopped, and a
 /// reconnect is a new session.
 /// </summary>
-public sealed class ChatSessionActor : ReceiveActor, ILineConsumer
+public sealed class ChatSessionActor : ReceiveActor
 {
     /// <summary>The code of the <see cref="ErrorFrame"/> a session reports for a line from the server it cannot read.</summary>
     public const string UnreadableFrameCode = "client_parse";
@@ -133,20 +133,18 @@ public sealed class ChatSessionActor : ReceiveActor, ILineConsumer
         Receive<SessionQuit>(_ => Finish(new SessionDisconnected("quit before connecting")));
     }
 
-    void ILineConsumer.OnLine(ReadOnlySpan<byte> line)
-    {
-        var parsed = ChatCodec.ParseFrame(line);
-        _subscriber.Tell(parsed.Value is { } frame
-            ? new SessionFrameReceived(frame)
-            : new SessionFrameReceived(new ErrorFrame(UnreadableFrameCode, parsed.Error!.Message)));
-    }
-
     private void Connected()
     {
         Receive<Received>(received =>
         {
             _lastHeard = DateTime.UtcNow;
-            bool ok = _framer.Feed(received.Data, this);
+            bool ok = _framer.Feed(received.Data, line =>
+            {
+                var parsed = ChatCodec.ParseFrame(line);
+                _subscriber.Tell(parsed.Value is { } frame
+                    ? new SessionFrameReceived(frame)
+                    : new SessionFrameReceived(new ErrorFrame(UnreadableFrameCode, parsed.Error!.Message)));
+            });
             if (!ok) Finish(new SessionDisconnected("the server sent a line longer than the protocol allows"));
         });
         Receive<ClientCommand>(Write);

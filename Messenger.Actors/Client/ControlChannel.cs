@@ -11,7 +11,7 @@ namespace Messenger.Client;
 /// client), and a ping goes out every ping interval so the server keeps the connection through a
 /// long download. The full-screen client talks through a <see cref="ChatSessionActor"/> instead.
 /// </summary>
-public sealed class ControlChannel : IAsyncDisposable, ILineConsumer
+public sealed class ControlChannel : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly Channel<ServerFrame> _frames = Channel.CreateUnbounded<ServerFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -121,7 +121,7 @@ public sealed class ControlChannel : IAsyncDisposable, ILineConsumer
             {
                 int n = await _stream.ReadAsync(buffer, _stop.Token);
                 if (n == 0) break;
-                if (!framer.Feed(buffer.AsSpan(0, n), this))
+                if (!framer.Feed(buffer.AsSpan(0, n), Queue))
                 {
                     reason = "the server sent a line longer than the protocol allows";
                     break;
@@ -135,7 +135,7 @@ public sealed class ControlChannel : IAsyncDisposable, ILineConsumer
         _frames.Writer.TryComplete(new SessionEndedException(reason));
     }
 
-    void ILineConsumer.OnLine(ReadOnlySpan<byte> line)
+    private void Queue(byte[] line)
     {
         var parsed = ChatCodec.ParseFrame(line);
         _frames.Writer.TryWrite(parsed.Value ?? new ErrorFrame(ChatSessionActor.UnreadableFrameCode, parsed.Error!.Message));

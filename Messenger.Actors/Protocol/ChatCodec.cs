@@ -140,7 +140,7 @@ public static class ChatCodec
         return count;
     }
 
-    public static byte[] EncodeCommand(ClientCommand command) => WriteLine(command, static (w, command) =>
+    public static byte[] EncodeCommand(ClientCommand command) => WriteLine(w =>
     {
         switch (command)
         {
@@ -176,7 +176,7 @@ public static class ChatCodec
         }
     });
 
-    public static byte[] EncodeTicketRequest(TicketRequest request) => WriteLine(request, static (w, request) =>
+    public static byte[] EncodeTicketRequest(TicketRequest request) => WriteLine(w =>
     {
         w.WriteString("ticket", request.Ticket);
         w.WriteNumber("offset", request.Offset);
@@ -184,7 +184,7 @@ public static class ChatCodec
 
     // ---------------------------------------------------------------- server -> client
 
-    public static byte[] Encode(ServerFrame frame) => frame is FrameBatch batch ? Concatenate(batch.Frames) : WriteLine(frame, static (w, frame) =>
+    public static byte[] Encode(ServerFrame frame) => frame is FrameBatch batch ? Concatenate(batch.Frames) : WriteLine(w =>
     {
         switch (frame)
         {
@@ -399,71 +399,41 @@ public static class ChatCodec
     }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
-    /// <summary>The writer <see cref="WriteLine"/> reuses on this thread (reset per line), over <see cref="_buffer"/>.</summary>
-    [ThreadStatic] private static Utf8JsonWriter? _writer;
 
-    /// <summary>One JSON object and its newline; <paramref name="body"/> is static (it gets its state), so a line allocates only its bytes.</summary>
-    private static byte[] WriteLine<T>(T state, Action<Utf8JsonWriter, T> body)
+    private static byte[] WriteLine(Action<Utf8JsonWriter> body)
     {
         var buffer = _buffer ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
-        var w = _writer ??= new Utf8JsonWriter(buffer, WriterOptions);
-        w.Reset(buffer);
-        w.WriteStartObject();
-        body(w, state);
-        w.WriteEndObject();
-        w.Flush();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
         var line = new byte[buffer.WrittenCount + 1];
         buffer.WrittenSpan.CopyTo(line);
         line[^1] = (byte)'\n';
         return line;
     }
 
-    /// <summary>
-    /// The top-level fields we know, read in one pass; others are skipped. A field is kept by its
-    /// index in <see cref="KnownStringFields"/> or <see cref="KnownIntegerFields"/>, and one instance
-    /// per thread is reset for each line: parsing a line allocates only the strings it returns.
-    /// </summary>
+    /// <summary>The top-level fields we know, read in one pass; others are skipped.</summary>
     private sealed class Fields
     {
         public string? Type;
         public bool TypeMistyped;
-        private readonly string?[] _strings = new string?[KnownStringFields.Length];
-        private readonly long[] _integers = new long[KnownIntegerFields.Length];
-        /// <summary>Bit i: field i was present (a string field's value may still be null: not a string).</summary>
-        private int _stringsPresent, _integersPresent;
-        /// <summary>Bit i: integer field i held an integer.</summary>
-        private int _integersValid;
+        private readonly Dictionary<string, string?> _strings = new(4);
+        private readonly Dictionary<string, long?> _integers = new(2);
 
-        public void Reset()
-        {
-            Type = null;
-            TypeMistyped = false;
-            Array.Clear(_strings);
-            _stringsPresent = _integersPresent = _integersValid = 0;
-        }
+        public void SetString(string name, string? value) => _strings[name] = value;
 
-        public void SetString(int field, string? value)
-        {
-            _strings[field] = value;
-            _stringsPresent |= 1 << field;
-        }
-
-        public void SetInteger(int field, long? value)
-        {
-            _integers[field] = value ?? 0;
-            _integersPresent |= 1 << field;
-            if (value is null) _integersValid &= ~(1 << field);
-            else _integersValid |= 1 << field;
-        }
+        public void SetInteger(string name, long? value) => _integers[name] = value;
 
         /// <summary>An absent field is null; a present one must be a string.</summary>
         public bool OptionalString(string name, out string? value, out ProtocolError? error)
         {
             error = null;
-            int field = Array.IndexOf(KnownStringFields, name);
-            value = _strings[field];
-            if ((_stringsPresent & 1 << field) == 0 || value is not null) return true;
+            if (!_strings.TryGetValue(name, out value)) return true;
+            if (value is not null) return true;
             error = Bad($"\"{name}\" must be a string");
             return false;
         }
@@ -472,9 +442,8 @@ public static class ChatCodec
         public bool OptionalLong(string name, out long? value, out ProtocolError? error)
         {
             error = null;
-            int field = Array.IndexOf(KnownIntegerFields, name);
-            value = (_integersValid & 1 << field) != 0 ? _integers[field] : null;
-            if ((_integersPresent & 1 << field) == 0 || value is not null) return true;
+            if (!_integers.TryGetValue(name, out value)) return true;
+            if (value is not null) return true;
             error = Bad($"\"{name}\" must be an integer");
             return false;
         }
@@ -482,39 +451,18 @@ public static class ChatCodec
         /// <summary>A missing or non-string field is bad_request.</summary>
         public bool RequireString(string name, out string? value, out ProtocolError? error)
         {
-            int field = Array.IndexOf(KnownStringFields, name);
-            value = _strings[field];
-            if (value is not null) { error = null; return true; }
-            error = Bad((_stringsPresent & 1 << field) != 0 ? $"\"{name}\" must be a string" : $"missing \"{name}\"");
+            if (_strings.TryGetValue(name, out value) && value is not null) { error = null; return true; }
+            error = Bad(_strings.ContainsKey(name) ? $"\"{name}\" must be a string" : $"missing \"{name}\"");
             return false;
         }
     }
 
     private static readonly string[] KnownStringFields = ["user", "text", "to", "file", "via", "ticket", "room", "password", "old", "new"];
     private static readonly string[] KnownIntegerFields = ["offset", "before", "limit"];
-    /// <summary>The command types, so that a line's type is one of these strings, not a new one.</summary>
-    private static readonly string[] KnownTypes =
-        ["say", "ping", "pm", "join", "part", "history", "hello", "who", "rooms", "register", "passwd", "bye", "files", "get"];
-    private static readonly byte[][] KnownStringFieldsUtf8 = [.. KnownStringFields.Select(Encoding.UTF8.GetBytes)];
-    private static readonly byte[][] KnownIntegerFieldsUtf8 = [.. KnownIntegerFields.Select(Encoding.UTF8.GetBytes)];
-    private static readonly byte[][] KnownTypesUtf8 = [.. KnownTypes.Select(Encoding.UTF8.GetBytes)];
-
-    [ThreadStatic] private static Fields? _fields;
-
-    /// <summary>The index in <paramref name="names"/> of the reader's current token's text (a property name or a string), or -1; compared as UTF-8, unescaped, without making a string.</summary>
-    private static int IndexOfText(ref Utf8JsonReader reader, byte[][] names)
-    {
-        for (int i = 0; i < names.Length; i++)
-        {
-            if (reader.ValueTextEquals(names[i])) return i;
-        }
-        return -1;
-    }
 
     private static bool TryReadObject(ReadOnlySpan<byte> line, out Fields fields, out ProtocolError? error)
     {
-        fields = _fields ??= new Fields();
-        fields.Reset();
+        fields = new Fields();
         error = null;
         if (!Utf8.IsValid(line))
         {
@@ -531,28 +479,21 @@ public static class ChatCodec
             }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                bool isType = reader.ValueTextEquals("type"u8);
-                int integerField = isType ? -1 : IndexOfText(ref reader, KnownIntegerFieldsUtf8);
-                int stringField = isType || integerField >= 0 ? -1 : IndexOfText(ref reader, KnownStringFieldsUtf8);
+                string name = reader.GetString()!;
                 reader.Read();
                 var token = reader.TokenType;
-                if (isType)
+                if (name == "type")
                 {
-                    if (token == JsonTokenType.String)
-                    {
-                        int known = IndexOfText(ref reader, KnownTypesUtf8);
-                        fields.Type = known >= 0 ? KnownTypes[known] : reader.GetString();
-                        fields.TypeMistyped = false;
-                    }
+                    if (token == JsonTokenType.String) { fields.Type = reader.GetString(); fields.TypeMistyped = false; }
                     else { fields.Type = null; fields.TypeMistyped = true; }
                 }
-                else if (integerField >= 0)
+                else if (Array.IndexOf(KnownIntegerFields, name) >= 0)
                 {
-                    fields.SetInteger(integerField, token == JsonTokenType.Number && reader.TryGetInt64(out long integer) ? integer : null);
+                    fields.SetInteger(name, token == JsonTokenType.Number && reader.TryGetInt64(out long integer) ? integer : null);
                 }
-                else if (stringField >= 0)
+                else if (Array.IndexOf(KnownStringFields, name) >= 0)
                 {
-                    fields.SetString(stringField, token == JsonTokenType.String ? reader.GetString() : null);
+                    fields.SetString(name, token == JsonTokenType.String ? reader.GetString() : null);
                 }
                 if (token is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
             }

@@ -1,15 +1,8 @@
 namespace Messenger.Protocol;
 
-/// <summary>Takes the lines a <see cref="LineFramer"/> cuts: the reader itself, so feeding it allocates no delegate.</summary>
-public interface ILineConsumer
-{
-    /// <summary>One complete line; the span is valid only during the call.</summary>
-    void OnLine(ReadOnlySpan<byte> line);
-}
-
 /// <summary>
 /// Splits a TCP byte stream into lines. Pure and allocation-light: complete lines come out
-/// without their <c>\n</c> or <c>\r\n</c>, as spans over the bytes fed (no copy per line); only the start of
+/// without their <c>\n</c> or <c>\r\n</c>, copied straight from the bytes fed; only the start of
 /// a line whose end has not arrived yet is kept, in a buffer that exists only while it does (an
 /// idle connection, whose pings arrive whole, holds none). A line longer than the limit is
 /// refused as soon as it passes the limit, even before its newline arrives, so a client cannot
@@ -37,11 +30,10 @@ public sealed class LineFramer
 
     /// <summary>
     /// Appends <paramref name="data"/> and hands every complete, non-blank line to
-    /// <paramref name="consumer"/>, which must not keep the span: it is valid only during the call.
-    /// Returns false (and stops) once a line exceeds the limit;
+    /// <paramref name="onLine"/>. Returns false (and stops) once a line exceeds the limit;
     /// the framer is then unusable, as the connection is about to be closed.
     /// </summary>
-    public bool Feed(ReadOnlySpan<byte> data, ILineConsumer consumer)
+    public bool Feed(ReadOnlySpan<byte> data, Action<byte[]> onLine)
     {
         while (!data.IsEmpty)
         {
@@ -65,7 +57,8 @@ public sealed class LineFramer
             }
             if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
             if (line.Length > _maxLineBytes) return false;
-            if (line.Length > 0) consumer.OnLine(line);
+            // The consumer gets its own copy: lines outlive the bytes they arrived in.
+            if (line.Length > 0) onLine(line.ToArray());
             _count = 0;
             _buffer = null;
             data = data[(newline + 1)..];

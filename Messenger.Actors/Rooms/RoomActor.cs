@@ -82,7 +82,6 @@ public sealed class RoomActor : ReceivePersistentActor
     private readonly Dictionary<IActorRef, Member> _members = new();
     private readonly List<RoomCheckpoint> _checkpoints = new();
     private readonly List<MessageFrame> _stored = new(); // stored, not yet told to the members
-    private Action<RoomMessagePosted>? _onPosted;
     private RoomTail _tail;
     private long _deletedUpTo;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
@@ -262,22 +261,19 @@ public sealed class RoomActor : ReceivePersistentActor
             RecipientOf(Sender).Send(NotMember(_name), _lane, Self);
             return;
         }
-        PersistAsync(new RoomMessagePosted(post.User, post.Text, _clock()), _onPosted ??= Posted);
-    }
-
-    /// <summary>Its delegate, made once (<see cref="_onPosted"/>), not per message.</summary>
-    private void Posted(RoomMessagePosted posted)
-    {
-        long id = LastSequenceNr;
-        _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
-        _stored.Add(new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id));
-        if (_stored.Count >= _settings.FanOutBatch) TellStoredMessages();
-        else if (_stored.Count == 1) Self.Tell(TellStored.Instance);
-        if (id % _settings.SnapshotEvery == 0)
+        PersistAsync(new RoomMessagePosted(post.User, post.Text, _clock()), posted =>
         {
-            _checkpoints.Add(new RoomCheckpoint(id, posted.Ts));
-            SaveSnapshot(new RoomSnapshot(_tail.Entries, _deletedUpTo, [.. _checkpoints]));
-        }
+            long id = LastSequenceNr;
+            _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
+            _stored.Add(new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id));
+            if (_stored.Count >= _settings.FanOutBatch) TellStoredMessages();
+            else if (_stored.Count == 1) Self.Tell(TellStored.Instance);
+            if (id % _settings.SnapshotEvery == 0)
+            {
+                _checkpoints.Add(new RoomCheckpoint(id, posted.Ts));
+                SaveSnapshot(new RoomSnapshot(_tail.Entries, _deletedUpTo, [.. _checkpoints]));
+            }
+        });
     }
 
     private void History(GetHistory request)

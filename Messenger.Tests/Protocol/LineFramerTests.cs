@@ -5,18 +5,13 @@ namespace Messenger.Tests.Protocol;
 
 public class LineFramerTests
 {
-    private sealed class Lines(List<string> lines) : ILineConsumer
-    {
-        public void OnLine(ReadOnlySpan<byte> line) => lines.Add(Encoding.UTF8.GetString(line));
-    }
-
     private static (bool Ok, List<string> Lines) Feed(LineFramer framer, params string[] chunks)
     {
         var lines = new List<string>();
         bool ok = true;
         foreach (var chunk in chunks)
         {
-            ok = framer.Feed(Encoding.UTF8.GetBytes(chunk), new Lines(lines));
+            ok = framer.Feed(Encoding.UTF8.GetBytes(chunk), l => lines.Add(Encoding.UTF8.GetString(l)));
             if (!ok) break;
         }
         return (ok, lines);
@@ -83,7 +78,7 @@ public class LineFramerTests
     {
         var framer = new LineFramer(10);
         Assert.True(Feed(framer, new string('a', 10)).Ok);
-        Assert.False(framer.Feed("b"u8, new Lines([])));
+        Assert.False(framer.Feed("b"u8, _ => { }));
     }
 
     [Fact]
