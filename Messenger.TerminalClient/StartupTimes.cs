@@ -6,8 +6,9 @@ namespace Messenger.TerminalClient;
 /// <summary>
 /// Where a headless command's time went before its real work started (the first data byte of a
 /// download, the message of <c>say</c>): each phase is marked as it ends and printed as one line.
-/// When the command runs as its own process, the runtime's start-up (launch to <c>Main</c>) is
-/// the first phase; the process start time is read only when the line is printed.
+/// When the command runs as its own process, the first phase (<c>runtime</c>) is launch until the
+/// command's action starts: the runtime's start-up, <c>Main</c> and reading the command line. The
+/// process start time is read only when the line is printed.
 /// </summary>
 public sealed class StartupTimes(bool ownProcess)
 {
