@@ -175,13 +175,15 @@ public sealed class ConnectionActor : UntypedActor
 
     /// <summary>
     /// A name was asked for; everything the client sends meanwhile waits for the answer. The
-    /// welcome is queued by the <see cref="PresenceActor"/> before it tells <see cref="NameClaimed"/>.
+    /// welcome is queued by the <see cref="PresenceActor"/> before it tells <see cref="NameClaimed"/>;
+    /// a frame for the name that comes first (a private message: the claim delivers as soon as it
+    /// is granted, the welcome may be a batch window later) waits for it too, so it follows the welcome.
     /// </summary>
     private void AwaitingClaim(object message)
     {
         switch (message)
         {
-            case Inbound or InboundError or LoginDeadline or DisplacedBeforeLogin: // the answer decides what they mean
+            case Inbound or InboundError or LoginDeadline or DisplacedBeforeLogin or ServerFrame: // the answer decides what they mean
                 Hold(message);
                 break;
             case NameClaimed claimed:
@@ -352,8 +354,8 @@ public sealed class ConnectionActor : UntypedActor
     /// <summary>
     /// Acts on the held messages now, in order, as if they had just arrived (as Akka's
     /// <c>UnstashAll</c> would, just before the mailbox's next): from the first that has to wait
-    /// again, they are held again, still in order. Only input and login timers are held, and acting
-    /// on them never releases held messages itself.
+    /// again, they are held again, still in order. Only input, login timers and frames that came
+    /// before the welcome are held, and acting on them never releases held messages itself.
     /// </summary>
     private void ReleaseHeld()
     {

@@ -137,6 +137,22 @@ public class ConnectionActorSpec : TestKit
     }
 
     [Fact]
+    public void Connection_must_write_a_private_message_that_beats_the_welcome_after_it()
+    {
+        var connection = Start();
+        Send("{\"type\":\"hello\",\"user\":\"alice\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        // The claim is granted and hands over a PM before the presence actor has queued the welcome.
+        connection.Tell(new PrivateMessageFrame("bob", "alice", "early", 1), _registry.Ref);
+        ExpectNoFrameFor(TimeSpan.FromMilliseconds(100));
+        var welcome = new WelcomeFrame("alice", ["alice", "bob"]);
+        Outboxes.Get(Sys).Find(connection)!.Write(ChatCodec.EncodeWelcome(welcome), new OutboundQueue.FlushLane());
+        connection.Tell(new NameClaimed(welcome), _registry.Ref);
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
+        Assert.Equal("early", Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Text);
+    }
+
+    [Fact]
     public void Connection_must_route_say_pm_who_and_file_requests_as_typed_messages()
     {
         var connection = LoggedIn("alice");
