@@ -515,10 +515,20 @@ public sealed class ConnectionActor : UntypedActor
         Context.Stop(Self);
     }
 
-    /// <summary>Tells the registry we leave; false if we were not logged in.</summary>
+    /// <summary>
+    /// Tells the registry we leave; false if we were not logged in. The rooms whose entities we know
+    /// hear it from us first: the part then reaches them before our death-watch does, so they
+    /// announce why we left (slow, quit), not <c>disconnected</c>. The registry tells every room
+    /// we joined as well (a room joined meanwhile, or one whose entity moved); a part for someone who
+    /// is no longer a member is ignored.
+    /// </summary>
     private bool LeaveRegistry(string reason)
     {
         if (_name is null) return false;
+        foreach (var (entity, room) in _roomEntities ?? [])
+        {
+            if (InRoom(room)) entity.Tell(new PartRoom(_name, reason));
+        }
         _services.Registry.Tell(new LeaveChat(reason, _joinedRooms));
         _name = null;
         return true;

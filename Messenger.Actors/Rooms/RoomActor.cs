@@ -118,7 +118,9 @@ public sealed class RoomActor : ReceivePersistentActor
         Command<GetHistory>(History);
         Command<TellStored>(_ => TellStoredMessages());
         Command<AwaitRoomReady>(_ => Sender.Tell(new RoomReady(_name, _tail.LastId)));
-        Command<Terminated>(t => RemoveMember(t.ActorRef, LeaveReasons.Disconnected));
+        // A member that said why it leaves (a part on its way through the deferral below) goes with that reason.
+        Command<Terminated>(t => RemoveMember(t.ActorRef,
+            _members.TryGetValue(t.ActorRef, out var gone) && gone.Leaving is { } reason ? reason : LeaveReasons.Disconnected));
         Command<ReceiveTimeout>(_ =>
         {
             if (_members.Count == 0) Context.Parent.Tell(new Passivate(StopEntity.Instance));
@@ -150,7 +152,8 @@ public sealed class RoomActor : ReceivePersistentActor
     private bool AnnouncesPresence => _name != RoomNames.Lobby;
 
     /// <summary>A member: its name, and how its frames reach it.</summary>
-    private readonly record struct Member(string User, Recipient To);
+    /// <param name="Leaving">Why it is leaving, once its <see cref="PartRoom"/> came and waits for the messages before it.</param>
+    private readonly record struct Member(string User, Recipient To, string? Leaving = null);
 
     public static ErrorFrame NotMember(string room) =>
         new(ErrorCodes.NotMember, $"you are not in \"{room}\"; join it first: {{\"type\":\"join\",\"room\":\"{room}\"}}");
@@ -233,6 +236,7 @@ public sealed class RoomActor : ReceivePersistentActor
         // Deferred: runs after the handlers of every message still being written, so the member
         // gets the messages accepted before it left (its own included), then its left, then the
         // confirmation.
+        _members[actor] = _members[actor] with { Leaving = part.Reason };
         DeferAsync(part, p =>
         {
             TellStoredMessages();
