@@ -28,30 +28,6 @@ public sealed class SqliteJournalTableTests : IDisposable
         _data.Dispose();
     }
 
-    /// <summary>Persists each text it is told and answers its sequence number; "recovered" answers what it recovered.</summary>
-    private sealed class Writer : ReceivePersistentActor
-    {
-        private readonly List<string> _recovered = new();
-
-        public Writer(string id)
-        {
-            PersistenceId = id;
-            Recover<RoomMessagePosted>(e => _recovered.Add(e.Text));
-            Command<string>(text =>
-            {
-                if (text == "recovered")
-                {
-                    Sender.Tell(_recovered.ToArray());
-                    return;
-                }
-                var replyTo = Sender;
-                Persist(new RoomMessagePosted("w", text, 1), _ => replyTo.Tell(LastSequenceNr));
-            });
-        }
-
-        public override string PersistenceId { get; }
-    }
-
     private Config ServerConfigFor() => ServerConfig.Load(overrides: ConfigurationFactory.ParseString($$"""
         messenger.data = {{System.Text.Json.JsonSerializer.Serialize(_data.Path)}}
         akka.actor.provider = local
@@ -85,16 +61,16 @@ public sealed class SqliteJournalTableTests : IDisposable
 
     private static async Task<long[]> Write(ActorSystem system, string id, params string[] texts)
     {
-        var writer = system.ActorOf(Props.Create(() => new Writer(id)));
+        var writer = system.ActorOf(Props.Create(() => new TextJournalWriter(id)));
         var stored = new List<long>();
-        foreach (var text in texts) stored.Add(await writer.Ask<long>(text, Timeout));
+        foreach (var text in texts) stored.Add((await writer.Ask<TextStored>(text, Timeout)).SequenceNr);
         await writer.GracefulStop(Timeout);
         return stored.ToArray();
     }
 
     private static async Task<string[]> Recovered(ActorSystem system, string id)
     {
-        var writer = system.ActorOf(Props.Create(() => new Writer(id)));
+        var writer = system.ActorOf(Props.Create(() => new TextJournalWriter(id)));
         var texts = await writer.Ask<string[]>("recovered", Timeout);
         await writer.GracefulStop(Timeout);
         return texts;
