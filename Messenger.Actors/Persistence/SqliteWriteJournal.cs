@@ -26,10 +26,13 @@ namespace Messenger.Persistence;
 /// each batch through a stream and two tasks, each a thread-pool hop (bench/README.md finding 12).
 /// A write is acknowledged only once its transaction has committed, so nothing acknowledged is
 /// lost if the process is killed. Commits are at least <c>messenger.sqlite-commit-interval</c>
-/// apart: what arrives within it waits for the first write after it or for a <see cref="CommitDue"/>
-/// timer at its end, so under load one transaction stores the writes of several
-/// milliseconds and each room tells its members those messages together (bench/README.md
-/// finding 13). PostgreSQL keeps the plugin's own path (hocon/server.hocon).
+/// apart: a write after a quiet interval is committed at once; one that arrives within the interval
+/// after a commit starts a periodic timer (<see cref="CommitDue"/>) that commits at the interval's
+/// end and then once per interval what arrived since, until a tick finds nothing to store and stops
+/// it. So under load one transaction stores the writes of an interval and each room tells its
+/// members those messages together (bench/README.md finding 13), and a busy journal sets no timer
+/// per commit: re-arming a one-shot timer woke the timer thread once more per commit
+/// (bench/README.md, session 14). PostgreSQL keeps the plugin's own path (hocon/server.hocon).
 /// </summary>
 public sealed class SqliteWriteJournal : SqlWriteJournal
 {
@@ -96,19 +99,21 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     private SqliteConnection? _connection;
     private InsertCommand? _insert;
     private bool _commitQueued;
-    private bool _commitTimerSet;
     /// <summary>
-    /// Tells <see cref="CommitDue"/> at the end of a held interval. A .NET timer, not Akka's
-    /// scheduler, whose 10 ms tick would stretch every interval to the next tick: a room keeps one
-    /// write in flight, so its next write arrives just after a commit and always waits for this timer.
+    /// Tells <see cref="_tick"/> once per commit interval while writes keep coming; null while the
+    /// journal is quiet. A .NET timer, not Akka's scheduler, whose 10 ms tick would stretch every
+    /// interval to the next tick: a room keeps one write in flight, so its next write arrives just
+    /// after a commit and always waits for this timer.
     /// </summary>
     private Timer? _commitTimer;
+    /// <summary>What <see cref="_commitTimer"/> tells: one per timer, so a tick of a stopped timer is known and ignored.</summary>
+    private CommitDue? _tick;
     private TimeSpan _lastCommit; // MonotonicClock time: zero is long enough ago
 
     /// <summary>The journal's cue to store what is pending: it queues behind the writes already in its mailbox.</summary>
     private sealed record Commit { public static readonly Commit Instance = new(); }
-    /// <summary>The end of a commit interval that held writes back.</summary>
-    private sealed record CommitDue : IDeadLetterSuppression { public static readonly CommitDue Instance = new(); }
+    /// <summary>A tick of the commit timer: the end of a commit interval.</summary>
+    private sealed class CommitDue : IDeadLetterSuppression;
 
     /// <summary>One <see cref="WriteMessagesAsync"/> call: its writes, and its answer once they are stored.</summary>
     private sealed record PendingWrite(AtomicWrite[] Writes, TaskCompletionSource<IImmutableList<Exception>> Stored);
@@ -120,7 +125,9 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     {
         _connectionString = journalConfig.GetString("connection-string");
         _busyTimeoutMs = (int)Context.System.Settings.Config.GetTimeSpan("messenger.sqlite-busy-timeout").TotalMilliseconds;
-        _commitInterval = Context.System.Settings.Config.GetTimeSpan("messenger.sqlite-commit-interval");
+        // In whole milliseconds, as the timer counts them.
+        _commitInterval = TimeSpan.FromMilliseconds(Math.Ceiling(
+            Context.System.Settings.Config.GetTimeSpan("messenger.sqlite-commit-interval").TotalMilliseconds));
         _serialization = Context.System.Serialization;
         _json = EventSerializer.CreateWriter(_buffer);
     }
@@ -135,7 +142,7 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
         // Completed on this journal's thread, where the base class tells the writers at once.
         var stored = new TaskCompletionSource<IImmutableList<Exception>>();
         _pending.Add(new PendingWrite(messages.ToArray(), stored));
-        if (!_commitQueued)
+        if (_commitTimer is null && !_commitQueued) // else the next tick stores it
         {
             _commitQueued = true;
             Self.Tell(Commit.Instance, Self);
@@ -149,19 +156,23 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
         {
             case Commit:
                 _commitQueued = false;
-                break;
-            case CommitDue:
-                _commitTimerSet = false;
-                break;
+                if (_commitTimer is null) StoreOrStartTimer();
+                return true;
+            case CommitDue tick:
+                if (tick != _tick) return true; // a stopped timer's
+                if (_pending.Count > 0) StorePending();
+                else StopTimer();
+                return true;
             default:
                 return base.ReceivePluginInternal(message);
         }
-        StorePendingWhenDue();
-        return true;
     }
 
-    /// <summary>Stores what is pending if the last commit was at least the commit interval ago; else sets a timer for its end.</summary>
-    private void StorePendingWhenDue()
+    /// <summary>
+    /// Stores what is pending if the last commit was at least the commit interval ago; else starts
+    /// the timer, which ticks at the interval's end and then once per interval while there are writes.
+    /// </summary>
+    private void StoreOrStartTimer()
     {
         if (_pending.Count == 0) return;
         var wait = _lastCommit + _commitInterval - MonotonicClock.Now;
@@ -170,14 +181,16 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
             StorePending();
             return;
         }
-        if (_commitTimerSet) return;
-        _commitTimerSet = true;
-        if (_commitTimer is null)
-        {
-            var self = Self;
-            _commitTimer = new Timer(_ => self.Tell(CommitDue.Instance, self), null, Timeout.Infinite, Timeout.Infinite);
-        }
-        _commitTimer.Change(wait, Timeout.InfiniteTimeSpan);
+        var self = Self;
+        var tick = _tick = new CommitDue();
+        _commitTimer = new Timer(_ => self.Tell(tick, self), null, wait, _commitInterval);
+    }
+
+    private void StopTimer()
+    {
+        _commitTimer?.Dispose();
+        _commitTimer = null;
+        _tick = null;
     }
 
     /// <summary>Stores every pending write in one transaction, then answers each of them.</summary>
@@ -296,7 +309,7 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
 
     protected override void PostStop()
     {
-        _commitTimer?.Dispose();
+        StopTimer();
         foreach (var write in _pending) write.Stored.TrySetException(new InvalidOperationException("the journal stopped"));
         _pending.Clear();
         CloseConnection();
