@@ -31,13 +31,16 @@ public sealed record AnswerWritten(string? JoinedRoom = null) { public static re
 /// What every chat connection of a node talks to, and its settings: one instance shared by all of
 /// them (as separate constructor arguments they cost 64 bytes more on each connection).
 /// </summary>
+/// <param name="Rooms">The room region: room chat is told to it as <see cref="ToRoom"/>.</param>
+/// <param name="RoomDirectory">Answers <c>rooms</c>.</param>
 /// <param name="TicketOffice">Null when the server offers no files.</param>
-public sealed record ConnectionServices(IActorRef Registry, IActorRef Rooms, IActorRef Accounts, IActorRef? TicketOffice, ChatSettings Settings);
+public sealed record ConnectionServices(IActorRef Registry, IActorRef Rooms, IActorRef RoomDirectory, IActorRef Accounts,
+    IActorRef? TicketOffice, ChatSettings Settings);
 
 /// <summary>
 /// One client's control-channel connection. Lines enter through <see cref="ChatInput"/>, the
 /// connection's reading loop, which parses them and tells this actor typed <see cref="Inbound"/>
-/// commands. From here only typed messages travel: room chat to the <see cref="RoomDirectory"/>, logins and private messages to
+/// commands. From here only typed messages travel: room chat to the room region (<see cref="ToRoom"/>), logins and private messages to
 /// the <see cref="UsernameRegistry"/>, <c>register</c> and <c>passwd</c> to the <see cref="AccountDirectory"/>, file requests to the <see cref="TicketOffice"/>. What comes back
 /// leaves through the bounded <see cref="OutboundQueue"/>: the rooms and the presence actor of this
 /// node put their frames into it themselves (it is in <see cref="Outboxes"/> while this actor
@@ -396,7 +399,7 @@ public sealed class ConnectionActor : UntypedActor
                 _services.Rooms.Tell(new ToRoom(part.Room, new PartRoom(_name!, LeaveReasons.Part)));
                 return;
             case HistoryCommand history: Ask(_services.Rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
-            case RoomsCommand: Ask(_services.Rooms, ListRooms.Instance, typeof(RoomsFrame)); return;
+            case RoomsCommand: Ask(_services.RoomDirectory, ListRooms.Instance, typeof(RoomsFrame)); return;
             case RegisterCommand register: Ask(_services.Registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
             case PasswdCommand passwd: Ask(_services.Accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
             case PmCommand pm: _services.Registry.Tell(new SendPrivate(pm.To, pm.Text)); return;

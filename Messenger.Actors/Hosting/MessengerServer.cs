@@ -104,7 +104,7 @@ public sealed class MessengerServer : IAsyncDisposable
             system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings, RudpServerLimits.FromConfig(config)), "file-udp");
             system.Log.Info("file channel (udp) listening on {0}", udpEndpoint);
 
-            var connectionServices = new ConnectionServices(registry, rooms, accounts, tickets, chatSettings);
+            var connectionServices = new ConnectionServices(registry, rooms, chat.RoomDirectory, accounts, tickets, chatSettings);
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
                 new IPEndPoint(bind, config.GetInt("messenger.chat.port")),
                 connection => ConnectionActor.Props(connection, connectionServices), chatListener), "chat");

@@ -16,6 +16,15 @@ namespace Messenger.Rooms;
 // ---- messages (wrapped in ToRoom; Sender is always the member's ConnectionActor) ----
 
 /// <summary>
+/// A message for the room <paramref name="Room"/> (a normalized name), told to the room region
+/// (<see cref="Messenger.Hosting.ChatServices.Rooms"/>); the sender is the member speaking.
+/// </summary>
+public sealed record ToRoom(string Room, object Command) : IEntityEnvelope, ICrossNodeMessage
+{
+    string IEntityEnvelope.EntityId => Room;
+}
+
+/// <summary>
 /// Join the room as <paramref name="User"/>. An explicit join is confirmed with the member list and
 /// recent history. <paramref name="AtLogin"/>: the lobby at login, sent by the
 /// <see cref="Messenger.Chat.PresenceActor"/> after the welcome; nothing is answered.

@@ -5,12 +5,6 @@ using Messenger.Protocol;
 
 namespace Messenger.Rooms;
 
-/// <summary>A message for the room <paramref name="Room"/> (a normalized name); the sender is the member speaking.</summary>
-public sealed record ToRoom(string Room, object Command) : IEntityEnvelope, ICrossNodeMessage
-{
-    string IEntityEnvelope.EntityId => Room;
-}
-
 /// <summary>Ask for the rooms people are in, on every node; the reply is a <see cref="RoomsFrame"/>.</summary>
 public sealed record ListRooms { public static readonly ListRooms Instance = new(); }
 
@@ -21,45 +15,20 @@ public sealed record RoomOccupancy(string Room, int Members);
 public sealed record GetRoomCounts : ICrossNodeMessage { public static readonly GetRoomCounts Instance = new(); }
 public sealed record RoomCounts(IReadOnlyList<RoomEntry> Rooms) : ICrossNodeMessage;
 
-/// <summary>The region this directory fronts, given once it has started.</summary>
-public sealed record UseRegion(IActorRef Region);
-
 /// <summary>
-/// A node's door to the rooms, which are sharded entities (<see cref="EntityDirectory"/>, kind
-/// <c>room</c>): connections send it <see cref="ToRoom"/> and it forwards to the region, which
-/// delivers to the room's entity on whichever node hosts it. It also counts the members of the
-/// rooms hosted on this node, and answers <c>rooms</c> by asking every node's directory.
+/// A node's list of its rooms: it counts the members of the rooms hosted on this node (each room
+/// tells it after every change) and answers <c>rooms</c> by asking every node's directory. Room
+/// chat does not pass here: it is told to the room region (<see cref="ToRoom"/>), which delivers to
+/// the room's entity on whichever node hosts it.
 /// </summary>
-public sealed class RoomDirectory : ReceiveActor, IWithUnboundedStash
+public sealed class RoomDirectory : ReceiveActor
 {
     private readonly TimeSpan _listTimeout;
     private readonly SortedDictionary<string, int> _occupied = new(StringComparer.Ordinal);
-    private IActorRef _region = ActorRefs.Nobody;
 
     public RoomDirectory(TimeSpan listTimeout)
     {
         _listTimeout = listTimeout;
-        AwaitingRegion();
-    }
-
-    public IStash Stash { get; set; } = null!;
-
-    public static Props Props(TimeSpan listTimeout) => Akka.Actor.Props.Create(() => new RoomDirectory(listTimeout));
-
-    private void AwaitingRegion()
-    {
-        Receive<UseRegion>(use =>
-        {
-            _region = use.Region;
-            Become(Routing);
-            Stash.UnstashAll();
-        });
-        ReceiveAny(_ => Stash.Stash());
-    }
-
-    private void Routing()
-    {
-        Receive<ToRoom>(envelope => _region.Forward(envelope));
         Receive<RoomOccupancy>(o =>
         {
             if (o.Members > 0) _occupied[o.Room] = o.Members;
@@ -68,6 +37,8 @@ public sealed class RoomDirectory : ReceiveActor, IWithUnboundedStash
         Receive<GetRoomCounts>(_ => Sender.Tell(LocalCounts()));
         Receive<ListRooms>(_ => ListEverywhere());
     }
+
+    public static Props Props(TimeSpan listTimeout) => Akka.Actor.Props.Create(() => new RoomDirectory(listTimeout));
 
     private RoomCounts LocalCounts() => new(_occupied.Select(p => new RoomEntry(p.Key, p.Value)).ToArray());
 

@@ -49,7 +49,7 @@ public class ConnectionActorSpec : TestKit
         _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: clientReadsAtMost, resumeWriterThreshold: clientReadsAtMost / 2));
         _transport = new PipeConnectionContext(new DuplexPipe(_toServer.Reader, _toClient.Writer));
         return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport),
-            new ConnectionServices(_registry.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings())));
+            new ConnectionServices(_registry.Ref, _rooms.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings())));
     }
 
     private void Send(string text)

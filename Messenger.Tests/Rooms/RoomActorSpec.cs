@@ -9,12 +9,13 @@ using Messenger.Tests.Support;
 
 namespace Messenger.Tests.Rooms;
 
-/// <summary>Rooms through their directory, on the in-memory journal.</summary>
+/// <summary>Rooms through their region, on the in-memory journal.</summary>
 public class RoomActorSpec : TestKit
 {
     private const long Ts = 1764000000000;
     private readonly RoomSettings _settings;
     private readonly IActorRef _rooms;
+    private readonly IActorRef _directory;
 
     public RoomActorSpec() : base(InMemoryPersistence.Config("""
         messenger.rooms.tail-size = 20
@@ -26,7 +27,7 @@ public class RoomActorSpec : TestKit
     {
         _settings = RoomSettings.FromConfig(Sys.Settings.Config);
         ClusterOfOne.Join(Sys);
-        _rooms = ChatServices.StartRooms(Sys, _settings, () => Ts);
+        (_rooms, _directory) = ChatServices.StartRooms(Sys, _settings, () => Ts);
     }
 
     private TestProbe Joined(string room, string user)
@@ -168,7 +169,7 @@ public class RoomActorSpec : TestKit
         Joined("a", "u"); Joined("b", "u"); Joined("c", "u");
         _rooms.Tell(new ToRoom("d", new JoinRoom("u")), stranger.Ref);
         Assert.Equal(ErrorCodes.TooManyRooms, stranger.ExpectMsg<ErrorFrame>().Code);
-        _rooms.Tell(ListRooms.Instance, stranger.Ref);
+        _directory.Tell(ListRooms.Instance, stranger.Ref);
         Assert.Equal([new RoomEntry("a", 1), new RoomEntry("b", 1), new RoomEntry("c", 1)], stranger.ExpectMsg<RoomsFrame>().Rooms);
     }
 
@@ -199,7 +200,7 @@ public class RoomRetentionSpec : TestKit
     public void Retention_must_delete_old_messages_and_history_must_stop_there()
     {
         ClusterOfOne.Join(Sys);
-        var rooms = ChatServices.StartRooms(Sys, RoomSettings.FromConfig(Sys.Settings.Config), () => 1);
+        var (rooms, _) = ChatServices.StartRooms(Sys, RoomSettings.FromConfig(Sys.Settings.Config), () => 1);
         var alice = CreateTestProbe();
         rooms.Tell(new ToRoom("r", new JoinRoom("alice")), alice.Ref);
         alice.ExpectMsg<JoinedFrame>();
