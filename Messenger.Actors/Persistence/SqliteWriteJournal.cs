@@ -112,7 +112,7 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
 
     /// <summary>The journal's cue to store what is pending: it queues behind the writes already in its mailbox.</summary>
     private sealed record Commit { public static readonly Commit Instance = new(); }
-    /// <summary>A tick of the commit timer: the end of a commit interval.</summary>
+    /// <summary>A tick of the commit timer: the end of a commit interval. A class, not a record: ticks are told apart by reference.</summary>
     private sealed class CommitDue : IDeadLetterSuppression;
 
     /// <summary>One <see cref="WriteMessagesAsync"/> call: its writes, and its answer once they are stored.</summary>
