@@ -49,7 +49,8 @@ public sealed record IdleCheck : IDeadLetterSuppression { public static readonly
 /// the claims entities holding its users' names and, if one stops (its shard moved to another
 /// node), claims those names again. A private message goes to the recipient's claim, which hands it to the recipient wherever
 /// it is, or to the account (kept if the name is registered) when the name is free. Logins are
-/// limited per remote address (<see cref="LoginRateSettings"/>) before anything else is done for them.
+/// limited per remote address (<see cref="LoginRateSettings"/>) before anything else is done for them,
+/// and each accepted one counts towards a collection step (<see cref="LoginBurstCollection"/>).
 /// Every <c>idle-check-interval</c> the registry tells its connections to check for silence
 /// (<see cref="IdleCheck"/>): a scheduled timer per connection cost 144 bytes on each idle one.
 /// Presence is not here: an accepted login, and every leave, is handed to this node's
@@ -84,12 +85,14 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Func<long> _clock;
     private readonly TimeSpan _idleCheckInterval;
+    private readonly LoginBurstCollection? _loginBurst;
 
     /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
     public UsernameRegistry(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TimeSpan idleCheckInterval,
-        bool passwordsInClear, Func<long>? unixMillisClock = null)
+        bool passwordsInClear, Func<long>? unixMillisClock = null, LoginBurstCollection? loginBurst = null)
     {
         _idleCheckInterval = idleCheckInterval;
+        _loginBurst = loginBurst;
         _rooms = rooms;
         _claims = claims;
         _presence = presence;
@@ -139,9 +142,11 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
     /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
     /// <param name="idleCheckInterval">How often logged-in connections are told to check for silence (<see cref="IdleCheck"/>).</param>
     /// <param name="passwordsInClear">Clients reach the server on a non-loopback address without TLS: warn when a password arrives.</param>
+    /// <param name="loginBurst">Told of every accepted login, to collect in steps during a burst of them (null: never).</param>
     public static Props Props(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TimeSpan idleCheckInterval,
-        bool passwordsInClear = false, Func<long>? unixMillisClock = null) =>
-        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, claims, presence, loginRate, idleCheckInterval, passwordsInClear, unixMillisClock));
+        bool passwordsInClear = false, Func<long>? unixMillisClock = null, LoginBurstCollection? loginBurst = null) =>
+        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, claims, presence, loginRate, idleCheckInterval, passwordsInClear, unixMillisClock,
+            loginBurst));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -185,6 +190,7 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
         HeldBy(member, Sender);
         _presence.Tell(new UserOnline(member.Name, connection, granted.Offline));
         _log.Info("joined: {0} ({1} online here)", member.Name, _byConnection.Count);
+        _loginBurst?.Login();
     }
 
     /// <summary>Records that <paramref name="claims"/> (null: nobody) holds the member's name; a claims entity is watched while it holds a name of this node's.</summary>

@@ -183,6 +183,25 @@ public class UsernameRegistrySpec : TestKit
     }
 
     [Fact]
+    public void Registry_must_count_each_accepted_login_towards_a_collection_step_and_no_refused_one()
+    {
+        int collections = 0;
+        var everyLogin = new LoginBurstCollection(new LoginBurstPolicy(loginsPerStep: 1, bytesPerStep: 0), () => Interlocked.Increment(ref collections));
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), TimeSpan.FromHours(1),
+            loginBurst: everyLogin));
+        foreach (var name in new[] { "step1", "step2", "step3" })
+        {
+            var probe = CreateTestProbe();
+            registry.Tell(new ClaimName(name, IPAddress.Loopback), probe.Ref);
+            probe.ExpectMsg<NameClaimed>();
+        }
+        var taken = CreateTestProbe();
+        registry.Tell(new ClaimName("STEP1", IPAddress.Loopback), taken.Ref);
+        Assert.Equal(ErrorCodes.UsernameTaken, taken.ExpectMsg<NameRefused>().Error.Code);
+        Assert.Equal(3, Volatile.Read(ref collections));
+    }
+
+    [Fact]
     public void Registry_must_tell_its_logged_in_connections_to_check_for_silence_every_interval()
     {
         var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), TimeSpan.FromMilliseconds(200)));
