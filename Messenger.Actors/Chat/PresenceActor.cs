@@ -294,13 +294,15 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
     {
         foreach (var arrival in _arriving)
         {
-            // The welcome first, the kept private messages next, and only then lobby traffic.
+            // The welcome first, the kept private messages next, and only then lobby traffic. The
+            // connection learns it is logged in only after its lobby join is on its way: a say it
+            // sends from then on reaches the room behind the join, not before it as not_member.
             var to = _outboxes.RecipientOf(arrival.Connection);
             var welcome = new WelcomeFrame(arrival.User, _names);
             to.Outbox?.Write(ChatCodec.EncodeWelcome(welcome), _lane);
-            arrival.Connection.Tell(new NameClaimed(welcome));
             foreach (var frame in arrival.Greeting) to.Send(frame, _lane, Self);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(arrival.User, AtLogin: true)), arrival.Connection);
+            arrival.Connection.Tell(new NameClaimed(welcome));
             _welcomed.Add(arrival.Connection, new Welcomed(arrival.User, to));
             if (_news.Count > 0) _welcomedDuringNews[arrival.Connection] = _news.Count;
         }

@@ -113,9 +113,13 @@ public class AccountSpec : TestKit
         _registry.Tell(new SendPrivate("alice", "third: over the limit"), bob.Ref);
         Assert.Equal(ErrorCodes.MailboxFull, bob.ExpectMsg<ErrorFrame>().Code);
 
-        var alice = LoggedIn("alice", Secret);
+        // A probe is in no node's outboxes, so the kept messages are told to it, before the claim's
+        // answer (a connection holds them until that answer and writes them after the welcome).
+        var alice = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), alice.Ref);
         Assert.Equal(new PrivateMessageFrame("bob", "alice", "while you were out", 7, Offline: true), alice.ExpectMsg<PrivateMessageFrame>());
         Assert.Equal("second", alice.ExpectMsg<PrivateMessageFrame>().Text);
+        alice.ExpectMsg<NameClaimed>();
         Leave(alice);
 
         var again = LoggedIn("alice", Secret);

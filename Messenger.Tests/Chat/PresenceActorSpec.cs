@@ -39,11 +39,25 @@ public class PresenceActorSpec : TestKit
         var alice = CreateTestProbe();
         var kept = new PrivateMessageFrame("bob", "alice", "while you were away", 1, Offline: true);
         _presence.Tell(new UserOnline("alice", alice.Ref, [kept]));
-        Assert.Equal(["alice"], alice.ExpectMsg<NameClaimed>(TimeSpan.FromMilliseconds(Window.TotalMilliseconds / 2)).Welcome.Users);
-        Assert.Equal(kept, alice.ExpectMsg<PrivateMessageFrame>());
+        // Not in a node's outboxes, so its frames are told: the kept message, then the claim's answer.
+        Assert.Equal(kept, alice.ExpectMsg<PrivateMessageFrame>(TimeSpan.FromMilliseconds(Window.TotalMilliseconds / 2)));
+        Assert.Equal(["alice"], alice.ExpectMsg<NameClaimed>().Welcome.Users);
         var join = _rooms.ExpectMsg<ToRoom>();
         Assert.Equal(new ToRoom(RoomNames.Lobby, new JoinRoom("alice", AtLogin: true)), join);
         Assert.Equal(alice.Ref, _rooms.LastSender);
+    }
+
+    [Fact]
+    public void Presence_must_send_the_lobby_join_before_it_tells_the_connection_it_is_logged_in()
+    {
+        // One probe as the rooms and the connection: it receives what the presence actor sends in the order sent.
+        var both = CreateTestProbe();
+        var presence = Sys.ActorOf(PresenceActor.Props(both.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
+        Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), both.ExpectMsg<ToRoom>());
+        presence.Tell(new UserOnline("alice", both.Ref, []));
+        // Else a say sent on the welcome could reach the lobby before the join, and be refused as not_member.
+        Assert.Equal(new ToRoom(RoomNames.Lobby, new JoinRoom("alice", AtLogin: true)), both.ExpectMsg<ToRoom>());
+        Assert.Equal("alice", both.ExpectMsg<NameClaimed>().Welcome.User);
     }
 
     [Fact]
