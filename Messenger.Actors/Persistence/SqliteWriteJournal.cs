@@ -154,14 +154,16 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
     {
         switch (message)
         {
-            case Commit:
+            case Commit: // told only while no timer runs
                 _commitQueued = false;
-                if (_commitTimer is null) StoreOrStartTimer();
+                StoreOrStartTimer();
                 return true;
             case CommitDue tick:
                 if (tick != _tick) return true; // a stopped timer's
-                if (_pending.Count > 0) StorePending();
-                else StopTimer();
+                if (_pending.Count == 0) StopTimer();
+                // Ticks keep coming while a commit is slow (an fsync on a busy disk) and wait behind
+                // it; the first after it would commit again at once. The tick after it stores.
+                else if (MonotonicClock.Now - _lastCommit >= _commitInterval / 2) StorePending();
                 return true;
             default:
                 return base.ReceivePluginInternal(message);
@@ -183,7 +185,8 @@ public sealed class SqliteWriteJournal : SqlWriteJournal
         }
         var self = Self;
         var tick = _tick = new CommitDue();
-        _commitTimer = new Timer(_ => self.Tell(tick, self), null, wait, _commitInterval);
+        // The timer counts whole milliseconds and rounds down: round up, so the first tick is not early.
+        _commitTimer = new Timer(_ => self.Tell(tick, self), null, TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), _commitInterval);
     }
 
     private void StopTimer()
