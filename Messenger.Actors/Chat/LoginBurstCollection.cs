@@ -4,8 +4,9 @@ namespace Messenger.Chat;
 
 /// <summary>
 /// Decides when a burst of logins has made a step: <c>logins</c> logins and <c>allocated</c> bytes
-/// since the last collection, the runtime's or a step's. A collection the runtime ran meanwhile
-/// starts the step again, so steps only fill the gaps between the runtime's own collections.
+/// since the last collection, the runtime's or a step's (counted from the first login after it).
+/// A collection the runtime ran meanwhile starts the step again, so steps only fill the gaps
+/// between the runtime's own collections.
 /// </summary>
 public sealed class LoginBurstPolicy(int loginsPerStep, long bytesPerStep)
 {
@@ -16,7 +17,7 @@ public sealed class LoginBurstPolicy(int loginsPerStep, long bytesPerStep)
     /// <param name="allocatedSoFar">Bytes the process has allocated since it started (<see cref="GC.GetTotalAllocatedBytes"/>).</param>
     /// <param name="collectionsSoFar">Collections so far (<see cref="GC.CollectionCount"/> of generation 0, which counts them all).</param>
     /// <returns>True when this login ends a step: collect now.</returns>
-    public bool Login(long allocatedSoFar, int collectionsSoFar)
+    public bool EndsStep(long allocatedSoFar, int collectionsSoFar)
     {
         if (collectionsSoFar != _collectionsAtStep)
         {
@@ -53,15 +54,15 @@ public sealed class LoginBurstCollection(LoginBurstPolicy policy, Action? collec
         var c = config.GetConfig("messenger.login-burst-collection") ?? throw new ConfigurationException("missing messenger.login-burst-collection");
         if (!c.GetBoolean("enabled")) return null;
         int logins = c.GetInt("logins");
-        long allocated = c.GetByteSize("allocated") ?? throw new ConfigurationException("messenger.login-burst-collection.allocated");
+        long allocated = c.GetByteSize("allocated") ?? throw new ConfigurationException("missing messenger.login-burst-collection.allocated");
         if (logins < 1 || allocated < 0)
             throw new ConfigurationException("messenger.login-burst-collection needs at least 1 login and a non-negative allocation a step");
         return new LoginBurstCollection(new LoginBurstPolicy(logins, allocated));
     }
 
     /// <summary>A login was accepted; collects if it ends a step.</summary>
-    public void Login()
+    public void LoginAccepted()
     {
-        if (policy.Login(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0))) _collect();
+        if (policy.EndsStep(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0))) _collect();
     }
 }

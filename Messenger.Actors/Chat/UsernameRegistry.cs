@@ -190,7 +190,7 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
         HeldBy(member, Sender);
         _presence.Tell(new UserOnline(member.Name, connection, granted.Offline));
         _log.Info("joined: {0} ({1} online here)", member.Name, _byConnection.Count);
-        _loginBurst?.Login();
+        _loginBurst?.LoginAccepted();
     }
 
     /// <summary>Records that <paramref name="claims"/> (null: nobody) holds the member's name; a claims entity is watched while it holds a name of this node's.</summary>

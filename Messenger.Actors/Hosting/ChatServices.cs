@@ -34,10 +34,10 @@ public sealed record ChatServices(IActorRef Rooms, IActorRef RoomDirectory, IAct
     /// itself, not through another actor: a message through one more actor's mailbox was one more
     /// hand-off between threads for every chat message (bench/README.md, session 14).
     /// </summary>
-    public static (IActorRef Region, IActorRef Directory) StartRooms(ActorSystem system, RoomSettings settings, Func<long> unixMillisClock,
-        string name = "rooms")
+    public static (IActorRef Region, IActorRef Directory) StartRooms(ActorSystem system, RoomSettings settings, Func<long> unixMillisClock)
     {
-        var directory = system.ActorOf(Messenger.Rooms.RoomDirectory.Props(settings.ListTimeout), name);
+        // "rooms": every node's directory at the same path, where the others ask it for its counts.
+        var directory = system.ActorOf(Messenger.Rooms.RoomDirectory.Props(settings.ListTimeout), "rooms");
         var quota = new RoomQuota(settings.MaxRooms);
         var materializer = Akka.Streams.ActorMaterializer.Create(system);
         var region = EntityDirectory.Start(system, "room",
