@@ -179,4 +179,18 @@ public class ChatServerTests : IAsyncLifetime
         await client.SendRawAsync("lo\",\"user\":\"crlf\"}\r\n"u8.ToArray());
         await client.ExpectAsync<WelcomeFrame>();
     }
+
+    [Fact]
+    public async Task A_say_sent_together_with_hello_reaches_the_lobby_after_the_welcome()
+    {
+        await using var alice = await _server.LoginAsync("alice");
+        await using var bob = await _server.ConnectAsync();
+        // Both lines in one write: the say waits for the login, then follows bob's lobby join.
+        await bob.SendRawAsync("{\"type\":\"hello\",\"user\":\"bob\"}\n{\"type\":\"say\",\"text\":\"at once\"}\n"u8.ToArray());
+        await bob.ExpectAsync<WelcomeFrame>();
+        Assert.Equal(("bob", "at once"), Said(await bob.ExpectAsync<MessageFrame>()));
+        Assert.Equal(("bob", "at once"), Said(await alice.ExpectIgnoringPresenceAsync<MessageFrame>()));
+    }
+
+    private static (string, string) Said(MessageFrame msg) => (msg.From, msg.Text);
 }
