@@ -24,6 +24,7 @@ public class ConnectionActorSpec : TestKit
     private static readonly TokenBucketSettings UnlimitedFiles = new(1e9, 1_000_000);
     private readonly TestProbe _registry;
     private readonly TestProbe _rooms;
+    private readonly TestProbe _roomDirectory;
     private readonly TestProbe _accounts;
     private readonly TestProbe _tickets;
     private readonly Pipe _toServer = new();
@@ -35,6 +36,7 @@ public class ConnectionActorSpec : TestKit
     {
         _registry = CreateTestProbe();
         _rooms = CreateTestProbe();
+        _roomDirectory = CreateTestProbe();
         _accounts = CreateTestProbe();
         _tickets = CreateTestProbe();
     }
@@ -49,7 +51,7 @@ public class ConnectionActorSpec : TestKit
         _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: clientReadsAtMost, resumeWriterThreshold: clientReadsAtMost / 2));
         _transport = new PipeConnectionContext(new DuplexPipe(_toServer.Reader, _toClient.Writer));
         return Sys.ActorOf(ConnectionActor.Props(ClientConnection.Plain(_transport),
-            new ConnectionServices(_registry.Ref, _rooms.Ref, _rooms.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings())));
+            new ConnectionServices(_registry.Ref, _rooms.Ref, _roomDirectory.Ref, _accounts.Ref, _tickets.Ref, settings ?? Settings())));
     }
 
     private void Send(string text)
@@ -167,6 +169,19 @@ public class ConnectionActorSpec : TestKit
         Assert.Equal(new ListFiles(100, 50), _tickets.ExpectMsg<ListFiles>());
         connection.Tell(new FilesFrame([]), _tickets.Ref);
         Assert.Equal(new IssueTicket("a.txt", TransferVia.Udp, IPAddress.Loopback), _tickets.ExpectMsg<IssueTicket>());
+    }
+
+    [Fact]
+    public void Connection_must_ask_the_room_directory_for_rooms_and_tell_room_chat_to_the_region()
+    {
+        var connection = LoggedIn("alice");
+        Send("{\"type\":\"rooms\"}\n{\"type\":\"say\",\"text\":\"then\"}\n");
+        _roomDirectory.ExpectMsg<ListRooms>();
+        _rooms.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the say waits for the answer
+        connection.Tell(new RoomsFrame([new RoomEntry("lobby", 1)]), _roomDirectory.Ref);
+        Assert.Equal([new RoomEntry("lobby", 1)], Assert.IsType<RoomsFrame>(ExpectFrame()).Rooms);
+        Assert.Equal(new ToRoom(RoomNames.Lobby, new PostToRoom("alice", "then")), _rooms.ExpectMsg<ToRoom>());
+        _roomDirectory.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
