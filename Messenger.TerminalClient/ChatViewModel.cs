@@ -7,6 +7,9 @@ namespace Messenger.TerminalClient;
 /// <summary>The connection as the user sees it.</summary>
 public enum ConnectionState { Disconnected, Connecting, LoggingIn, Online }
 
+/// <summary>The connect form's field that the last refusal asks the user to fix.</summary>
+public enum ConnectField { Username, Password }
+
 /// <summary>What the UI must do after the view-model took in a session event.</summary>
 public abstract record Reaction;
 
@@ -80,6 +83,12 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     public Password? Password { get; private set; }
     /// <summary>Why the last login attempt or connection failed (shown on the connect form).</summary>
     public string? LastProblem { get; private set; }
+    /// <summary>
+    /// The field the connect form moves the focus to after a refusal: the password after
+    /// <c>name_registered</c> or <c>wrong_password</c>, so a password is never typed into the
+    /// username field in clear; null when there is nothing to fix on the form.
+    /// </summary>
+    public ConnectField? FieldToFix { get; private set; }
     /// <summary>Retry after a lost connection by itself (the user can stop it).</summary>
     public bool AutoReconnect { get; set; } = true;
     /// <summary>Hide join and leave lines (the setting F6 toggles).</summary>
@@ -153,6 +162,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         Server = server;
         Password = password;
         LastProblem = null;
+        FieldToFix = null;
         SetState(ConnectionState.Connecting);
     }
 
@@ -298,6 +308,12 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         LastProblem = notAServer ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
             : error.Code == ErrorCodes.NameRegistered ? "That name is registered: enter its password."
             : error.Message;
+        FieldToFix = error.Code switch
+        {
+            ErrorCodes.NameRegistered or ErrorCodes.WrongPassword or ErrorCodes.BadPassword => ConnectField.Password,
+            ErrorCodes.UsernameTaken or ErrorCodes.BadUsername => ConnectField.Username,
+            _ => null,
+        };
         Add(new ChatLine(_clock(), LineKind.Error, notAServer ? LastProblem : $"{error.Message} ({error.Code})"));
         SetState(ConnectionState.Disconnected);
         if (Me is null || notAServer) return [CloseSession.Instance];

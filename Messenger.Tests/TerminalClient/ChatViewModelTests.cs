@@ -204,6 +204,22 @@ public class ChatViewModelTests
         Assert.Equal("the name \"alice\" is taken; choose another", vm.LastProblem);
     }
 
+    [Theory]
+    [InlineData(ErrorCodes.NameRegistered, ConnectField.Password)]
+    [InlineData(ErrorCodes.WrongPassword, ConnectField.Password)]
+    [InlineData(ErrorCodes.UsernameTaken, ConnectField.Username)]
+    [InlineData(ErrorCodes.ConnectionLimit, null)]
+    public void A_refusal_names_the_field_of_the_connect_form_to_fix(string code, ConnectField? field)
+    {
+        var vm = NewViewModel();
+        vm.BeginConnect("h:1");
+        vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 1)));
+        Frame(vm, new ErrorFrame(code, "refused"));
+        Assert.Equal(field, vm.FieldToFix);
+        vm.BeginConnect("h:1");
+        Assert.Null(vm.FieldToFix); // a new attempt starts clean
+    }
+
     [Fact]
     public void A_peer_that_is_no_chat_server_is_said_in_plain_words()
     {
