@@ -26,7 +26,7 @@ public sealed class MessengerServer : IAsyncDisposable
     private readonly IActorRef _fileAcceptor;
     private readonly TimeSpan _shutdownDeadline;
 
-    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef rooms, IActorRef catalog, IActorRef tickets,
+    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
         IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder,
         string? tlsFingerprint, TimeSpan shutdownDeadline)
     {
@@ -34,7 +34,6 @@ public sealed class MessengerServer : IAsyncDisposable
         _shutdownDeadline = shutdownDeadline;
         System = system;
         Registry = registry;
-        Rooms = rooms;
         Catalog = catalog;
         Tickets = tickets;
         _chatAcceptor = chatAcceptor;
@@ -47,7 +46,6 @@ public sealed class MessengerServer : IAsyncDisposable
 
     public ActorSystem System { get; }
     public IActorRef Registry { get; }
-    public IActorRef Rooms { get; }
     public IActorRef Catalog { get; }
     public IActorRef Tickets { get; }
     public IPEndPoint ChatEndpoint { get; }
@@ -110,7 +108,7 @@ public sealed class MessengerServer : IAsyncDisposable
                 connection => ConnectionActor.Props(connection, connectionServices), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
-            var server = new MessengerServer(system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,
+            var server = new MessengerServer(system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
                 chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder),
                 certificate is null ? null : TlsCertificates.Fingerprint(certificate), config.GetTimeSpan("messenger.shutdown-deadline"));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",
