@@ -66,7 +66,7 @@ public readonly record struct EditedLine(string Text, int Cursor)
 /// </summary>
 public sealed class TabCompleter
 {
-    public static readonly string[] Commands = ["/files", "/get", "/help", "/join", "/me", "/msg", "/part", "/passwd", "/pm", "/quit", "/register", "/rooms", "/who"];
+    public static readonly string[] Commands = ["/files", "/get", "/help", "/join", "/me", "/msg", "/part", "/passwd", "/pm", "/query", "/quit", "/register", "/rooms", "/who"];
 
     private List<string> _matches = [];
     private int _next;

@@ -302,7 +302,7 @@ public sealed class TerminalUi
 
     private static Attribute LineColor(ChatLine line) => line switch
     {
-        { Delivery: Delivery.Failed } => new Attribute(ColorName16.BrightRed, ColorName16.Black),
+        { Delivery: Delivery.Failed or Delivery.Refused } => new Attribute(ColorName16.BrightRed, ColorName16.Black),
         { Delivery: Delivery.Pending } => new Attribute(ColorName16.DarkGray, ColorName16.Black),
         { Mentioned: true } => new Attribute(ColorName16.Black, ColorName16.BrightYellow),
         _ => line.Kind switch
