@@ -63,6 +63,8 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private int _nextDownloadId = 1;
     private int _reconnectAttempt;
     private bool _filesQuietly;
+    /// <summary>The server's file list was asked for at least once (by /files, the files view, or a Tab after /get).</summary>
+    private bool _filesAsked;
     private string? _overwriteWarned;
     /// <summary>The buffer the last command was typed in: the server's answers to it are shown there.</summary>
     private string? _replyBuffer;
@@ -328,6 +330,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 return [];
             case FilesFrame files:
                 Files = files.Files;
+                _filesAsked = true;
                 FilesChanged?.Invoke();
                 if (!_filesQuietly)
                     AddReply(LineKind.System, files.Files.Count == 0
@@ -759,6 +762,18 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     /// <summary>The files view asks for the list: it fills the view without a line in the chat.</summary>
     public void RequestFilesQuietly() => _filesQuietly = true;
+
+    /// <summary>
+    /// Tab found no file name to complete after <c>/get</c> because the server's list was never
+    /// fetched: the command to fetch it (quietly), once; empty otherwise.
+    /// </summary>
+    public IReadOnlyList<ClientCommand> FilesForCompletion(string text, int cursor)
+    {
+        if (_filesAsked || State != ConnectionState.Online || !TabCompleter.CompletesFileName(text, cursor)) return [];
+        _filesAsked = true;
+        RequestFilesQuietly();
+        return [FilesCommand.Instance];
+    }
 
     /// <summary>The user asked for a file; the item waits for its ticket.</summary>
     public DownloadItem RequestDownload(string file, TransferVia via)

@@ -201,6 +201,6 @@ public static class HelpText
         + "/register PASSWORD · /passwd OLD NEW · /help · /quit · //text sends \"/text\"";
 
     public const string Keys =
-        "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab/Shift+Tab move focus (Tab completes on the input line) · "
+        "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab completes on the input line (on an empty line Tab/Shift+Tab move focus) · "
         + "Up/Down input history · PgUp/PgDn scroll (past the top: older history) · Ctrl+N/Ctrl+P next/previous room or conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
 }

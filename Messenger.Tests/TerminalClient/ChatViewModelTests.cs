@@ -554,6 +554,25 @@ public class ChatViewModelTests
     }
 
     [Fact]
+    public void Tab_after_get_fetches_the_file_list_quietly_once_when_it_was_never_fetched()
+    {
+        var vm = NewViewModel();
+        Assert.Empty(vm.FilesForCompletion("/get gr", 7)); // not online
+        LoggedIn(vm);
+        Assert.Empty(vm.FilesForCompletion("hello gr", 8)); // not a file name
+        Assert.Equal([FilesCommand.Instance], vm.FilesForCompletion("/get gr", 7));
+        Assert.Empty(vm.FilesForCompletion("/get gr", 7)); // asked already
+        int lines = vm.Log.Count;
+        Frame(vm, new FilesFrame([new FileEntry("gradient.png", 2048, "x")]));
+        Assert.Equal(lines, vm.Log.Count); // no line in the chat
+        Assert.Equal("/get gradient.png ", vm.Completer.Complete("/get gr", 7, [], vm.Files.Select(f => f.Name))!.Value.Text);
+
+        var listed = LoggedIn(NewViewModel());
+        Frame(listed, new FilesFrame([new FileEntry("a.bin", 1, "x")]));
+        Assert.Empty(listed.FilesForCompletion("/get zz", 7)); // the list is known: zz is just not on it
+    }
+
+    [Fact]
     public void Help_shows_commands_and_keys()
     {
         var vm = LoggedIn();
