@@ -202,5 +202,5 @@ public static class HelpText
 
     public const string Keys =
         "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab completes on the input line (on an empty line Tab/Shift+Tab move focus) · "
-        + "Up/Down input history · PgUp/PgDn scroll (past the top: older history) · Ctrl+N/Ctrl+P next/previous room or conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
+        + "Up/Down input history · PgUp/PgDn scroll (past the top: older history) · End newest line · Ctrl+N/Ctrl+P next/previous room or conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
 }

@@ -661,6 +661,14 @@ public sealed class TerminalUi
             view.ScrollBy(key == Key.PageUp ? page : -page);
             return;
         }
+        if (key == Key.End && (_input.HasFocus || _chatView.HasFocus || _downloadsView.HasFocus))
+        {
+            // End: back to the newest line (as the "more rows below" bar says), and the cursor to the end of the input line.
+            key.Handled = true;
+            (_downloadsFrame.Visible ? _downloadsView : _chatView).ScrollToEnd();
+            if (_input.HasFocus) _input.MoveEnd();
+            return;
+        }
         if (key == Key.N.WithCtrl || key == Key.P.WithCtrl)
         {
             key.Handled = true;

@@ -121,6 +121,12 @@ public class TerminalSmokeTests
         await tmux.WaitForAsync(s => s.Contains("f01.bin tcp 100%") && s.Contains("more rows below"), "PgUp scrolling to the oldest download");
         tmux.SendKeys("F8", "F4"); // F4 rather than Esc: an Esc right before typed text reads as Alt+key
 
+        // End from the input line goes back to the newest line of the log.
+        tmux.SendKeys("PPage");
+        await tmux.WaitForAsync(s => s.Contains("more rows below"), "PgUp in the chat");
+        tmux.SendKeys("End");
+        await tmux.WaitForAsync(s => !s.Contains("more rows below") && s.Contains("> "), "End back at the newest line");
+
         // Tab completes a file name after /get although the list was never asked for (no /files, no F2).
         tmux.SendText("/get sampl");
         tmux.SendKeys("Tab");
