@@ -230,8 +230,9 @@ public sealed class ConnectionActor : UntypedActor
                 Answered();
                 break;
             case IdleCheck:
-                if (MonotonicClock.Now - _lastHeard >= Settings.IdleTimeout)
-                    Close(LeaveReasons.Timeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s");
+                if (MonotonicClock.Now - _lastHeard < Settings.IdleTimeout) break;
+                Send(new ErrorFrame(ErrorCodes.IdleTimeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s (a ping keeps a connection open); closing"));
+                Close(LeaveReasons.Timeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
             case LoginDeadline or DisplacedBeforeLogin: // meant for a login that has since succeeded
                 break;

@@ -27,7 +27,7 @@ public sealed class MessengerServer : IAsyncDisposable
     private readonly TimeSpan _shutdownDeadline;
     private readonly DataFolderLock? _dataLock;
 
-    private MessengerServer(DataFolderLock? dataLock, ActorSystem system, IActorRef registry, IActorRef rooms, IActorRef catalog, IActorRef tickets,
+    private MessengerServer(DataFolderLock? dataLock, ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
         IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder,
         string? tlsFingerprint, TimeSpan shutdownDeadline)
     {
@@ -36,7 +36,6 @@ public sealed class MessengerServer : IAsyncDisposable
         _shutdownDeadline = shutdownDeadline;
         System = system;
         Registry = registry;
-        Rooms = rooms;
         Catalog = catalog;
         Tickets = tickets;
         _chatAcceptor = chatAcceptor;
@@ -49,7 +48,6 @@ public sealed class MessengerServer : IAsyncDisposable
 
     public ActorSystem System { get; }
     public IActorRef Registry { get; }
-    public IActorRef Rooms { get; }
     public IActorRef Catalog { get; }
     public IActorRef Tickets { get; }
     public IPEndPoint ChatEndpoint { get; }
@@ -115,7 +113,7 @@ public sealed class MessengerServer : IAsyncDisposable
                 connection => ConnectionActor.Props(connection, connectionServices), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
-            var server = new MessengerServer(dataLock, system, registry, rooms, catalog, tickets, chatAcceptor, fileAcceptor,
+            var server = new MessengerServer(dataLock, system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
                 chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder),
                 certificate is null ? null : TlsCertificates.Fingerprint(certificate), config.GetTimeSpan("messenger.shutdown-deadline"));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",

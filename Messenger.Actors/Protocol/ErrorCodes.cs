@@ -19,6 +19,8 @@ public static class ErrorCodes
     public const string ConnectionLimit = "connection_limit";
     /// <summary>No <c>hello</c> was accepted within the login timeout; the connection is closed.</summary>
     public const string LoginTimeout = "login_timeout";
+    /// <summary>A logged-in client sent no complete line for the idle timeout; the connection is closed.</summary>
+    public const string IdleTimeout = "idle_timeout";
     /// <summary>The server is shutting down; the connection is closed.</summary>
     public const string ServerShutdown = "server_shutdown";
     public const string TooManyTickets = "too_many_tickets";

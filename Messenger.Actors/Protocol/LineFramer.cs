@@ -29,7 +29,7 @@ public sealed class LineFramer
     public bool HoldsBuffer => _buffer is not null;
 
     /// <summary>
-    /// Appends <paramref name="data"/> and hands every complete, non-blank line to
+    /// Appends <paramref name="data"/> and hands every complete line that is not blank (empty, or only spaces and tabs) to
     /// <paramref name="onLine"/>. Returns false (and stops) once a line exceeds the limit;
     /// the framer is then unusable, as the connection is about to be closed.
     /// </summary>
@@ -58,7 +58,7 @@ public sealed class LineFramer
             if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
             if (line.Length > _maxLineBytes) return false;
             // The consumer gets its own copy: lines outlive the bytes they arrived in.
-            if (line.Length > 0) onLine(line.ToArray());
+            if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0) onLine(line.ToArray());
             _count = 0;
             _buffer = null;
             data = data[(newline + 1)..];

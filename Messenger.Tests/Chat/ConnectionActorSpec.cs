@@ -291,6 +291,7 @@ public class ConnectionActorSpec : TestKit
             connection.Tell(IdleCheck.Instance);
             Assert.Equal(LeaveReasons.Timeout, _registry.ExpectMsg<LeaveChat>(TimeSpan.FromMilliseconds(100)).Reason);
         }, idle + Wait, TimeSpan.FromMilliseconds(100));
+        Assert.Equal(ErrorCodes.IdleTimeout, ExpectError()); // the client is told why
     }
 
     [Fact]

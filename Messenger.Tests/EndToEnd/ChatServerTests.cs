@@ -175,7 +175,7 @@ public class ChatServerTests : IAsyncLifetime
     public async Task Line_endings_blank_lines_and_split_writes_are_handled()
     {
         await using var client = await _server.ConnectAsync();
-        await client.SendRawAsync("\n\r\n{\"type\":\"hel"u8.ToArray());
+        await client.SendRawAsync("\n\r\n \t \n{\"type\":\"hel"u8.ToArray()); // blank: empty, or spaces and tabs
         await client.SendRawAsync("lo\",\"user\":\"crlf\"}\r\n"u8.ToArray());
         await client.ExpectAsync<WelcomeFrame>();
     }

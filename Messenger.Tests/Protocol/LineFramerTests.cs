@@ -28,8 +28,8 @@ public class LineFramerTests
     [Fact]
     public void Ignores_blank_lines()
     {
-        var (_, lines) = Feed(new LineFramer(100), "\n\r\n\nx\n\n");
-        Assert.Equal(["x"], lines);
+        var (_, lines) = Feed(new LineFramer(100), "\n\r\n\nx\n\n  \t \r\n", " \n", "  y \n");
+        Assert.Equal(["x", "  y "], lines);
     }
 
     [Fact]
