@@ -7,6 +7,9 @@ namespace Messenger.TerminalClient;
 /// <summary>The connection as the user sees it.</summary>
 public enum ConnectionState { Disconnected, Connecting, LoggingIn, Online }
 
+/// <summary>The connect form's field that the last refusal asks the user to fix.</summary>
+public enum ConnectField { Username, Password }
+
 /// <summary>What the UI must do after the view-model took in a session event.</summary>
 public abstract record Reaction;
 
@@ -61,6 +64,12 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private int _reconnectAttempt;
     private bool _filesQuietly;
     private string? _overwriteWarned;
+    /// <summary>The buffer the last command was typed in: the server's answers to it are shown there.</summary>
+    private string? _replyBuffer;
+    /// <summary>Why the server is closing the connection (it said so just before), for the one "connection lost" line.</summary>
+    private string? _closingReason;
+    /// <summary>The connection notes said since the last welcome: each only once, however often a retry fails the same way.</summary>
+    private readonly HashSet<string> _connectionNotesSaid = [];
 
     public IReadOnlyList<ChatLine> Log => _log;
     public IReadOnlyList<string> Users => _users;
@@ -80,8 +89,29 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     public Password? Password { get; private set; }
     /// <summary>Why the last login attempt or connection failed (shown on the connect form).</summary>
     public string? LastProblem { get; private set; }
+    /// <summary>
+    /// The field the connect form moves the focus to after a refusal: the password after
+    /// <c>name_registered</c> or <c>wrong_password</c>, so a password is never typed into the
+    /// username field in clear; null when there is nothing to fix on the form.
+    /// </summary>
+    public ConnectField? FieldToFix { get; private set; }
     /// <summary>Retry after a lost connection by itself (the user can stop it).</summary>
-    public bool AutoReconnect { get; set; } = true;
+    public bool AutoReconnect
+    {
+        get => _autoReconnect;
+        set
+        {
+            _autoReconnect = value;
+            if (!value && NextRetry is not null)
+            {
+                NextRetry = null;
+                StateChanged?.Invoke();
+            }
+        }
+    }
+    private bool _autoReconnect = true;
+    /// <summary>When a reconnect is planned: how many tries failed since the connection was lost, and the wait before the next.</summary>
+    public (int Failed, TimeSpan Delay)? NextRetry { get; private set; }
     /// <summary>Hide join and leave lines (the setting F6 toggles).</summary>
     public bool HideJoinsAndLeaves { get; private set; }
     /// <summary>The buffer shown: null for the lobby, <c>#name</c> for a room, a user's name for a private conversation.</summary>
@@ -110,14 +140,15 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         ConnectionState.Online => $"online as {Me} on {Server} · {_users.Count} online" + (CurrentRoom is { } room and not RoomNames.Lobby ? $" · #{room}" : ""),
         ConnectionState.Connecting => $"connecting to {Server}…",
         ConnectionState.LoggingIn => $"logging in to {Server}…",
-        _ => LastProblem is null ? "disconnected" : $"disconnected: {LastProblem}",
+        _ => (LastProblem is null ? "disconnected" : $"disconnected: {LastProblem}")
+             + (NextRetry is { } retry ? $" · retry {retry.Failed + 1} in {retry.Delay.TotalSeconds:0} s" : ""),
     };
 
     /// <summary>The short state for the status bar.</summary>
     public string ShortState => State switch
     {
         ConnectionState.Online => $"online ({_users.Count})",
-        ConnectionState.Disconnected => "OFFLINE",
+        ConnectionState.Disconnected => NextRetry is { } retry ? $"OFFLINE, retry in {retry.Delay.TotalSeconds:0} s" : "OFFLINE",
         _ => "connecting…",
     };
 
@@ -136,10 +167,12 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         return string.Join(" ", new string?[] { null }.Concat(_conversations).Select(Tab));
     }
 
-    /// <summary>The lines of the current buffer: notes without a buffer everywhere, everything else in its own buffer.</summary>
+    /// <summary>
+    /// The lines of the current buffer. Every line belongs to one buffer: a note to the buffer the
+    /// command was typed in (or the answer to it), connection notes to the lobby.
+    /// </summary>
     public IEnumerable<ChatLine> VisibleLines() => _log.Where(l =>
-        (l.Kind is LineKind.System or LineKind.Error && l.Conversation is null)
-        || (!(HideJoinsAndLeaves && l.Kind is LineKind.Join or LineKind.Leave) && SameBuffer(l.Conversation, Current)));
+        !(HideJoinsAndLeaves && l.Kind is LineKind.Join or LineKind.Leave) && SameBuffer(l.Conversation, Current));
 
     private static bool SameBuffer(string? a, string? b) => Usernames.Comparer.Equals(a ?? "", b ?? "");
 
@@ -153,6 +186,8 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         Server = server;
         Password = password;
         LastProblem = null;
+        NextRetry = null;
+        FieldToFix = null;
         SetState(ConnectionState.Connecting);
     }
 
@@ -167,7 +202,15 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
             case SessionConnectFailed failed:
                 LastProblem = failed.Reason;
                 SetState(ConnectionState.Disconnected);
-                return Me is null ? [] : LostConnection(failed.Reason, wasOnline: false);
+                if (Me is null) return [];
+                if (failed.Permanent)
+                {
+                    // Retrying cannot help (the certificate is not the one pinned): stop, and say why.
+                    AutoReconnect = false;
+                    SayConnectionNote($"reconnecting stopped: {failed.Reason}. Retrying would not help; check the server, then press F5 to reconnect.");
+                    return [];
+                }
+                return LostConnection(failed.Reason, wasOnline: false);
             case SessionDisconnected gone:
                 if (State == ConnectionState.Disconnected) return []; // already handled (a refusal closed it)
                 bool wasOnline = State == ConnectionState.Online;
@@ -193,6 +236,9 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 Me = welcome.User;
                 LastProblem = null;
                 _reconnectAttempt = 0;
+                NextRetry = null;
+                _closingReason = null;
+                _connectionNotesSaid.Clear();
                 SetUsers(welcome.Users);
                 SetState(ConnectionState.Online);
                 Add(new ChatLine(_clock(), LineKind.System, $"welcome, {welcome.User}! {welcome.Users.Count} online. Type /help for commands and keys."));
@@ -209,17 +255,17 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
             case RoomsFrame rooms:
                 ServerRooms = rooms.Rooms;
                 RoomsChanged?.Invoke();
-                AddSystem(rooms.Rooms.Count == 0 ? "no rooms" : "rooms: " + string.Join(", ", rooms.Rooms.Select(r => $"#{r.Name} ({r.Members})")) + " · /join ROOM");
+                AddReply(LineKind.System, rooms.Rooms.Count == 0 ? "no rooms" : "rooms: " + string.Join(", ", rooms.Rooms.Select(r => $"#{r.Name} ({r.Members})")) + " · /join ROOM");
                 return [];
             case RegisteredFrame registered:
                 Password = _newPassword;
                 _newPassword = null;
-                AddSystem($"{registered.User} is registered: from now on this name needs your password to log in");
+                AddReply(LineKind.System, $"{registered.User} is registered: from now on this name needs your password to log in");
                 return [];
             case PasswordChangedFrame:
                 if (_newPassword is not null) Password = _newPassword;
                 _newPassword = null;
-                AddSystem("password changed");
+                AddReply(LineKind.System, "password changed");
                 return [];
             case JoinedFrame joined:
                 if (!_users.Contains(joined.User, Usernames.Comparer))
@@ -241,7 +287,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 return [];
             case UsersFrame users:
                 SetUsers(users.Users);
-                Add(new ChatLine(_clock(), LineKind.System, $"online ({users.Users.Count}): {string.Join(", ", users.Users)}"));
+                AddReply(LineKind.System, $"online ({users.Users.Count}): {string.Join(", ", users.Users)}");
                 return [];
             case MessageFrame msg:
             {
@@ -260,6 +306,9 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 if (!(outgoing && ConfirmPending(line))) Add(line);
                 return outgoing ? [] : [RingBell.Instance];
             }
+            case ErrorFrame { Code: ErrorCodes.ServerShutdown } shutdown:
+                _closingReason = $"{shutdown.Message} ({shutdown.Code})"; // said with the loss of the connection that follows
+                return [];
             case ErrorFrame error:
                 foreach (var r in _rooms.Values) r.HistoryPending = false; // whatever was asked is not coming
                 if (error.Code is ErrorCodes.AlreadyRegistered or ErrorCodes.BadPassword or ErrorCodes.WrongPassword or ErrorCodes.NotRegistered)
@@ -269,15 +318,15 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                     && _downloads.FirstOrDefault(d => d.Status == DownloadStatus.AwaitingTicket) is { } pending)
                     FailDownload(pending.Id, $"{error.Message} ({error.Code})");
                 else
-                    Add(new ChatLine(_clock(), LineKind.Error, $"{error.Message} ({error.Code})"));
+                    AddReply(LineKind.Error, $"{error.Message} ({error.Code})");
                 return [];
             case FilesFrame files:
                 Files = files.Files;
                 FilesChanged?.Invoke();
                 if (!_filesQuietly)
-                    Add(new ChatLine(_clock(), LineKind.System, files.Files.Count == 0
+                    AddReply(LineKind.System, files.Files.Count == 0
                         ? "the server offers no files"
-                        : $"{files.Files.Count} file(s): " + string.Join(", ", files.Files.Select(f => $"{f.Name} ({Units.Size(f.Size)})"))));
+                        : $"{files.Files.Count} file(s): " + string.Join(", ", files.Files.Select(f => $"{f.Name} ({Units.Size(f.Size)})")));
                 _filesQuietly = false;
                 return [];
             case TicketFrame ticket:
@@ -298,10 +347,19 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         LastProblem = notAServer ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
             : error.Code == ErrorCodes.NameRegistered ? "That name is registered: enter its password."
             : error.Message;
-        Add(new ChatLine(_clock(), LineKind.Error, notAServer ? LastProblem : $"{error.Message} ({error.Code})"));
+        FieldToFix = error.Code switch
+        {
+            ErrorCodes.NameRegistered or ErrorCodes.WrongPassword or ErrorCodes.BadPassword => ConnectField.Password,
+            ErrorCodes.UsernameTaken or ErrorCodes.BadUsername => ConnectField.Username,
+            _ => null,
+        };
         SetState(ConnectionState.Disconnected);
-        if (Me is null || notAServer) return [CloseSession.Instance];
-        return [CloseSession.Instance, .. LostConnection(error.Message, wasOnline: false)];
+        if (Me is null || notAServer)
+        {
+            SayConnectionNote(notAServer ? LastProblem : $"{error.Message} ({error.Code})");
+            return [CloseSession.Instance];
+        }
+        return [CloseSession.Instance, .. LostConnection($"{error.Message} ({error.Code})", wasOnline: false)];
     }
 
     /// <summary>Says once that the connection is gone, fails what was in flight, and plans the next try.</summary>
@@ -328,14 +386,23 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 room.HistoryPending = false;
             }
         }
+        if (wasOnline && _closingReason is not null) reason = _closingReason;
+        _closingReason = null;
         if (!AutoReconnect)
         {
-            if (wasOnline) Add(new ChatLine(_clock(), LineKind.Error, $"connection lost: {reason}. Press F5 to reconnect as {Me}."));
+            NextRetry = null;
+            if (wasOnline) SayConnectionNote($"connection lost: {reason}. Press F5 to reconnect as {Me}.");
+            StateChanged?.Invoke();
             return [];
         }
+        int failed = _reconnectAttempt;
         var delay = TimeSpan.FromSeconds(Math.Min(MaxReconnectDelay.TotalSeconds, Math.Pow(2, _reconnectAttempt++)));
-        Add(new ChatLine(_clock(), LineKind.Error, $"{(wasOnline ? "connection lost" : "reconnect failed")}: {reason}. "
-            + $"Reconnecting as {Me} in {delay.TotalSeconds:0} s (F5: now or stop)."));
+        NextRetry = (failed, delay);
+        // The loss is said once; a failed retry once per reason; the rest (each retry's wait) only in the title and the status bar.
+        SayConnectionNote(wasOnline
+            ? $"connection lost: {reason}. Reconnecting as {Me} in {delay.TotalSeconds:0} s (F5: now or stop)."
+            : $"reconnect failed: {reason}. Retrying by itself, after 1, 2, 4 … up to every {MaxReconnectDelay.TotalSeconds:0} s (the status bar shows when; F5: now or stop).");
+        StateChanged?.Invoke();
         return [new ReconnectLater(delay)];
     }
 
@@ -425,6 +492,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 break;
         }
         if (!command.HoldsPassword) History.Add(text);
+        _replyBuffer = Current;
         return new Submitted(true, command.ToClientCommands());
     }
 
@@ -613,7 +681,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     public void ToggleJoinsAndLeaves()
     {
         HideJoinsAndLeaves = !HideJoinsAndLeaves;
-        AddSystem(HideJoinsAndLeaves ? "joins and leaves are hidden (F6 shows them)" : "joins and leaves are shown (F6 hides them)");
+        AddSystem(HideJoinsAndLeaves ? "joins and leaves are hidden (F7 shows them)" : "joins and leaves are shown (F7 hides them)");
     }
 
     // ------------------------------------------------------------------ files and downloads
@@ -625,6 +693,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     public DownloadItem RequestDownload(string file, TransferVia via)
     {
         var item = NewDownload(file, via);
+        item.Buffer = Current;
         AddSystem($"asking for {file} over {ChatCodec.ViaName(via)}… (F3 shows downloads)");
         return item;
     }
@@ -657,7 +726,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         item.Status = DownloadStatus.Verified;
         item.Bytes = item.Total = Math.Max(item.Total, result.Bytes);
         DownloadChanged?.Invoke(item);
-        AddSystem($"{item.File}: SHA-256 verified, saved to {result.Path} ({Units.Rate(result.Bytes / Math.Max(result.Elapsed.TotalSeconds, 1e-9))})");
+        AddNote(item, LineKind.System, $"{item.File}: SHA-256 verified, saved to {result.Path} ({Units.Rate(result.Bytes / Math.Max(result.Elapsed.TotalSeconds, 1e-9))})");
     }
 
     public void FailDownload(int id, string error) => FailDownload(id, error, quietly: false);
@@ -668,7 +737,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         item.Status = DownloadStatus.Failed;
         item.Error = error;
         DownloadChanged?.Invoke(item);
-        if (!quietly) AddError($"download of {item.File} failed: {error}");
+        if (!quietly) AddNote(item, LineKind.Error, $"download of {item.File} failed: {error}");
     }
 
     /// <summary>Marks a download cancelled; false when it had already finished.</summary>
@@ -677,9 +746,13 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         if (Find(id) is not { } item || item.Finished) return false;
         item.Status = DownloadStatus.Cancelled;
         DownloadChanged?.Invoke(item);
-        AddSystem($"download of {item.File} cancelled");
+        AddNote(item, LineKind.System, $"download of {item.File} cancelled");
         return true;
     }
+
+    /// <summary>News of a download, in the buffer it was asked from.</summary>
+    private void AddNote(DownloadItem item, LineKind kind, string text) =>
+        Add(new ChatLine(_clock(), kind, text, Conversation: OpenBufferOr(item.Buffer)));
 
     /// <summary>Removes finished downloads from the view.</summary>
     public void ClearFinishedDownloads()
@@ -687,9 +760,24 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         if (_downloads.RemoveAll(d => d.Finished) > 0) DownloadsChanged?.Invoke();
     }
 
-    public void AddSystem(string text) => Add(new ChatLine(_clock(), LineKind.System, text));
+    /// <summary>A note in the buffer shown (where the user just did something).</summary>
+    public void AddSystem(string text) => Add(new ChatLine(_clock(), LineKind.System, text, Conversation: Current));
 
-    public void AddError(string text) => Add(new ChatLine(_clock(), LineKind.Error, text));
+    /// <summary>An error in the buffer shown (where the user just did something).</summary>
+    public void AddError(string text) => Add(new ChatLine(_clock(), LineKind.Error, text, Conversation: Current));
+
+    /// <summary>The server's answer to a command: in the buffer the command was typed in, if it is still open.</summary>
+    private void AddReply(LineKind kind, string text) => Add(new ChatLine(_clock(), kind, text, Conversation: OpenBufferOr(_replyBuffer)));
+
+    /// <summary><paramref name="buffer"/> if it is still open (the lobby always is), else the buffer shown.</summary>
+    private string? OpenBufferOr(string? buffer) =>
+        buffer is null || _conversations.Contains(buffer, Usernames.Comparer) ? buffer : Current;
+
+    /// <summary>A note about the connection, in the lobby, and only once until the next welcome.</summary>
+    private void SayConnectionNote(string text)
+    {
+        if (_connectionNotesSaid.Add(text)) Add(new ChatLine(_clock(), LineKind.Error, text));
+    }
 
     // ------------------------------------------------------------------ helpers
 

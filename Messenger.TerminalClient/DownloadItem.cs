@@ -22,6 +22,8 @@ public sealed class DownloadItem(int id, string file, TransferVia via)
     public string? Sha256 { get; internal set; }
     public string? Error { get; internal set; }
     public string? Path { get; internal set; }
+    /// <summary>The chat buffer it was asked from, where its news is said.</summary>
+    public string? Buffer { get; internal set; }
 
     public bool Finished => Status is DownloadStatus.Verified or DownloadStatus.Failed or DownloadStatus.Cancelled;
 

@@ -449,6 +449,22 @@ public sealed class TerminalUi
                     break;
             }
         }
+        if (_connectPanel.Visible && ev is SessionFrameReceived { Frame: ErrorFrame }) FocusFieldToFix();
+    }
+
+    /// <summary>After a refusal on the connect form: the field to fix gets the focus (a password is then never typed into Username).</summary>
+    private void FocusFieldToFix()
+    {
+        switch (_vm.FieldToFix)
+        {
+            case ConnectField.Password:
+                _passwordField.Text = "";
+                _passwordField.SetFocus();
+                break;
+            case ConnectField.Username:
+                _userField.SetFocus();
+                break;
+        }
     }
 
     private void ScheduleReconnect(TimeSpan delay)

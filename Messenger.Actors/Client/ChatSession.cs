@@ -14,8 +14,11 @@ public abstract record SessionEvent;
 /// <summary>The TCP connection is up and the hello has been sent.</summary>
 public sealed record SessionConnected(EndPoint Remote) : SessionEvent;
 
-/// <summary>The connection could not be made; the session has stopped.</summary>
-public sealed record SessionConnectFailed(string Reason) : SessionEvent;
+/// <summary>
+/// The connection could not be made; the session has stopped. <paramref name="Permanent"/>: trying
+/// again cannot help (the server's TLS certificate was refused), so a client should not retry by itself.
+/// </summary>
+public sealed record SessionConnectFailed(string Reason, bool Permanent = false) : SessionEvent;
 
 /// <summary>One frame from the server.</summary>
 public sealed record SessionFrameReceived(ServerFrame Frame) : SessionEvent;
@@ -58,7 +61,7 @@ public sealed class ChatSessionActor : ReceiveActor
     public const string UnreadableFrameCode = "client_parse";
 
     private sealed record Opened(Stream Stream);
-    private sealed record OpenFailed(string Reason);
+    private sealed record OpenFailed(string Reason, bool Permanent);
     private sealed record Received(byte[] Data);
     private sealed record ReadEnded(string Reason);
 
@@ -109,7 +112,9 @@ public sealed class ChatSessionActor : ReceiveActor
         {
             connect.Dispose();
             if (t.IsCompletedSuccessfully) return new Opened(t.Result);
-            return new OpenFailed(t.IsCanceled || t.Exception?.GetBaseException() is OperationCanceledException ? "timed out" : DescribeConnectFailure(t.Exception!.GetBaseException()));
+            if (t.IsCanceled || t.Exception?.GetBaseException() is OperationCanceledException) return new OpenFailed("timed out", Permanent: false);
+            var error = t.Exception!.GetBaseException();
+            return new OpenFailed(DescribeConnectFailure(error), error is CertificateRefusedException);
         }, TaskScheduler.Default).PipeTo(Self);
     }
 
@@ -128,7 +133,7 @@ public sealed class ChatSessionActor : ReceiveActor
             while (_early.Count > 0) Write(_early.Dequeue());
             Become(Connected);
         });
-        Receive<OpenFailed>(failed => Finish(new SessionConnectFailed($"cannot connect to {Server}: {failed.Reason}")));
+        Receive<OpenFailed>(failed => Finish(new SessionConnectFailed($"cannot connect to {Server}: {failed.Reason}", failed.Permanent)));
         Receive<ClientCommand>(command => _early.Enqueue(command));
         Receive<SessionQuit>(_ => Finish(new SessionDisconnected("quit before connecting")));
     }

@@ -13,6 +13,9 @@ namespace Messenger.Client;
 /// </summary>
 public sealed record ClientTls(string? PinnedFingerprint);
 
+/// <summary>The server's certificate was refused (not the pinned one, or not trusted): trying again will not help.</summary>
+public sealed class CertificateRefusedException(string message) : AuthenticationException(message);
+
 /// <summary>Opens the client's TCP connections: plain, or TLS checked as <see cref="ClientTls"/> says.</summary>
 public static class ClientTransport
 {
@@ -47,7 +50,11 @@ public static class ClientTransport
             },
         }, cancel).ContinueWith(t =>
         {
-            if (t.IsFaulted) throw new AuthenticationException(refusal ?? $"TLS handshake failed: {t.Exception!.GetBaseException().Message}");
+            if (t.IsFaulted)
+            {
+                if (refusal is not null) throw new CertificateRefusedException(refusal);
+                throw new AuthenticationException($"TLS handshake failed: {t.Exception!.GetBaseException().Message}");
+            }
             t.GetAwaiter().GetResult();
         }, TaskScheduler.Default);
         return ssl;

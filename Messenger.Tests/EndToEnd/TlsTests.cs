@@ -51,21 +51,23 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_wrong_pinned_fingerprint_is_refused_with_a_clear_error()
+    public async Task A_wrong_pinned_fingerprint_is_refused_with_a_clear_error_that_retrying_cannot_fix()
     {
         var wrong = new string('0', 64);
         var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "mallory", new ClientTls(wrong));
-        var error = await Assert.ThrowsAsync<SessionEndedException>(() => session.ExpectAsync<WelcomeFrame>());
-        Assert.Contains("fingerprint", error.Message);
-        Assert.Contains(Fingerprint, error.Message);
+        var failed = Assert.IsType<SessionConnectFailed>(await session.Events.ReadAsync());
+        Assert.Contains("fingerprint", failed.Reason);
+        Assert.Contains(Fingerprint, failed.Reason);
+        Assert.True(failed.Permanent, "a client must not retry a certificate it refused");
     }
 
     [Fact]
     public async Task A_self_signed_certificate_is_not_trusted_without_a_pin()
     {
         var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "trusting", new ClientTls(null));
-        var error = await Assert.ThrowsAsync<SessionEndedException>(() => session.ExpectAsync<WelcomeFrame>());
-        Assert.Contains("not trusted", error.Message);
+        var failed = Assert.IsType<SessionConnectFailed>(await session.Events.ReadAsync());
+        Assert.Contains("not trusted", failed.Reason);
+        Assert.True(failed.Permanent);
     }
 
     [Fact]

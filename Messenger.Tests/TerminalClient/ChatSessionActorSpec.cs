@@ -45,6 +45,7 @@ public class ChatSessionActorSpec : TestKit
         Watch(session);
         var failed = await ExpectMsgAsync<SessionConnectFailed>(TimeSpan.FromSeconds(10));
         Assert.Contains("cannot connect", failed.Reason);
+        Assert.False(failed.Permanent, "a refused connection may work on the next try");
         await ExpectTerminatedAsync(session);
     }
 

@@ -204,6 +204,22 @@ public class ChatViewModelTests
         Assert.Equal("the name \"alice\" is taken; choose another", vm.LastProblem);
     }
 
+    [Theory]
+    [InlineData(ErrorCodes.NameRegistered, ConnectField.Password)]
+    [InlineData(ErrorCodes.WrongPassword, ConnectField.Password)]
+    [InlineData(ErrorCodes.UsernameTaken, ConnectField.Username)]
+    [InlineData(ErrorCodes.ConnectionLimit, null)]
+    public void A_refusal_names_the_field_of_the_connect_form_to_fix(string code, ConnectField? field)
+    {
+        var vm = NewViewModel();
+        vm.BeginConnect("h:1");
+        vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 1)));
+        Frame(vm, new ErrorFrame(code, "refused"));
+        Assert.Equal(field, vm.FieldToFix);
+        vm.BeginConnect("h:1");
+        Assert.Null(vm.FieldToFix); // a new attempt starts clean
+    }
+
     [Fact]
     public void A_peer_that_is_no_chat_server_is_said_in_plain_words()
     {
@@ -245,6 +261,91 @@ public class ChatViewModelTests
         Assert.Equal(new[] { 2, 4, 8, 16, 30, 30, 30 }.Select(s => TimeSpan.FromSeconds(s)), delays);
         LoggedIn(vm);
         Assert.Equal([new ReconnectLater(TimeSpan.FromSeconds(1))], vm.Apply(new SessionDisconnected("gone")));
+    }
+
+    [Fact]
+    public void Failed_retries_are_said_once_and_then_only_in_the_status_bar_and_a_shutdown_is_part_of_the_one_loss_line()
+    {
+        var vm = LoggedIn("bob");
+        Frame(vm, new ErrorFrame(ErrorCodes.ServerShutdown, "the server is shutting down"));
+        vm.Apply(new SessionDisconnected("the server closed the connection"));
+        var loss = Assert.Single(vm.Log, l => l.Kind == LineKind.Error);
+        Assert.Contains("connection lost: the server is shutting down (server_shutdown)", loss.Text);
+        Assert.Null(loss.Conversation); // in the lobby
+
+        int before = vm.Log.Count;
+        for (int i = 0; i < 10; i++)
+        {
+            vm.BeginConnect("127.0.0.1:7400");
+            vm.Apply(new SessionConnectFailed("cannot connect to 127.0.0.1:7400: connection refused (is the server running?)"));
+        }
+        var retry = Assert.Single(vm.Log.Skip(before));
+        Assert.StartsWith("reconnect failed: cannot connect", retry.Text);
+        Assert.Equal("OFFLINE, retry in 30 s", vm.ShortState);
+        Assert.EndsWith("· retry 11 in 30 s", vm.StatusText);
+
+        // A new reason is said once too; after the next welcome, a loss is said again.
+        vm.BeginConnect("127.0.0.1:7400");
+        vm.Apply(new SessionConnectFailed("cannot connect to 127.0.0.1:7400: timed out"));
+        vm.BeginConnect("127.0.0.1:7400");
+        vm.Apply(new SessionConnectFailed("cannot connect to 127.0.0.1:7400: timed out"));
+        Assert.Equal(2, vm.Log.Skip(before).Count());
+        LoggedIn(vm);
+        Assert.Equal("online (1)", vm.ShortState);
+        vm.Apply(new SessionDisconnected("the server closed the connection"));
+        Assert.Contains("connection lost: the server closed the connection", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void A_refused_certificate_stops_the_retries_with_a_clear_message()
+    {
+        var vm = LoggedIn();
+        vm.Apply(new SessionDisconnected("the server closed the connection"));
+        vm.BeginConnect("127.0.0.1:7400");
+        var reactions = vm.Apply(new SessionConnectFailed("cannot connect to 127.0.0.1:7400: the server's certificate has SHA-256 fingerprint 3bb2, not the pinned ed80", Permanent: true));
+        Assert.Empty(reactions); // no ReconnectLater
+        Assert.False(vm.AutoReconnect);
+        Assert.Equal("OFFLINE", vm.ShortState);
+        Assert.Contains("reconnecting stopped", vm.Log[^1].Text);
+        Assert.Contains("not the pinned ed80", vm.Log[^1].Text);
+        Assert.Contains("F5", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void Command_output_and_notes_stay_in_the_buffer_the_command_was_typed_in()
+    {
+        var vm = LoggedIn("bob");
+        vm.Submit("/join rust");
+        Assert.Equal(("joining #rust…", null), (vm.Log[^1].Text, vm.Log[^1].Conversation)); // said in the lobby, where it was typed
+        Frame(vm, new JoinedFrame("alice", "rust", ["alice", "bob"]));
+        Assert.Equal("#rust", vm.Current);
+        Frame(vm, new HistoryFrame("rust", [], false));
+
+        // /who typed in #rust: the answer is in #rust only.
+        vm.Submit("/who");
+        Frame(vm, new UsersFrame(["alice", "bob"]));
+        Assert.Contains(vm.VisibleLines(), l => l.Text.StartsWith("online (2)"));
+        // /help and a bad command in bob's conversation: there only.
+        vm.OpenConversation("bob");
+        vm.Submit("/help");
+        vm.Submit("/nonsense");
+        Assert.Contains(vm.VisibleLines(), l => l.Text.StartsWith("commands:"));
+        Assert.Contains(vm.VisibleLines(), l => l.Kind == LineKind.Error && l.Text.Contains("/nonsense"));
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Text.StartsWith("online (2)"));
+        // An error answering a command typed in #rust goes to #rust, even when shown after a switch.
+        vm.SwitchTo("#rust");
+        vm.Submit("/rooms");
+        vm.SwitchTo(null);
+        Frame(vm, new ErrorFrame(ErrorCodes.RateLimited, "slow down"));
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Text.Contains("slow down"));
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Text.StartsWith("commands:") || l.Text.StartsWith("online (2)"));
+        vm.SwitchTo("#rust");
+        Assert.Contains(vm.VisibleLines(), l => l.Text.Contains("slow down"));
+        // A connection loss is said in the lobby only.
+        vm.Apply(new SessionDisconnected("gone"));
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Text.Contains("connection lost"));
+        vm.SwitchTo(null);
+        Assert.Contains(vm.VisibleLines(), l => l.Text.Contains("connection lost"));
     }
 
     [Fact]

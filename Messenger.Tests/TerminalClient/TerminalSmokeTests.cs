@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Messenger.Protocol;
 using Messenger.TerminalClient;
 using Messenger.Tests.Support;
 
@@ -130,6 +131,38 @@ public class TerminalSmokeTests
         tmux.SendKeys("C-q");
         await tmux.WaitForExitAsync();
     }
+
+    [Fact]
+    [Trait(ClientProcess.Trait, ClientProcess.TraitValue)]
+    public async Task The_connect_form_moves_the_focus_to_the_password_when_the_name_is_registered()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using (var dave = await server.LoginAsync("dave"))
+        {
+            await dave.SendAsync(new RegisterCommand(new Password("davepass12")));
+            await dave.ExpectIgnoringOtherAsync<RegisteredFrame>();
+        }
+
+        using var tmux = TmuxSession.Start(100, 30, $"--server 127.0.0.1 --port {server.Server.ChatEndpoint.Port} --user dave");
+        await tmux.WaitForAsync(s => s.Contains("Username:"), "the connect form");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("enter its password"), "the form asking for dave's password");
+
+        // Typed at once, the password goes into the Password field (hidden), not into Username in clear.
+        tmux.SendText("davepass12");
+        var screen = await tmux.WaitForAsync(s => FieldRow(s, "Password:").Count(c => c == '∙') == 10, "the password typed, hidden");
+        Assert.DoesNotContain("davepass12", screen);
+        Assert.Equal("dave", FieldRow(screen, "Username:").Trim());
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync(s => s.Contains("online as dave"), "logged in as dave with the password");
+
+        tmux.SendKeys("C-q");
+        await tmux.WaitForExitAsync();
+    }
+
+    /// <summary>What the connect form shows after <paramref name="label"/>.</summary>
+    private static string FieldRow(string screen, string label) =>
+        screen.Split('\n').Select(l => l.Trim('│', ' ')).FirstOrDefault(l => l.StartsWith(label))?[label.Length..].TrimEnd('│', ' ') ?? "";
 
     /// <summary>The text on the input line (the row that starts with the "&gt;" prompt).</summary>
     private static string InputLine(string screen) =>
