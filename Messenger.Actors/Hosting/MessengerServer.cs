@@ -25,11 +25,13 @@ public sealed class MessengerServer : IAsyncDisposable
     private readonly IActorRef _chatAcceptor;
     private readonly IActorRef _fileAcceptor;
     private readonly TimeSpan _shutdownDeadline;
+    private readonly DataFolderLock? _dataLock;
 
-    private MessengerServer(ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
+    private MessengerServer(DataFolderLock? dataLock, ActorSystem system, IActorRef registry, IActorRef catalog, IActorRef tickets,
         IActorRef chatAcceptor, IActorRef fileAcceptor, IPEndPoint chat, IPEndPoint file, IPEndPoint udp, string filesFolder,
         string? tlsFingerprint, TimeSpan shutdownDeadline)
     {
+        _dataLock = dataLock;
         TlsFingerprint = tlsFingerprint;
         _shutdownDeadline = shutdownDeadline;
         System = system;
@@ -74,8 +76,11 @@ public sealed class MessengerServer : IAsyncDisposable
         var roomSettings = RoomSettings.FromConfig(config);
         var accountSettings = AccountSettings.FromConfig(config);
         var system = ActorSystem.Create(systemName, DataStore.Setup(config));
+        DataFolderLock? dataLock = null;
         try
         {
+            // Before anything reads or writes the journal: a data folder serves one cluster.
+            dataLock = DataStore.Lock(config, Akka.Cluster.Cluster.Get(system).SelfAddress);
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);
             var chat = ChatServices.Start(system, roomSettings, accountSettings,
@@ -108,7 +113,7 @@ public sealed class MessengerServer : IAsyncDisposable
                 connection => ConnectionActor.Props(connection, connectionServices), chatListener), "chat");
             var chatBound = await chatAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
 
-            var server = new MessengerServer(system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
+            var server = new MessengerServer(dataLock, system, registry, catalog, tickets, chatAcceptor, fileAcceptor,
                 chatBound.LocalAddress, fileBound.LocalAddress, udpEndpoint, Path.GetFullPath(fileSettings.Folder),
                 certificate is null ? null : TlsCertificates.Fingerprint(certificate), config.GetTimeSpan("messenger.shutdown-deadline"));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "close-clients",
@@ -125,6 +130,7 @@ public sealed class MessengerServer : IAsyncDisposable
         {
             udpSocket.Dispose();
             await system.Terminate();
+            dataLock?.Dispose();
             throw;
         }
     }
@@ -149,5 +155,6 @@ public sealed class MessengerServer : IAsyncDisposable
     {
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
         await System.WhenTerminated;
+        _dataLock?.Dispose();
     }
 }

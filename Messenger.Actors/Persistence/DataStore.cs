@@ -4,6 +4,7 @@ using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence.Sql.Config;
 using LinqToDB;
+using Messenger.Cluster;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -13,7 +14,7 @@ namespace Messenger.Persistence;
 /// Where the journal and the snapshots are. By default the data folder (<c>messenger.data</c>, flag
 /// <c>--data</c>): two SQLite files (one file would make them lock each other, akka.net#3538),
 /// created on first start in WAL mode (the journal's table is <see cref="SqliteWriteJournal"/>'s);
-/// nodes on one machine may share it. With
+/// the nodes of one cluster on one machine may share it, no other server (<see cref="DataFolderLock"/>). With
 /// <c>messenger.postgres</c> (flag <c>--postgres</c>), a PostgreSQL database shared by the nodes of a
 /// cluster on several machines, through the same Akka.Persistence.Sql plugin (Npgsql, at most
 /// <c>messenger.postgres-max-connections</c> connections per node). Returns the
@@ -97,6 +98,20 @@ public static class DataStore
         !UsesSqlJournal(config) ? "journal: in memory"
         : UsesPostgres(config) ? "journal and snapshots: PostgreSQL"
         : "data folder: " + Path.GetFullPath(config.GetString("messenger.data"));
+
+    /// <summary>
+    /// On SQLite, the data folder taken for the cluster node at <paramref name="self"/> with its
+    /// seed nodes (<see cref="DataFolderLock"/>; throws <see cref="DataFolderInUseException"/>
+    /// when a server of another cluster uses it); null for PostgreSQL and the in-memory journal.
+    /// </summary>
+    public static DataFolderLock? Lock(Config config, Address self)
+    {
+        if (!UsesSqlJournal(config) || UsesPostgres(config)) return null;
+        var seeds = config.GetStringList("messenger.cluster.seed-nodes")
+            .Select(s => ClusterNode.SeedAddress(self.System, s))
+            .Select(a => $"{a.Host}:{a.Port}");
+        return DataFolderLock.Acquire(config.GetString("messenger.data"), $"{self.Host}:{self.Port}", seeds);
+    }
 
     private static bool UsesSqlJournal(Config config) => config.GetString("akka.persistence.journal.plugin") == "akka.persistence.journal.sql";
 

@@ -26,6 +26,8 @@ public static class ErrorCodes
     public const string TooManyTickets = "too_many_tickets";
     public const string BadRoom = "bad_room";
     public const string NotMember = "not_member";
+    /// <summary>A <c>say</c> whose message could not be stored (the journal failed the write): it reached no one.</summary>
+    public const string NotStored = "not_stored";
     public const string TooManyRooms = "too_many_rooms";
     public const string WrongPassword = "wrong_password";
     public const string NameRegistered = "name_registered";

@@ -91,6 +91,7 @@ public sealed class RoomActor : ReceivePersistentActor
     private readonly Dictionary<IActorRef, Member> _members = new();
     private readonly List<RoomCheckpoint> _checkpoints = new();
     private readonly List<MessageFrame> _stored = new(); // stored, not yet told to the members
+    private readonly Queue<IActorRef> _writing = new(); // the senders of the messages being written, in order
     private RoomTail _tail;
     private long _deletedUpTo;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
@@ -274,8 +275,10 @@ public sealed class RoomActor : ReceivePersistentActor
             RecipientOf(Sender).Send(NotMember(_name), _lane, Self);
             return;
         }
+        _writing.Enqueue(Sender);
         PersistAsync(new RoomMessagePosted(post.User, post.Text, _clock()), posted =>
         {
+            _writing.Dequeue();
             long id = LastSequenceNr;
             _tail.Add(new HistoryEntry(id, posted.From, posted.Text, posted.Ts));
             _stored.Add(new MessageFrame(posted.From, posted.Text, posted.Ts, _name, id));
@@ -370,9 +373,27 @@ public sealed class RoomActor : ReceivePersistentActor
         base.PostStop();
     }
 
+    /// <summary>
+    /// A failed write stops the room (it restarts on its next message, from the journal): the sender of
+    /// every message still being written is told that it reached no one, after what was stored before.
+    /// </summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "room {0}: writing message {1} failed; the room restarts on its next message", _name, sequenceNr);
+        TellStoredMessages();
+        while (_writing.TryDequeue(out var sender)) TellNotStored(sender);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
+
+    /// <summary>The journal refused one message (it could not be serialized); the room goes on.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "room {0}: message {1} was refused by the journal", _name, sequenceNr);
+        TellStoredMessages();
+        if (_writing.TryDequeue(out var sender)) TellNotStored(sender);
+    }
+
+    private void TellNotStored(IActorRef sender) =>
+        RecipientOf(sender).Send(new ErrorFrame(ErrorCodes.NotStored,
+            $"your message in \"{_name}\" could not be stored and reached no one; send it again"), _lane, Self);
 }

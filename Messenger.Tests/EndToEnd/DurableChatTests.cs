@@ -87,6 +87,34 @@ public class DurableChatTests
     }
 
     [Fact]
+    public async Task A_message_the_journal_cannot_store_is_answered_not_stored_and_the_connection_stays()
+    {
+        using var data = new TempFolder();
+        await using var server = await TestServer.StartAsync(data: data);
+        await using var alice = await JoinAsync(await server.LoginAsync("alice"), "rust");
+        await alice.SendAsync(new SayCommand("one", "rust"));
+        Assert.Equal(1, (await alice.ExpectAsync<MessageFrame>()).Id);
+        // Another writer takes the room's next id in the SQLite file, so the room's own write of it fails.
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={data.File("journal.db")}"))
+        {
+            db.Open();
+            using var insert = db.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
+                SELECT created, deleted, persistence_id, 2, message, tags, manifest, identifier, writer_uuid
+                FROM journal WHERE persistence_id = 'room-rust' AND sequence_number = 1
+                """;
+            Assert.Equal(1, insert.ExecuteNonQuery());
+        }
+
+        await alice.SendAsync(new SayCommand("two", "rust"));
+        var error = await alice.ExpectErrorAsync(ErrorCodes.NotStored);
+        Assert.Contains("\"rust\"", error.Message);
+        await alice.SendAsync(PingCommand.Instance);
+        await alice.ExpectIgnoringOtherAsync<PongFrame>();
+    }
+
+    [Fact]
     public async Task Bad_room_requests_get_clear_errors_and_the_connection_stays()
     {
         await using var server = await TestServer.StartAsync();

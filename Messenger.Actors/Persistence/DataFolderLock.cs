@@ -1,0 +1,93 @@
+namespace Messenger.Persistence;
+
+/// <summary>
+/// A data folder's SQLite files serve one cluster at a time: two clusters writing one room's
+/// journal would both number its messages, and one of them would fail every write. Each server
+/// using the folder holds, for as long as it runs, an exclusive lock on a file of its own in
+/// <c>locks/</c> (<c>ID.lock</c>; a process that dies, however it dies, lets go of it) and names its
+/// cluster node beside it (<c>ID.node</c>: its own address, then its seed nodes, as HOST:PORT). A
+/// server may use a folder in use when it is of the same cluster as one of the servers using it: it
+/// names one of them as a seed node, one of them names it, or they name a seed node in common
+/// (every node of one cluster names the same seeds). Otherwise it refuses to start. The nodes of one
+/// cluster on one machine, in one process or several, share the folder as before.
+/// </summary>
+public sealed class DataFolderLock : IDisposable
+{
+    public const string Folder = "locks";
+
+    private readonly FileStream _lock;
+    private readonly string _node;
+
+    private DataFolderLock(FileStream held, string node)
+    {
+        _lock = held;
+        _node = node;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="dataFolder"/> for the node at <paramref name="self"/> with
+    /// <paramref name="seeds"/> (each HOST:PORT), or throws <see cref="DataFolderInUseException"/>.
+    /// Locks left by servers that are gone are removed on the way.
+    /// </summary>
+    public static DataFolderLock Acquire(string dataFolder, string self, IEnumerable<string> seeds)
+    {
+        var folder = Path.Combine(dataFolder, Folder);
+        Directory.CreateDirectory(folder);
+        var names = new HashSet<string>([self, .. seeds], StringComparer.OrdinalIgnoreCase);
+        var users = LiveNodes(folder).ToList();
+        if (users.Count > 0 && !users.Any(names.Overlaps))
+            throw new DataFolderInUseException(
+                $"the data folder {Path.GetFullPath(dataFolder)} is in use by another server (cluster node {users[0][0]}); " +
+                "give this one its own --data, or make it a node of that cluster (--seed-node)");
+        var id = Guid.NewGuid().ToString("N");
+        var node = Path.Combine(folder, id + ".node");
+        File.WriteAllLines(node, [self, .. seeds]);
+        // The node file first: a lock seen by another server always has it.
+        var held = new FileStream(Path.Combine(folder, id + ".lock"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None,
+            1, FileOptions.DeleteOnClose);
+        return new DataFolderLock(held, node);
+    }
+
+    /// <summary>The names (address, then seeds) of every node holding its lock; the locks of nodes that are gone are removed.</summary>
+    private static IEnumerable<string[]> LiveNodes(string folder)
+    {
+        foreach (var lockFile in Directory.EnumerateFiles(folder, "*.lock"))
+        {
+            var node = Path.ChangeExtension(lockFile, ".node");
+            try
+            {
+                // Opened: nobody holds it, so its server is gone (closing deletes it).
+                using (new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose))
+                    File.Delete(node);
+                continue;
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // its server stopped meanwhile
+            }
+            catch (IOException)
+            {
+                // Held: a running server.
+            }
+            string[] names;
+            try
+            {
+                names = File.ReadAllLines(node);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // its server stopped meanwhile
+            }
+            if (names.Length > 0) yield return names;
+        }
+    }
+
+    public void Dispose()
+    {
+        File.Delete(_node);
+        _lock.Dispose();
+    }
+}
+
+/// <summary>The data folder is in use by a server of another cluster.</summary>
+public sealed class DataFolderInUseException(string message) : Exception(message);

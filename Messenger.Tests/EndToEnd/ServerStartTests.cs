@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Messenger.Persistence;
+using Messenger.Protocol;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.EndToEnd;
+
+/// <summary>Starts that must fail: at once, with one line that names the cause, and a non-zero exit code.</summary>
+public class ServerStartTests
+{
+    /// <summary>A failed start of a server process on a busy 2-core machine: the runtime's start-up, then the refusal.</summary>
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_second_server_on_a_data_folder_in_use_is_refused_and_the_first_loses_nothing()
+    {
+        using var data = new TempFolder();
+        await using (var first = await TestServer.StartAsync(data: data))
+        {
+            var refused = await Assert.ThrowsAsync<DataFolderInUseException>(() => TestServer.StartAsync(data: data));
+            Assert.Contains($"the data folder {data.Path} is in use by another server", refused.Message);
+
+            await using var alice = await first.LoginAsync("alice");
+            await alice.SendAsync(new SayCommand("still mine"));
+            Assert.Equal(1, (await alice.ExpectAsync<MessageFrame>()).Id);
+        }
+        // Stopped, the first leaves the folder free.
+        await using var next = await TestServer.StartAsync(data: data);
+        await using var bob = await next.LoginAsync("bob");
+        await bob.SendAsync(new SayCommand("after"));
+        Assert.Equal(2, (await bob.ExpectAsync<MessageFrame>()).Id);
+    }
+
+    [Fact]
+    public async Task A_server_process_on_a_data_folder_in_use_exits_with_one_line_naming_it()
+    {
+        using var data = new TempFolder();
+        await using var first = await TestServer.StartAsync(data: data);
+        var (code, output) = await RunServerAsync("--data", data.Path);
+        Assert.Equal(1, code);
+        Assert.Contains($"cannot start: the data folder {data.Path} is in use by another server", output);
+    }
+
+    /// <summary>Runs a server process that is expected to exit; every port 0 unless given; its exit code and everything it wrote.</summary>
+    internal static async Task<(int Code, string Output)> RunServerAsync(params string[] args)
+    {
+        using var files = new TempFolder();
+        using var ownData = new TempFolder();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Messenger.Server.dll"));
+        foreach (var (flag, value) in new[] { ("--chat-port", "0"), ("--file-port", "0"), ("--udp-port", "0"), ("--cluster-port", "0"),
+                     ("--files", files.Path), ("--data", ownData.Path) })
+        {
+            if (args.Contains(flag)) continue;
+            info.ArgumentList.Add(flag);
+            info.ArgumentList.Add(value);
+        }
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ExitTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"the server did not exit within {ExitTimeout}:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

@@ -1,0 +1,47 @@
+using Messenger.Persistence;
+using Messenger.Tests.Support;
+
+namespace Messenger.Tests.Persistence;
+
+public class DataFolderLockTests
+{
+    [Fact]
+    public void A_server_of_another_cluster_is_refused_and_names_the_folder()
+    {
+        using var data = new TempFolder();
+        using var first = DataFolderLock.Acquire(data.Path, "127.0.0.1:7403", []);
+
+        var refused = Assert.Throws<DataFolderInUseException>(() => DataFolderLock.Acquire(data.Path, "127.0.0.1:7423", []));
+        Assert.StartsWith($"the data folder {data.Path} is in use by another server (cluster node 127.0.0.1:7403)", refused.Message);
+        Assert.Throws<DataFolderInUseException>(() => DataFolderLock.Acquire(data.Path, "127.0.0.1:7423", ["127.0.0.1:7433"]));
+    }
+
+    [Fact]
+    public void Nodes_of_one_cluster_share_the_folder()
+    {
+        using var data = new TempFolder();
+        using var seed = DataFolderLock.Acquire(data.Path, "127.0.0.1:7403", ["127.0.0.1:7403"]);
+        using var second = DataFolderLock.Acquire(data.Path, "127.0.0.1:7413", ["127.0.0.1:7403"]); // names a user as its seed
+        using var third = DataFolderLock.Acquire(data.Path, "127.0.0.1:7423", ["LOCALHOST:7499", "127.0.0.1:7413"]);
+        seed.Dispose();
+        // The first gone, a node with a seed in common with the third (any spelling of the name's case) is of their cluster.
+        using var fourth = DataFolderLock.Acquire(data.Path, "127.0.0.1:7433", ["localhost:7499"]);
+    }
+
+    [Fact]
+    public void A_stopped_or_dead_server_leaves_the_folder_free()
+    {
+        using var data = new TempFolder();
+        DataFolderLock.Acquire(data.Path, "127.0.0.1:7403", []).Dispose();
+        // A server killed without a chance to clean up leaves its files, but no lock on them.
+        var locks = Path.Combine(data.Path, DataFolderLock.Folder);
+        File.WriteAllText(Path.Combine(locks, "dead.lock"), "");
+        File.WriteAllText(Path.Combine(locks, "dead.node"), "127.0.0.1:7403\n");
+
+        using var next = DataFolderLock.Acquire(data.Path, "127.0.0.1:7423", []);
+        Assert.Equal(2, Directory.GetFiles(locks).Length); // its own two; the dead server's are gone
+        Assert.False(File.Exists(Path.Combine(locks, "dead.node")));
+        next.Dispose();
+        Assert.Empty(Directory.GetFiles(locks));
+    }
+}
