@@ -95,14 +95,25 @@ public static class Cli
             if (r.Tokens is [var token] && RoomNames.Normalize(token.Value) is null)
                 r.AddError("--room must be 1-32 of A-Z a-z 0-9 _ - . (a leading # is allowed)");
         });
+        var password = new Option<string?>("--password") { Description = "The password of a registered name (8-128 characters)" };
+        password.Validators.Add(r =>
+        {
+            if (r.Tokens is [var token] && token.Value.Length is < ProtocolLimits.MinPasswordLength or > ProtocolLimits.MaxPasswordLength)
+                r.AddError($"--password must be {ProtocolLimits.MinPasswordLength}-{ProtocolLimits.MaxPasswordLength} characters");
+        });
         var text = new Argument<string>("TEXT") { Description = "The message to send" };
-        var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, room, text };
+        text.Validators.Add(r =>
+        {
+            if (r.Tokens is [var token] && token.Value.Trim().Length == 0) r.AddError("TEXT is empty: there is nothing to say");
+        });
+        var command = new Command("say", "Log in, send one chat message, wait for its echo, log out.") { server, port, user, password, room, text };
         foreach (var option in TlsFlags.All) command.Options.Add(option);
         command.SetAction(async (parsed, cancel) =>
         {
             var times = new StartupTimes(ownProcess);
             return await Headless.SayAsync(ChatSessionSettings.FromConfig(CreateConfig(parsed)), parsed.GetValue(server)!, parsed.GetValue(port),
-                parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)), times);
+                parsed.GetValue(user)!, parsed.GetValue(text)!, stderr, cancel, TlsFlags.From(parsed), RoomNames.Normalize(parsed.GetValue(room)), times,
+                parsed.GetValue(password) is { } secret ? new Password(secret) : null);
         });
         return command;
     }

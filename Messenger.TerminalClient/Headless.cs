@@ -15,7 +15,7 @@ public static class Headless
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     public static async Task<int> SayAsync(ChatSessionSettings settings, string host, int port, string user, string text,
-        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, string? room = null, StartupTimes? times = null)
+        TextWriter stderr, CancellationToken cancel, ClientTls? tls = null, string? room = null, StartupTimes? times = null, Password? password = null)
     {
         if (!Usernames.IsValid(user)) return Fail(stderr, $"\"{user}\" is not a valid username (1-32 of A-Z a-z 0-9 _ - .)", Cli.BadUsage);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -24,8 +24,8 @@ public static class Headless
         {
             await using var session = await ControlChannel.ConnectAsync(host, port, settings, tls, timeout.Token);
             times?.Mark("connect");
-            await session.SendAsync(new HelloCommand(user), timeout.Token);
-            var welcome = await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+            await session.SendAsync(new HelloCommand(user, password), timeout.Token);
+            var welcome = await ExpectWelcomeAsync(session, host, port, timeout.Token);
             times?.Mark("login");
             if (room is not null && room != RoomNames.Lobby)
             {
@@ -34,9 +34,11 @@ public static class Headless
                 times?.Mark("join");
             }
             await session.SendAsync(new SayCommand(text, room), timeout.Token);
-            if (times is not null) stderr.WriteLine(times.Describe("before the message was sent"));
+            // Said only once the echo proves the message was taken (a refused one was not sent).
+            var sent = times?.Describe("before the message was sent");
             await session.ExpectAsync<MessageFrame>(m => Usernames.Comparer.Equals(m.From, welcome.User) && m.Text == text
                 && (room is null || m.Room == room), timeout.Token);
+            if (sent is not null) stderr.WriteLine(sent);
             await session.QuitAsync(timeout.Token);
             return 0;
         }
@@ -63,7 +65,7 @@ public static class Headless
             await using var session = await ControlChannel.ConnectAsync(host, port, settings, tls, timeout.Token);
             times?.Mark("connect");
             await session.SendAsync(new HelloCommand(user), timeout.Token);
-            await session.ExpectAsync<WelcomeFrame>(cancel: timeout.Token);
+            await ExpectWelcomeAsync(session, host, port, timeout.Token);
             times?.Mark("login");
             await session.SendAsync(new GetCommand(file, via), timeout.Token);
             ticket = await session.ExpectAsync<TicketFrame>(t => t.File == file, timeout.Token);
@@ -93,6 +95,23 @@ public static class Headless
         catch (Exception e) when (IsExpected(e))
         {
             return Fail(stderr, Describe(e, cancel));
+        }
+    }
+
+    /// <summary>The welcome, or a refusal said for a person: a peer that is no chat server (the file port, say), a name that needs <c>--password</c>.</summary>
+    private static async Task<WelcomeFrame> ExpectWelcomeAsync(ControlChannel session, string host, int port, CancellationToken cancel)
+    {
+        try
+        {
+            return await session.ExpectAsync<WelcomeFrame>(cancel: cancel);
+        }
+        catch (ServerErrorException e) when (ChatSessionActor.IsNotAChatServer(e.Code))
+        {
+            throw new SessionEndedException($"{host}:{port} is not a Messenger chat server (it answered the login with \"{e.Message}\"); is it the file port? the chat port is the one the server logs as \"chat tcp\" (7400 by default)");
+        }
+        catch (ServerErrorException e) when (e.Code == ErrorCodes.NameRegistered)
+        {
+            throw new SessionEndedException($"the server refused: the name is registered: give its password with --password ({e.Code})");
         }
     }
 

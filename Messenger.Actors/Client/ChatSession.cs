@@ -60,6 +60,12 @@ public sealed class ChatSessionActor : ReceiveActor
     /// <summary>The code of the <see cref="ErrorFrame"/> a session reports for a line from the server it cannot read.</summary>
     public const string UnreadableFrameCode = "client_parse";
 
+    /// <summary>
+    /// Whether an error answering a <c>hello</c> says the peer is no chat server: an unreadable line,
+    /// or the file channel's refusal of a line that is not a ticket (a chat server never answers our hello so).
+    /// </summary>
+    public static bool IsNotAChatServer(string code) => code is UnreadableFrameCode or ErrorCodes.BadRequest or ErrorCodes.BadTicket;
+
     private sealed record Opened(Stream Stream);
     private sealed record OpenFailed(string Reason, bool Permanent);
     private sealed record Received(byte[] Data);
@@ -78,6 +84,7 @@ public sealed class ChatSessionActor : ReceiveActor
     private readonly CancellationTokenSource _stop = new();
     private Stream? _stream;
     private DateTime _lastHeard;
+    private bool _heardAnything;
     private bool _finished;
     // A .NET timer, not an Akka one: Akka's scheduler, once anything is scheduled on it, wakes
     // every 10 ms for the rest of the process, which was most of an idle client's CPU.
@@ -143,6 +150,7 @@ public sealed class ChatSessionActor : ReceiveActor
         Receive<Received>(received =>
         {
             _lastHeard = DateTime.UtcNow;
+            _heardAnything = true;
             bool ok = _framer.Feed(received.Data, line =>
             {
                 var parsed = ChatCodec.ParseFrame(line);
@@ -168,7 +176,7 @@ public sealed class ChatSessionActor : ReceiveActor
             _writes.Writer.TryComplete();
             Finish(new SessionDisconnected("you quit"), closeNow: false);
         });
-        Receive<ReadEnded>(ended => Finish(new SessionDisconnected(ended.Reason)));
+        Receive<ReadEnded>(ended => Finish(new SessionDisconnected(!_heardAnything && _tls is null ? ClientTransport.ClosedBeforeAnswering : ended.Reason)));
     }
 
     /// <summary>One loop reads the stream and tells the actor; another writes what the actor queued.</summary>

@@ -19,6 +19,12 @@ public sealed class CertificateRefusedException(string message) : Authentication
 /// <summary>Opens the client's TCP connections: plain, or TLS checked as <see cref="ClientTls"/> says.</summary>
 public static class ClientTransport
 {
+    /// <summary>
+    /// Why a plain connection was closed before the server said a word: a TLS server does that to a
+    /// plain-text hello (a chat server answers everything, if only with an error).
+    /// </summary>
+    public const string ClosedBeforeAnswering = "the server closed the connection without answering (if it speaks TLS, add --tls, or --tls-fingerprint for a self-signed certificate)";
+
     /// <summary>A connected stream to <paramref name="host"/>:<paramref name="port"/>; the caller disposes it.</summary>
     public static async Task<Stream> ConnectAsync(string host, int port, ClientTls? tls, int receiveBufferBytes, CancellationToken cancel)
     {
@@ -53,7 +59,8 @@ public static class ClientTransport
             if (t.IsFaulted)
             {
                 if (refusal is not null) throw new CertificateRefusedException(refusal);
-                throw new AuthenticationException($"TLS handshake failed: {t.Exception!.GetBaseException().Message}");
+                throw new AuthenticationException(
+                    $"the TLS handshake failed ({t.Exception!.GetBaseException().Message}): the server does not seem to speak TLS; without --tls the client connects in plain text");
             }
             t.GetAwaiter().GetResult();
         }, TaskScheduler.Default);

@@ -115,12 +115,14 @@ public sealed class ControlChannel : IAsyncDisposable
         var framer = new LineFramer(ProtocolLimits.MaxLineBytes);
         var buffer = new byte[16 * 1024];
         string reason = "the server closed the connection";
+        bool heardAnything = false;
         try
         {
             while (true)
             {
                 int n = await _stream.ReadAsync(buffer, _stop.Token);
                 if (n == 0) break;
+                heardAnything = true;
                 if (!framer.Feed(buffer.AsSpan(0, n), Queue))
                 {
                     reason = "the server sent a line longer than the protocol allows";
@@ -132,6 +134,7 @@ public sealed class ControlChannel : IAsyncDisposable
         {
             reason = $"the connection broke: {e.GetBaseException().Message}";
         }
+        if (!heardAnything && !_stop.IsCancellationRequested && _stream is not System.Net.Security.SslStream) reason = ClientTransport.ClosedBeforeAnswering;
         _frames.Writer.TryComplete(new SessionEndedException(reason));
     }
 

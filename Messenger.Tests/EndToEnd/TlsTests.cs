@@ -62,6 +62,31 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_plain_client_on_the_TLS_port_is_told_to_add_tls()
+    {
+        var settings = ChatSessionSettings.FromConfig(_client.Settings.Config);
+        await using var channel = await ControlChannel.ConnectAsync("127.0.0.1", _server.Server.ChatEndpoint.Port, settings, tls: null, CancellationToken.None);
+        await channel.SendAsync(new HelloCommand("plain"));
+        var error = await Assert.ThrowsAsync<SessionEndedException>(() => channel.ExpectAsync<WelcomeFrame>());
+        Assert.Contains("add --tls", error.Message);
+
+        var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "plain2");
+        Assert.IsType<SessionConnected>(await session.Events.ReadAsync());
+        var gone = Assert.IsType<SessionDisconnected>(await session.Events.ReadAsync());
+        Assert.Contains("add --tls", gone.Reason);
+    }
+
+    [Fact]
+    public async Task A_TLS_client_on_a_plain_port_is_told_the_server_does_not_speak_TLS()
+    {
+        await using var plain = await TestServer.StartAsync(systemName: "plain-server");
+        var session = ChatSession.Start(_client, "127.0.0.1", plain.Server.ChatEndpoint.Port, "tls", new ClientTls(Fingerprint));
+        var failed = Assert.IsType<SessionConnectFailed>(await session.Events.ReadAsync());
+        Assert.Contains("does not seem to speak TLS", failed.Reason);
+        Assert.DoesNotContain("Cannot determine the frame size", failed.Reason.Split(':')[0]);
+    }
+
+    [Fact]
     public async Task A_self_signed_certificate_is_not_trusted_without_a_pin()
     {
         var session = ChatSession.Start(_client, "127.0.0.1", _server.Server.ChatEndpoint.Port, "trusting", new ClientTls(null));

@@ -290,6 +290,17 @@ public class ChatViewModelTests
     }
 
     [Fact]
+    public void The_file_port_refusing_the_hello_is_said_to_be_no_chat_server()
+    {
+        var vm = NewViewModel();
+        vm.BeginConnect("127.0.0.1:7401");
+        vm.Apply(new SessionConnected(new IPEndPoint(IPAddress.Loopback, 7401)));
+        Assert.Equal([CloseSession.Instance], Frame(vm, new ErrorFrame(ErrorCodes.BadRequest, "missing \"ticket\"")));
+        Assert.StartsWith("127.0.0.1:7401 is not a Messenger chat server", vm.LastProblem);
+        Assert.Contains("file port", vm.LastProblem);
+    }
+
+    [Fact]
     public void A_peer_that_is_no_chat_server_is_said_in_plain_words()
     {
         var vm = NewViewModel();

@@ -192,6 +192,36 @@ public class HeadlessCommandTests
         Assert.Contains("taken", stderr);
     }
 
+    [Fact]
+    public async Task Say_to_the_file_port_says_it_is_not_a_chat_server_and_prints_no_timing()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (code, _, stderr) = await RunAsync("say", "--port", server.Server.FileEndpoint.Port.ToString(), "--user", "bob", "hi");
+        Assert.Equal(1, code);
+        Assert.Contains("is not a Messenger chat server", stderr);
+        Assert.Contains("file port", stderr);
+        Assert.DoesNotContain("before the message was sent", stderr);
+    }
+
+    [Fact]
+    public async Task Say_with_a_registered_name_needs_and_takes_its_password()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using (var dave = await server.LoginAsync("Dave"))
+        {
+            await dave.SendAsync(new RegisterCommand(new Password("davepass12")));
+            await dave.ExpectIgnoringOtherAsync<RegisteredFrame>();
+        }
+        string port = server.Server.ChatEndpoint.Port.ToString();
+        var (code, _, stderr) = await RunAsync("say", "--port", port, "--user", "dave", "hi");
+        Assert.Equal(1, code);
+        Assert.Contains("give its password with --password", stderr);
+        Assert.DoesNotContain("{\"type\"", stderr);
+
+        (code, _, stderr) = await RunAsync("say", "--port", port, "--user", "dave", "--password", "davepass12", "hi from dave");
+        Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
+    }
+
     [Theory]
     [InlineData("download", "f", "--via", "carrier-pigeon")]
     [InlineData("download", "f", "--loss", "2")]
@@ -199,6 +229,9 @@ public class HeadlessCommandTests
     [InlineData("download", "f", "--port", "--via")]
     [InlineData("say", "hi")]
     [InlineData("say", "--user", "bob", "--room", "no spaces", "hi")]
+    [InlineData("say", "--user", "bob", "")]
+    [InlineData("say", "--user", "bob", "   ")]
+    [InlineData("say", "--user", "bob", "--password", "short", "hi")]
     [InlineData("--no-such-flag")]
     [InlineData("download")]
     public async Task Bad_flags_exit_2_with_a_message(params string[] args)
