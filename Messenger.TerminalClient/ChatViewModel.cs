@@ -152,6 +152,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     public string ShortState => State switch
     {
         ConnectionState.Online => $"online ({_users.Count})",
+        ConnectionState.Disconnected when Me is null && LastProblem is null => "not connected",
         ConnectionState.Disconnected => NextRetry is { } retry ? $"OFFLINE, retry in {retry.Delay.TotalSeconds:0} s" : "OFFLINE",
         _ => "connecting…",
     };
@@ -259,7 +260,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
             case RoomsFrame rooms:
                 ServerRooms = rooms.Rooms;
                 RoomsChanged?.Invoke();
-                AddReply(LineKind.System, rooms.Rooms.Count == 0 ? "no rooms" : "rooms: " + string.Join(", ", rooms.Rooms.Select(r => $"#{r.Name} ({r.Members})")) + " · /join ROOM");
+                AddReply(LineKind.System, rooms.Rooms.Count == 0 ? "no rooms" : "rooms: " + string.Join(", ", rooms.Rooms.Select(r => $"{(r.Name == RoomNames.Lobby ? "" : "#")}{r.Name} ({r.Members})")) + " · /join ROOM");
                 return [];
             case RegisteredFrame registered:
                 Password = _newPassword;
@@ -561,7 +562,8 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
             state.Members.Clear();
             state.Members.AddRange(members.Order(StringComparer.OrdinalIgnoreCase));
             if (!_conversations.Contains(buffer)) _conversations.Add(buffer);
-            Add(new ChatLine(_clock(), LineKind.System, $"you are in #{room} with {members.Count - 1} other(s): {string.Join(", ", members)}", Conversation: buffer));
+            var others = members.Where(m => !Usernames.Comparer.Equals(m, Me)).ToList();
+            Add(new ChatLine(_clock(), LineKind.System, others.Count == 0 ? $"you are in #{room}, alone for now" : $"you are in #{room} with {string.Join(", ", others)}", Conversation: buffer));
             if (_switchOnJoin == room) SwitchTo(buffer);
             _switchOnJoin = null;
             RoomsChanged?.Invoke();

@@ -47,7 +47,8 @@ public abstract record InputCommand
             case "join":
             {
                 var (room, extra) = SplitWord(rest);
-                if (room.Length == 0 || extra.Length != 0) return new Invalid("usage: /join ROOM (for example /join #rust)");
+                if (room.Length == 0) return new Invalid("usage: /join ROOM (for example /join #rust)");
+                if (extra.Length != 0) return new Invalid($"\"{rest.Trim()}\" is not a valid room name: no spaces (1-32 of A-Z a-z 0-9 _ - ., an optional # before)");
                 return RoomNames.Normalize(room) is { } toJoin ? new Join(toJoin) : new Invalid($"\"{room}\" is not a valid room name (1-32 of A-Z a-z 0-9 _ - ., an optional # before)");
             }
             case "part":

@@ -354,7 +354,7 @@ public sealed class TerminalUi
         bool online = _vm.State == ConnectionState.Online;
         _window.Title = $"Messenger · {_vm.StatusText}";
         _stateShortcut.Title = _vm.ShortState;
-        _stateShortcut.HelpText = _vm.State == ConnectionState.Disconnected ? "reconnect" : "";
+        _stateShortcut.HelpText = _vm.State != ConnectionState.Disconnected ? "" : _vm.Me is null ? "connect" : "reconnect";
         _chatFrame.Title = _vm.Conversations.Count == 0 ? "Chat" : $"Chat: {_vm.ConversationBar()} (Ctrl+N/P)";
         RefreshRooms();
         // The main screen stays up after a connection loss (the log is worth keeping); the
@@ -803,7 +803,7 @@ public sealed class TerminalUi
     private void AskDownloadSelected()
     {
         if (SelectedFile() is not { } file || _app is null) return;
-        int? choice = MessageBox.Query(_app, "Download", $"Download {file.Name} ({Units.Size(file.Size)}) over", "Cancel", "UDP", "TCP");
+        int? choice = MessageBox.Query(_app, "Download", $"Download {file.Name} ({Units.Size(file.Size)}) over TCP or over reliable UDP?", "Cancel", "UDP", "TCP");
         if (choice == 2) DownloadSelected(TransferVia.Tcp);
         else if (choice == 1) DownloadSelected(TransferVia.Udp);
     }
@@ -820,7 +820,7 @@ public sealed class TerminalUi
             return;
         }
         if (File.Exists(Path.Combine(_options.DownloadsFolder, file.Name))
-            && MessageBox.Query(_app, "Replace?", $"{file.Name} is already in {_options.DownloadsFolder}. Replace it?", "Keep it", "Replace") != 1)
+            && MessageBox.Query(_app, "Replace?", $"{file.Name} is already in {_options.DownloadsFolder}. Replace it?", "Replace", "Keep it") != 0) // the last button, Enter's default, keeps it
             return;
         _vm.RequestDownload(file.Name, via);
         _session.Send(new GetCommand(file.Name, via));

@@ -757,7 +757,15 @@ public class ChatViewModelTests
         Assert.Equal([RoomsCommand.Instance], vm.Submit("/rooms").Send);
         Frame(vm, new RoomsFrame([new RoomEntry("lobby", 2), new RoomEntry("rust", 1)]));
         Assert.Equal(2, vm.ServerRooms.Count);
-        Assert.Equal("rooms: #lobby (2), #rust (1) · /join ROOM", vm.Log[^1].Text);
+        Assert.Equal("rooms: lobby (2), #rust (1) · /join ROOM", vm.Log[^1].Text); // the lobby without '#': it cannot be joined
+
+        vm.Submit("/join rust");
+        Frame(vm, new JoinedFrame("alice", "rust", ["alice"]));
+        Assert.Equal("you are in #rust, alone for now", vm.Log[^1].Text);
+        vm.Submit("/join ops");
+        Frame(vm, new JoinedFrame("alice", "ops", ["bob", "alice"]));
+        Assert.Equal("you are in #ops with bob", vm.Log[^1].Text);
+        Assert.Equal("not connected", NewViewModel().ShortState); // before the first try, not "OFFLINE"
     }
 
     [Fact]

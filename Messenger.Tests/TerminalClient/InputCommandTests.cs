@@ -122,7 +122,7 @@ public class InputCommandTests
     [Theory]
     [InlineData("/join", "usage: /join ROOM")]
     [InlineData("/join no/slash", "not a valid room name")]
-    [InlineData("/join a b", "usage: /join ROOM")]
+    [InlineData("/join bad room!", "\"bad room!\" is not a valid room name: no spaces")]
     [InlineData("/part a b", "usage: /part")]
     [InlineData("/rooms all", "no arguments")]
     [InlineData("/register", "usage: /register PASSWORD")]
