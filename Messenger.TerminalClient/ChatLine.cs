@@ -5,8 +5,11 @@ namespace Messenger.TerminalClient;
 /// <summary>How a chat-log line is shown: each kind has its own prefix and colour.</summary>
 public enum LineKind { Own, Other, Action, PmIn, PmOut, Join, Leave, Error, System }
 
-/// <summary>Whether the server has echoed a line the user typed.</summary>
-public enum Delivery { Delivered, Pending, Failed }
+/// <summary>
+/// Whether the server has echoed a line the user typed: delivered, on its way, lost with the
+/// connection, refused by the server (the error follows it), or kept for an offline registered user.
+/// </summary>
+public enum Delivery { Delivered, Pending, Failed, Refused, Queued }
 
 /// <summary>
 /// One line of the chat log. <see cref="From"/> is the author of a message (null for notes),
@@ -51,6 +54,8 @@ public sealed record ChatLine(
     {
         Delivery.Pending => Text + "  (sending…)",
         Delivery.Failed => Text + "  (NOT SENT: the connection was lost)",
+        Delivery.Refused => Text + "  (NOT SENT)",
+        Delivery.Queued => Text + $"  (kept for {Conversation}, who is offline: delivered at the next login)",
         _ => Text,
     };
 

@@ -63,9 +63,13 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private int _nextDownloadId = 1;
     private int _reconnectAttempt;
     private bool _filesQuietly;
+    /// <summary>The server's file list was asked for at least once (by /files, the files view, or a Tab after /get).</summary>
+    private bool _filesAsked;
     private string? _overwriteWarned;
     /// <summary>The buffer the last command was typed in: the server's answers to it are shown there.</summary>
     private string? _replyBuffer;
+    /// <summary>Refusals still to come for the other lines of a multi-line private message already refused.</summary>
+    private int _pmRefusalsToSkip;
     /// <summary>Why the server is closing the connection (it said so just before), for the one "connection lost" line.</summary>
     private string? _closingReason;
     /// <summary>The connection notes said since the last welcome: each only once, however often a retry fails the same way.</summary>
@@ -302,12 +306,16 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 bool outgoing = Usernames.Comparer.Equals(pm.From, Me) && !Usernames.Comparer.Equals(pm.To, Me);
                 var peer = outgoing ? pm.To : pm.From;
                 OpenConversation(peer, switchTo: false);
-                var line = new ChatLine(Time(pm.Ts), outgoing ? LineKind.PmOut : LineKind.PmIn, pm.Text, pm.From, peer);
+                RenameConversation(peer);
+                var line = new ChatLine(Time(pm.Ts), outgoing ? LineKind.PmOut : LineKind.PmIn, pm.Text, pm.From, peer,
+                    outgoing && pm.Queued ? Delivery.Queued : Delivery.Delivered);
                 if (!(outgoing && ConfirmPending(line))) Add(line);
                 return outgoing ? [] : [RingBell.Instance];
             }
             case ErrorFrame { Code: ErrorCodes.ServerShutdown } shutdown:
                 _closingReason = $"{shutdown.Message} ({shutdown.Code})"; // said with the loss of the connection that follows
+                return [];
+            case ErrorFrame { Code: ErrorCodes.NoSuchUser or ErrorCodes.MailboxFull } refused when RefusePrivateMessage(refused):
                 return [];
             case ErrorFrame error:
                 foreach (var r in _rooms.Values) r.HistoryPending = false; // whatever was asked is not coming
@@ -322,6 +330,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 return [];
             case FilesFrame files:
                 Files = files.Files;
+                _filesAsked = true;
                 FilesChanged?.Invoke();
                 if (!_filesQuietly)
                     AddReply(LineKind.System, files.Files.Count == 0
@@ -423,6 +432,15 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 ShowHelp();
                 History.Add(text);
                 return new Submitted(true, []);
+            case InputCommand.Query query:
+                if (Usernames.Comparer.Equals(query.With, Me))
+                {
+                    AddError("that is you: /query NAME opens a conversation with someone else");
+                    return new Submitted(false, []);
+                }
+                OpenConversation(query.With);
+                History.Add(text);
+                return new Submitted(true, []);
             case InputCommand.Quit:
                 return new Submitted(false, [], Quit: true);
             case InputCommand.Part { Room: null } when CurrentRoom is null:
@@ -450,6 +468,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
             InputCommand.Me me when CurrentRoom is not null => me with { Room = CurrentRoom },
             _ => command,
         };
+        _replyBuffer = Current;
         switch (command)
         {
             case InputCommand.Join join:
@@ -492,7 +511,6 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 break;
         }
         if (!command.HoldsPassword) History.Add(text);
-        _replyBuffer = Current;
         return new Submitted(true, command.ToClientCommands());
     }
 
@@ -661,6 +679,62 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         else StateChanged?.Invoke();
     }
 
+    /// <summary>The server's spelling of a name (<c>"to":"Dave"</c> for a <c>/pm dave</c>) becomes the conversation's name.</summary>
+    private void RenameConversation(string user)
+    {
+        int at = _conversations.FindIndex(c => Usernames.Comparer.Equals(c, user));
+        if (at < 0 || _conversations[at] == user) return;
+        var old = _conversations[at];
+        _conversations[at] = user;
+        for (int i = 0; i < _log.Count; i++)
+            if (_log[i].Conversation == old) _log[i] = _log[i] with { Conversation = user };
+        if (Current == old) Current = user;
+        if (_unread.Remove(old, out int n)) _unread[user] = n;
+        LogChanged?.Invoke();
+        StateChanged?.Invoke();
+    }
+
+    /// <summary>
+    /// A private message the server refused (<c>no_such_user</c>, <c>mailbox_full</c>): its lines are
+    /// marked not sent and the error said in its conversation; a conversation that only this
+    /// message opened, with no one behind it, is closed again and the error said where the
+    /// <c>/pm</c> was typed. False when no private message of ours was waiting for an answer.
+    /// </summary>
+    private bool RefusePrivateMessage(ErrorFrame error)
+    {
+        if (_pmRefusalsToSkip > 0)
+        {
+            _pmRefusalsToSkip--; // the other lines of a message already refused
+            return true;
+        }
+        var pending = _log.Where(l => l is { Kind: LineKind.PmOut, Delivery: Delivery.Pending }).ToList();
+        if (pending.Count == 0) return false;
+        var to = pending.FirstOrDefault(l => error.Message.Contains($"\"{l.Conversation}\"", StringComparison.OrdinalIgnoreCase))?.Conversation
+                 ?? pending[0].Conversation!;
+        int refused = 0;
+        for (int i = 0; i < _log.Count; i++)
+            if (_log[i] is { Kind: LineKind.PmOut, Delivery: Delivery.Pending } l && SameBuffer(l.Conversation, to))
+            {
+                _log[i] = l with { Delivery = Delivery.Refused };
+                refused++;
+            }
+        _pmRefusalsToSkip = refused - 1;
+        var text = $"{error.Message} ({error.Code})";
+        bool onlyThis = _log.All(l => !SameBuffer(l.Conversation, to) || l is { Kind: LineKind.PmOut, Delivery: Delivery.Refused });
+        if (error.Code == ErrorCodes.NoSuchUser && onlyThis && !SameBuffer(_replyBuffer, to))
+        {
+            _conversations.RemoveAll(c => Usernames.Comparer.Equals(c, to));
+            _unread.Remove(to);
+            _log.RemoveAll(l => SameBuffer(l.Conversation, to));
+            if (SameBuffer(Current, to)) SwitchTo(OpenBufferOr(_replyBuffer));
+            AddReply(LineKind.Error, text);
+            StateChanged?.Invoke();
+            return true;
+        }
+        Add(new ChatLine(_clock(), LineKind.Error, text, Conversation: to));
+        return true;
+    }
+
     /// <summary>Shows the next (+1) or previous (-1) buffer: the lobby, then each room and conversation.</summary>
     public void CycleConversation(int step)
     {
@@ -671,7 +745,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     public void SwitchTo(string? conversation)
     {
-        Current = conversation;
+        Current = conversation is null ? null : _conversations.FirstOrDefault(c => Usernames.Comparer.Equals(c, conversation)) ?? conversation;
         _unread.Remove(conversation ?? "");
         LogChanged?.Invoke();
         StateChanged?.Invoke();
@@ -688,6 +762,18 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
 
     /// <summary>The files view asks for the list: it fills the view without a line in the chat.</summary>
     public void RequestFilesQuietly() => _filesQuietly = true;
+
+    /// <summary>
+    /// Tab found no file name to complete after <c>/get</c> because the server's list was never
+    /// fetched: the command to fetch it (quietly), once; empty otherwise.
+    /// </summary>
+    public IReadOnlyList<ClientCommand> FilesForCompletion(string text, int cursor)
+    {
+        if (_filesAsked || State != ConnectionState.Online || !TabCompleter.CompletesFileName(text, cursor)) return [];
+        _filesAsked = true;
+        RequestFilesQuietly();
+        return [FilesCommand.Instance];
+    }
 
     /// <summary>The user asked for a file; the item waits for its ticket.</summary>
     public DownloadItem RequestDownload(string file, TransferVia via)
@@ -810,7 +896,9 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private void Add(ChatLine line)
     {
         _log.Add(line);
-        if (line.Kind is not (LineKind.System or LineKind.Error or LineKind.Join or LineKind.Leave)
+        // Unread counts what others wrote: never a note, a join or leave, or the user's own line.
+        if (line.Kind is not (LineKind.System or LineKind.Error or LineKind.Join or LineKind.Leave or LineKind.Own or LineKind.PmOut)
+            && !Usernames.Comparer.Equals(line.From ?? "", Me ?? "")
             && !Usernames.Comparer.Equals(line.Conversation ?? "", Current ?? ""))
         {
             _unread[line.Conversation ?? ""] = Unread(line.Conversation) + 1;

@@ -31,11 +31,12 @@ public abstract record InputCommand
         {
             case "pm":
             case "msg":
+            case "query":
             {
                 var (to, text) = SplitWord(rest);
-                if (to.Length == 0) return new Invalid("usage: /pm NAME TEXT");
+                if (to.Length == 0) return new Invalid($"usage: /{name.ToLowerInvariant()} NAME [TEXT]");
                 if (!Usernames.IsValid(to)) return new Invalid($"\"{to}\" is not a valid username");
-                if (text.Length == 0) return new Invalid($"usage: /pm {to} TEXT (the message is missing)");
+                if (text.Length == 0) return new Query(to);
                 return CheckLength(text) ?? new PrivateMessage(to, text);
             }
             case "me":
@@ -176,6 +177,9 @@ public abstract record InputCommand
     public sealed record Register(Password Password) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => [new RegisterCommand(Password)]; }
     public sealed record ChangePassword(Password Old, Password New) : InputCommand { public override IReadOnlyList<ClientCommand> ToClientCommands() => [new PasswdCommand(Old, New)]; }
 
+    /// <summary>Opens (and shows) the private conversation with <paramref name="With"/>, as irssi's <c>/query</c>.</summary>
+    public sealed record Query(string With) : InputCommand;
+
     public sealed record PrivateMessage(string To, string Text) : InputCommand
     {
         public override IReadOnlyList<ClientCommand> ToClientCommands() => Lines(Text).Select(l => (ClientCommand)new PmCommand(To, l)).ToList();
@@ -193,10 +197,10 @@ public abstract record InputCommand
 public static class HelpText
 {
     public const string Commands =
-        "commands: /pm NAME TEXT · /me ACTION · /who · /join ROOM · /part [ROOM] · /rooms · /files · /get NAME [tcp|udp] (\"quote names with spaces\") · "
+        "commands: /pm NAME [TEXT] (or /query) · /me ACTION · /who · /join ROOM · /part [ROOM] · /rooms · /files · /get NAME [tcp|udp] (\"quote names with spaces\") · "
         + "/register PASSWORD · /passwd OLD NEW · /help · /quit · //text sends \"/text\"";
 
     public const string Keys =
-        "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab/Shift+Tab move focus (Tab completes on the input line) · "
-        + "Up/Down input history · PgUp/PgDn scroll (past the top: older history) · Ctrl+N/Ctrl+P next/previous room or conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
+        "keys: F1 help · F2 files · F3 downloads · F4/Esc chat · F5 reconnect · F7 hide/show joins and leaves · Tab completes on the input line (on an empty line Tab/Shift+Tab move focus) · "
+        + "Up/Down input history · PgUp/PgDn scroll (past the top: older history) · End newest line · Ctrl+N/Ctrl+P next/previous room or conversation · Ctrl+A/E/U/K/W edit · Ctrl+Q quit";
 }

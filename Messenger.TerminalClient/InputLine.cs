@@ -66,7 +66,7 @@ public readonly record struct EditedLine(string Text, int Cursor)
 /// </summary>
 public sealed class TabCompleter
 {
-    public static readonly string[] Commands = ["/files", "/get", "/help", "/join", "/me", "/msg", "/part", "/passwd", "/pm", "/quit", "/register", "/rooms", "/who"];
+    public static readonly string[] Commands = ["/files", "/get", "/help", "/join", "/me", "/msg", "/part", "/passwd", "/pm", "/query", "/quit", "/register", "/rooms", "/who"];
 
     private List<string> _matches = [];
     private int _next;
@@ -98,7 +98,7 @@ public sealed class TabCompleter
         {
             candidates = Commands;
         }
-        else if (firstWord == "/get" && wordIndex == 1)
+        else if (CompletesFileName(text, cursor))
         {
             candidates = files.Select(f => f.Contains(' ') ? $"\"{f}\"" : f);
             word = word.TrimStart('"');
@@ -118,6 +118,15 @@ public sealed class TabCompleter
         }
         _next = 0;
         return Insert(text, cursor, _matches[0]);
+    }
+
+    /// <summary>Whether Tab at <paramref name="cursor"/> completes a file name (the word after <c>/get</c>).</summary>
+    public static bool CompletesFileName(string text, int cursor)
+    {
+        cursor = Math.Clamp(cursor, 0, text.Length);
+        int wordStart = Math.Min(text.LastIndexOf(' ', Math.Max(cursor - 1, 0)) + 1, cursor);
+        var words = text[..wordStart].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return words.Length == 1 && words[0].Equals("/get", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Forgets the last completion (any key other than Tab).</summary>

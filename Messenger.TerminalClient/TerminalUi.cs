@@ -54,6 +54,8 @@ public sealed class TerminalUi
     private int _reconnectGeneration;
     private int _selectedDownload;
     private List<ChatLine> _visible = [];
+    /// <summary>The input line when Tab had to fetch the file list first: completed when it arrives, if unchanged.</summary>
+    private string? _completeWhenFilesArrive;
 
     private Window _window = null!;
     private View _connectPanel = null!;
@@ -236,6 +238,12 @@ public sealed class TerminalUi
         _vm.UsersChanged += RefreshUsers;
         _vm.RoomsChanged += RefreshRooms;
         _vm.FilesChanged += RefreshFiles;
+        _vm.FilesChanged += () =>
+        {
+            if (_completeWhenFilesArrive is not { } waiting) return;
+            _completeWhenFilesArrive = null;
+            if (_input.HasFocus && _input.Text == waiting) Complete();
+        };
         _vm.DownloadChanged += _ => _downloadsView.SetNeedsDraw();
         _vm.DownloadsChanged += () =>
         {
@@ -302,7 +310,7 @@ public sealed class TerminalUi
 
     private static Attribute LineColor(ChatLine line) => line switch
     {
-        { Delivery: Delivery.Failed } => new Attribute(ColorName16.BrightRed, ColorName16.Black),
+        { Delivery: Delivery.Failed or Delivery.Refused } => new Attribute(ColorName16.BrightRed, ColorName16.Black),
         { Delivery: Delivery.Pending } => new Attribute(ColorName16.DarkGray, ColorName16.Black),
         { Mentioned: true } => new Attribute(ColorName16.Black, ColorName16.BrightYellow),
         _ => line.Kind switch
@@ -635,7 +643,12 @@ public sealed class TerminalUi
         if (key == Key.Tab || key == Key.Tab.WithShift)
         {
             key.Handled = true;
-            if (key == Key.Tab && _input.HasFocus && Complete()) return;
+            // On a line with text, Tab completes or does nothing: it never takes the focus off the line being typed.
+            if (key == Key.Tab && _input.HasFocus && (_input.Text ?? "").Length > 0)
+            {
+                Complete();
+                return;
+            }
             MoveFocus(key == Key.Tab ? 1 : -1);
             return;
         }
@@ -646,6 +659,14 @@ public sealed class TerminalUi
             int page = Math.Max(1, view.Viewport.Height - 1);
             if (key == Key.PageUp && view == _chatView) LoadOlderIfAtTop();
             view.ScrollBy(key == Key.PageUp ? page : -page);
+            return;
+        }
+        if (key == Key.End && (_input.HasFocus || _chatView.HasFocus || _downloadsView.HasFocus))
+        {
+            // End: back to the newest line (as the "more rows below" bar says), and the cursor to the end of the input line.
+            key.Handled = true;
+            (_downloadsFrame.Visible ? _downloadsView : _chatView).ScrollToEnd();
+            if (_input.HasFocus) _input.MoveEnd();
             return;
         }
         if (key == Key.N.WithCtrl || key == Key.P.WithCtrl)
@@ -710,16 +731,25 @@ public sealed class TerminalUi
         return true;
     }
 
-    /// <summary>Tab on the input line: completes a name, a /command or a file name; false when nothing matched.</summary>
-    private bool Complete()
+    /// <summary>Tab on the input line: completes a name, a /command or a file name.</summary>
+    private void Complete()
     {
         var text = _input.Text ?? "";
-        if (text.Length == 0) return false;
+        if (text.Length == 0) return;
         var done = _vm.Completer.Complete(text, _input.InsertionPoint, _vm.Users.Where(u => !Usernames.Comparer.Equals(u, _vm.Me)), _vm.Files.Select(f => f.Name));
-        if (done is not { } line) return false;
+        if (done is not { } line)
+        {
+            // A file name before the list was ever fetched: fetch it, and complete when it arrives if the line is unchanged.
+            var fetch = _vm.FilesForCompletion(text, _input.InsertionPoint);
+            if (fetch.Count > 0 && _session is not null)
+            {
+                foreach (var command in fetch) _session.Send(command);
+                _completeWhenFilesArrive = text;
+            }
+            return;
+        }
         _input.Text = line.Text;
         _input.InsertionPoint = line.Cursor;
-        return true;
     }
 
     /// <summary>Tab order of the panel shown: its list or log, the input line, the online list.</summary>

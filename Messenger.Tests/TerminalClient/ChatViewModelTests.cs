@@ -157,6 +157,75 @@ public class ChatViewModelTests
         Assert.Null(vm.Current);
     }
 
+    [Theory]
+    [InlineData("/pm Bob")]
+    [InlineData("/query bob")]
+    [InlineData("/msg bob ")]
+    public void Pm_or_query_without_text_opens_the_conversation(string typed)
+    {
+        var vm = LoggedIn("Bob");
+        var outcome = vm.Submit(typed);
+        Assert.True(outcome.ClearInput);
+        Assert.Empty(outcome.Send);
+        Assert.Equal("[bob]", vm.ConversationBar().Split(' ')[1].ToLowerInvariant());
+        Assert.Equal("bob", vm.Current, ignoreCase: true);
+        Assert.Empty(vm.VisibleLines());
+        Assert.False(vm.Submit("/query alice").ClearInput); // not with oneself
+    }
+
+    [Fact]
+    public void A_pm_to_no_one_closes_the_conversation_it_opened_and_says_so_where_it_was_typed()
+    {
+        var vm = LoggedIn("bob");
+        vm.Submit("/join rust");
+        Frame(vm, new JoinedFrame("alice", "rust", ["alice", "bob"]));
+        Assert.Equal("#rust", vm.Current);
+
+        vm.Submit("/pm nobody hi\nthere"); // two lines, two refusals
+        Assert.Equal("nobody", vm.Current);
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchUser, "no user named \"nobody\" is online"));
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchUser, "no user named \"nobody\" is online"));
+        Assert.Equal("#rust", vm.Current);
+        Assert.DoesNotContain("nobody", vm.Conversations);
+        Assert.Equal("lobby [#rust]", vm.ConversationBar());
+        Assert.DoesNotContain(vm.Log, l => l.Conversation == "nobody");
+        Assert.Single(vm.VisibleLines(), l => l.Kind == LineKind.Error && l.Text.Contains("no user named \"nobody\""));
+
+        // In a conversation that holds more, the line stays, marked not sent, with the error below it.
+        Frame(vm, new PrivateMessageFrame("carol", "alice", "bye for now", 5));
+        vm.SwitchTo("carol");
+        vm.Submit("wait");
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchUser, "no user named \"carol\" is online"));
+        Assert.Equal("carol", vm.Current);
+        var lines = vm.VisibleLines().ToList();
+        Assert.Equal((Delivery.Refused, "wait  (NOT SENT)"), (lines[^2].Delivery, lines[^2].Body));
+        Assert.Equal(LineKind.Error, lines[^1].Kind);
+    }
+
+    [Fact]
+    public void My_own_pm_is_not_unread_and_the_conversation_takes_the_servers_spelling_and_shows_a_kept_message()
+    {
+        var vm = LoggedIn("Dave");
+        vm.Submit("/pm dave are you there?");
+        Assert.Null(vm.Current); // sent from the lobby: the lobby stays shown
+        Assert.Equal(0, vm.Unread("dave"));
+        Frame(vm, new PrivateMessageFrame("alice", "Dave", "are you there?", 1));
+        Assert.Equal(["Dave"], vm.Conversations);
+        Assert.Equal("[lobby] Dave", vm.ConversationBar());
+        var line = Assert.Single(vm.Log, l => l.Kind == LineKind.PmOut);
+        Assert.Equal(("Dave", Delivery.Delivered), (line.Conversation, line.Delivery));
+
+        // Dave went offline; he is registered, so the server keeps the message for him.
+        vm.SwitchTo("dave");
+        Assert.Equal("Dave", vm.Current);
+        vm.Submit("see you tomorrow");
+        Frame(vm, new PrivateMessageFrame("alice", "Dave", "see you tomorrow", 2, Queued: true));
+        var kept = vm.VisibleLines().Last();
+        Assert.Equal(Delivery.Queued, kept.Delivery);
+        Assert.Contains("kept for Dave, who is offline", kept.Render());
+        Assert.Equal("lobby [Dave]", vm.ConversationBar());
+    }
+
     [Fact]
     public void A_mention_of_my_name_rings_and_is_marked_but_not_a_longer_name()
     {
@@ -482,6 +551,25 @@ public class ChatViewModelTests
         Assert.Equal(lines, vm.Log.Count);
         Frame(vm, new FilesFrame([new FileEntry("a.bin", 2048, "x")]));
         Assert.Contains("a.bin (2.0 kB)", vm.Log[^1].Text);
+    }
+
+    [Fact]
+    public void Tab_after_get_fetches_the_file_list_quietly_once_when_it_was_never_fetched()
+    {
+        var vm = NewViewModel();
+        Assert.Empty(vm.FilesForCompletion("/get gr", 7)); // not online
+        LoggedIn(vm);
+        Assert.Empty(vm.FilesForCompletion("hello gr", 8)); // not a file name
+        Assert.Equal([FilesCommand.Instance], vm.FilesForCompletion("/get gr", 7));
+        Assert.Empty(vm.FilesForCompletion("/get gr", 7)); // asked already
+        int lines = vm.Log.Count;
+        Frame(vm, new FilesFrame([new FileEntry("gradient.png", 2048, "x")]));
+        Assert.Equal(lines, vm.Log.Count); // no line in the chat
+        Assert.Equal("/get gradient.png ", vm.Completer.Complete("/get gr", 7, [], vm.Files.Select(f => f.Name))!.Value.Text);
+
+        var listed = LoggedIn(NewViewModel());
+        Frame(listed, new FilesFrame([new FileEntry("a.bin", 1, "x")]));
+        Assert.Empty(listed.FilesForCompletion("/get zz", 7)); // the list is known: zz is just not on it
     }
 
     [Fact]

@@ -69,8 +69,9 @@ public class InputCommandTests
     }
 
     [Theory]
-    [InlineData("/pm", "usage: /pm NAME TEXT")]
-    [InlineData("/pm bob", "the message is missing")]
+    [InlineData("/pm", "usage: /pm NAME [TEXT]")]
+    [InlineData("/query", "usage: /query NAME [TEXT]")]
+    [InlineData("/query b@d", "not a valid username")]
     [InlineData("/pm b@d hi", "not a valid username")]
     [InlineData("/who me", "no arguments")]
     [InlineData("/files x", "no arguments")]

@@ -81,6 +81,16 @@ public class InputLineTests
         Assert.Null(completer.Complete("zz", 2, Users, Files));
     }
 
+    [Theory]
+    [InlineData("/get gr", 7, true)]
+    [InlineData("/GET ", 5, true)]
+    [InlineData("/get \"big fi", 12, false)] // past the first word of a quoted name: nothing to complete there
+    [InlineData("/get gr udp", 11, false)]
+    [InlineData("/getx gr", 8, false)]
+    [InlineData("gr", 2, false)]
+    public void Tab_knows_when_it_is_completing_a_file_name(string text, int cursor, bool file) =>
+        Assert.Equal(file, TabCompleter.CompletesFileName(text, cursor));
+
     [Fact]
     public void Tab_in_the_middle_keeps_the_rest_of_the_line()
     {

@@ -121,12 +121,30 @@ public class TerminalSmokeTests
         await tmux.WaitForAsync(s => s.Contains("f01.bin tcp 100%") && s.Contains("more rows below"), "PgUp scrolling to the oldest download");
         tmux.SendKeys("F8", "F4"); // F4 rather than Esc: an Esc right before typed text reads as Alt+key
 
-        tmux.SendText($"/get sample.bin {Via}");
+        // End from the input line goes back to the newest line of the log.
+        tmux.SendKeys("PPage");
+        await tmux.WaitForAsync(s => s.Contains("more rows below"), "PgUp in the chat");
+        tmux.SendKeys("End");
+        await tmux.WaitForAsync(s => !s.Contains("more rows below") && s.Contains("> "), "End back at the newest line");
+
+        // Tab completes a file name after /get although the list was never asked for (no /files, no F2).
+        tmux.SendText("/get sampl");
+        tmux.SendKeys("Tab");
+        await tmux.WaitForAsync(s => InputLine(s).StartsWith("/get sample.bin"), "Tab completing sample.bin");
+        tmux.SendText(Via);
         tmux.SendKeys("Enter");
         tmux.SendKeys("F3");
         await tmux.WaitForAsync(s => s.Contains($"sample.bin {Via} 100%") && s.Contains("SHA-256 verified " + sha[..16]), "the verified download",
             TimeSpan.FromSeconds(60));
         Assert.Equal(await File.ReadAllBytesAsync(sample), await File.ReadAllBytesAsync(downloads.File("sample.bin")));
+        tmux.SendKeys("F4");
+
+        // Tab that completes nothing keeps the focus on the input line (Ctrl+U still clears it).
+        tmux.SendText("/get zzz");
+        tmux.SendKeys("Tab");
+        await tmux.WaitForAsync(s => InputLine(s).StartsWith("/get zzz"), "the unmatched name still on the line");
+        tmux.SendKeys("C-u");
+        await tmux.WaitForAsync(s => InputLine(s).Length == 0, "Ctrl+U clearing the line after a Tab that completed nothing");
 
         tmux.SendKeys("C-q");
         await tmux.WaitForExitAsync();
