@@ -24,6 +24,27 @@ var root = new RootCommand("Messenger server: chat over TCP, file downloads over
     bind, chatPort, filePort, udpPort, files, data, clusterPort, seedNodes, postgres, configFile, maxConnections, tlsCert, tlsSelfSigned,
 };
 foreach (var option in LossFlags.All) root.Options.Add(option);
+foreach (var port in new[] { chatPort, filePort, udpPort, clusterPort })
+{
+    port.Validators.Add(r =>
+    {
+        if (r.GetValueOrDefault<int?>() is < 0 or > 65535) r.AddError($"{port.Name} must be a port, 0-65535 (0 = any free port)");
+    });
+}
+seedNodes.Validators.Add(r =>
+{
+    foreach (var seed in r.GetValueOrDefault<string[]>() ?? [])
+    {
+        try
+        {
+            Messenger.Cluster.ClusterNode.SeedAddress("messenger", seed);
+        }
+        catch (ConfigurationException e)
+        {
+            r.AddError($"--seed-node: {e.Message}");
+        }
+    }
+});
 
 root.SetAction(async (parsed, cancel) =>
 {
@@ -93,4 +114,12 @@ root.SetAction(async (parsed, cancel) =>
     return 0;
 });
 
-return await root.Parse(args).InvokeAsync();
+// Exit codes: 0 stopped cleanly, 1 could not start, 2 a bad command line or configuration.
+var commandLine = root.Parse(args);
+if (commandLine.Errors.Count > 0)
+{
+    foreach (var error in commandLine.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine("run with --help for usage");
+    return 2;
+}
+return await commandLine.InvokeAsync();

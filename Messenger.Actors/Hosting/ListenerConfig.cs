@@ -20,9 +20,10 @@ public static class ListenerConfig
             return loaded;
         }
         if (!config.GetBoolean("messenger.tls.self-signed")) return null;
-        var path = config.GetString("messenger.tls.self-signed-file");
+        // Relative: inside the data folder, so the certificate (and the fingerprint clients pinned) stays with the data.
+        var path = Path.GetFullPath(config.GetString("messenger.tls.self-signed-file"), Path.GetFullPath(config.GetString("messenger.data")));
         var certificate = TlsCertificates.SelfSigned(path, out bool created);
-        note = $"TLS with a self-signed certificate ({(created ? "created" : "kept")} in {Path.GetFullPath(path)}); " +
+        note = $"TLS with a self-signed certificate ({(created ? "created" : "kept")} in {path}); " +
                $"clients pin it with --tls-fingerprint {TlsCertificates.Fingerprint(certificate)}";
         return certificate;
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -65,7 +66,16 @@ public sealed class MessengerServer : IAsyncDisposable
         var chatSettings = ChatSettings.FromConfig(config);
         var fileSettings = FileSettings.FromConfig(config);
         var rudpSettings = RudpSettings.FromConfig(config);
-        var udpSocket = UdpSockets.Bind(new IPEndPoint(bind, config.GetInt("messenger.rudp.port")), rudpSettings.SocketBufferBytes);
+        var udpAt = new IPEndPoint(bind, config.GetInt("messenger.rudp.port"));
+        Socket udpSocket;
+        try
+        {
+            udpSocket = UdpSockets.Bind(udpAt, rudpSettings.SocketBufferBytes);
+        }
+        catch (SocketException e)
+        {
+            throw new ListenFailedException(udpAt.ToString(), "files udp", e);
+        }
         var udpEndpoint = (IPEndPoint)udpSocket.LocalEndPoint!;
         var certificate = ListenerConfig.Certificate(config, out var tlsNote);
         var budget = ListenerConfig.ConnectionBudget(config);
@@ -75,7 +85,21 @@ public sealed class MessengerServer : IAsyncDisposable
             .WithFallback(SqlPersistence.DefaultConfiguration);
         var roomSettings = RoomSettings.FromConfig(config);
         var accountSettings = AccountSettings.FromConfig(config);
-        var system = ActorSystem.Create(systemName, DataStore.Setup(config));
+        ActorSystem system;
+        try
+        {
+            system = ActorSystem.Create(systemName, DataStore.Setup(config));
+        }
+        catch (Exception e) when (ListenFailedException.SocketErrorOf(e) is not null) // the cluster's port
+        {
+            udpSocket.Dispose();
+            throw new ListenFailedException($"{bind}:{config.GetInt("messenger.cluster.port")}", "cluster", e);
+        }
+        catch
+        {
+            udpSocket.Dispose();
+            throw;
+        }
         DataFolderLock? dataLock = null;
         try
         {
@@ -99,13 +123,13 @@ public sealed class MessengerServer : IAsyncDisposable
             var catalog = system.ActorOf(FileCatalog.Props(fileSettings.Folder, fileSettings.Catalog), "files");
             var tickets = system.ActorOf(TicketOffice.Props(catalog, fileSettings.TicketLifetime, fileSettings.MaxTicketsPerConnection), "tickets");
 
-            var fileAcceptor = system.ActorOf(TcpAcceptor.Props("file channel (tcp)",
+            var fileAcceptor = system.ActorOf(TcpAcceptor.Props("files tcp",
                 new IPEndPoint(bind, config.GetInt("messenger.files.port")),
                 connection => FileUploadActor.Props(connection, tickets, fileSettings), fileListener), "file-tcp");
             var fileBound = await fileAcceptor.Ask<TcpBound>(GetBinding.Instance, TimeSpan.FromSeconds(10));
             tickets.Tell(new FilePortsBound(fileBound.LocalAddress.Port, udpEndpoint.Port));
             system.ActorOf(RudpServerActor.Props(udpSocket, tickets, rudpSettings, RudpServerLimits.FromConfig(config)), "file-udp");
-            system.Log.Info("file channel (udp) listening on {0}", udpEndpoint);
+            system.Log.Info("files udp listening on {0}", udpEndpoint);
 
             var connectionServices = new ConnectionServices(registry, rooms, chat.RoomDirectory, accounts, tickets, chatSettings);
             var chatAcceptor = system.ActorOf(TcpAcceptor.Props("chat",
@@ -128,8 +152,9 @@ public sealed class MessengerServer : IAsyncDisposable
         }
         catch
         {
-            udpSocket.Dispose();
+            // The socket's actor stops with the system: closed before, it would fail on the closed socket.
             await system.Terminate();
+            udpSocket.Dispose();
             dataLock?.Dispose();
             throw;
         }

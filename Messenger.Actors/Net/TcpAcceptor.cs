@@ -132,7 +132,14 @@ public sealed class TcpAcceptor : ReceiveActor
             WaitForDataBeforeAllocatingBuffer = true, // an idle client holds no receive buffer
             UnsafePreferInlineScheduling = _settings.InlineIo,
         }), NullLoggerFactory.Instance);
-        transport.BindAsync(_endpoint).AsTask().PipeTo(Self, success: listener => new Bound(listener));
+        try
+        {
+            transport.BindAsync(_endpoint).AsTask().PipeTo(Self, success: listener => new Bound(listener));
+        }
+        catch (Exception e) // the socket transport binds before it returns its task: a port in use throws here
+        {
+            Self.Tell(new Status.Failure(e));
+        }
     }
 
     // ------------------------------------------------------------------ behaviours
@@ -153,13 +160,20 @@ public sealed class TcpAcceptor : ReceiveActor
         });
         Receive<Status.Failure>(failed =>
         {
-            var cause = failed.Cause is AggregateException a ? a.InnerException ?? a : failed.Cause;
-            _log.Error("{0}: cannot listen on {1}: {2}", _what, _endpoint, cause.Message);
-            var error = new Status.Failure(new InvalidOperationException($"{_what}: cannot listen on {_endpoint}: {cause.Message}"));
+            var error = new Status.Failure(new ListenFailedException(_endpoint.ToString(), _what, failed.Cause));
+            _log.Error(error.Cause.Message);
             foreach (var waiter in _waitingForBinding) waiter.Tell(error);
-            Context.Stop(Self);
+            _waitingForBinding.Clear();
+            Become(() => Failed(error));
         });
         Receive<GetBinding>(_ => _waitingForBinding.Add(Sender));
+        Receive<StopServer>(_ => { Sender.Tell(StoppedAccepting.Instance); Context.Stop(Self); });
+    }
+
+    /// <summary>Could not bind: whoever asks where it listens, now or later, is told why.</summary>
+    private void Failed(Status.Failure error)
+    {
+        Receive<GetBinding>(_ => Sender.Tell(error));
         Receive<StopServer>(_ => { Sender.Tell(StoppedAccepting.Instance); Context.Stop(Self); });
     }
 

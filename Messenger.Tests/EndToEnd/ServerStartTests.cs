@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Messenger.Net;
 using Messenger.Persistence;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
@@ -39,6 +42,53 @@ public class ServerStartTests
         var (code, output) = await RunServerAsync("--data", data.Path);
         Assert.Equal(1, code);
         Assert.Contains($"cannot start: the data folder {data.Path} is in use by another server", output);
+    }
+
+    [Theory]
+    [InlineData("messenger.chat.port", "chat", SocketType.Stream)]
+    [InlineData("messenger.files.port", "files tcp", SocketType.Stream)]
+    [InlineData("messenger.rudp.port", "files udp", SocketType.Dgram)]
+    [InlineData("messenger.cluster.port", "cluster", SocketType.Stream)]
+    public async Task A_port_in_use_fails_the_start_with_one_line_naming_the_port_and_its_channel(string setting, string channel, SocketType type)
+    {
+        using var taken = Take(type);
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+
+        var refused = await Assert.ThrowsAsync<ListenFailedException>(() => TestServer.StartAsync($"{setting} = {port}"));
+        Assert.Equal($"cannot listen on 127.0.0.1:{port} ({channel}): address already in use", refused.Message);
+    }
+
+    [Fact]
+    public async Task A_server_process_whose_chat_port_is_in_use_exits_with_that_line_and_no_stack_trace()
+    {
+        using var taken = Take(SocketType.Stream);
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        var (code, output) = await RunServerAsync("--chat-port", port.ToString());
+        Assert.Equal(1, code);
+        Assert.Equal($"cannot start: cannot listen on 127.0.0.1:{port} (chat): address already in use", output.TrimEnd().Split('\n')[^1]);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
+    [InlineData("--chat-port", "70000", "--chat-port must be a port, 0-65535")]
+    [InlineData("--udp-port", "-1", "--udp-port must be a port, 0-65535")]
+    [InlineData("--seed-node", "foo", "--seed-node: a seed node is HOST:PORT, not \"foo\"")]
+    [InlineData("--no-such-flag", "1", "--no-such-flag")]
+    public async Task A_bad_flag_is_refused_before_anything_starts_with_exit_code_2(string flag, string value, string error)
+    {
+        var (code, output) = await RunServerAsync(flag, value);
+        Assert.Equal(2, code);
+        Assert.Equal(["error: ", "run with --help for usage"], output.TrimEnd().Split('\n').Select(l => l.StartsWith("error: ") ? "error: " : l).Distinct());
+        Assert.Contains(error, output);
+    }
+
+    /// <summary>A socket on a free port of 127.0.0.1, held until disposed.</summary>
+    private static Socket Take(SocketType type)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        if (type == SocketType.Stream) socket.Listen();
+        return socket;
     }
 
     /// <summary>Runs a server process that is expected to exit; every port 0 unless given; its exit code and everything it wrote.</summary>

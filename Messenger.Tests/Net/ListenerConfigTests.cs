@@ -1,5 +1,7 @@
 using Akka.Configuration;
 using Messenger.Hosting;
+using Messenger.Net;
+using Messenger.Tests.Support;
 
 namespace Messenger.Tests.Net;
 
@@ -21,5 +23,20 @@ public class ListenerConfigTests
         var config = ServerConfig.Load(overrides: ConfigurationFactory.ParseString("messenger.chat.socket.inline-io = off"));
 
         Assert.False(ListenerConfig.Read(config, "messenger.chat", 10, null).InlineIo);
+    }
+
+    [Fact]
+    public void A_self_signed_certificate_lives_in_the_data_folder_and_is_kept_there()
+    {
+        using var data = new TempFolder();
+        var config = ServerConfig.Load(overrides: ConfigurationFactory.ParseString(
+            $"messenger.data = {System.Text.Json.JsonSerializer.Serialize(data.Path)}\nmessenger.tls.self-signed = on"));
+
+        var made = ListenerConfig.Certificate(config, out var note)!;
+        Assert.Contains($"created in {data.File("tls-self-signed.pfx")}", note);
+        // The next start, from whatever working directory, finds the same certificate: clients' pins still match.
+        var kept = ListenerConfig.Certificate(config, out note)!;
+        Assert.Contains($"kept in {data.File("tls-self-signed.pfx")}", note);
+        Assert.Equal(TlsCertificates.Fingerprint(made), TlsCertificates.Fingerprint(kept));
     }
 }

@@ -48,8 +48,17 @@ public sealed class TestServer : IAsyncDisposable
             {{TestCluster.FastFailover}}
             {{extraHocon}}
             """);
-        var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), systemName);
-        return new TestServer(server, files, ownData ? data : null);
+        try
+        {
+            var server = await MessengerServer.StartAsync(ServerConfig.Load(overrides: overrides), systemName);
+            return new TestServer(server, files, ownData ? data : null);
+        }
+        catch
+        {
+            files.Dispose();
+            if (ownData) data.Dispose();
+            throw;
+        }
     }
 
     public Task<ChatTestClient> LoginAsync(string user) => ChatTestClient.LoginAsync(Server.ChatEndpoint, user);
