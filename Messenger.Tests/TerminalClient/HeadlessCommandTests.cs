@@ -211,6 +211,8 @@ public class HeadlessCommandTests
         {
             await dave.SendAsync(new RegisterCommand(new Password("davepass12")));
             await dave.ExpectIgnoringOtherAsync<RegisteredFrame>();
+            await dave.SendAsync(ByeCommand.Instance);
+            await dave.ReadUntilClosedAsync(); // the name is free again before say tries it
         }
         string port = server.Server.ChatEndpoint.Port.ToString();
         var (code, _, stderr) = await RunAsync("say", "--port", port, "--user", "dave", "hi");

@@ -159,6 +159,8 @@ public class TerminalSmokeTests
         {
             await dave.SendAsync(new RegisterCommand(new Password("davepass12")));
             await dave.ExpectIgnoringOtherAsync<RegisteredFrame>();
+            await dave.SendAsync(ByeCommand.Instance);
+            await dave.ReadUntilClosedAsync(); // the name is free again before the client tries it
         }
 
         using var tmux = TmuxSession.Start(100, 30, $"--server 127.0.0.1 --port {server.Server.ChatEndpoint.Port} --user dave");
