@@ -84,7 +84,12 @@ public sealed class FileCatalog : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Directory.CreateDirectory(_folder);
+        if (!Directory.Exists(_folder))
+        {
+            // Said once: a mistyped --files would otherwise look like a server with nothing to offer.
+            Directory.CreateDirectory(_folder);
+            _log.Warning("the files folder {0} did not exist: created it empty", Path.GetFullPath(_folder));
+        }
         if (_settings.Watch) StartWatcher();
         Timers.StartPeriodicTimer(nameof(Rescan), Rescan.Instance, _settings.RescanInterval);
         _rescanWanted = true;

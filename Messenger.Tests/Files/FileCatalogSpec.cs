@@ -45,6 +45,16 @@ public sealed class FileCatalogSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public void Catalog_must_say_when_it_creates_a_missing_folder_and_only_then()
+    {
+        var missing = _folder.File("not-there");
+        EventFilter.Warning(contains: "did not exist: created it empty").ExpectOne(Patience, () =>
+            Sys.ActorOf(FileCatalog.Props(missing, Settings("rescan-interval = 1h"))));
+        Assert.True(Directory.Exists(missing));
+        EventFilter.Warning(contains: "did not exist").Expect(0, TimeSpan.FromMilliseconds(500), () => Start());
+    }
+
+    [Fact]
     public void Catalog_must_list_regular_files_sorted_with_sizes_and_hashes()
     {
         File.WriteAllText(_folder.File("b.txt"), "bee");
