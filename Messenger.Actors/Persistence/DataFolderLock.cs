@@ -9,7 +9,8 @@ namespace Messenger.Persistence;
 /// server may use a folder in use when it is of the same cluster as one of the servers using it: it
 /// names one of them as a seed node, one of them names it, or they name a seed node in common
 /// (every node of one cluster names the same seeds). Otherwise it refuses to start. The nodes of one
-/// cluster on one machine, in one process or several, share the folder as before.
+/// cluster on one machine, in one process or several, share the folder as before. A starting server
+/// looks and takes its lock holding the folder's <c>turn</c> file, so two starting at once take turns.
 /// </summary>
 public sealed class DataFolderLock : IDisposable
 {
@@ -34,6 +35,9 @@ public sealed class DataFolderLock : IDisposable
         var folder = Path.Combine(dataFolder, Folder);
         Directory.CreateDirectory(folder);
         var names = new HashSet<string>([self, .. seeds], StringComparer.OrdinalIgnoreCase);
+        // One server at a time looks and takes: two starting at once would both find the folder free,
+        // or one would take the other's lock, not locked yet, for a dead server's.
+        using var turn = TakeTurn(folder);
         var users = LiveNodes(folder).ToList();
         if (users.Count > 0 && !users.Any(names.Overlaps))
             throw new DataFolderInUseException(
@@ -48,7 +52,31 @@ public sealed class DataFolderLock : IDisposable
         return new DataFolderLock(held, node);
     }
 
-    /// <summary>The names (address, then seeds) of every node holding its lock; the locks of nodes that are gone are removed.</summary>
+    /// <summary>How long a starting server waits for another one's turn (a turn takes milliseconds).</summary>
+    private static readonly TimeSpan TurnPatience = TimeSpan.FromSeconds(10);
+
+    /// <summary>The folder's turn file, held exclusively while a server looks at the locks and takes its own.</summary>
+    private static FileStream TakeTurn(string folder)
+    {
+        var path = Path.Combine(folder, "turn");
+        var deadline = DateTime.UtcNow + TurnPatience;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(10);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The names (address, then seeds) of every node holding its lock; the files of nodes that are
+    /// gone are removed (a lock nobody holds, a node file without its lock). Under the turn.
+    /// </summary>
     private static IEnumerable<string[]> LiveNodes(string folder)
     {
         foreach (var lockFile in Directory.EnumerateFiles(folder, "*.lock"))
@@ -57,7 +85,7 @@ public sealed class DataFolderLock : IDisposable
             try
             {
                 // Opened: nobody holds it, so its server is gone (closing deletes it).
-                using (new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose))
+                using (new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.DeleteOnClose))
                     File.Delete(node);
                 continue;
             }
@@ -79,6 +107,10 @@ public sealed class DataFolderLock : IDisposable
                 continue; // its server stopped meanwhile
             }
             if (names.Length > 0) yield return names;
+        }
+        foreach (var node in Directory.EnumerateFiles(folder, "*.node"))
+        {
+            if (!File.Exists(Path.ChangeExtension(node, ".lock"))) File.Delete(node); // killed before it took its lock
         }
     }
 

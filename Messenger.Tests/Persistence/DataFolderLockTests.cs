@@ -37,11 +37,39 @@ public class DataFolderLockTests
         var locks = Path.Combine(data.Path, DataFolderLock.Folder);
         File.WriteAllText(Path.Combine(locks, "dead.lock"), "");
         File.WriteAllText(Path.Combine(locks, "dead.node"), "127.0.0.1:7403\n");
+        File.WriteAllText(Path.Combine(locks, "killed-before-its-lock.node"), "127.0.0.1:7413\n");
 
         using var next = DataFolderLock.Acquire(data.Path, "127.0.0.1:7423", []);
-        Assert.Equal(2, Directory.GetFiles(locks).Length); // its own two; the dead server's are gone
+        Assert.Equal(2, ServersFiles(locks).Length); // its own two; the dead servers' are gone
         Assert.False(File.Exists(Path.Combine(locks, "dead.node")));
         next.Dispose();
-        Assert.Empty(Directory.GetFiles(locks));
+        Assert.Empty(ServersFiles(locks));
     }
+
+    [Fact]
+    public async Task Of_two_servers_of_different_clusters_starting_at_once_one_gets_the_folder()
+    {
+        using var data = new TempFolder();
+        for (int round = 0; round < 200; round++)
+        {
+            using var start = new Barrier(2);
+            DataFolderLock? Start(string self)
+            {
+                start.SignalAndWait();
+                try { return DataFolderLock.Acquire(data.Path, self, []); }
+                catch (DataFolderInUseException) { return null; }
+            }
+            var a = Task.Run(() => Start("127.0.0.1:7403"));
+            var b = Task.Run(() => Start("127.0.0.1:7423"));
+            await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(30));
+            var (first, second) = (await a, await b);
+            Assert.True(first is null != second is null, $"round {round}: {(first is null ? "neither" : "both")} got the folder");
+            first?.Dispose();
+            second?.Dispose();
+        }
+    }
+
+    /// <summary>The lock and node files of servers (not the folder's turn file).</summary>
+    private static string[] ServersFiles(string locks) =>
+        Directory.GetFiles(locks).Where(f => Path.GetExtension(f) is ".lock" or ".node").ToArray();
 }
