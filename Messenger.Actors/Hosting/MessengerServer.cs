@@ -103,7 +103,9 @@ public sealed class MessengerServer : IAsyncDisposable
         DataFolderLock? dataLock = null;
         try
         {
-            // Before anything reads or writes the journal: a data folder serves one cluster.
+            // A data folder serves one cluster: taken before any room or account reads or writes the
+            // journal (opening the SQLite files and the self-signed certificate, before it, change nothing
+            // another server would notice).
             dataLock = DataStore.Lock(config, Akka.Cluster.Cluster.Get(system).SelfAddress);
             system.Log.Info(budget.Note);
             if (tlsNote is not null) system.Log.Info(tlsNote);

@@ -26,7 +26,7 @@ public static class ErrorCodes
     public const string TooManyTickets = "too_many_tickets";
     public const string BadRoom = "bad_room";
     public const string NotMember = "not_member";
-    /// <summary>A <c>say</c> whose message could not be stored (the journal failed the write): it reached no one.</summary>
+    /// <summary>A <c>say</c> whose write failed or timed out: it reached no one (one that timed out may still be stored).</summary>
     public const string NotStored = "not_stored";
     public const string TooManyRooms = "too_many_rooms";
     public const string WrongPassword = "wrong_password";

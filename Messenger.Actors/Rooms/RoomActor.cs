@@ -375,7 +375,8 @@ public sealed class RoomActor : ReceivePersistentActor
 
     /// <summary>
     /// A failed write stops the room (it restarts on its next message, from the journal): the sender of
-    /// every message still being written is told that it reached no one, after what was stored before.
+    /// every message still being written is told that it reached no one (a write that timed out may
+    /// still have been stored), after what was stored before.
     /// </summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
@@ -395,5 +396,5 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void TellNotStored(IActorRef sender) =>
         RecipientOf(sender).Send(new ErrorFrame(ErrorCodes.NotStored,
-            $"your message in \"{_name}\" could not be stored and reached no one; send it again"), _lane, Self);
+            $"your message in \"{_name}\" reached no one: its write failed or timed out (a write that timed out may still be stored: look at the room's history before sending it again)"), _lane, Self);
 }

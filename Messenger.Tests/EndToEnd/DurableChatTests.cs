@@ -92,8 +92,10 @@ public class DurableChatTests
         using var data = new TempFolder();
         await using var server = await TestServer.StartAsync(data: data);
         await using var alice = await JoinAsync(await server.LoginAsync("alice"), "rust");
+        await using var bob = await JoinAsync(await server.LoginAsync("bob"), "rust");
         await alice.SendAsync(new SayCommand("one", "rust"));
-        Assert.Equal(1, (await alice.ExpectAsync<MessageFrame>()).Id);
+        Assert.Equal(1, (await alice.ExpectIgnoringPresenceAsync<MessageFrame>()).Id);
+        Assert.Equal(1, (await bob.ExpectIgnoringPresenceAsync<MessageFrame>()).Id);
         // Another writer takes the room's next id in the SQLite file, so the room's own write of it fails.
         using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={data.File("journal.db")}"))
         {
@@ -112,6 +114,10 @@ public class DurableChatTests
         Assert.Contains("\"rust\"", error.Message);
         await alice.SendAsync(PingCommand.Instance);
         await alice.ExpectIgnoringOtherAsync<PongFrame>();
+        // It reached no one: bob has nothing of it before the answer to his ping.
+        await bob.SendAsync(PingCommand.Instance);
+        for (var frame = await bob.ReadFrameAsync(); frame is not PongFrame; frame = await bob.ReadFrameAsync())
+            Assert.False(frame is MessageFrame, $"bob was sent {frame}");
     }
 
     [Fact]
