@@ -413,7 +413,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         // The loss is said once; a failed retry once per reason; the rest (each retry's wait) only in the title and the status bar.
         SayConnectionNote(wasOnline
             ? $"connection lost: {reason}. Reconnecting as {Me} in {delay.TotalSeconds:0} s (F5: now or stop)."
-            : $"reconnect failed: {reason}. Retrying by itself, after 1, 2, 4 … up to every {MaxReconnectDelay.TotalSeconds:0} s (the status bar shows when; F5: now or stop).");
+            : $"reconnect failed: {reason}. Retrying by itself; the status bar shows when (F5: now or stop).");
         StateChanged?.Invoke();
         return [new ReconnectLater(delay)];
     }
