@@ -313,9 +313,17 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 if (!(outgoing && ConfirmPending(line))) Add(line);
                 return outgoing ? [] : [RingBell.Instance];
             }
-            case ErrorFrame { Code: ErrorCodes.ServerShutdown } shutdown:
-                _closingReason = $"{shutdown.Message} ({shutdown.Code})"; // said with the loss of the connection that follows
+            case ErrorFrame { Code: ErrorCodes.ServerShutdown or ErrorCodes.IdleTimeout } closing:
+                _closingReason = $"{closing.Message} ({closing.Code})"; // said with the loss of the connection that follows
                 return [];
+            case ErrorFrame { Code: ErrorCodes.NotStored } notStored
+                when _log.FindIndex(l => l is { Kind: LineKind.Own or LineKind.Action, Delivery: Delivery.Pending }) is var at && at >= 0:
+            {
+                // The oldest line still on its way is the one the server could not store: not sent, and said so beside it.
+                var line = _log[at] = _log[at] with { Delivery = Delivery.Refused };
+                Add(new ChatLine(_clock(), LineKind.Error, $"{notStored.Message} ({notStored.Code})", Conversation: line.Conversation));
+                return [];
+            }
             case ErrorFrame { Code: ErrorCodes.NoSuchUser or ErrorCodes.MailboxFull } refused when RefusePrivateMessage(refused):
                 return [];
             case ErrorFrame error:

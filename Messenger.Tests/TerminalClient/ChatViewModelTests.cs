@@ -377,6 +377,31 @@ public class ChatViewModelTests
     }
 
     [Fact]
+    public void A_message_the_server_could_not_store_is_marked_not_sent_in_its_room()
+    {
+        var vm = LoggedIn("bob");
+        vm.Submit("/join rust");
+        Frame(vm, new JoinedFrame("alice", "rust", ["alice", "bob"]));
+        vm.Submit("lost words");
+        vm.SwitchTo(null);
+        Frame(vm, new ErrorFrame(ErrorCodes.NotStored, "the message could not be stored; send it again"));
+        Assert.DoesNotContain(vm.VisibleLines(), l => l.Kind == LineKind.Error);
+        vm.SwitchTo("#rust");
+        var lines = vm.VisibleLines().ToList();
+        Assert.Equal((Delivery.Refused, "lost words  (NOT SENT)"), (lines[^2].Delivery, lines[^2].Body));
+        Assert.Contains("not_stored", lines[^1].Text);
+    }
+
+    [Fact]
+    public void An_idle_timeout_is_the_reason_of_the_one_loss_line()
+    {
+        var vm = LoggedIn();
+        Frame(vm, new ErrorFrame(ErrorCodes.IdleTimeout, "nothing received for 60 s"));
+        vm.Apply(new SessionDisconnected("the server closed the connection"));
+        Assert.Contains("connection lost: nothing received for 60 s (idle_timeout)", Assert.Single(vm.Log, l => l.Kind == LineKind.Error).Text);
+    }
+
+    [Fact]
     public void A_refused_certificate_stops_the_retries_with_a_clear_message()
     {
         var vm = LoggedIn();
