@@ -244,6 +244,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
                 NextRetry = null;
                 _closingReason = null;
                 _connectionNotesSaid.Clear();
+                _pmRefusalsToSkip = 0; // refusals still due were for the lost connection
                 SetUsers(welcome.Users);
                 SetState(ConnectionState.Online);
                 Add(new ChatLine(_clock(), LineKind.System, $"welcome, {welcome.User}! {welcome.Users.Count} online. Type /help for commands and keys."));

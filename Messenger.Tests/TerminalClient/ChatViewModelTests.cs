@@ -203,6 +203,20 @@ public class ChatViewModelTests
     }
 
     [Fact]
+    public void A_refusal_still_due_when_the_connection_was_lost_does_not_swallow_one_on_the_next()
+    {
+        var vm = LoggedIn("bob");
+        vm.Submit("/pm nobody hi\nthere"); // two lines: two refusals due
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchUser, "no user named \"nobody\" is online"));
+        Frame(vm, new WelcomeFrame("bob", ["bob"])); // the second never came: logged in again
+        Frame(vm, new PrivateMessageFrame("carol", "bob", "bye for now", 5));
+        vm.SwitchTo("carol");
+        vm.Submit("wait");
+        Frame(vm, new ErrorFrame(ErrorCodes.NoSuchUser, "no user named \"carol\" is online"));
+        Assert.Equal(Delivery.Refused, vm.VisibleLines().Last(l => l.Kind == LineKind.PmOut).Delivery);
+    }
+
+    [Fact]
     public void My_own_pm_is_not_unread_and_the_conversation_takes_the_servers_spelling_and_shows_a_kept_message()
     {
         var vm = LoggedIn("Dave");
