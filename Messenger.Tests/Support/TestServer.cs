@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Messenger.Files;
 using Messenger.Hosting;
+using Messenger.Protocol;
 
 namespace Messenger.Tests.Support;
 
@@ -62,6 +63,16 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     public Task<ChatTestClient> LoginAsync(string user) => ChatTestClient.LoginAsync(Server.ChatEndpoint, user);
+
+    /// <summary>Logs <paramref name="user"/> in, registers the name with <paramref name="password"/> and logs out: the name is free again when this returns.</summary>
+    public async Task RegisterAsync(string user, string password)
+    {
+        await using var client = await LoginAsync(user);
+        await client.SendAsync(new RegisterCommand(new Password(password)));
+        await client.ExpectIgnoringOtherAsync<RegisteredFrame>();
+        await client.SendAsync(ByeCommand.Instance);
+        await client.ReadUntilClosedAsync();
+    }
 
     public Task<ChatTestClient> ConnectAsync() => ChatTestClient.ConnectAsync(Server.ChatEndpoint);
 
