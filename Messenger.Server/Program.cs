@@ -72,7 +72,6 @@ root.SetAction(async (parsed, cancel) =>
     try
     {
         config = ServerConfig.Load(parsed.GetValue(configFile), ConfigurationFactory.ParseString(string.Join("\n", overrides)));
-        ThreadPoolMinimum.Apply(config);
     }
     catch (Exception e) when (e is FileNotFoundException or ConfigurationException)
     {
@@ -83,10 +82,16 @@ root.SetAction(async (parsed, cancel) =>
     MessengerServer server;
     try
     {
+        ThreadPoolMinimum.Apply(config);
         server = await MessengerServer.StartAsync(config);
     }
     catch (Exception e)
     {
+        if (ServerConfig.FindBadValue(config) is { } bad)
+        {
+            Console.Error.WriteLine($"error: {bad}");
+            return 2;
+        }
         Console.Error.WriteLine($"cannot start: {e.Message}");
         return 1;
     }

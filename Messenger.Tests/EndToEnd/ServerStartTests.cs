@@ -82,6 +82,16 @@ public class ServerStartTests
         Assert.Contains(error, output);
     }
 
+    [Fact]
+    public async Task A_server_process_with_a_bad_value_in_its_config_file_names_the_key_and_exits_with_code_2()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("bad.hocon"), "messenger.chat.login-timeout = abc\n");
+        var (code, output) = await RunServerAsync("--config", folder.File("bad.hocon"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: messenger.chat.login-timeout = abc: not a duration", output.TrimEnd().Split('\n')[^1]);
+    }
+
     /// <summary>A socket on a free port of 127.0.0.1, held until disposed.</summary>
     private static Socket Take(SocketType type)
     {
