@@ -116,7 +116,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
     private bool _autoReconnect = true;
     /// <summary>When a reconnect is planned: how many tries failed since the connection was lost, and the wait before the next.</summary>
     public (int Failed, TimeSpan Delay)? NextRetry { get; private set; }
-    /// <summary>Hide join and leave lines (the setting F6 toggles).</summary>
+    /// <summary>Hide join and leave lines (the setting F7 toggles).</summary>
     public bool HideJoinsAndLeaves { get; private set; }
     /// <summary>The buffer shown: null for the lobby, <c>#name</c> for a room, a user's name for a private conversation.</summary>
     public string? Current { get; private set; }
