@@ -365,7 +365,7 @@ public sealed class ChatViewModel(Func<DateTimeOffset>? clock = null, Func<strin
         bool notAServer = ChatSessionActor.IsNotAChatServer(error.Code);
         LastProblem = notAServer
             ? error.Code == ChatSessionActor.UnreadableFrameCode ? $"{Server} is not a Messenger server (it answered with something other than chat frames)"
-                : $"{Server} is not a Messenger chat server (it answered the login with \"{error.Message}\"): is it the file port? the chat port is the one the server logs as \"chat tcp\" (7400 by default)"
+                : ChatSessionActor.NotAChatServer(Server ?? "", error.Message)
             : error.Code == ErrorCodes.NameRegistered ? "That name is registered: enter its password."
             : error.Message;
         FieldToFix = error.Code switch

@@ -107,7 +107,7 @@ public static class Headless
         }
         catch (ServerErrorException e) when (ChatSessionActor.IsNotAChatServer(e.Code))
         {
-            throw new SessionEndedException($"{host}:{port} is not a Messenger chat server (it answered the login with \"{e.Message}\"); is it the file port? the chat port is the one the server logs as \"chat tcp\" (7400 by default)");
+            throw new SessionEndedException(ChatSessionActor.NotAChatServer($"{host}:{port}", e.Message));
         }
         catch (ServerErrorException e) when (e.Code == ErrorCodes.NameRegistered)
         {

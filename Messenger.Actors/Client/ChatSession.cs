@@ -66,6 +66,10 @@ public sealed class ChatSessionActor : ReceiveActor
     /// </summary>
     public static bool IsNotAChatServer(string code) => code is UnreadableFrameCode or ErrorCodes.BadRequest or ErrorCodes.BadTicket;
 
+    /// <summary>What a user is told when <paramref name="server"/> answered the hello with <paramref name="answer"/>, an error <see cref="IsNotAChatServer"/> names.</summary>
+    public static string NotAChatServer(string server, string answer) =>
+        $"{server} is not a Messenger chat server (it answered the login with \"{answer}\"): is it the file port? the chat port is the one the server logs as \"chat tcp\" (7400 by default)";
+
     private sealed record Opened(Stream Stream);
     private sealed record OpenFailed(string Reason, bool Permanent);
     private sealed record Received(byte[] Data);
