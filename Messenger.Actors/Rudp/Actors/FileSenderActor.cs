@@ -17,7 +17,8 @@ public sealed record HandshakeCompleted(uint ConnectionId);
 /// message: acks arriving, and scheduled messages for the retransmission timer, FIN retries and
 /// the idle check. It gives up with an RST when the client goes silent, when the cumulative ack
 /// stops moving (<c>stall-timeout</c>), when one segment was sent too often
-/// (<c>max-retransmissions</c>) and when the file can no longer be read. The arithmetic lives in pure classes: <see cref="SendWindow"/>
+/// (<c>max-retransmissions</c>) and when the file can no longer be read, or is no longer the one
+/// the ticket was issued for (checked before the SYN-ACK, as the TCP channel does). The arithmetic lives in pure classes: <see cref="SendWindow"/>
 /// (what is in flight, lost or acked), <see cref="ICongestionController"/> (how much may be in
 /// flight), <see cref="RttEstimator"/> (when to give up waiting). Datagrams leave through the
 /// <c>wire</c> actor (a <see cref="UdpSocketActor"/>, or a <see cref="LossySocketActor"/> in front of one).
@@ -37,6 +38,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private readonly ICongestionController _congestion;
     private readonly RttEstimator _rtt;
     private readonly SackRange[] _ranges;
+    private FileStream? _stream;
     private SegmentReader? _reader;
 
     private uint _receiverWindow;
@@ -74,12 +76,36 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        _reader = new SegmentReader(_file.FullPath, _file.Size, _settings.SegmentPayloadBytes);
+        if (OpenFile() is { } problem)
+        {
+            // One RST (13 bytes, smaller than the SYN) instead of the SYN-ACK; the ticket is spent.
+            _link.Reset(_connectionId, RstReason.InternalError);
+            _log.Warning("udp {0} to {1}: refused, {2}", _file.Name, _link.Peer, problem);
+            Context.Stop(Self);
+            return;
+        }
+        _reader = new SegmentReader(_stream!.SafeFileHandle, _file.Size, _settings.SegmentPayloadBytes);
         SendSynAck();
         _link.StartIdleCheck(Timers);
     }
 
-    protected override void PostStop() => _reader?.Dispose();
+    protected override void PostStop() => _stream?.Dispose();
+
+    /// <summary>Opens the file and checks it against the ticket's size and time; returns why it cannot be sent, or null.</summary>
+    private string? OpenFile()
+    {
+        try
+        {
+            _stream = RegularFiles.OpenRead(_file.FullPath, bufferSize: 0); // never blocks on a FIFO swapped in for the file
+            if (_stream.Length != _file.Size || File.GetLastWriteTimeUtc(_stream.SafeFileHandle) != _file.LastWriteUtc)
+                return "the file changed since the ticket was issued";
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"the file can no longer be read ({e.Message})";
+        }
+    }
 
     // ------------------------------------------------------------------ behaviours
 
