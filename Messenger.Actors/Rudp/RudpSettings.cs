@@ -90,6 +90,9 @@ public sealed record RudpServerLimits(int MaxHalfOpen, int MaxTransfers, int Max
             c.GetTimeSpan("log-interval"));
         if (limits.MaxHalfOpen < 1 || limits.MaxTransfers < 1 || limits.MaxTransfersPerAddress < 1 || limits.LogInterval <= TimeSpan.Zero)
             throw new ConfigurationException("messenger.rudp: max-half-open, max-transfers and max-transfers-per-address must be at least 1, log-interval positive");
+        // Half-open handshakes and one address's transfers count toward max-transfers: above it they could never be reached.
+        if (limits.MaxHalfOpen > limits.MaxTransfers || limits.MaxTransfersPerAddress > limits.MaxTransfers)
+            throw new ConfigurationException($"messenger.rudp: max-half-open ({limits.MaxHalfOpen}) and max-transfers-per-address ({limits.MaxTransfersPerAddress}) must be at most max-transfers ({limits.MaxTransfers}), which counts them too");
         return limits;
     }
 }

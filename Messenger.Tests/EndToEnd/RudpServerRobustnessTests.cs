@@ -172,7 +172,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     [Fact]
     public async Task Transfers_are_capped_per_client_address_and_in_total()
     {
-        await using var server = await TestServer.StartAsync("messenger.rudp { max-transfers-per-address = 2, max-transfers = 3 }");
+        await using var server = await TestServer.StartAsync("messenger.rudp { max-transfers-per-address = 2, max-transfers = 3, max-half-open = 3 }");
         server.Files.CreateRandomFile("c.bin", 100_000, seed: 10);
         var port = server.Server.UdpEndpoint;
         int user = 0;
