@@ -8,6 +8,28 @@ namespace Messenger.Rudp.Actors;
 /// <summary>A datagram that passed <see cref="RudpCodec.TryRead"/>, routed to the actor owning its connection.</summary>
 public sealed record InboundDatagram(byte[] Data, RudpHeader Header, IPEndPoint From);
 
+/// <summary>
+/// Datagrams routed to one <see cref="FileSenderActor"/> and not yet handled: the
+/// <see cref="RudpServerActor"/> counts them in (and drops one past the cap, as a full socket
+/// buffer would), the sender counts them out. A client sending faster than its transfer can
+/// handle so fills no more than the cap (<c>max-queued-datagrams</c>) of the server's memory.
+/// </summary>
+public sealed class QueuedDatagrams
+{
+    private int _count;
+
+    /// <summary>Counts one in unless <paramref name="cap"/> are queued already (one thread counts in).</summary>
+    public bool TryAdd(int cap)
+    {
+        if (Volatile.Read(ref _count) >= cap) return false;
+        Interlocked.Increment(ref _count);
+        return true;
+    }
+
+    /// <summary>The sender took one from its mailbox.</summary>
+    public void Taken() => Interlocked.Decrement(ref _count);
+}
+
 /// <summary>Told to the parent once the client's handshake ACK arrived (the connection is no longer half-open).</summary>
 public sealed record HandshakeCompleted(uint ConnectionId);
 
@@ -38,6 +60,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private readonly ICongestionController _congestion;
     private readonly RttEstimator _rtt;
     private readonly SackRange[] _ranges;
+    private readonly QueuedDatagrams _queued;
     private FileStream? _stream;
     private SegmentReader? _reader;
 
@@ -52,8 +75,9 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private long _retransmitted, _timeouts, _duplicateAcks;
     private int _smallestWindow = int.MaxValue, _largestWindow;
 
-    public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire)
+    public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire, QueuedDatagrams queued)
     {
+        _queued = queued;
         _connectionId = connectionId;
         _file = file;
         _sha256 = Convert.FromHexString(file.Sha256);
@@ -69,8 +93,8 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire) =>
-        Akka.Actor.Props.Create(() => new FileSenderActor(connectionId, peer, file, receiverWindow, settings, wire));
+    public static Props Props(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire, QueuedDatagrams queued) =>
+        Akka.Actor.Props.Create(() => new FileSenderActor(connectionId, peer, file, receiverWindow, settings, wire, queued));
 
     private long NowMicros => _link.NowMicros;
 
@@ -118,6 +142,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
+            _queued.Taken();
             _link.Heard();
             switch (m.Header.Kind)
             {
@@ -150,6 +175,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
+            _queued.Taken();
             _link.Heard();
             switch (m.Header.Kind)
             {
@@ -172,6 +198,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
+            _queued.Taken();
             _link.Heard();
             switch (m.Header.Kind)
             {
