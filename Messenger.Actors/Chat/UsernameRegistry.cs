@@ -18,9 +18,10 @@ public sealed record ClaimName(string Name, IPAddress Address, Password? Passwor
 /// <summary>
 /// Reply to <see cref="ClaimName"/> (from the <see cref="PresenceActor"/>): logged in, with the sorted
 /// list of everyone online. The presence actor has queued the welcome in the connection's
-/// outbound queue before it tells this.
+/// outbound queue before it tells this. <paramref name="Lobby"/>: the lobby's entity, where the
+/// connection has just been put (null while it moves).
 /// </summary>
-public sealed record NameClaimed(WelcomeFrame Welcome) : ICrossNodeMessage;
+public sealed record NameClaimed(WelcomeFrame Welcome, IActorRef? Lobby = null) : ICrossNodeMessage;
 /// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, too many logins from the address, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>

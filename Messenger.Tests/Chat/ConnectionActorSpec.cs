@@ -44,7 +44,7 @@ public class ConnectionActorSpec : TestKit
     private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
         TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
-            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2);
+            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2, TimeSpan.FromSeconds(12));
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
