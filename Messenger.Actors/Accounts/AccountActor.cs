@@ -23,8 +23,8 @@ public sealed record ToAccount(string Name, object Command) : IEntityEnvelope, I
 /// the sender with <see cref="LoginAccepted"/> or <see cref="LoginRefused"/>.
 /// </summary>
 public sealed record CheckLogin(string User, Password? Password, IActorRef Connection) : ICrossNodeMessage;
-/// <summary>A guest name, or the right password; <paramref name="Offline"/> are the private messages kept for the user (handed over once).</summary>
-public sealed record LoginAccepted(string User, IActorRef Connection, IReadOnlyList<PrivateMessageFrame> Offline) : ICrossNodeMessage;
+/// <summary>A guest name, or the right password; <paramref name="Offline"/> are the private messages kept for the user.</summary>
+public sealed record LoginAccepted(string User, IActorRef Connection, OfflineMessages Offline) : ICrossNodeMessage;
 public sealed record LoginRefused(string User, IActorRef Connection, ErrorFrame Error) : ICrossNodeMessage;
 /// <summary>From the connection logged in as <paramref name="User"/>: register the name; answered with a <see cref="RegisteredFrame"/>.</summary>
 public sealed record Register(string User, Password Password) : ICrossNodeMessage;
@@ -35,13 +35,33 @@ public sealed record ChangePassword(Password Old, Password New) : ICrossNodeMess
 /// kept if the name is registered (the sender gets the <c>queued</c> echo), else <c>no_such_user</c>.
 /// </summary>
 public sealed record QueueOffline(string From, string To, string Text, long Ts) : ICrossNodeMessage;
+/// <summary>
+/// From the connection that logged in with <see cref="OfflineMessages"/>: they are queued for its
+/// client, after its welcome. The account removes those kept up to <paramref name="Through"/>
+/// (<see cref="OfflineMessages.Through"/>); any kept since stay for the next login.
+/// </summary>
+public sealed record OfflineHandedOver(long Through) : ICrossNodeMessage;
+
+/// <summary>
+/// The private messages kept for a registered user while offline, handed over at login on their
+/// way to the connection (<see cref="LoginAccepted"/>, <see cref="ClaimGranted"/>, <see cref="UserOnline"/>):
+/// <paramref name="Frames"/>, oldest first, the last of them kept at journal position
+/// <paramref name="Through"/> (0: none). The account keeps them until the connection says it has
+/// them (<see cref="OfflineHandedOver"/>): a login that does not finish loses none.
+/// </summary>
+public sealed record OfflineMessages(IReadOnlyList<PrivateMessageFrame> Frames, long Through)
+{
+    public static readonly OfflineMessages None = new([], 0);
+}
 
 /// <summary>
 /// One name's account, persistent: whether the name is registered (and its password hash), and
 /// the private messages kept for it while its owner is offline. A sharded entity (kind
 /// <c>account</c>, keyed by the lower-case name; see <see cref="EntityDirectory"/>), started for
 /// every name that logs in or is written to, and passivated when idle; a guest name's account
-/// (nothing registered) stops as soon as it has let the guest in. Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
+/// (nothing registered) stops as soon as it has let the guest in. Kept private messages are handed
+/// over at each login and removed only once the connection that logged in has them
+/// (<see cref="OfflineHandedOver"/>). Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
 /// the account stashes what else arrives (<see cref="Working"/>). Password attempts are limited
 /// per name by a token bucket, so guessing is slow whatever the number of connections.
 /// </summary>
@@ -58,7 +78,7 @@ public sealed class AccountActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TokenBucket _attempts;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly List<OfflineMessageQueued> _offline = new();
+    private readonly List<(OfflineMessageQueued Message, long SequenceNr)> _offline = new(); // oldest first
     private string? _registeredName;
     private string? _hash;
 
@@ -72,6 +92,7 @@ public sealed class AccountActor : ReceivePersistentActor
         Recover<PasswordChanged>(Apply);
         Recover<OfflineMessageQueued>(Apply);
         Recover<OfflineMessagesDelivered>(Apply);
+        Recover<OfflineMessagesHandedOver>(Apply);
         Ready();
     }
 
@@ -94,8 +115,10 @@ public sealed class AccountActor : ReceivePersistentActor
 
     private void Apply(AccountRegistered e) => (_registeredName, _hash) = (e.Name, e.PasswordHash);
     private void Apply(PasswordChanged e) => _hash = e.PasswordHash;
-    private void Apply(OfflineMessageQueued e) => _offline.Add(e);
+    /// <summary>While recovering, and in a persist's handler, <see cref="Eventsourced.LastSequenceNr"/> is the event's own.</summary>
+    private void Apply(OfflineMessageQueued e) => _offline.Add((e, LastSequenceNr));
     private void Apply(OfflineMessagesDelivered _) => _offline.Clear();
+    private void Apply(OfflineMessagesHandedOver e) => _offline.RemoveAll(m => m.SequenceNr <= e.Through);
 
     // ------------------------------------------------------------------ behaviours
 
@@ -105,6 +128,7 @@ public sealed class AccountActor : ReceivePersistentActor
         Command<Register>(OnRegister);
         Command<ChangePassword>(OnChangePassword);
         Command<QueueOffline>(OnQueueOffline);
+        Command<OfflineHandedOver>(OnOfflineHandedOver);
         Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(StopEntity.Instance)));
         Command<StopEntity>(_ => Context.Stop(Self));
     }
@@ -132,6 +156,8 @@ public sealed class AccountActor : ReceivePersistentActor
             f.ReplyTo.Tell(f.Answer);
             BackToReady();
         });
+        // Not stashed: a login being checked meanwhile hands over only what is still kept.
+        Command<OfflineHandedOver>(OnOfflineHandedOver);
         Command<ReceiveTimeout>(_ => { });
         CommandAny(_ => Stash.Stash());
     }
@@ -150,7 +176,7 @@ public sealed class AccountActor : ReceivePersistentActor
         {
             // A guest name: its account holds nothing, so it stops now rather than after
             // passivate-after, and a logged-in guest costs no account actor.
-            Sender.Tell(new LoginAccepted(check.User, check.Connection, []));
+            Sender.Tell(new LoginAccepted(check.User, check.Connection, OfflineMessages.None));
             Context.Parent.Tell(new Passivate(StopEntity.Instance));
             return;
         }
@@ -181,20 +207,14 @@ public sealed class AccountActor : ReceivePersistentActor
             BackToReady();
             return;
         }
-        if (_offline.Count == 0)
-        {
-            checkedLogin.ReplyTo.Tell(new LoginAccepted(_registeredName!, check.Connection, []));
-            BackToReady();
-            return;
-        }
-        // Marked delivered before they are handed over: an offline message arrives once at most.
-        var frames = _offline.Select(m => new PrivateMessageFrame(m.From, _registeredName!, m.Text, m.Ts, Offline: true)).ToArray();
-        Persist(OfflineMessagesDelivered.Instance, e =>
-        {
-            Apply(e);
-            checkedLogin.ReplyTo.Tell(new LoginAccepted(_registeredName!, check.Connection, frames));
-            BackToReady();
-        });
+        // Kept until the connection has them (OnOfflineHandedOver): if this login does not finish
+        // (the connection closes before its welcome), the next one gets them.
+        var offline = _offline.Count == 0
+            ? OfflineMessages.None
+            : new OfflineMessages(_offline.Select(m => new PrivateMessageFrame(m.Message.From, _registeredName!, m.Message.Text, m.Message.Ts, Offline: true)).ToArray(),
+                _offline[^1].SequenceNr);
+        checkedLogin.ReplyTo.Tell(new LoginAccepted(_registeredName!, check.Connection, offline));
+        BackToReady();
     }
 
     // ------------------------------------------------------------------ register and passwd
@@ -269,6 +289,13 @@ public sealed class AccountActor : ReceivePersistentActor
             Apply(e);
             sender.Tell(new PrivateMessageFrame(e.From, _registeredName!, e.Text, e.Ts, Queued: true));
         });
+    }
+
+    /// <summary>The connection that logged in has the kept messages up to <see cref="OfflineHandedOver.Through"/>: they are removed.</summary>
+    private void OnOfflineHandedOver(OfflineHandedOver handedOver)
+    {
+        if (_offline.Count == 0 || _offline[0].SequenceNr > handedOver.Through) return; // none of them is kept any more
+        Persist(new OfflineMessagesHandedOver(handedOver.Through), Apply);
     }
 
     // ------------------------------------------------------------------ helpers

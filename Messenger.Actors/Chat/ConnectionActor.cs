@@ -191,6 +191,9 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
+                // The private messages kept for the user are in the queue behind the welcome: the
+                // account may stop keeping them (a connection that closed before this never says so).
+                if (claimed.OfflineThrough > 0) _services.Accounts.Tell(new ToAccount(_name, new OfflineHandedOver(claimed.OfflineThrough)));
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
                 _state = State.LoggedIn;

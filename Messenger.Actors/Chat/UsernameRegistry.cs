@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Cluster;
 using Messenger.Protocol;
 using Messenger.Rooms;
@@ -17,10 +18,11 @@ namespace Messenger.Chat;
 public sealed record ClaimName(string Name, IPAddress Address, Password? Password = null);
 /// <summary>
 /// Reply to <see cref="ClaimName"/> (from the <see cref="PresenceActor"/>): logged in, with the sorted
-/// list of everyone online. The presence actor has queued the welcome in the connection's
-/// outbound queue before it tells this.
+/// list of everyone online. The presence actor has queued the welcome, and the private messages
+/// kept for the user, in the connection's outbound queue before it tells this; the connection then
+/// tells the account it has those kept up to <paramref name="OfflineThrough"/> (0: none, see <see cref="OfflineMessages"/>).
 /// </summary>
-public sealed record NameClaimed(WelcomeFrame Welcome) : ICrossNodeMessage;
+public sealed record NameClaimed(WelcomeFrame Welcome, long OfflineThrough) : ICrossNodeMessage;
 /// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, too many logins from the address, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>
@@ -184,7 +186,8 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
             HeldBy(reclaimed, Sender);
             return;
         }
-        if (!_claiming.Remove(connection)) return; // the connection died meanwhile; its claim saw that too
+        // The connection died meanwhile; its claim saw that too, and its kept messages stay with its account.
+        if (!_claiming.Remove(connection)) return;
         var member = new Member(granted.User, connection); // a registered name as registered
         _byConnection.Add(connection, member);
         HeldBy(member, Sender);

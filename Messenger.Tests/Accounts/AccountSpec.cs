@@ -54,6 +54,16 @@ public class AccountSpec : TestKit
         connection.FishForMessage(m => m is LeftChat);
     }
 
+    /// <summary>What a connection tells the account once the kept messages are queued behind its welcome.</summary>
+    private void HandOver(NameClaimed claimed) =>
+        _accounts.Tell(new ToAccount(claimed.Welcome.User, new OfflineHandedOver(claimed.OfflineThrough)));
+
+    private void Queue(TestProbe from, string to, string text)
+    {
+        _registry.Tell(new SendPrivate(to, text), from.Ref);
+        Assert.True(((PrivateMessageFrame)from.FishForMessage(m => m is PrivateMessageFrame)).Queued); // past lobby news
+    }
+
     private string RefusalCode(object answer) => Assert.IsType<NameRefused>(answer).Error.Code;
 
     [Fact]
@@ -119,11 +129,44 @@ public class AccountSpec : TestKit
         _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), alice.Ref);
         Assert.Equal(new PrivateMessageFrame("bob", "alice", "while you were out", 7, Offline: true), alice.ExpectMsg<PrivateMessageFrame>());
         Assert.Equal("second", alice.ExpectMsg<PrivateMessageFrame>().Text);
-        alice.ExpectMsg<NameClaimed>();
+        HandOver(alice.ExpectMsg<NameClaimed>()); // as the connection does, with the frames behind its welcome
         Leave(alice);
 
         var again = LoggedIn("alice", Secret);
         again.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void Kept_messages_are_handed_over_at_every_login_until_a_connection_has_them_and_those_kept_since_stay()
+    {
+        Leave(Registered("alice"));
+        var bob = LoggedIn("bob");
+        Queue(bob, "alice", "first");
+
+        // A login whose connection never got its welcome (it closed during the check) says nothing.
+        var lost = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), lost.Ref);
+        Assert.Equal("first", lost.ExpectMsg<PrivateMessageFrame>().Text);
+        lost.ExpectMsg<NameClaimed>();
+        Leave(lost);
+
+        var second = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), second.Ref);
+        Assert.Equal("first", second.ExpectMsg<PrivateMessageFrame>().Text);
+        var claimed = second.ExpectMsg<NameClaimed>();
+        Leave(second);
+        Queue(bob, "alice", "second"); // kept after the hand-over, before the connection's word reached the account
+        HandOver(claimed);
+
+        var third = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), third.Ref);
+        Assert.Equal("second", third.ExpectMsg<PrivateMessageFrame>().Text);
+        HandOver(third.ExpectMsg<NameClaimed>());
+        Leave(third);
+
+        var fourth = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), fourth.Ref);
+        Assert.Equal(0, fourth.ExpectMsg<NameClaimed>().OfflineThrough); // nothing kept, so nothing told before it
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
@@ -104,7 +105,7 @@ public class ConnectionActorSpec : TestKit
         // As the presence actor does: the welcome into the connection's queue, then the answer.
         var welcome = new WelcomeFrame(name, [name]);
         Outboxes.Get(Sys).Find(connection)!.Write(ChatCodec.EncodeWelcome(welcome), new OutboundQueue.FlushLane());
-        connection.Tell(new NameClaimed(welcome), _registry.Ref);
+        connection.Tell(new NameClaimed(welcome, 0), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
     }
@@ -149,9 +150,40 @@ public class ConnectionActorSpec : TestKit
         ExpectNoFrameFor(TimeSpan.FromMilliseconds(100));
         var welcome = new WelcomeFrame("alice", ["alice", "bob"]);
         Outboxes.Get(Sys).Find(connection)!.Write(ChatCodec.EncodeWelcome(welcome), new OutboundQueue.FlushLane());
-        connection.Tell(new NameClaimed(welcome), _registry.Ref);
+        connection.Tell(new NameClaimed(welcome, 0), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         Assert.Equal("early", Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Text);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing was kept for it
+    }
+
+    [Fact]
+    public void Connection_must_tell_the_account_it_has_the_kept_messages_once_they_are_queued_behind_its_welcome()
+    {
+        var connection = Start();
+        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        var welcome = new WelcomeFrame("alice", ["alice"]);
+        var queue = Outboxes.Get(Sys).Find(connection)!;
+        var lane = new OutboundQueue.FlushLane();
+        queue.Write(ChatCodec.EncodeWelcome(welcome), lane);
+        queue.Write(new PrivateMessageFrame("bob", "alice", "while you were out", 1, Offline: true).Line, lane);
+        connection.Tell(new NameClaimed(welcome, 42), _registry.Ref);
+        Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
+        Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
+    }
+
+    [Fact]
+    public void Connection_that_closed_before_its_welcome_must_not_say_it_has_the_kept_messages()
+    {
+        var connection = Start();
+        Watch(connection);
+        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        _toServer.Writer.Complete(); // the client hangs up during the password check
+        ExpectTerminated(connection);
+        connection.Tell(new NameClaimed(new WelcomeFrame("alice", ["alice"]), 42), _registry.Ref);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]

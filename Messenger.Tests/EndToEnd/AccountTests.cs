@@ -68,6 +68,55 @@ public class AccountTests
     }
 
     [Fact]
+    public async Task A_kept_pm_survives_a_login_whose_connection_closes_during_the_password_check_and_then_arrives_once()
+    {
+        // Hashes slow enough (a good fraction of a second) that the connection is gone before its check ends.
+        await using var server = await TestServer.StartAsync("messenger.accounts.pbkdf2-iterations = 300000");
+        await server.RegisterAsync("alice", Secret.Text);
+        await using (var bob = await server.LoginAsync("bob"))
+        {
+            await bob.SendAsync(new PmCommand("alice", "while you were out"));
+            Assert.True((await bob.ExpectIgnoringPresenceAsync<PrivateMessageFrame>()).Queued);
+        }
+
+        await using (var quitter = await server.ConnectAsync())
+        {
+            await quitter.SendAsync(new HelloCommand("alice", Secret));
+            quitter.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send); // hangs up while the password is checked
+            Assert.Empty(await quitter.ReadUntilClosedAsync()); // no welcome: the login did not finish
+        }
+
+        await using (var alice = await LoginRetryingWhileTakenAsync(server, "alice", Secret))
+        {
+            var kept = await alice.ExpectIgnoringPresenceAsync<PrivateMessageFrame>();
+            Assert.Equal(("bob", "while you were out", true), (kept.From, kept.Text, kept.Offline));
+            await alice.SendAsync(PingCommand.Instance);
+            await alice.ExpectIgnoringPresenceAsync<PongFrame>(); // once
+            await alice.SendAsync(ByeCommand.Instance);
+            await alice.ReadUntilClosedAsync();
+        }
+        await using var again = await LoginAsync(server, "alice", Secret);
+        await again.SendAsync(PingCommand.Instance);
+        await again.ExpectIgnoringPresenceAsync<PongFrame>(); // not handed over a second time
+    }
+
+    /// <summary>Logs in; while the name is still held for a connection that has just closed (its claim has not seen it go yet), tries again.</summary>
+    private static async Task<ChatTestClient> LoginRetryingWhileTakenAsync(TestServer server, string user, Password password)
+    {
+        var client = await server.ConnectAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await client.SendAsync(new HelloCommand(user, password));
+            var answer = await client.ReadFrameAsync();
+            if (answer is WelcomeFrame) return client;
+            Assert.Equal(ErrorCodes.UsernameTaken, Assert.IsType<ErrorFrame>(answer).Code);
+            Assert.True(DateTime.UtcNow < deadline, $"{user} was still taken after 10 s");
+            await Task.Delay(20); // polling interval, bounded by the deadline above
+        }
+    }
+
+    [Fact]
     public async Task Ten_thousand_password_guesses_on_one_connection_are_rate_limited_while_others_are_served()
     {
         await using var server = await TestServer.StartAsync();
