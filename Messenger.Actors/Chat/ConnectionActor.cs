@@ -73,6 +73,8 @@ public sealed class ConnectionActor : UntypedActor
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
+    /// <summary>Tells the account that the private messages it kept are written, once everything queued (they, behind the welcome) is.</summary>
+    private ToAccount? _handOverWhenFlushed;
     private bool _readingPaused;
     private bool _ended;
     /// <summary>
@@ -191,9 +193,14 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
-                // The private messages kept for the user are in the queue behind the welcome: the
-                // account may stop keeping them (a connection that closed before this never says so).
-                if (claimed.OfflineThrough > 0) _services.Accounts.Tell(new ToAccount(_name, new OfflineHandedOver(claimed.OfflineThrough)));
+                // The private messages kept for the user are in the queue behind the welcome: once
+                // they are written, the account stops keeping them (a connection that closed before
+                // this, or before they were written, never says so, and the next login gets them).
+                if (claimed.OfflineThrough > 0)
+                {
+                    _handOverWhenFlushed = new ToAccount(_name, new OfflineHandedOver(claimed.OfflineThrough));
+                    HandOverIfFlushed();
+                }
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
                 _state = State.LoggedIn;
@@ -312,6 +319,7 @@ public sealed class ConnectionActor : UntypedActor
                 Leave(LeaveReasons.Disconnected);
                 break;
             case OutboundQueue.Drained:
+                HandOverIfFlushed();
                 // The client read what it was behind on, unless more has come meanwhile.
                 if (!_readingPaused || !_outbound.WakeAtMost(ReadResumeBytes)) break;
                 _readingPaused = false;
@@ -502,7 +510,21 @@ public sealed class ConnectionActor : UntypedActor
 
     private void FinishIfFlushed()
     {
-        if (_outbound.WakeWhenFlushed()) Finish();
+        if (!_outbound.WakeWhenFlushed()) return;
+        HandOverIfFlushed();
+        Finish();
+    }
+
+    /// <summary>
+    /// Tells the account the kept private messages are written (<see cref="OfflineHandedOver"/>) once
+    /// everything queued has been handed to the transport; else asks to be woken when it has. Not if
+    /// the queue was dropped first: then they may not have been.
+    /// </summary>
+    private void HandOverIfFlushed()
+    {
+        if (_handOverWhenFlushed is not { } handOver || !_outbound.WakeWhenFlushed()) return;
+        _handOverWhenFlushed = null;
+        if (!_outbound.IsDropped) _services.Accounts.Tell(handOver);
     }
 
     // AK1004 prefers cancellable timers; these are one-shot and bounded by the login and close

@@ -174,6 +174,24 @@ public class ConnectionActorSpec : TestKit
     }
 
     [Fact]
+    public void Connection_must_tell_the_account_it_has_the_kept_messages_only_once_they_are_written()
+    {
+        var connection = Start(clientReadsAtMost: 1024); // a client that has not read yet holds up the writes past 1 KiB
+        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        var welcome = new WelcomeFrame("alice", ["alice"]);
+        var queue = Outboxes.Get(Sys).Find(connection)!;
+        var lane = new OutboundQueue.FlushLane();
+        queue.Write(ChatCodec.EncodeWelcome(welcome), lane);
+        for (int i = 0; i < 8; i++) queue.Write(new PrivateMessageFrame("bob", "alice", new string('x', 1000), i, Offline: true).Line, lane);
+        connection.Tell(new NameClaimed(welcome, 42), _registry.Ref);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
+        for (int i = 0; i < 8; i++) Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
+        Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
+    }
+
+    [Fact]
     public void Connection_that_closed_before_its_welcome_must_not_say_it_has_the_kept_messages()
     {
         var connection = Start();
