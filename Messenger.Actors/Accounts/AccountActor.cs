@@ -72,6 +72,11 @@ public sealed class AccountActor : ReceivePersistentActor
     private sealed record PasswordChecked(ChangePassword Request, IActorRef ReplyTo, bool Ok);
     private sealed record PasswordHashed(IActorRef ReplyTo, string Hash);
     private sealed record WorkFailed(IActorRef ReplyTo, object Answer);
+    /// <summary>
+    /// Who waits for the write in progress (one at a time: a write holds every other command until
+    /// it is stored), what they are told if it fails, and whether it ends the work of <see cref="Working"/>.
+    /// </summary>
+    private sealed record PendingWrite(IActorRef ReplyTo, ErrorFrame OnFailure, bool EndsWork);
 
     private readonly string _id;
     private readonly AccountSettings _settings;
@@ -81,6 +86,7 @@ public sealed class AccountActor : ReceivePersistentActor
     private readonly List<(OfflineMessageQueued Message, long SequenceNr)> _offline = new(); // oldest first
     private string? _registeredName;
     private string? _hash;
+    private PendingWrite? _pendingWrite;
 
     public AccountActor(string id, AccountSettings settings)
     {
@@ -137,20 +143,22 @@ public sealed class AccountActor : ReceivePersistentActor
     private void Working()
     {
         Command<LoginChecked>(OnLoginChecked);
-        Command<RegisterHashed>(h => Persist(new AccountRegistered(h.User, h.Hash), e =>
-        {
-            Apply(e);
-            _log.Info("{0} registered", e.Name);
-            h.ReplyTo.Tell(new RegisteredFrame(e.Name));
-            BackToReady();
-        }));
+        Command<RegisterHashed>(h => Write(new AccountRegistered(h.User, h.Hash),
+            new PendingWrite(h.ReplyTo, NotStored($"the registration of \"{h.User}\" was not stored: the server's database write failed; try again"), EndsWork: true), e =>
+            {
+                Apply(e);
+                _log.Info("{0} registered", e.Name);
+                h.ReplyTo.Tell(new RegisteredFrame(e.Name));
+                BackToReady();
+            }));
         Command<PasswordChecked>(OnPasswordChecked);
-        Command<PasswordHashed>(h => Persist(new PasswordChanged(h.Hash), e =>
-        {
-            Apply(e);
-            h.ReplyTo.Tell(PasswordChangedFrame.Instance);
-            BackToReady();
-        }));
+        Command<PasswordHashed>(h => Write(new PasswordChanged(h.Hash),
+            new PendingWrite(h.ReplyTo, NotStored("the new password was not stored: the server's database write failed; try again (the old password may still be the one in force)"), EndsWork: true), e =>
+            {
+                Apply(e);
+                h.ReplyTo.Tell(PasswordChangedFrame.Instance);
+                BackToReady();
+            }));
         Command<WorkFailed>(f =>
         {
             f.ReplyTo.Tell(f.Answer);
@@ -284,18 +292,57 @@ public sealed class AccountActor : ReceivePersistentActor
             return;
         }
         var sender = Sender;
-        Persist(new OfflineMessageQueued(pm.From, pm.Text, pm.Ts), e =>
-        {
-            Apply(e);
-            sender.Tell(new PrivateMessageFrame(e.From, _registeredName!, e.Text, e.Ts, Queued: true));
-        });
+        Write(new OfflineMessageQueued(pm.From, pm.Text, pm.Ts),
+            new PendingWrite(sender, NotStored($"your message to \"{_registeredName}\" (offline) was not kept: the server's database write failed; it reached no one"), EndsWork: false), e =>
+            {
+                Apply(e);
+                sender.Tell(new PrivateMessageFrame(e.From, _registeredName!, e.Text, e.Ts, Queued: true));
+            });
     }
 
     /// <summary>The connection that logged in has the kept messages up to <see cref="OfflineHandedOver.Through"/>: they are removed.</summary>
     private void OnOfflineHandedOver(OfflineHandedOver handedOver)
     {
         if (_offline.Count == 0 || _offline[0].SequenceNr > handedOver.Through) return; // none of them is kept any more
-        Persist(new OfflineMessagesHandedOver(handedOver.Through), Apply);
+        // Nobody waits: if this write fails, the messages stay kept and the next login gets them again.
+        Write(new OfflineMessagesHandedOver(handedOver.Through), null, Apply);
+    }
+
+    // ------------------------------------------------------------------ journal writes
+
+    /// <summary>Persists <paramref name="e"/>; while it is written, <paramref name="waiting"/> (if any) is who is answered should it fail.</summary>
+    private void Write<TEvent>(TEvent e, PendingWrite? waiting, Action<TEvent> stored)
+    {
+        _pendingWrite = waiting;
+        Persist(e, written =>
+        {
+            _pendingWrite = null;
+            stored(written);
+        });
+    }
+
+    /// <summary>
+    /// The journal failed the write (Akka then stops the account; it starts again, from the journal,
+    /// at its next message): whoever waits for it is told it was not stored. Commands that arrived
+    /// meanwhile go to dead letters with the account; their senders have deadlines of their own
+    /// (a login's, a connection's wait for an account's answer).
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "account {0}: writing {1} (event {2}) failed; the account restarts at its next message", _id, @event.GetType().Name, sequenceNr);
+        _pendingWrite?.ReplyTo.Tell(_pendingWrite.OnFailure);
+        _pendingWrite = null;
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>The journal refused the event (it could not be serialized); the account goes on without it.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "account {0}: the journal refused {1} (event {2})", _id, @event.GetType().Name, sequenceNr);
+        if (_pendingWrite is not { } waiting) return;
+        _pendingWrite = null;
+        waiting.ReplyTo.Tell(waiting.OnFailure);
+        if (waiting.EndsWork) BackToReady();
     }
 
     // ------------------------------------------------------------------ helpers
@@ -313,6 +360,8 @@ public sealed class AccountActor : ReceivePersistentActor
 
     /// <summary>The answer to a private message for <paramref name="name"/>, offline and not registered.</summary>
     public static ErrorFrame NoSuchUser(string name) => new(ErrorCodes.NoSuchUser, $"no user named \"{name}\" is online");
+
+    private static ErrorFrame NotStored(string message) => new(ErrorCodes.NotStored, message);
 
     private static ErrorFrame Unavailable() => new(ErrorCodes.BadRequest, "the account is not available right now; try again");
 }

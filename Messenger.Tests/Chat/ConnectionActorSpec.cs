@@ -43,9 +43,10 @@ public class ConnectionActorSpec : TestKit
     }
 
     private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
-        TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null) =>
+        TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null, TimeSpan? accountAnswer = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
-            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2);
+            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2,
+            accountAnswer ?? TimeSpan.FromMinutes(1));
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
@@ -189,6 +190,36 @@ public class ConnectionActorSpec : TestKit
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         for (int i = 0; i < 8; i++) Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
         Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
+    }
+
+    [Fact]
+    public void Connection_must_tell_the_client_when_its_account_does_not_answer_in_time_and_act_on_its_next_line()
+    {
+        LoggedIn("alice", Settings(accountAnswer: TimeSpan.FromMilliseconds(300)));
+        Send("{\"type\":\"passwd\",\"old\":\"old password\",\"new\":\"new password\"}\n{\"type\":\"ping\"}\n");
+        _accounts.ExpectMsg<ToAccount>();
+        Assert.Equal(ErrorCodes.NotStored, ExpectError());
+        Assert.IsType<PongFrame>(ExpectFrame());
+
+        Send("{\"type\":\"register\",\"password\":\"correct horse\"}\n{\"type\":\"ping\"}\n");
+        _registry.FishForMessage(m => m is RegisterName);
+        Assert.Equal(ErrorCodes.NotStored, ExpectError());
+        Assert.IsType<PongFrame>(ExpectFrame());
+    }
+
+    [Fact]
+    public void Connection_must_not_time_out_a_later_request_by_the_deadline_of_an_answered_one()
+    {
+        var connection = LoggedIn("alice", Settings(accountAnswer: TimeSpan.FromMilliseconds(500)));
+        Send("{\"type\":\"passwd\",\"old\":\"old password\",\"new\":\"new password\"}\n");
+        _accounts.ExpectMsg<ToAccount>();
+        connection.Tell(PasswordChangedFrame.Instance, _accounts.Ref);
+        Assert.IsType<PasswordChangedFrame>(ExpectFrame());
+        Send("{\"type\":\"who\"}\n");
+        _registry.FishForMessage(m => m is ListUsers);
+        ExpectNoFrameFor(TimeSpan.FromMilliseconds(800)); // the passwd's deadline passes meanwhile
+        connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
+        Assert.IsType<UsersFrame>(ExpectFrame());
     }
 
     [Fact]
