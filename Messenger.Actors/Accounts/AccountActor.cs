@@ -63,7 +63,8 @@ public sealed record OfflineMessages(IReadOnlyList<PrivateMessageFrame> Frames, 
 /// over at each login and removed only once the connection that logged in has them
 /// (<see cref="OfflineHandedOver"/>). Password hashing and checking (PBKDF2, slow on purpose) run on the thread pool; meanwhile
 /// the account stashes what else arrives (<see cref="Working"/>). Password attempts are limited
-/// per name by a token bucket, so guessing is slow whatever the number of connections.
+/// per name by a token bucket, so guessing is slow whatever the number of connections, and hashing
+/// jobs per node (<see cref="HashJobs"/>), so a flood of them cannot take every core.
 /// </summary>
 public sealed class AccountActor : ReceivePersistentActor
 {
@@ -82,6 +83,7 @@ public sealed class AccountActor : ReceivePersistentActor
     private readonly AccountSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TokenBucket _attempts;
+    private readonly HashJobs _hashJobs = HashJobs.Get(Context.System);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<(OfflineMessageQueued Message, long SequenceNr)> _offline = new(); // oldest first
     private string? _registeredName;
@@ -194,12 +196,13 @@ public sealed class AccountActor : ReceivePersistentActor
                 $"\"{_registeredName}\" is a registered name: log in with its password, {{\"type\":\"hello\",\"user\":\"{_registeredName}\",\"password\":…}}")));
             return;
         }
-        if (!TryAttempt(Sender, new LoginRefused(check.User, check.Connection, TooManyAttempts()))) return;
+        if (!TryHashJob(Sender, new LoginRefused(check.User, check.Connection, Busy()), new LoginRefused(check.User, check.Connection, TooManyAttempts())))
+            return;
         var replyTo = Sender;
         var hash = _hash;
         var password = check.Password.Text;
         Become(Working);
-        Task.Run(() => PasswordHasher.Verify(password, hash)).PipeTo(Self,
+        _hashJobs.Run(() => PasswordHasher.Verify(password, hash)).PipeTo(Self,
             success: ok => new LoginChecked(check, replyTo, ok),
             failure: _ => new WorkFailed(replyTo, new LoginRefused(check.User, check.Connection, Unavailable())));
     }
@@ -234,11 +237,12 @@ public sealed class AccountActor : ReceivePersistentActor
             Sender.Tell(new ErrorFrame(ErrorCodes.AlreadyRegistered, $"\"{_registeredName}\" is registered already; change its password with passwd"));
             return;
         }
+        if (!TryHashJob(Sender, Busy())) return;
         var replyTo = Sender;
         var password = register.Password.Text;
         int iterations = _settings.Pbkdf2Iterations;
         Become(Working);
-        Task.Run(() => PasswordHasher.Hash(password, iterations)).PipeTo(Self,
+        _hashJobs.Run(() => PasswordHasher.Hash(password, iterations)).PipeTo(Self,
             success: hash => new RegisterHashed(replyTo, register.User, hash),
             failure: _ => new WorkFailed(replyTo, Unavailable()));
     }
@@ -250,12 +254,12 @@ public sealed class AccountActor : ReceivePersistentActor
             Sender.Tell(new ErrorFrame(ErrorCodes.NotRegistered, "this name is not registered: register it first"));
             return;
         }
-        if (!TryAttempt(Sender, TooManyAttempts())) return;
+        if (!TryHashJob(Sender, Busy(), TooManyAttempts())) return;
         var replyTo = Sender;
         var hash = _hash;
         var old = change.Old.Text;
         Become(Working);
-        Task.Run(() => PasswordHasher.Verify(old, hash)).PipeTo(Self,
+        _hashJobs.Run(() => PasswordHasher.Verify(old, hash)).PipeTo(Self,
             success: ok => new PasswordChecked(change, replyTo, ok),
             failure: _ => new WorkFailed(replyTo, Unavailable()));
     }
@@ -269,9 +273,15 @@ public sealed class AccountActor : ReceivePersistentActor
             return;
         }
         var replyTo = check.ReplyTo;
+        if (!_hashJobs.TryTake())
+        {
+            replyTo.Tell(Busy());
+            BackToReady();
+            return;
+        }
         var password = check.Request.New.Text;
         int iterations = _settings.Pbkdf2Iterations;
-        Task.Run(() => PasswordHasher.Hash(password, iterations)).PipeTo(Self,
+        _hashJobs.Run(() => PasswordHasher.Hash(password, iterations)).PipeTo(Self,
             success: hash => new PasswordHashed(replyTo, hash),
             failure: _ => new WorkFailed(replyTo, Unavailable()));
     }
@@ -347,13 +357,26 @@ public sealed class AccountActor : ReceivePersistentActor
 
     // ------------------------------------------------------------------ helpers
 
-    /// <summary>Takes a password attempt from this name's bucket; if none is left, answers <paramref name="refusal"/>.</summary>
-    private bool TryAttempt(IActorRef replyTo, object refusal)
+    /// <summary>
+    /// Takes a place among the node's hashing jobs (else answers <paramref name="busy"/>) and, for a
+    /// password check, then an attempt from this name's bucket (else answers <paramref name="tooManyAttempts"/>):
+    /// a check refused for a busy server costs the name no attempt.
+    /// </summary>
+    private bool TryHashJob(IActorRef replyTo, object busy, object? tooManyAttempts = null)
     {
-        if (_attempts.TryTake(_clock.Elapsed.Ticks)) return true;
-        replyTo.Tell(refusal);
+        if (!_hashJobs.TryTake())
+        {
+            replyTo.Tell(busy);
+            return false;
+        }
+        if (tooManyAttempts is null || _attempts.TryTake(_clock.Elapsed.Ticks)) return true;
+        _hashJobs.Release();
+        replyTo.Tell(tooManyAttempts);
         return false;
     }
+
+    private static ErrorFrame Busy() => new(ErrorCodes.RateLimited,
+        "the server is busy checking passwords; try again in a moment");
 
     private ErrorFrame TooManyAttempts() => new(ErrorCodes.RateLimited,
         $"too many password attempts for \"{_registeredName}\"; at most {_settings.FailedLoginsBurst} at once, then one every {1 / _settings.FailedLoginsPerSecond:0.#} s");

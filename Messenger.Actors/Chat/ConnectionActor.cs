@@ -421,7 +421,7 @@ public sealed class ConnectionActor : UntypedActor
                 return;
             case HistoryCommand history: Ask(_services.Rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
             case RoomsCommand: Ask(_services.RoomDirectory, ListRooms.Instance, typeof(RoomsFrame)); return;
-            case RegisterCommand register: AskAccount(_services.Registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
+            case RegisterCommand register: AskAccount(_services.Registry, new RegisterName(register.Password, _connection.Remote.Address), typeof(RegisteredFrame)); return;
             case PasswdCommand passwd: AskAccount(_services.Accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
             case PmCommand pm: _services.Registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: Ask(_services.Registry, ListUsers.Instance, typeof(UsersFrame)); return;

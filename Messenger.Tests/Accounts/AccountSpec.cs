@@ -43,7 +43,7 @@ public class AccountSpec : TestKit
     private TestProbe Registered(string name)
     {
         var connection = LoggedIn(name);
-        _registry.Tell(new RegisterName(Secret), connection.Ref);
+        _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), connection.Ref);
         Assert.Equal(new RegisteredFrame(name), connection.ExpectMsg<RegisteredFrame>(TimeSpan.FromSeconds(10)));
         return connection;
     }
@@ -81,7 +81,7 @@ public class AccountSpec : TestKit
     public void Registering_twice_is_refused_and_passwd_changes_the_password()
     {
         var alice = Registered("alice");
-        _registry.Tell(new RegisterName(Secret), alice.Ref);
+        _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), alice.Ref);
         Assert.Equal(ErrorCodes.AlreadyRegistered, alice.ExpectMsg<ErrorFrame>().Code);
         _accounts.Tell(new ToAccount("alice", new ChangePassword(new Password("not the old one"), new Password("new password"))), alice.Ref);
         Assert.Equal(ErrorCodes.WrongPassword, alice.ExpectMsg<ErrorFrame>(TimeSpan.FromSeconds(10)).Code);
@@ -178,6 +178,32 @@ public class AccountSpec : TestKit
         Assert.Equal(ErrorCodes.NoSuchUser, bob.ExpectMsg<ErrorFrame>().Code);
         _registry.Tell(new SendPrivate("nobody", "hello?"), bob.Ref);
         Assert.Equal(ErrorCodes.NoSuchUser, bob.ExpectMsg<ErrorFrame>().Code);
+    }
+
+    [Fact]
+    public void While_the_nodes_hashing_jobs_are_all_taken_register_passwd_and_password_logins_are_rate_limited_at_no_attempts_cost()
+    {
+        var alice = Registered("alice");
+        var jobs = HashJobs.Get(Sys);
+        int taken = 0;
+        while (jobs.TryTake()) taken++;
+        Assert.Equal(16, taken); // messenger.accounts.max-hash-jobs
+        try
+        {
+            var bob = LoggedIn("bob");
+            _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), bob.Ref);
+            Assert.Equal(ErrorCodes.RateLimited, ((ErrorFrame)bob.FishForMessage(m => m is ErrorFrame or RegisteredFrame)).Code);
+            _accounts.Tell(new ToAccount("alice", new ChangePassword(Secret, new Password("new password"))), alice.Ref);
+            Assert.Equal(ErrorCodes.RateLimited, ((ErrorFrame)alice.FishForMessage(m => m is ErrorFrame or PasswordChangedFrame)).Code);
+            Leave(alice);
+            for (int i = 0; i < 6; i++) Assert.Equal(ErrorCodes.RateLimited, RefusalCode(Claim(CreateTestProbe(), "alice", Secret)));
+        }
+        finally
+        {
+            for (; taken > 0; taken--) jobs.Release();
+        }
+        // Six refusals, more than the name's burst of 4 attempts: none of them took one.
+        Assert.IsType<NameClaimed>(Claim(CreateTestProbe(), "alice", Secret));
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public class AccountWriteFailureSpec : TestKit
     public void A_registration_whose_write_fails_is_answered_not_stored()
     {
         var doomed = LoggedIn(FailingJournal.Fails);
-        _registry.Tell(new RegisterName(Secret), doomed.Ref);
+        _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), doomed.Ref);
         Assert.Equal(ErrorCodes.NotStored, ((ErrorFrame)doomed.FishForMessage(m => m is ErrorFrame or RegisteredFrame, Wait)).Code);
     }
 
@@ -53,7 +53,7 @@ public class AccountWriteFailureSpec : TestKit
     public void A_pm_kept_for_an_offline_user_whose_write_fails_or_is_refused_is_answered_not_stored_and_the_account_goes_on()
     {
         var alice = LoggedIn("alice");
-        _registry.Tell(new RegisterName(Secret), alice.Ref);
+        _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), alice.Ref);
         alice.FishForMessage(m => m is RegisteredFrame, Wait);
         _registry.Tell(new LeaveChat(LeaveReasons.Quit), alice.Ref);
         alice.FishForMessage(m => m is LeftChat, Wait);

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using Messenger.Accounts;
 using System.Text;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
@@ -98,6 +100,41 @@ public class AccountTests
         await using var again = await LoginAsync(server, "alice", Secret);
         await again.SendAsync(PingCommand.Instance);
         await again.ExpectIgnoringPresenceAsync<PongFrame>(); // not handed over a second time
+    }
+
+    [Fact]
+    public async Task Register_is_rate_limited_while_the_nodes_hashing_jobs_are_all_taken()
+    {
+        await using var server = await TestServer.StartAsync("messenger.accounts.max-hash-jobs = 2");
+        var jobs = HashJobs.Get(server.Server.System);
+        Assert.True(jobs.TryTake() && jobs.TryTake()); // two long logins' checks, say
+        Assert.False(jobs.TryTake());
+        await using var alice = await server.LoginAsync("alice");
+        await alice.SendAsync(new RegisterCommand(Secret));
+        await alice.ExpectErrorAsync(ErrorCodes.RateLimited);
+        jobs.Release();
+        await alice.SendAsync(new RegisterCommand(Secret));
+        Assert.Equal(new RegisteredFrame("alice"), await alice.ExpectAsync<RegisteredFrame>());
+        jobs.Release();
+    }
+
+    [Fact]
+    public async Task Registrations_are_limited_per_address()
+    {
+        await using var server = await TestServer.StartAsync("messenger.accounts.registrations-per-address { per-second = 0.001, burst = 2 }");
+        async Task<ServerFrame> RegisterAsync(string user, IPAddress from)
+        {
+            await using var client = await ChatTestClient.LoginAsync(server.Server.ChatEndpoint, user, from);
+            await client.SendAsync(new RegisterCommand(Secret));
+            var answer = await client.ReadFrameAsync();
+            while (answer is JoinedFrame or LeftFrame) answer = await client.ReadFrameAsync();
+            return answer;
+        }
+        Assert.IsType<RegisteredFrame>(await RegisterAsync("alice", IPAddress.Loopback));
+        Assert.IsType<RegisteredFrame>(await RegisterAsync("bob", IPAddress.Loopback));
+        var refused = Assert.IsType<ErrorFrame>(await RegisterAsync("carol", IPAddress.Loopback));
+        Assert.Equal(ErrorCodes.RateLimited, refused.Code);
+        Assert.IsType<RegisteredFrame>(await RegisterAsync("dave", IPAddress.Parse("127.0.0.2"))); // another address has its own bucket
     }
 
     /// <summary>Logs in; while the name is still held for a connection that has just closed (its claim has not seen it go yet), tries again.</summary>
