@@ -116,17 +116,34 @@ public sealed class ChatSessionActor : ReceiveActor
 
     private string Server => $"{_host}:{_port}";
 
+    /// <summary>
+    /// Connects, until the connect timeout or the session's stop (every way out of <see cref="Connecting"/>
+    /// cancels <c>_stop</c>). A connection that completes anyway after the session stopped is
+    /// closed, not left to a finalizer: the stream is disposed when <c>_stop</c> is cancelled,
+    /// at once if it already is.
+    /// </summary>
     protected override void PreStart()
     {
-        var connect = new CancellationTokenSource(_settings.ConnectTimeout);
-        ClientTransport.ConnectAsync(_host, _port, _tls, 64 * 1024, connect.Token).ContinueWith<object>(t =>
+        var self = Self;
+        var stop = _stop.Token;
+        var connect = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        connect.CancelAfter(_settings.ConnectTimeout);
+        ClientTransport.ConnectAsync(_host, _port, _tls, 64 * 1024, connect.Token).ContinueWith(t =>
         {
             connect.Dispose();
-            if (t.IsCompletedSuccessfully) return new Opened(t.Result);
-            if (t.IsCanceled || t.Exception?.GetBaseException() is OperationCanceledException) return new OpenFailed("timed out", Permanent: false);
-            var error = t.Exception!.GetBaseException();
-            return new OpenFailed(DescribeConnectFailure(error), error is CertificateRefusedException);
-        }, TaskScheduler.Default).PipeTo(Self);
+            if (t.IsCompletedSuccessfully)
+            {
+                var stream = t.Result;
+                stop.Register(stream.Dispose);
+                if (!stop.IsCancellationRequested) self.Tell(new Opened(stream));
+                return;
+            }
+            if (stop.IsCancellationRequested) return; // stopped: no one is waiting for the outcome
+            var error = t.Exception?.GetBaseException();
+            self.Tell(t.IsCanceled || error is OperationCanceledException
+                ? new OpenFailed("timed out", Permanent: false)
+                : new OpenFailed(DescribeConnectFailure(error!), error is CertificateRefusedException));
+        }, TaskScheduler.Default);
     }
 
     private void Connecting()
@@ -134,7 +151,6 @@ public sealed class ChatSessionActor : ReceiveActor
         Receive<Opened>(opened =>
         {
             _stream = opened.Stream;
-            if (_finished) { _stream.Dispose(); return; }
             StartIo(_stream, Self);
             _lastHeard = DateTime.UtcNow;
             var self = Self;

@@ -16,7 +16,8 @@ public sealed record CancelDownload { public static readonly CancelDownload Inst
 /// (<see cref="ReceiveWindow"/> keeps the bitmap of what has arrived) and acknowledged with a
 /// cumulative ack plus SACK ranges. On FIN with every segment in hand, the file's SHA-256 is
 /// checked and the part file renamed into place. The outcome completes a task the caller awaits;
-/// progress is reported every 100 ms.
+/// progress is reported every 100 ms. A disk error (writing the part file, moving it into place)
+/// sends the server an RST and fails the download with that error.
 /// </summary>
 public sealed class FileReceiverActor : UntypedActor, IWithTimers
 {
@@ -279,8 +280,7 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            SendRst();
-            Fail("io", $"cannot write {_partPath}: {e.Message}");
+            FailOnDisk($"cannot write {_partPath}", e);
             return;
         }
         _transferStartMicros = NowMicros;
@@ -320,9 +320,17 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
                     Fail(ErrorCodes.BadRequest, $"segment {data.Sequence} has {data.Payload.Length} bytes, expected {expected}");
                     return;
                 }
-                _part!.Write(offset, data.Payload);
-                if (window.CumulativeAck != cumulativeBefore)
-                    _part.HashUpTo(Math.Min((long)window.CumulativeAck * _payloadBytes, _size));
+                try
+                {
+                    _part!.Write(offset, data.Payload);
+                    if (window.CumulativeAck != cumulativeBefore)
+                        _part.HashUpTo(Math.Min((long)window.CumulativeAck * _payloadBytes, _size));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    FailOnDisk($"cannot write {_partPath}", e);
+                    return;
+                }
                 break;
             case AcceptResult.Duplicate:
                 _duplicates++;
@@ -378,10 +386,20 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
         if (!_window!.IsComplete) return; // cannot happen with an honest server: it waits for every ack
         _ackDue = false; // the server had every ack: it sent the FIN
         Timers.Cancel(nameof(ProgressTick));
-        string sha = _part!.Complete();
-        bool verified = sha == _ticket.Sha256;
-        if (verified) File.Move(_partPath, _target, overwrite: true);
-        else TryDelete(_partPath);
+        string sha;
+        bool verified;
+        try
+        {
+            sha = _part!.Complete();
+            verified = sha == _ticket.Sha256;
+            if (verified) File.Move(_partPath, _target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            FailOnDisk($"cannot finish {_target}", e);
+            return;
+        }
+        if (!verified) TryDelete(_partPath);
         SendFinAck();
         ReportProgress();
         var stats = new TransferStats(_size, (NowMicros - _transferStartMicros) / 1e6, _link.Sent, _link.Received, _retransmitsSeen, 0,
@@ -426,12 +444,19 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
 
     private void SendRst() => _link.Reset(_connectionId, RstReason.Aborted);
 
+    /// <summary>A disk error (a full disk, a folder that refuses the file) ends the download: the server hears an RST, the caller the error.</summary>
+    private void FailOnDisk(string what, Exception e)
+    {
+        SendRst();
+        Fail("io", $"{what}: {e.Message}");
+    }
+
     private void Fail(RstReason reason) => Fail(reason == RstReason.BadTicket ? ErrorCodes.BadTicket : "reset", reason switch
     {
         RstReason.BadTicket => "the server refused the ticket (unknown, used or expired); ask for a new one",
         RstReason.Busy => "the server is busy (too many transfers or handshakes); try again later",
         RstReason.UnknownConnection => "the server does not know this transfer any more",
-        RstReason.InternalError => "the server could not read the file (it changed or vanished during the transfer); ask for it again",
+        RstReason.InternalError => "the server could not read the file (it changed or vanished since it was listed); ask for it again",
         RstReason.Aborted => "the server gave up on the transfer (no progress, or a segment resent too often)",
         _ => $"the server reset the transfer ({reason})",
     });

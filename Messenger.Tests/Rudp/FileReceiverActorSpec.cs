@@ -14,7 +14,8 @@ namespace Messenger.Tests.Rudp;
 
 /// <summary>
 /// The client's receiver with a probe standing in for its socket: every datagram it sends is a
-/// <see cref="SendDatagram"/> the probe receives, and the test plays the server by hand.
+/// <see cref="SendDatagram"/> the probe receives, and the test plays the server by hand. The actor
+/// system is configured as the client's (hocon/client.hocon), supervision included.
 /// </summary>
 public sealed class FileReceiverActorSpec : TestKit, IDisposable
 {
@@ -29,7 +30,7 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
     private readonly TaskCompletionSource<DownloadResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IActorRef _receiver = ActorRefs.Nobody;
 
-    public FileReceiverActorSpec()
+    public FileReceiverActorSpec() : base(ClientConfig.Load())
     {
         _wire = CreateTestProbe();
         _content = new byte[4 * Payload + 100]; // five segments, the last one short
@@ -41,11 +42,15 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
     private string Target => Path.Combine(_folder.Path, "f.bin");
 
     /// <summary>Starts the receiver and answers its SYN with a SYN-ACK; returns once the handshake ACK is on the wire.</summary>
-    private void Connect(string extraSettings = "")
+    private void Connect(string extraSettings = "", IProgress<DownloadProgress>? progress = null, Action? onOpenWire = null)
     {
         var settings = RudpSettings.FromConfig(ClientConfig.Load(overrides: Akka.Configuration.ConfigurationFactory.ParseString(
             "messenger.rudp { delayed-ack = 1s, handshake-retry-interval = 5s, idle-timeout = 10s }\n" + extraSettings)));
-        _receiver = Sys.ActorOf(FileReceiverActor.Props(_ => _wire.Ref, Server, _ticket, _folder.Path, settings, null, _done));
+        _receiver = Sys.ActorOf(FileReceiverActor.Props(_ =>
+        {
+            onOpenWire?.Invoke();
+            return _wire.Ref;
+        }, Server, _ticket, _folder.Path, settings, progress, _done));
         var (kind, syn) = Next();
         Assert.Equal(RudpPacketKind.Syn, kind);
         Assert.Equal(Convert.FromHexString(_ticket.Ticket), RudpCodec.ReadSyn(syn).Ticket.ToArray());
@@ -195,6 +200,46 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         Assert.Contains("could not read the file", failure.Message);
         Assert.False(File.Exists(Target + ".part"));
         Assert.False(File.Exists(Target));
+    }
+
+    [Fact]
+    public async Task Receiver_must_reset_and_fail_with_the_disk_error_when_the_file_cannot_be_moved_into_place()
+    {
+        Directory.CreateDirectory(Path.Combine(Target, "in-the-way")); // a folder holds the file's name: the rename into place fails
+        Connect();
+        Watch(_receiver);
+        for (int i = 0; i < 5; i++) Data(i);
+        Assert.Equal(4u, NextAck(out _).CumulativeAck);
+        Assert.Equal(5u, NextAck(out _).CumulativeAck);
+        Tell(b => RudpCodec.WriteFin(b, ConnectionId));
+
+        var (kind, rst) = Next();
+        Assert.Equal(RudpPacketKind.Rst, kind); // the server hears of it at once, not after its idle timeout
+        Assert.Equal(RstReason.Aborted, RudpCodec.ReadRst(rst));
+        var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => _done.Task.WaitAsync(TimeSpan.FromSeconds(3)));
+        Assert.Equal("io", failure.Code);
+        Assert.Contains(Target, failure.Message);
+        await ExpectTerminatedAsync(_receiver); // stopped, not restarted (a restart would send a new SYN)
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.False(File.Exists(Target + ".part"));
+    }
+
+    [Fact]
+    public async Task Receiver_must_stop_and_never_restart_when_it_fails_unexpectedly()
+    {
+        int wires = 0;
+        Connect(progress: new ThrowingProgress(), onOpenWire: () => Interlocked.Increment(ref wires));
+        Watch(_receiver);
+        await ExpectTerminatedAsync(_receiver); // the first progress report throws
+        var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => _done.Task.WaitAsync(TimeSpan.FromSeconds(3)));
+        Assert.Equal("stopped", failure.Code);
+        Assert.Equal(1, Volatile.Read(ref wires)); // a restart would open a second wire over the first one's closed socket
+        Assert.False(File.Exists(Target + ".part"));
+    }
+
+    private sealed class ThrowingProgress : IProgress<DownloadProgress>
+    {
+        public void Report(DownloadProgress value) => throw new InvalidOperationException("the progress display broke");
     }
 
     void IDisposable.Dispose()

@@ -1,6 +1,11 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Messenger.Client;
+using Messenger.Net;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
 
@@ -67,6 +72,43 @@ public class ChatSessionActorSpec : TestKit
         finally
         {
             if (!stopped) await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Session_must_close_a_connection_that_completes_after_a_quit()
+    {
+        using var folder = new TempFolder();
+        using var certificate = TlsCertificates.SelfSigned(folder.File("server.pfx"), out _);
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var session = Sys.ActorOf(ChatSessionActor.Props("127.0.0.1", port, "alice", TestActor, Fast, new ClientTls(TlsCertificates.Fingerprint(certificate))));
+            Watch(session);
+            using var accepted = await listener.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            // The client's TLS hello is here: its connect is under way, waiting for the server's answer.
+            await accepted.Client.ReceiveAsync(new byte[1].AsMemory(), SocketFlags.Peek).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            session.Tell(SessionQuit.Instance);
+            await ExpectMsgAsync<SessionDisconnected>();
+            await ExpectTerminatedAsync(session);
+
+            // The handshake may complete now, but the session is gone: the client must close the connection.
+            await using var tls = new SslStream(accepted.GetStream());
+            try
+            {
+                await tls.AuthenticateAsServerAsync(certificate).WaitAsync(TimeSpan.FromSeconds(10));
+                Assert.Equal(0, await tls.ReadAsync(new byte[1]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            }
+            catch (Exception e) when (e is IOException or AuthenticationException)
+            {
+                // closed during the handshake
+            }
+        }
+        finally
+        {
+            listener.Stop();
         }
     }
 }
