@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Protocol;
 using Messenger.Rooms;
@@ -19,7 +20,7 @@ public class PresenceActorSpec : TestKit
     public PresenceActorSpec() : base(InMemoryPersistence.Config())
     {
         _rooms = CreateTestProbe();
-        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
+        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128, TimeSpan.FromSeconds(1))));
         // It starts the lobby, to watch it.
         Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), _rooms.ExpectMsg<ToRoom>());
     }
@@ -27,7 +28,7 @@ public class PresenceActorSpec : TestKit
     private TestProbe Online(string name)
     {
         var connection = CreateTestProbe();
-        _presence.Tell(new UserOnline(name, connection.Ref, []));
+        _presence.Tell(new UserOnline(name, connection.Ref, OfflineMessages.None));
         return connection;
     }
 
@@ -38,10 +39,12 @@ public class PresenceActorSpec : TestKit
     {
         var alice = CreateTestProbe();
         var kept = new PrivateMessageFrame("bob", "alice", "while you were away", 1, Offline: true);
-        _presence.Tell(new UserOnline("alice", alice.Ref, [kept]));
+        _presence.Tell(new UserOnline("alice", alice.Ref, new OfflineMessages([kept], 9)));
         // Not in a node's outboxes, so its frames are told: the kept message, then the claim's answer.
         Assert.Equal(kept, alice.ExpectMsg<PrivateMessageFrame>(TimeSpan.FromMilliseconds(Window.TotalMilliseconds / 2)));
-        Assert.Equal(["alice"], alice.ExpectMsg<NameClaimed>().Welcome.Users);
+        var claimed = alice.ExpectMsg<NameClaimed>();
+        Assert.Equal(["alice"], claimed.Welcome.Users);
+        Assert.Equal(9, claimed.OfflineThrough); // the connection tells the account it has them
         var join = _rooms.ExpectMsg<ToRoom>();
         Assert.Equal(new ToRoom(RoomNames.Lobby, new JoinRoom("alice", AtLogin: true)), join);
         Assert.Equal(alice.Ref, _rooms.LastSender);
@@ -52,9 +55,9 @@ public class PresenceActorSpec : TestKit
     {
         // One probe as the rooms and the connection: it receives what the presence actor sends in the order sent.
         var both = CreateTestProbe();
-        var presence = Sys.ActorOf(PresenceActor.Props(both.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
+        var presence = Sys.ActorOf(PresenceActor.Props(both.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128, TimeSpan.FromSeconds(1))));
         Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), both.ExpectMsg<ToRoom>());
-        presence.Tell(new UserOnline("alice", both.Ref, []));
+        presence.Tell(new UserOnline("alice", both.Ref, OfflineMessages.None));
         // Else a say sent on the welcome could reach the lobby before the join, and be refused as not_member.
         Assert.Equal(new ToRoom(RoomNames.Lobby, new JoinRoom("alice", AtLogin: true)), both.ExpectMsg<ToRoom>());
         Assert.Equal("alice", both.ExpectMsg<NameClaimed>().Welcome.User);
@@ -138,11 +141,11 @@ public class PresenceActorSpec : TestKit
     public void Presence_must_tell_news_to_more_connections_than_a_slice_each_once_and_in_order()
     {
         var rooms = CreateTestProbe();
-        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(30), 1_000_000, FanOutSlice: 2)));
+        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(30), 1_000_000, FanOutSlice: 2, TimeSpan.FromSeconds(1))));
         var users = Enumerable.Range(0, 7).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
         foreach (var (name, probe) in users)
         {
-            presence.Tell(new UserOnline(name, probe.Ref, []));
+            presence.Tell(new UserOnline(name, probe.Ref, OfflineMessages.None));
             probe.ExpectMsg<NameClaimed>();
         }
         presence.Tell(new UserOffline("u6", users[6].Probe.Ref, LeaveReasons.Quit));
@@ -160,17 +163,17 @@ public class PresenceActorSpec : TestKit
     {
         // Two deliveries a second: with four online the news window is 2 s; welcomes keep 50 ms.
         var rooms = CreateTestProbe();
-        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(50), 2, FanOutSlice: 128)));
+        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(50), 2, FanOutSlice: 128, TimeSpan.FromSeconds(1))));
         var early = Enumerable.Range(0, 4).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
-        foreach (var (name, probe) in early) presence.Tell(new UserOnline(name, probe.Ref, []));
+        foreach (var (name, probe) in early) presence.Tell(new UserOnline(name, probe.Ref, OfflineMessages.None));
         foreach (var (_, probe) in early) probe.ExpectMsg<NameClaimed>();
         Assert.Equal(["+u1", "+u2", "+u3"], News(early[0].Probe, 3)); // the news window restarts now, for 2 s
 
         var bob = CreateTestProbe();
-        presence.Tell(new UserOnline("bob", bob.Ref, []));
+        presence.Tell(new UserOnline("bob", bob.Ref, OfflineMessages.None));
         Assert.Equal(["bob", "u0", "u1", "u2", "u3"], bob.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(1)).Welcome.Users);
         var carol = CreateTestProbe();
-        presence.Tell(new UserOnline("carol", carol.Ref, []));
+        presence.Tell(new UserOnline("carol", carol.Ref, OfflineMessages.None));
         carol.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(1));
 
         Assert.Equal(["+bob", "+carol"], News(early[0].Probe, 2));
@@ -199,7 +202,7 @@ public class PresenceSettingsTests
     [Fact]
     public void The_window_grows_with_the_number_online_past_the_delivery_budget()
     {
-        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000, 128);
+        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000, 128, TimeSpan.FromSeconds(1));
         Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(0));
         Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(400));
         Assert.Equal(TimeSpan.FromMilliseconds(300), settings.Window(6000));
