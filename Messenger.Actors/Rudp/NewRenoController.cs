@@ -16,8 +16,8 @@ public sealed class NewRenoController : ICongestionController
     private readonly int _maxWindow;
     private long _recoveryPoint;
 
-    /// <summary>Creates a controller with the given initial and maximum window (segments).</summary>
-    public NewRenoController(int initialWindow = RudpConstants.InitialWindow, int maxWindow = RudpConstants.MaxWindow)
+    /// <summary>Creates a controller with the given maximum (<c>max-window</c>) and initial window (segments).</summary>
+    public NewRenoController(int maxWindow, int initialWindow = RudpConstants.InitialWindow)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialWindow);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxWindow, initialWindow);

@@ -47,10 +47,10 @@ public sealed class RateBasedController : ICongestionController
     private long _minRttInRoundMicros = long.MaxValue;
     private long _lastReductionRound = -1;
 
-    /// <summary>Creates a controller. The effective window starts at max(initialWindow, minWindow).</summary>
+    /// <summary>Creates a controller (the windows come from <c>min-window</c> and <c>max-window</c>). The effective window starts at max(initialWindow, minWindow).</summary>
     public RateBasedController(
-        int minWindow = RudpConstants.RateBasedMinWindow,
-        int maxWindow = RudpConstants.MaxWindow,
+        int minWindow,
+        int maxWindow,
         int initialWindow = RudpConstants.InitialWindow,
         long congestionDelayMicros = RudpConstants.DefaultCongestionDelayMicros)
     {

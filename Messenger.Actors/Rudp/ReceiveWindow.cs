@@ -22,7 +22,7 @@ public sealed class ReceiveWindow
     private int _highestEnd; // one past the highest segment received
 
     /// <summary>Creates the bookkeeping for <paramref name="segmentCount"/> segments.</summary>
-    public ReceiveWindow(int segmentCount, int capacity = RudpConstants.DefaultReceiveCapacity)
+    public ReceiveWindow(int segmentCount, int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(segmentCount);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);

@@ -80,12 +80,6 @@ public static class RudpConstants
 
     // ---- Loss detection and timers --------------------------------------------------------
 
-    /// <summary>
-    /// RACK-style reordering tolerance: an in-flight segment is declared lost once a segment transmitted
-    /// at least this many transmissions later has been acknowledged (the "3 duplicate acks" of TCP).
-    /// </summary>
-    public const int DefaultReorderThreshold = 3;
-
     /// <summary>RFC 6298 §2.1: initial RTO of one second when nothing is known about the path.</summary>
     public const long RfcInitialRtoMicros = 1_000_000;
 
@@ -117,15 +111,6 @@ public static class RudpConstants
 
     /// <summary>RFC 5681 loss window: one segment after a retransmission timeout.</summary>
     public const int LossWindow = 1;
-
-    /// <summary>
-    /// Ceiling on any congestion window (segments). 8192 × 1452 B ≈ 11.9 MB in flight, enough for
-    /// 1 Gbit/s at ~95 ms RTT, and it bounds the sender's and receiver's buffers.
-    /// </summary>
-    public const int MaxWindow = 8192;
-
-    /// <summary>Rate-based controller: window floor, so random loss or a bad estimate can never starve the transfer.</summary>
-    public const int RateBasedMinWindow = 16;
 
 
     /// <summary>BBR: the pipe is "full" when the bottleneck rate grew by less than 25% ...</summary>
@@ -163,9 +148,6 @@ public static class RudpConstants
 
 
     // ---- Receiver -------------------------------------------------------------------------
-
-    /// <summary>Default receiver reorder capacity in segments (matches <see cref="MaxWindow"/>: ≈ 11.9 MB of buffer).</summary>
-    public const int DefaultReceiveCapacity = MaxWindow;
 
     /// <summary>A receive window must fit in one Ack's bitmap.</summary>
     public const int MaxReceiveCapacity = MaxAckBitmapSegments;

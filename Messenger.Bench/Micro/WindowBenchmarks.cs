@@ -37,7 +37,7 @@ public class WindowBenchmarks
             var ranges = _sack.AsSpan(0, 1);
             ranges[0] = new SackRange(start + 1, Math.Min(start + 100, Segments));
             window.ApplyAck(0, ranges);
-            window.DetectLosses(RudpConstants.DefaultReorderThreshold, out _);
+            window.DetectLosses(reorderThreshold: 3, out _);
         }
         int next;
         while ((next = window.NextToSend(int.MaxValue)) >= 0 && window.GetState(next) == SegmentState.Lost) window.MarkSent(next, 1);
@@ -65,12 +65,15 @@ public class WindowBenchmarks
 [MemoryDiagnoser]
 public class CongestionBenchmarks
 {
+    /// <summary>The windows the server ships (hocon/rudp.hocon): what these controllers run with.</summary>
+    private static readonly RudpSettings Shipped = RudpSettings.FromConfig(Messenger.Hosting.ServerConfig.Load());
+
     private const int Acks = 4096;
 
     [Benchmark(Description = "NewReno.OnAck x4096")]
     public int NewReno()
     {
-        var cc = new NewRenoController();
+        var cc = new NewRenoController(Shipped.MaxWindow);
         for (int i = 0; i < Acks; i++)
         {
             cc.OnAck(i * 100L, 1, 20_000 + (i & 255), 64);
@@ -82,7 +85,7 @@ public class CongestionBenchmarks
     [Benchmark(Description = "RateBased.OnAck x4096")]
     public int RateBased()
     {
-        var cc = new RateBasedController();
+        var cc = new RateBasedController(Shipped.MinWindow, Shipped.MaxWindow);
         for (int i = 0; i < Acks; i++)
         {
             cc.OnAck(i * 100L, 1, 20_000 + (i & 255), 64);

@@ -4,10 +4,13 @@ namespace Messenger.Tests.Rudp;
 
 public class NewRenoControllerTests
 {
+    /// <summary>The windows the server ships (hocon/rudp.hocon): what these controllers run with.</summary>
+    private static readonly RudpSettings Shipped = RudpSettings.FromConfig(Messenger.Hosting.ServerConfig.Load());
+
     [Fact]
     public void Slow_start_doubles_per_round_trip_of_acks()
     {
-        var cc = new NewRenoController(initialWindow: 10);
+        var cc = new NewRenoController(Shipped.MaxWindow, initialWindow: 10);
         Assert.Equal(10, cc.Window);
         for (var round = 0; round < 4; round++)
         {
@@ -23,7 +26,7 @@ public class NewRenoControllerTests
     [Fact]
     public void Congestion_avoidance_adds_one_segment_per_round_trip()
     {
-        var cc = new NewRenoController(initialWindow: 40);
+        var cc = new NewRenoController(Shipped.MaxWindow, initialWindow: 40);
         cc.OnLoss(0, 100); // ssthresh = cwnd = 20
         Assert.Equal(20, cc.CongestionWindow);
         Assert.False(cc.InSlowStart);
@@ -39,7 +42,7 @@ public class NewRenoControllerTests
     [Fact]
     public void Slow_start_stops_at_ssthresh_and_continues_linearly()
     {
-        var cc = new NewRenoController(initialWindow: 40);
+        var cc = new NewRenoController(Shipped.MaxWindow, initialWindow: 40);
         cc.OnLoss(0, 1); // ssthresh 20
         cc.OnRetransmissionTimeout(2); // ssthresh 10, cwnd 1
         Assert.Equal(1, cc.Window);
@@ -51,7 +54,7 @@ public class NewRenoControllerTests
     [Fact]
     public void Several_losses_of_one_event_halve_only_once()
     {
-        var cc = new NewRenoController(initialWindow: 64);
+        var cc = new NewRenoController(Shipped.MaxWindow, initialWindow: 64);
         // Transmissions 0..63 are in flight; three of them are lost.
         cc.OnLoss(lostTransmissionNumber: 5, nextTransmissionNumber: 64);
         cc.OnLoss(lostTransmissionNumber: 9, nextTransmissionNumber: 65);
@@ -68,7 +71,7 @@ public class NewRenoControllerTests
     [Fact]
     public void Ssthresh_never_drops_below_two()
     {
-        var cc = new NewRenoController(initialWindow: 2);
+        var cc = new NewRenoController(Shipped.MaxWindow, initialWindow: 2);
         for (var i = 0; i < 5; i++)
             cc.OnLoss(i * 10, i * 10 + 10);
         Assert.Equal(2, cc.SlowStartThreshold);
@@ -78,7 +81,7 @@ public class NewRenoControllerTests
     [Fact]
     public void Timeout_collapses_to_one_segment()
     {
-        var cc = new NewRenoController(initialWindow: 100);
+        var cc = new NewRenoController(Shipped.MaxWindow, initialWindow: 100);
         cc.OnRetransmissionTimeout(100);
         Assert.Equal(1, cc.Window);
         Assert.Equal(50, cc.SlowStartThreshold);
@@ -91,7 +94,7 @@ public class NewRenoControllerTests
     [Fact]
     public void Window_respects_receiver_window_and_maximum()
     {
-        var cc = new NewRenoController(initialWindow: 10, maxWindow: 100);
+        var cc = new NewRenoController(maxWindow: 100, initialWindow: 10);
         Assert.Equal(4, cc.AllowedInFlight(4));
         Assert.Equal(10, cc.AllowedInFlight(1000));
         Assert.Equal(0, cc.AllowedInFlight(0));

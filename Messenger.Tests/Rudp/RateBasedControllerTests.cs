@@ -4,6 +4,9 @@ namespace Messenger.Tests.Rudp;
 
 public class RateBasedControllerTests
 {
+    /// <summary>The windows the server ships (hocon/rudp.hocon): what these controllers run with.</summary>
+    private static readonly RudpSettings Shipped = RudpSettings.FromConfig(Messenger.Hosting.ServerConfig.Load());
+
     private const long BaseRtt = 10_000; // 10 ms
 
     /// <summary>
@@ -34,7 +37,7 @@ public class RateBasedControllerTests
 
     private static RateBasedController SteadyController(int capacity, out long now)
     {
-        var cc = new RateBasedController();
+        var cc = new RateBasedController(Shipped.MinWindow, Shipped.MaxWindow);
         now = 0;
         RunRounds(cc, ref now, 40, capacity, rttOverride: BaseRtt);
         Assert.Equal(RateBasedPhase.ProbeBandwidth, cc.Phase);
@@ -44,18 +47,18 @@ public class RateBasedControllerTests
     [Fact]
     public void Startup_grows_the_window_exponentially()
     {
-        var cc = new RateBasedController();
+        var cc = new RateBasedController(Shipped.MinWindow, Shipped.MaxWindow);
         long now = 0;
-        Assert.Equal(RudpConstants.RateBasedMinWindow, cc.Window);
-        RunRounds(cc, ref now, 4, capacity: 100_000);
+        Assert.Equal(Shipped.MinWindow, cc.Window);
+        RunRounds(cc, ref now, 3, capacity: 100_000);
         Assert.Equal(RateBasedPhase.Startup, cc.Phase);
-        Assert.Equal(16 * 16, cc.Window); // doubled in each of the four rounds
+        Assert.Equal(Shipped.MinWindow * 8, cc.Window); // doubled in each of the three rounds (below max-window)
     }
 
     [Fact]
     public void Leaves_startup_when_the_delivery_rate_plateaus_and_settles_at_two_bdp()
     {
-        var cc = new RateBasedController();
+        var cc = new RateBasedController(Shipped.MinWindow, Shipped.MaxWindow);
         long now = 0;
         RunRounds(cc, ref now, 30, capacity: 200);
         Assert.Equal(RateBasedPhase.ProbeBandwidth, cc.Phase);
@@ -84,7 +87,7 @@ public class RateBasedControllerTests
         Assert.Equal(before / 2, cc.Window);
         for (var i = 0; i < 20; i++)
             cc.OnRetransmissionTimeout(0);
-        Assert.Equal(RudpConstants.RateBasedMinWindow, cc.Window);
+        Assert.Equal(Shipped.MinWindow, cc.Window);
     }
 
     [Fact]
@@ -123,7 +126,7 @@ public class RateBasedControllerTests
     public void Loss_with_sub_millisecond_rtt_jitter_on_a_fast_path_is_not_congestion()
     {
         // minRtt 60 µs (loopback): 3 x is still only 180 µs, far below the 2 ms congestion delay.
-        var cc = new RateBasedController(congestionDelayMicros: 2_000);
+        var cc = new RateBasedController(Shipped.MinWindow, Shipped.MaxWindow, congestionDelayMicros: 2_000);
         long now = 0;
         cc.OnAck(now += 60, 1, 60, 16);
         for (int round = 0; round < 20; round++)
@@ -155,7 +158,7 @@ public class RateBasedControllerTests
     [Fact]
     public void Window_never_exceeds_the_ceiling_or_the_receiver_window()
     {
-        var cc = new RateBasedController(maxWindow: 1000);
+        var cc = new RateBasedController(Shipped.MinWindow, maxWindow: 1000);
         long now = 0;
         RunRounds(cc, ref now, 40, capacity: 100_000);
         Assert.Equal(1000, cc.Window);
@@ -167,7 +170,7 @@ public class RateBasedControllerTests
     [Fact]
     public void Both_controllers_share_the_interface()
     {
-        ICongestionController[] controllers = [new NewRenoController(), new RateBasedController()];
+        ICongestionController[] controllers = [Shipped.NewCongestionController(), new NewRenoController(Shipped.MaxWindow)];
         foreach (var cc in controllers)
         {
             Assert.False(string.IsNullOrEmpty(cc.Name));

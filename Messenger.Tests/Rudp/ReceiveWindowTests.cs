@@ -27,7 +27,7 @@ public class ReceiveWindowTests
     [Fact]
     public void Empty_file_is_complete_and_rejects_everything()
     {
-        var window = new ReceiveWindow(0);
+        var window = new ReceiveWindow(0, capacity: 8);
         Assert.True(window.IsComplete);
         Assert.Equal(AcceptResult.OutOfWindow, window.Accept(0));
     }
@@ -54,7 +54,7 @@ public class ReceiveWindowTests
     [Fact]
     public void Duplicates_are_detected_below_and_above_the_cumulative_ack()
     {
-        var window = new ReceiveWindow(10);
+        var window = new ReceiveWindow(10, capacity: 8192);
         window.Accept(0);
         window.Accept(4);
         Assert.Equal(AcceptResult.Duplicate, window.Accept(0));

@@ -285,7 +285,7 @@ public class SendWindowTests
                 receiver.Accept((uint)seq);
                 var n = receiver.WriteSackRanges(ranges);
                 Assert.True(window.ApplyAck((uint)receiver.CumulativeAck, ranges.AsSpan(0, n)).Accepted);
-                window.DetectLosses(RudpConstants.DefaultReorderThreshold, out _);
+                window.DetectLosses(reorderThreshold: 3, out _);
             }
             else
             {
