@@ -61,9 +61,15 @@ public sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--cluster-port", "0", "--files", filesFolder, "--config", configPath })
-            info.ArgumentList.Add(arg);
         var extra = (extraArgs ?? []).ToList();
+        info.ArgumentList.Add(dll);
+        // Every port 0 (any free one) unless extraArgs names it (a node restarted at its address).
+        foreach (var port in new[] { "--chat-port", "--file-port", "--udp-port", "--cluster-port" }.Where(p => !extra.Contains(p)))
+        {
+            info.ArgumentList.Add(port);
+            info.ArgumentList.Add("0");
+        }
+        foreach (var arg in new[] { "--files", filesFolder, "--config", configPath }) info.ArgumentList.Add(arg);
         foreach (var arg in extra) info.ArgumentList.Add(arg);
         // Without --data the server gets a fresh database of its own, removed with it.
         string? ownData = null;
