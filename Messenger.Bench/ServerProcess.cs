@@ -241,7 +241,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             if (!_process.HasExited)
             {
                 if (!Native.Terminate(_process.Id)) _process.Kill(entireProcessTree: true);
-                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // SIGTERM currently hangs the server (see bench/README.md)
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // a server that does not stop in time is killed
                 try { await _process.WaitForExitAsync(wait.Token); }
                 catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
             }
