@@ -10,7 +10,8 @@ namespace Messenger.Client;
 /// Downloads one file over the TCP file channel with a ticket from the control channel.
 /// Bytes go to <c>NAME.part</c> beside the target while the SHA-256 is computed on the way;
 /// the part file is renamed into place only when the hash matches. An existing part file is
-/// resumed from its length (its bytes are hashed first).
+/// resumed from its length (its bytes are hashed first); a reliable-UDP download's part file has
+/// another name (<see cref="PartFile.PathFor"/>) and is never taken for one.
 /// </summary>
 public static class TcpDownload
 {

@@ -192,7 +192,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
             var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => download.WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.True(truncated.Task.IsCompleted);
             Assert.Contains("could not read the file", failure.Message);
-            Assert.False(File.Exists(Path.Combine(_downloads.Path, "shrinks.bin.part")));
+            Assert.False(File.Exists(PartFile.PathFor(Path.Combine(_downloads.Path, "shrinks.bin"))));
         }
         finally
         {
