@@ -32,7 +32,7 @@ public static class TcpDownload
         if (offset == 0) part.SetLength(0);
         else await HashExistingAsync(part, offset, hash, cancel);
 
-        await using var stream = await ClientTransport.ConnectAsync(host, ticket.Port, tls, 1 << 20, cancel);
+        await using var stream = (await ClientTransport.ConnectAsync(host, ticket.Port, tls, 1 << 20, cancel)).Stream;
         await stream.WriteAsync(ChatCodec.EncodeTicketRequest(new TicketRequest(ticket.Ticket, offset)), cancel);
 
         var buffer = new byte[BufferBytes];
