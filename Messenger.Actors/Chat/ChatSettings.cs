@@ -13,7 +13,8 @@ public sealed record ChatSettings(
     RateLimitSettings? RateLimit,
     TokenBucketSettings FileRequests,
     TimeSpan LogInterval,
-    int MaxJoinedRooms)
+    int MaxJoinedRooms,
+    TimeSpan AccountAnswerTimeout)
 {
     public static ChatSettings FromConfig(Config config)
     {
@@ -28,7 +29,8 @@ public sealed record ChatSettings(
             c.GetBoolean("rate-limit.enabled") ? RateLimitSettings.FromConfig(c.GetConfig("rate-limit"), "messenger.chat.rate-limit") : null,
             TokenBucketSettings.FromConfig(c.GetConfig("file-requests"), "messenger.chat.file-requests"),
             Positive(config.GetTimeSpan("messenger.limit-log-interval"), "limit-log-interval"),
-            config.GetInt("messenger.rooms.max-joined-per-connection"));
+            config.GetInt("messenger.rooms.max-joined-per-connection"),
+            Positive(c.GetTimeSpan("account-answer-timeout"), "account-answer-timeout"));
         return settings;
     }
 

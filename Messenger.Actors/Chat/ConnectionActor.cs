@@ -16,6 +16,8 @@ namespace Messenger.Chat;
 
 /// <summary>Fires when a client that has not logged in has used up its time to do so.</summary>
 internal sealed record LoginDeadline : IDeadLetterSuppression { public static readonly LoginDeadline Instance = new(); }
+/// <summary>Fires when the account has not answered the <paramref name="Ask"/>th request awaited (<c>register</c> or <c>passwd</c>) in time.</summary>
+internal sealed record AccountAnswerDeadline(int Ask) : IDeadLetterSuppression;
 /// <summary>Fires when a graceful close has not finished in time; the connection is then cut.</summary>
 internal sealed record CloseDeadline : IDeadLetterSuppression { public static readonly CloseDeadline Instance = new(); }
 /// <summary>
@@ -73,6 +75,9 @@ public sealed class ConnectionActor : UntypedActor
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
+    private int _asks; // requests awaited so far: an AccountAnswerDeadline names the one it is for
+    /// <summary>Tells the account that the private messages it kept are written, once everything queued (they, behind the welcome) is.</summary>
+    private ToAccount? _handOverWhenFlushed;
     private bool _readingPaused;
     private bool _ended;
     /// <summary>
@@ -191,6 +196,14 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
+                // The private messages kept for the user are in the queue behind the welcome: once
+                // they are written, the account stops keeping them (a connection that closed before
+                // this, or before they were written, never says so, and the next login gets them).
+                if (claimed.OfflineThrough > 0)
+                {
+                    _handOverWhenFlushed = new ToAccount(_name, new OfflineHandedOver(claimed.OfflineThrough));
+                    HandOverIfFlushed();
+                }
                 Context.Parent.Tell(PastPreLogin.Instance);
                 _lastHeard = MonotonicClock.Now;
                 _state = State.LoggedIn;
@@ -233,6 +246,12 @@ public sealed class ConnectionActor : UntypedActor
                 if (MonotonicClock.Now - _lastHeard < Settings.IdleTimeout) break;
                 Send(new ErrorFrame(ErrorCodes.IdleTimeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s (a ping keeps a connection open); closing"));
                 Close(LeaveReasons.Timeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s");
+                break;
+            case AccountAnswerDeadline deadline:
+                if (deadline.Ask != _asks || _awaitedAnswer is null) break; // answered in time
+                Send(new ErrorFrame(ErrorCodes.NotStored,
+                    $"no answer from your account within {Settings.AccountAnswerTimeout.TotalSeconds:0.#} s: the change may or may not have been made; check, or try again"));
+                Answered();
                 break;
             case LoginDeadline or DisplacedBeforeLogin: // meant for a login that has since succeeded
                 break;
@@ -309,6 +328,7 @@ public sealed class ConnectionActor : UntypedActor
                 Leave(LeaveReasons.Disconnected);
                 break;
             case OutboundQueue.Drained:
+                HandOverIfFlushed();
                 // The client read what it was behind on, unless more has come meanwhile.
                 if (!_readingPaused || !_outbound.WakeAtMost(ReadResumeBytes)) break;
                 _readingPaused = false;
@@ -401,8 +421,8 @@ public sealed class ConnectionActor : UntypedActor
                 return;
             case HistoryCommand history: Ask(_services.Rooms, new ToRoom(history.Room, new GetHistory(history.Before, history.Limit)), typeof(HistoryFrame)); return;
             case RoomsCommand: Ask(_services.RoomDirectory, ListRooms.Instance, typeof(RoomsFrame)); return;
-            case RegisterCommand register: Ask(_services.Registry, new RegisterName(register.Password), typeof(RegisteredFrame)); return;
-            case PasswdCommand passwd: Ask(_services.Accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
+            case RegisterCommand register: AskAccount(_services.Registry, new RegisterName(register.Password, _connection.Remote.Address), typeof(RegisteredFrame)); return;
+            case PasswdCommand passwd: AskAccount(_services.Accounts, new ToAccount(_name!, new ChangePassword(passwd.Old, passwd.New)), typeof(PasswordChangedFrame)); return;
             case PmCommand pm: _services.Registry.Tell(new SendPrivate(pm.To, pm.Text)); return;
             case WhoCommand: Ask(_services.Registry, ListUsers.Instance, typeof(UsersFrame)); return;
             case FilesCommand or GetCommand when _services.TicketOffice is null:
@@ -438,7 +458,18 @@ public sealed class ConnectionActor : UntypedActor
     private void Ask(IActorRef to, object request, Type answer)
     {
         _awaitedAnswer = answer;
+        _asks++;
         to.Tell(request);
+    }
+
+    /// <summary>
+    /// An <see cref="Ask"/> answered by an account (through its journal, perhaps on another node), with
+    /// a deadline: past it the client is told there was no answer, and its next line is acted on.
+    /// </summary>
+    private void AskAccount(IActorRef to, object request, Type answer)
+    {
+        Ask(to, request, answer);
+        After(Settings.AccountAnswerTimeout, new AccountAnswerDeadline(_asks));
     }
 
     /// <summary>A line has been acted on: its bytes may be read again, unless the client is behind on reading.</summary>
@@ -499,11 +530,25 @@ public sealed class ConnectionActor : UntypedActor
 
     private void FinishIfFlushed()
     {
-        if (_outbound.WakeWhenFlushed()) Finish();
+        if (!_outbound.WakeWhenFlushed()) return;
+        HandOverIfFlushed();
+        Finish();
     }
 
-    // AK1004 prefers cancellable timers; these are one-shot and bounded by the login and close
-    // timeouts, so one left pending by a stopped connection is only a dead letter within a minute.
+    /// <summary>
+    /// Tells the account the kept private messages are written (<see cref="OfflineHandedOver"/>) once
+    /// everything queued has been handed to the transport; else asks to be woken when it has. Not if
+    /// the queue was dropped first: then they may not have been.
+    /// </summary>
+    private void HandOverIfFlushed()
+    {
+        if (_handOverWhenFlushed is not { } handOver || !_outbound.WakeWhenFlushed()) return;
+        _handOverWhenFlushed = null;
+        if (!_outbound.IsDropped) _services.Accounts.Tell(handOver);
+    }
+
+    // AK1004 prefers cancellable timers; these are one-shot and bounded by the login, close and
+    // account-answer timeouts, so one left pending by a stopped connection is only a dead letter within a minute.
 #pragma warning disable AK1004
     private void After(TimeSpan delay, object timer) => Context.System.Scheduler.ScheduleTellOnce(delay, Self, timer, Self);
 #pragma warning restore AK1004

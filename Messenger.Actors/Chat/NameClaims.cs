@@ -29,7 +29,7 @@ public sealed record Claim(string Name, Password? Password, IActorRef Connection
 /// registered); <paramref name="Offline"/> are the private messages kept while it was away. The
 /// sender is the claims entity holding the name, which the registry watches.
 /// </summary>
-public sealed record ClaimGranted(string User, IActorRef Connection, IReadOnlyList<PrivateMessageFrame> Offline) : ICrossNodeMessage;
+public sealed record ClaimGranted(string User, IActorRef Connection, OfflineMessages Offline) : ICrossNodeMessage;
 public sealed record ClaimRefused(IActorRef Connection, ErrorFrame Error) : ICrossNodeMessage;
 /// <summary>
 /// From the registry of a connection logged in as <paramref name="User"/> whose claims entity
@@ -254,6 +254,8 @@ public sealed class NameClaims : UntypedPersistentActor
                 Sender.Tell(new ClaimsAwake(wake.Bucket));
                 break;
             case LoginAccepted accepted:
+                // A connection that closed during the check is not held; its kept messages stay with
+                // the account, which removes them only once a connection has them.
                 if (CheckingOf(accepted.Connection) is { } acceptedEntry)
                     Hold(acceptedEntry, accepted.User, acceptedEntry.CheckingFor!, accepted.Offline);
                 break;
@@ -296,7 +298,7 @@ public sealed class NameClaims : UntypedPersistentActor
                 // A guest name: nothing to check (a password given for it is ignored, as the account would).
                 var guest = new Entry(key, claim.Connection, sender);
                 Add(guest);
-                Hold(guest, claim.Name, sender, []);
+                Hold(guest, claim.Name, sender, OfflineMessages.None);
                 break;
             case Claim claim:
                 Add(new Entry(key, claim.Connection, sender));
@@ -305,7 +307,7 @@ public sealed class NameClaims : UntypedPersistentActor
             case Reclaim reclaim:
                 var entry = new Entry(key, reclaim.Connection, sender);
                 Add(entry);
-                Hold(entry, reclaim.User, sender, []);
+                Hold(entry, reclaim.User, sender, OfflineMessages.None);
                 break;
             case DeliverPrivate pm when !_registered.Contains(key):
                 sender.Tell(AccountActor.NoSuchUser(pm.To));
@@ -337,7 +339,7 @@ public sealed class NameClaims : UntypedPersistentActor
                 sender.Tell(new ClaimRefused(claim.Connection, Taken(entry.User)));
                 break;
             case Reclaim reclaim when reclaim.Connection.Equals(entry.Connection):
-                sender.Tell(new ClaimGranted(entry.User, entry.Connection, []));
+                sender.Tell(new ClaimGranted(entry.User, entry.Connection, OfflineMessages.None));
                 break;
             case Reclaim reclaim:
                 _log.Warning("{0} is held by {1}; {2} lost it when its claim moved and someone took it meanwhile",
@@ -380,7 +382,7 @@ public sealed class NameClaims : UntypedPersistentActor
         Context.Watch(entry.Connection);
     }
 
-    private void Hold(Entry entry, string user, IActorRef registry, IReadOnlyList<PrivateMessageFrame> offline)
+    private void Hold(Entry entry, string user, IActorRef registry, OfflineMessages offline)
     {
         entry.User = user;
         entry.CheckingFor = null;

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
+using Messenger.Accounts;
 using Messenger.Cluster;
 using Messenger.Net;
 using Messenger.Protocol;
@@ -11,10 +12,10 @@ namespace Messenger.Chat;
 // ---- messages (from the UsernameRegistry, except ListUsers) ----
 
 /// <summary>
-/// The registry accepted a login: welcome <paramref name="User"/>, hand over <paramref name="Greeting"/>
+/// The registry accepted a login: welcome <paramref name="User"/>, hand over <paramref name="Offline"/>
 /// (the private messages kept while a registered user was away), then put the connection in the lobby.
 /// </summary>
-public sealed record UserOnline(string User, IActorRef Connection, IReadOnlyList<ServerFrame> Greeting);
+public sealed record UserOnline(string User, IActorRef Connection, OfflineMessages Offline);
 /// <summary>
 /// <paramref name="User"/> left the chat for <paramref name="Reason"/>; the connection gets
 /// <paramref name="Confirmation"/> (if any) after every lobby message accepted before it left.
@@ -300,9 +301,9 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
             var to = _outboxes.RecipientOf(arrival.Connection);
             var welcome = new WelcomeFrame(arrival.User, _names);
             to.Outbox?.Write(ChatCodec.EncodeWelcome(welcome), _lane);
-            foreach (var frame in arrival.Greeting) to.Send(frame, _lane, Self);
+            foreach (var frame in arrival.Offline.Frames) to.Send(frame, _lane, Self);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(arrival.User, AtLogin: true)), arrival.Connection);
-            arrival.Connection.Tell(new NameClaimed(welcome));
+            arrival.Connection.Tell(new NameClaimed(welcome, arrival.Offline.Through));
             _welcomed.Add(arrival.Connection, new Welcomed(arrival.User, to));
             if (_news.Count > 0) _welcomedDuringNews[arrival.Connection] = _news.Count;
         }

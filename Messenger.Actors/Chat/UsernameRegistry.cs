@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
+using Messenger.Accounts;
 using Messenger.Cluster;
 using Messenger.Protocol;
 using Messenger.Rooms;
@@ -17,10 +18,11 @@ namespace Messenger.Chat;
 public sealed record ClaimName(string Name, IPAddress Address, Password? Password = null);
 /// <summary>
 /// Reply to <see cref="ClaimName"/> (from the <see cref="PresenceActor"/>): logged in, with the sorted
-/// list of everyone online. The presence actor has queued the welcome in the connection's
-/// outbound queue before it tells this.
+/// list of everyone online. The presence actor has queued the welcome, and the private messages
+/// kept for the user, in the connection's outbound queue before it tells this; the connection then
+/// tells the account it has those kept up to <paramref name="OfflineThrough"/> (0: none, see <see cref="OfflineMessages"/>).
 /// </summary>
-public sealed record NameClaimed(WelcomeFrame Welcome) : ICrossNodeMessage;
+public sealed record NameClaimed(WelcomeFrame Welcome, long OfflineThrough) : ICrossNodeMessage;
 /// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, too many logins from the address, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>
@@ -32,8 +34,11 @@ public sealed record SendPrivate(string To, string Text);
 /// </summary>
 public sealed record LeaveChat(string Reason, IReadOnlyCollection<string>? Rooms = null);
 public sealed record LeftChat : ICrossNodeMessage { public static readonly LeftChat Instance = new(); }
-/// <summary>Register the name the connection is logged in with; the name's account answers (a <see cref="RegisteredFrame"/> or an error).</summary>
-public sealed record RegisterName(Password Password);
+/// <summary>
+/// Register the name the connection (from <paramref name="Address"/>) is logged in with; the name's
+/// account answers (a <see cref="RegisteredFrame"/> or an error), unless the address has registered too often lately.
+/// </summary>
+public sealed record RegisterName(Password Password, IPAddress Address);
 /// <summary>
 /// Told to every logged-in connection of the node every <c>idle-check-interval</c>: one that has
 /// heard nothing for its idle timeout closes. One sweep for all, not a timer per connection.
@@ -50,7 +55,8 @@ public sealed record IdleCheck : IDeadLetterSuppression { public static readonly
 /// node), claims those names again. A private message goes to the recipient's claim, which hands it to the recipient wherever
 /// it is, or to the account (kept if the name is registered) when the name is free. Logins are
 /// limited per remote address (<see cref="LoginRateSettings"/>) before anything else is done for them,
-/// and each accepted one counts towards a collection step (<see cref="LoginBurstCollection"/>).
+/// and each accepted one counts towards a collection step (<see cref="LoginBurstCollection"/>);
+/// registrations are limited per remote address too (<c>messenger.accounts.registrations-per-address</c>).
 /// Every <c>idle-check-interval</c> the registry tells its connections to check for silence
 /// (<see cref="IdleCheck"/>): a scheduled timer per connection cost 144 bytes on each idle one.
 /// Presence is not here: an accepted login, and every leave, is handed to this node's
@@ -77,6 +83,8 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
     private readonly bool _passwordsInClear;
     private readonly KeyedThrottle<IPAddress> _loginsPerAddress;
     private readonly LoginRateSettings _loginRate;
+    private readonly KeyedThrottle<IPAddress> _registrationsPerAddress;
+    private readonly TokenBucketSettings _registrationRate;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly HashSet<IActorRef> _claiming = new(); // connections whose claim is being decided
     private DateTime _lastClearTextWarning = DateTime.MinValue;
@@ -88,9 +96,11 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
     private readonly LoginBurstCollection? _loginBurst;
 
     /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
-    public UsernameRegistry(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TimeSpan idleCheckInterval,
-        bool passwordsInClear, Func<long>? unixMillisClock = null, LoginBurstCollection? loginBurst = null)
+    public UsernameRegistry(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TokenBucketSettings registrationRate,
+        TimeSpan idleCheckInterval, bool passwordsInClear, Func<long>? unixMillisClock = null, LoginBurstCollection? loginBurst = null)
     {
+        _registrationRate = registrationRate;
+        _registrationsPerAddress = new KeyedThrottle<IPAddress>(registrationRate.PerSecond, registrationRate.Burst);
         _idleCheckInterval = idleCheckInterval;
         _loginBurst = loginBurst;
         _rooms = rooms;
@@ -140,13 +150,14 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
     }
 
     /// <param name="claims">The name-claim region (<see cref="NameClaims"/>).</param>
+    /// <param name="registrationRate">Registrations allowed from one IP address (<c>messenger.accounts.registrations-per-address</c>).</param>
     /// <param name="idleCheckInterval">How often logged-in connections are told to check for silence (<see cref="IdleCheck"/>).</param>
     /// <param name="passwordsInClear">Clients reach the server on a non-loopback address without TLS: warn when a password arrives.</param>
     /// <param name="loginBurst">Told of every accepted login, to collect in steps during a burst of them (null: never).</param>
-    public static Props Props(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TimeSpan idleCheckInterval,
-        bool passwordsInClear = false, Func<long>? unixMillisClock = null, LoginBurstCollection? loginBurst = null) =>
-        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, claims, presence, loginRate, idleCheckInterval, passwordsInClear, unixMillisClock,
-            loginBurst));
+    public static Props Props(IActorRef rooms, IActorRef claims, IActorRef presence, LoginRateSettings loginRate, TokenBucketSettings registrationRate,
+        TimeSpan idleCheckInterval, bool passwordsInClear = false, Func<long>? unixMillisClock = null, LoginBurstCollection? loginBurst = null) =>
+        Akka.Actor.Props.Create(() => new UsernameRegistry(rooms, claims, presence, loginRate, registrationRate, idleCheckInterval, passwordsInClear,
+            unixMillisClock, loginBurst));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -184,7 +195,8 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
             HeldBy(reclaimed, Sender);
             return;
         }
-        if (!_claiming.Remove(connection)) return; // the connection died meanwhile; its claim saw that too
+        // The connection died meanwhile; its claim saw that too, and its kept messages stay with its account.
+        if (!_claiming.Remove(connection)) return;
         var member = new Member(granted.User, connection); // a registered name as registered
         _byConnection.Add(connection, member);
         HeldBy(member, Sender);
@@ -226,6 +238,12 @@ public sealed class UsernameRegistry : ReceiveActor, IWithTimers
         if (!_byConnection.TryGetValue(Sender, out var member))
         {
             Sender.Tell(new ErrorFrame(ErrorCodes.NotLoggedIn, "log in first: {\"type\":\"hello\",\"user\":NAME}"));
+            return;
+        }
+        if (!_registrationsPerAddress.TryTake(register.Address, _uptime.Elapsed.Ticks))
+        {
+            Sender.Tell(new ErrorFrame(ErrorCodes.RateLimited,
+                $"too many registrations from your address (at most {_registrationRate.Burst} at once, then one every {1 / _registrationRate.PerSecond:0.#} s); try again later"));
             return;
         }
         _claims.Tell(new ToClaim(member.Name, new RegisterHeldName(register.Password, Sender)));

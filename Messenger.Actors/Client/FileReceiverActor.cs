@@ -456,7 +456,7 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
         RstReason.BadTicket => "the server refused the ticket (unknown, used or expired); ask for a new one",
         RstReason.Busy => "the server is busy (too many transfers or handshakes); try again later",
         RstReason.UnknownConnection => "the server does not know this transfer any more",
-        RstReason.InternalError => "the server could not read the file (it changed or vanished during the transfer); ask for it again",
+        RstReason.InternalError => "the server could not read the file (it changed or vanished since it was listed); ask for it again",
         RstReason.Aborted => "the server gave up on the transfer (no progress, or a segment resent too often)",
         _ => $"the server reset the transfer ({reason})",
     });

@@ -43,6 +43,7 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         ["register.v1"] = typeof(Accounts.Register),
         ["change-password.v1"] = typeof(Accounts.ChangePassword),
         ["queue-offline.v1"] = typeof(Accounts.QueueOffline),
+        ["offline-handed-over.v1"] = typeof(Accounts.OfflineHandedOver),
         ["to-claim.v1"] = typeof(Chat.ToClaim),
         ["claim.v1"] = typeof(Chat.Claim),
         ["reclaim.v1"] = typeof(Chat.Reclaim),

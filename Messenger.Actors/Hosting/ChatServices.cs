@@ -25,7 +25,7 @@ public sealed record ChatServices(IActorRef Rooms, IActorRef RoomDirectory, IAct
         var config = system.Settings.Config;
         var presence = system.ActorOf(PresenceActor.Props(roomRegion, PresenceSettings.FromConfig(config)), "presence");
         var registry = system.ActorOf(UsernameRegistry.Props(roomRegion, claims, presence, LoginRateSettings.FromConfig(config),
-            ChatSettings.IdleCheckInterval(config), passwordsInClear, clock, LoginBurstCollection.FromConfig(config)), "users");
+            accounts.RegistrationsPerAddress, ChatSettings.IdleCheckInterval(config), passwordsInClear, clock, LoginBurstCollection.FromConfig(config)), "users");
         return new ChatServices(roomRegion, roomDirectory, accountRegion, claims, presence, registry);
     }
 

@@ -147,6 +147,15 @@ public sealed class OutboundQueue
         }
     }
 
+    /// <summary>True once the queue takes nothing more: past its limit, the peer gone, or closed by the owner.</summary>
+    public bool IsDropped
+    {
+        get
+        {
+            lock (_lock) return _dropped;
+        }
+    }
+
     /// <summary>
     /// Takes nothing more and leaves the pipe alone, so that its owner may complete it; what waits
     /// here is dropped. A write in progress (at most one chunk) is waited for.

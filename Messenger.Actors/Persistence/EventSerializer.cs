@@ -22,6 +22,7 @@ public sealed class EventSerializer : SerializerWithStringManifest
         ["password-changed.v1"] = typeof(PasswordChanged),
         ["offline-message-queued.v1"] = typeof(OfflineMessageQueued),
         ["offline-messages-delivered.v1"] = typeof(OfflineMessagesDelivered),
+        ["offline-messages-handed-over.v1"] = typeof(OfflineMessagesHandedOver),
         ["registered-names-indexed.v1"] = typeof(RegisteredNamesIndexed),
         ["name-registered.v1"] = typeof(NameRegistered),
     };

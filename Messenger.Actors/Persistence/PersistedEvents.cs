@@ -38,5 +38,14 @@ public sealed record RegisteredNamesIndexed(IReadOnlyList<string> Names) : IPers
 /// <summary>A name (lower case) of the bucket is being registered: it joins the bucket's list of registered names.</summary>
 public sealed record NameRegistered(string Name) : IPersistedEvent;
 
-/// <summary>Every offline message queued so far was handed to the owner at login.</summary>
+/// <summary>
+/// Every offline message queued so far was handed to the owner at login. Written by earlier
+/// versions, before the connection had them; still read. Now <see cref="OfflineMessagesHandedOver"/>.
+/// </summary>
 public sealed record OfflineMessagesDelivered : IPersistedEvent { public static readonly OfflineMessagesDelivered Instance = new(); }
+
+/// <summary>
+/// The offline messages queued at journal positions up to <paramref name="Through"/> are in the
+/// owner's connection: they are no longer kept.
+/// </summary>
+public sealed record OfflineMessagesHandedOver(long Through) : IPersistedEvent;

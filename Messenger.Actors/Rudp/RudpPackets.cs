@@ -48,7 +48,7 @@ public enum RstReason : byte
     Aborted = 3,
     /// <summary>The server is at one of its limits: half-open handshakes, transfers in total or per client address.</summary>
     Busy = 4,
-    /// <summary>The server could not read the file (it shrank or vanished during the transfer).</summary>
+    /// <summary>The server could not read the file: it changed or vanished since the ticket was issued, or during the transfer.</summary>
     InternalError = 5,
 }
 

@@ -81,15 +81,18 @@ public sealed record RudpSettings(
 }
 
 /// <summary>What the server's UDP port admits, read from <c>messenger.rudp</c> in hocon/server.hocon (clients have none).</summary>
-public sealed record RudpServerLimits(int MaxHalfOpen, int MaxTransfers, int MaxTransfersPerAddress, TimeSpan LogInterval)
+public sealed record RudpServerLimits(int MaxHalfOpen, int MaxTransfers, int MaxTransfersPerAddress, int MaxQueuedDatagrams, TimeSpan LogInterval)
 {
     public static RudpServerLimits FromConfig(Config config)
     {
         var c = config.GetConfig("messenger.rudp") ?? throw new ConfigurationException("missing messenger.rudp");
         var limits = new RudpServerLimits(c.GetInt("max-half-open"), c.GetInt("max-transfers"), c.GetInt("max-transfers-per-address"),
-            c.GetTimeSpan("log-interval"));
-        if (limits.MaxHalfOpen < 1 || limits.MaxTransfers < 1 || limits.MaxTransfersPerAddress < 1 || limits.LogInterval <= TimeSpan.Zero)
-            throw new ConfigurationException("messenger.rudp: max-half-open, max-transfers and max-transfers-per-address must be at least 1, log-interval positive");
+            c.GetInt("max-queued-datagrams"), c.GetTimeSpan("log-interval"));
+        if (limits.MaxHalfOpen < 1 || limits.MaxTransfers < 1 || limits.MaxTransfersPerAddress < 1 || limits.MaxQueuedDatagrams < 1 || limits.LogInterval <= TimeSpan.Zero)
+            throw new ConfigurationException("messenger.rudp: max-half-open, max-transfers, max-transfers-per-address and max-queued-datagrams must be at least 1, log-interval positive");
+        // Half-open handshakes and one address's transfers count toward max-transfers: above it they could never be reached.
+        if (limits.MaxHalfOpen > limits.MaxTransfers || limits.MaxTransfersPerAddress > limits.MaxTransfers)
+            throw new ConfigurationException($"messenger.rudp: max-half-open ({limits.MaxHalfOpen}) and max-transfers-per-address ({limits.MaxTransfersPerAddress}) must be at most max-transfers ({limits.MaxTransfers}), which counts them too");
         return limits;
     }
 }

@@ -5,9 +5,9 @@ namespace Messenger.Rudp;
 /// <summary>
 /// Reads segment payloads from the file being sent. New segments go out in order, so they are
 /// served from a read-ahead block (one large read per ~700 segments instead of one per
-/// datagram); retransmissions, which jump back, read directly.
+/// datagram); retransmissions, which jump back, read directly. The handle belongs to the caller.
 /// </summary>
-public sealed class SegmentReader : IDisposable
+public sealed class SegmentReader
 {
     private const int SegmentsPerBlock = 704;
 
@@ -18,9 +18,9 @@ public sealed class SegmentReader : IDisposable
     private long _blockFirstSegment = -1;
     private int _blockBytes;
 
-    public SegmentReader(string path, long fileSize, int payloadBytes)
+    public SegmentReader(SafeFileHandle file, long fileSize, int payloadBytes)
     {
-        _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        _file = file;
         _fileSize = fileSize;
         _payloadBytes = payloadBytes;
         _block = new byte[SegmentsPerBlock * payloadBytes];
@@ -61,6 +61,4 @@ public sealed class SegmentReader : IDisposable
             offset += n;
         }
     }
-
-    public void Dispose() => _file.Dispose();
 }

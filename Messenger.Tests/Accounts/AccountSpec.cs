@@ -43,7 +43,7 @@ public class AccountSpec : TestKit
     private TestProbe Registered(string name)
     {
         var connection = LoggedIn(name);
-        _registry.Tell(new RegisterName(Secret), connection.Ref);
+        _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), connection.Ref);
         Assert.Equal(new RegisteredFrame(name), connection.ExpectMsg<RegisteredFrame>(TimeSpan.FromSeconds(10)));
         return connection;
     }
@@ -52,6 +52,16 @@ public class AccountSpec : TestKit
     {
         _registry.Tell(new LeaveChat(LeaveReasons.Quit), connection.Ref);
         connection.FishForMessage(m => m is LeftChat);
+    }
+
+    /// <summary>What a connection tells the account once the kept messages are queued behind its welcome.</summary>
+    private void HandOver(NameClaimed claimed) =>
+        _accounts.Tell(new ToAccount(claimed.Welcome.User, new OfflineHandedOver(claimed.OfflineThrough)));
+
+    private void Queue(TestProbe from, string to, string text)
+    {
+        _registry.Tell(new SendPrivate(to, text), from.Ref);
+        Assert.True(((PrivateMessageFrame)from.FishForMessage(m => m is PrivateMessageFrame)).Queued); // past lobby news
     }
 
     private string RefusalCode(object answer) => Assert.IsType<NameRefused>(answer).Error.Code;
@@ -71,7 +81,7 @@ public class AccountSpec : TestKit
     public void Registering_twice_is_refused_and_passwd_changes_the_password()
     {
         var alice = Registered("alice");
-        _registry.Tell(new RegisterName(Secret), alice.Ref);
+        _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), alice.Ref);
         Assert.Equal(ErrorCodes.AlreadyRegistered, alice.ExpectMsg<ErrorFrame>().Code);
         _accounts.Tell(new ToAccount("alice", new ChangePassword(new Password("not the old one"), new Password("new password"))), alice.Ref);
         Assert.Equal(ErrorCodes.WrongPassword, alice.ExpectMsg<ErrorFrame>(TimeSpan.FromSeconds(10)).Code);
@@ -119,11 +129,44 @@ public class AccountSpec : TestKit
         _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), alice.Ref);
         Assert.Equal(new PrivateMessageFrame("bob", "alice", "while you were out", 7, Offline: true), alice.ExpectMsg<PrivateMessageFrame>());
         Assert.Equal("second", alice.ExpectMsg<PrivateMessageFrame>().Text);
-        alice.ExpectMsg<NameClaimed>();
+        HandOver(alice.ExpectMsg<NameClaimed>()); // as the connection does, with the frames behind its welcome
         Leave(alice);
 
         var again = LoggedIn("alice", Secret);
         again.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void Kept_messages_are_handed_over_at_every_login_until_a_connection_has_them_and_those_kept_since_stay()
+    {
+        Leave(Registered("alice"));
+        var bob = LoggedIn("bob");
+        Queue(bob, "alice", "first");
+
+        // A login whose connection never got its welcome (it closed during the check) says nothing.
+        var lost = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), lost.Ref);
+        Assert.Equal("first", lost.ExpectMsg<PrivateMessageFrame>().Text);
+        lost.ExpectMsg<NameClaimed>();
+        Leave(lost);
+
+        var second = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), second.Ref);
+        Assert.Equal("first", second.ExpectMsg<PrivateMessageFrame>().Text);
+        var claimed = second.ExpectMsg<NameClaimed>();
+        Leave(second);
+        Queue(bob, "alice", "second"); // kept after the hand-over, before the connection's word reached the account
+        HandOver(claimed);
+
+        var third = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), third.Ref);
+        Assert.Equal("second", third.ExpectMsg<PrivateMessageFrame>().Text);
+        HandOver(third.ExpectMsg<NameClaimed>());
+        Leave(third);
+
+        var fourth = CreateTestProbe();
+        _registry.Tell(new ClaimName("alice", IPAddress.Loopback, Secret), fourth.Ref);
+        Assert.Equal(0, fourth.ExpectMsg<NameClaimed>().OfflineThrough); // nothing kept, so nothing told before it
     }
 
     [Fact]
@@ -135,6 +178,32 @@ public class AccountSpec : TestKit
         Assert.Equal(ErrorCodes.NoSuchUser, bob.ExpectMsg<ErrorFrame>().Code);
         _registry.Tell(new SendPrivate("nobody", "hello?"), bob.Ref);
         Assert.Equal(ErrorCodes.NoSuchUser, bob.ExpectMsg<ErrorFrame>().Code);
+    }
+
+    [Fact]
+    public void While_the_nodes_hashing_jobs_are_all_taken_register_passwd_and_password_logins_are_rate_limited_at_no_attempts_cost()
+    {
+        var alice = Registered("alice");
+        var jobs = HashJobs.Get(Sys);
+        int taken = 0;
+        while (jobs.TryTake()) taken++;
+        Assert.Equal(16, taken); // messenger.accounts.max-hash-jobs
+        try
+        {
+            var bob = LoggedIn("bob");
+            _registry.Tell(new RegisterName(Secret, IPAddress.Loopback), bob.Ref);
+            Assert.Equal(ErrorCodes.RateLimited, ((ErrorFrame)bob.FishForMessage(m => m is ErrorFrame or RegisteredFrame)).Code);
+            _accounts.Tell(new ToAccount("alice", new ChangePassword(Secret, new Password("new password"))), alice.Ref);
+            Assert.Equal(ErrorCodes.RateLimited, ((ErrorFrame)alice.FishForMessage(m => m is ErrorFrame or PasswordChangedFrame)).Code);
+            Leave(alice);
+            for (int i = 0; i < 6; i++) Assert.Equal(ErrorCodes.RateLimited, RefusalCode(Claim(CreateTestProbe(), "alice", Secret)));
+        }
+        finally
+        {
+            for (; taken > 0; taken--) jobs.Release();
+        }
+        // Six refusals, more than the name's burst of 4 attempts: none of them took one.
+        Assert.IsType<NameClaimed>(Claim(CreateTestProbe(), "alice", Secret));
     }
 
     [Fact]

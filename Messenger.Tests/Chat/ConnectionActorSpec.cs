@@ -5,6 +5,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Files;
 using Messenger.Net;
@@ -42,9 +43,10 @@ public class ConnectionActorSpec : TestKit
     }
 
     private static ChatSettings Settings(TimeSpan? idle = null, long outboundLimit = 1 << 20, RateLimitSettings? rateLimit = null,
-        TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null) =>
+        TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null, TimeSpan? accountAnswer = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
-            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2);
+            outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2,
+            accountAnswer ?? TimeSpan.FromMinutes(1));
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {
@@ -104,7 +106,7 @@ public class ConnectionActorSpec : TestKit
         // As the presence actor does: the welcome into the connection's queue, then the answer.
         var welcome = new WelcomeFrame(name, [name]);
         Outboxes.Get(Sys).Find(connection)!.Write(ChatCodec.EncodeWelcome(welcome), new OutboundQueue.FlushLane());
-        connection.Tell(new NameClaimed(welcome), _registry.Ref);
+        connection.Tell(new NameClaimed(welcome, 0), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         return connection;
     }
@@ -149,9 +151,88 @@ public class ConnectionActorSpec : TestKit
         ExpectNoFrameFor(TimeSpan.FromMilliseconds(100));
         var welcome = new WelcomeFrame("alice", ["alice", "bob"]);
         Outboxes.Get(Sys).Find(connection)!.Write(ChatCodec.EncodeWelcome(welcome), new OutboundQueue.FlushLane());
-        connection.Tell(new NameClaimed(welcome), _registry.Ref);
+        connection.Tell(new NameClaimed(welcome, 0), _registry.Ref);
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         Assert.Equal("early", Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Text);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing was kept for it
+    }
+
+    [Fact]
+    public void Connection_must_tell_the_account_it_has_the_kept_messages_once_they_are_queued_behind_its_welcome()
+    {
+        var connection = Start();
+        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        var welcome = new WelcomeFrame("alice", ["alice"]);
+        var queue = Outboxes.Get(Sys).Find(connection)!;
+        var lane = new OutboundQueue.FlushLane();
+        queue.Write(ChatCodec.EncodeWelcome(welcome), lane);
+        queue.Write(new PrivateMessageFrame("bob", "alice", "while you were out", 1, Offline: true).Line, lane);
+        connection.Tell(new NameClaimed(welcome, 42), _registry.Ref);
+        Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
+        Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
+    }
+
+    [Fact]
+    public void Connection_must_tell_the_account_it_has_the_kept_messages_only_once_they_are_written()
+    {
+        var connection = Start(clientReadsAtMost: 1024); // a client that has not read yet holds up the writes past 1 KiB
+        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        var welcome = new WelcomeFrame("alice", ["alice"]);
+        var queue = Outboxes.Get(Sys).Find(connection)!;
+        var lane = new OutboundQueue.FlushLane();
+        queue.Write(ChatCodec.EncodeWelcome(welcome), lane);
+        for (int i = 0; i < 8; i++) queue.Write(new PrivateMessageFrame("bob", "alice", new string('x', 1000), i, Offline: true).Line, lane);
+        connection.Tell(new NameClaimed(welcome, 42), _registry.Ref);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
+        for (int i = 0; i < 8; i++) Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
+        Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
+    }
+
+    [Fact]
+    public void Connection_must_tell_the_client_when_its_account_does_not_answer_in_time_and_act_on_its_next_line()
+    {
+        LoggedIn("alice", Settings(accountAnswer: TimeSpan.FromMilliseconds(300)));
+        Send("{\"type\":\"passwd\",\"old\":\"old password\",\"new\":\"new password\"}\n{\"type\":\"ping\"}\n");
+        _accounts.ExpectMsg<ToAccount>();
+        Assert.Equal(ErrorCodes.NotStored, ExpectError());
+        Assert.IsType<PongFrame>(ExpectFrame());
+
+        Send("{\"type\":\"register\",\"password\":\"correct horse\"}\n{\"type\":\"ping\"}\n");
+        _registry.FishForMessage(m => m is RegisterName);
+        Assert.Equal(ErrorCodes.NotStored, ExpectError());
+        Assert.IsType<PongFrame>(ExpectFrame());
+    }
+
+    [Fact]
+    public void Connection_must_not_time_out_a_later_request_by_the_deadline_of_an_answered_one()
+    {
+        var connection = LoggedIn("alice", Settings(accountAnswer: TimeSpan.FromMilliseconds(500)));
+        Send("{\"type\":\"passwd\",\"old\":\"old password\",\"new\":\"new password\"}\n");
+        _accounts.ExpectMsg<ToAccount>();
+        connection.Tell(PasswordChangedFrame.Instance, _accounts.Ref);
+        Assert.IsType<PasswordChangedFrame>(ExpectFrame());
+        Send("{\"type\":\"who\"}\n");
+        _registry.FishForMessage(m => m is ListUsers);
+        ExpectNoFrameFor(TimeSpan.FromMilliseconds(800)); // the passwd's deadline passes meanwhile
+        connection.Tell(new UsersFrame(["alice"]), _registry.Ref);
+        Assert.IsType<UsersFrame>(ExpectFrame());
+    }
+
+    [Fact]
+    public void Connection_that_closed_before_its_welcome_must_not_say_it_has_the_kept_messages()
+    {
+        var connection = Start();
+        Watch(connection);
+        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
+        _registry.ExpectMsg<ClaimName>();
+        _toServer.Writer.Complete(); // the client hangs up during the password check
+        ExpectTerminated(connection);
+        connection.Tell(new NameClaimed(new WelcomeFrame("alice", ["alice"]), 42), _registry.Ref);
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public class NameClaimsSpec : TestKit
     private TestProbe Held(string name)
     {
         var connection = Claim(name);
-        _claims.Tell(new LoginAccepted(name, connection.Ref, []), _accounts.Ref);
+        _claims.Tell(new LoginAccepted(name, connection.Ref, OfflineMessages.None), _accounts.Ref);
         Assert.Equal(name, _registry.ExpectMsg<ClaimGranted>(g => g.Connection.Equals(connection.Ref)).User);
         return connection;
     }
@@ -221,7 +221,7 @@ public class NameClaimsSpec : TestKit
         var bob = CreateTestProbe();
         for (int i = 1; i <= 3; i++) _claims.Tell(new ToClaim("alice", new DeliverPrivate("bob", "alice", $"pm{i}", i)), bob.Ref);
         alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        _claims.Tell(new LoginAccepted("alice", alice.Ref, []), _accounts.Ref);
+        _claims.Tell(new LoginAccepted("alice", alice.Ref, OfflineMessages.None), _accounts.Ref);
         _registry.ExpectMsg<ClaimGranted>();
         for (int i = 1; i <= 3; i++)
         {

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Messenger.Accounts;
 using Messenger.Chat;
 using Messenger.Protocol;
 using Messenger.Rooms;
@@ -27,7 +28,7 @@ public class PresenceActorSpec : TestKit
     private TestProbe Online(string name)
     {
         var connection = CreateTestProbe();
-        _presence.Tell(new UserOnline(name, connection.Ref, []));
+        _presence.Tell(new UserOnline(name, connection.Ref, OfflineMessages.None));
         return connection;
     }
 
@@ -38,10 +39,12 @@ public class PresenceActorSpec : TestKit
     {
         var alice = CreateTestProbe();
         var kept = new PrivateMessageFrame("bob", "alice", "while you were away", 1, Offline: true);
-        _presence.Tell(new UserOnline("alice", alice.Ref, [kept]));
+        _presence.Tell(new UserOnline("alice", alice.Ref, new OfflineMessages([kept], 9)));
         // Not in a node's outboxes, so its frames are told: the kept message, then the claim's answer.
         Assert.Equal(kept, alice.ExpectMsg<PrivateMessageFrame>(TimeSpan.FromMilliseconds(Window.TotalMilliseconds / 2)));
-        Assert.Equal(["alice"], alice.ExpectMsg<NameClaimed>().Welcome.Users);
+        var claimed = alice.ExpectMsg<NameClaimed>();
+        Assert.Equal(["alice"], claimed.Welcome.Users);
+        Assert.Equal(9, claimed.OfflineThrough); // the connection tells the account it has them
         var join = _rooms.ExpectMsg<ToRoom>();
         Assert.Equal(new ToRoom(RoomNames.Lobby, new JoinRoom("alice", AtLogin: true)), join);
         Assert.Equal(alice.Ref, _rooms.LastSender);
@@ -54,7 +57,7 @@ public class PresenceActorSpec : TestKit
         var both = CreateTestProbe();
         var presence = Sys.ActorOf(PresenceActor.Props(both.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
         Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), both.ExpectMsg<ToRoom>());
-        presence.Tell(new UserOnline("alice", both.Ref, []));
+        presence.Tell(new UserOnline("alice", both.Ref, OfflineMessages.None));
         // Else a say sent on the welcome could reach the lobby before the join, and be refused as not_member.
         Assert.Equal(new ToRoom(RoomNames.Lobby, new JoinRoom("alice", AtLogin: true)), both.ExpectMsg<ToRoom>());
         Assert.Equal("alice", both.ExpectMsg<NameClaimed>().Welcome.User);
@@ -142,7 +145,7 @@ public class PresenceActorSpec : TestKit
         var users = Enumerable.Range(0, 7).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
         foreach (var (name, probe) in users)
         {
-            presence.Tell(new UserOnline(name, probe.Ref, []));
+            presence.Tell(new UserOnline(name, probe.Ref, OfflineMessages.None));
             probe.ExpectMsg<NameClaimed>();
         }
         presence.Tell(new UserOffline("u6", users[6].Probe.Ref, LeaveReasons.Quit));
@@ -162,15 +165,15 @@ public class PresenceActorSpec : TestKit
         var rooms = CreateTestProbe();
         var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(50), 2, FanOutSlice: 128)));
         var early = Enumerable.Range(0, 4).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
-        foreach (var (name, probe) in early) presence.Tell(new UserOnline(name, probe.Ref, []));
+        foreach (var (name, probe) in early) presence.Tell(new UserOnline(name, probe.Ref, OfflineMessages.None));
         foreach (var (_, probe) in early) probe.ExpectMsg<NameClaimed>();
         Assert.Equal(["+u1", "+u2", "+u3"], News(early[0].Probe, 3)); // the news window restarts now, for 2 s
 
         var bob = CreateTestProbe();
-        presence.Tell(new UserOnline("bob", bob.Ref, []));
+        presence.Tell(new UserOnline("bob", bob.Ref, OfflineMessages.None));
         Assert.Equal(["bob", "u0", "u1", "u2", "u3"], bob.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(1)).Welcome.Users);
         var carol = CreateTestProbe();
-        presence.Tell(new UserOnline("carol", carol.Ref, []));
+        presence.Tell(new UserOnline("carol", carol.Ref, OfflineMessages.None));
         carol.ExpectMsg<NameClaimed>(TimeSpan.FromSeconds(1));
 
         Assert.Equal(["+bob", "+carol"], News(early[0].Probe, 2));

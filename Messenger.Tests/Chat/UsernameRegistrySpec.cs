@@ -13,6 +13,7 @@ namespace Messenger.Tests.Chat;
 /// <summary>The registry with a real room directory (in-memory journal) behind it.</summary>
 public class UsernameRegistrySpec : TestKit
 {
+    private static readonly TokenBucketSettings Unlimited = new(1e9, 1_000_000); // registrations are not under test here
     private const long Clock = 1764000000000;
     private readonly IActorRef _rooms;
     private readonly IActorRef _claims;
@@ -162,7 +163,7 @@ public class UsernameRegistrySpec : TestKit
     [Fact]
     public void Registry_must_refuse_logins_from_one_address_past_its_burst_and_let_other_addresses_in()
     {
-        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(0.001, 2), TimeSpan.FromHours(1)));
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(0.001, 2), Unlimited, TimeSpan.FromHours(1)));
         var crowd = IPAddress.Parse("192.0.2.7");
         for (int i = 0; i < 2; i++)
         {
@@ -187,7 +188,7 @@ public class UsernameRegistrySpec : TestKit
     {
         int collections = 0;
         var everyLogin = new LoginBurstCollection(new LoginBurstPolicy(loginsPerStep: 1, bytesPerStep: 0), () => Interlocked.Increment(ref collections));
-        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), TimeSpan.FromHours(1),
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), Unlimited, TimeSpan.FromHours(1),
             loginBurst: everyLogin));
         foreach (var name in new[] { "step1", "step2", "step3" })
         {
@@ -204,7 +205,7 @@ public class UsernameRegistrySpec : TestKit
     [Fact]
     public void Registry_must_tell_its_logged_in_connections_to_check_for_silence_every_interval()
     {
-        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), TimeSpan.FromMilliseconds(200)));
+        var registry = Sys.ActorOf(UsernameRegistry.Props(_rooms, _claims, _presence, new LoginRateSettings(1000, 1000), Unlimited, TimeSpan.FromMilliseconds(200)));
         var idler = CreateTestProbe();
         registry.Tell(new ClaimName("idler", IPAddress.Loopback), idler.Ref);
         idler.ExpectMsg<NameClaimed>();

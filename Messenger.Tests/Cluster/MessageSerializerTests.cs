@@ -31,7 +31,7 @@ public class MessageSerializerTests : TestKit
     {
         var connection = CreateTestProbe().Ref;
         var pm = new PrivateMessageFrame("bob", "alice", "while you were out", 5, Offline: true);
-        var welcome = new NameClaimed(new WelcomeFrame("alice", ["alice", "Bob"]));
+        var welcome = new NameClaimed(new WelcomeFrame("alice", ["alice", "Bob"]), 12);
         yield return new ToRoom("rust", new JoinRoom("alice"));
         yield return new ToRoom("lobby", new JoinRoom("alice", AtLogin: true));
         yield return new ToRoom("rust", new RejoinRoom("alice"));
@@ -47,13 +47,14 @@ public class MessageSerializerTests : TestKit
         yield return new RoomCounts([new RoomEntry("lobby", 3), new RoomEntry("rust", 1)]);
         yield return new ToAccount("Alice", new CheckLogin("Alice", new Password("correct horse"), connection));
         yield return new ToAccount("Alice", new CheckLogin("Alice", null, connection));
-        yield return new LoginAccepted("Alice", connection, [pm]);
+        yield return new LoginAccepted("Alice", connection, new OfflineMessages([pm], 12));
         yield return new LoginRefused("Alice", connection, new ErrorFrame(ErrorCodes.WrongPassword, "wrong"));
         yield return new ToAccount("alice", new Register("alice", new Password("correct horse")));
         yield return new ToAccount("alice", new ChangePassword(new Password("old password"), new Password("new password")));
         yield return new ToAccount("bob", new QueueOffline("alice", "bob", "later", 7));
+        yield return new ToAccount("alice", new OfflineHandedOver(12));
         yield return new ToClaim("Alice", new Claim("Alice", new Password("correct horse"), connection));
-        yield return new ClaimGranted("Alice", connection, [pm]);
+        yield return new ClaimGranted("Alice", connection, new OfflineMessages([pm], 12));
         yield return new ClaimRefused(connection, new ErrorFrame(ErrorCodes.UsernameTaken, "taken"));
         yield return new ToClaim("alice", new Reclaim("Alice", connection));
         yield return new ToClaim("alice", new Release(connection));
@@ -83,7 +84,7 @@ public class MessageSerializerTests : TestKit
     public void An_actor_reference_resolves_to_the_same_actor()
     {
         var probe = CreateTestProbe();
-        var back = (ClaimGranted)RoundTrip(new ClaimGranted("alice", probe.Ref, []));
+        var back = (ClaimGranted)RoundTrip(new ClaimGranted("alice", probe.Ref, OfflineMessages.None));
         back.Connection.Tell("ping");
         probe.ExpectMsg("ping");
     }

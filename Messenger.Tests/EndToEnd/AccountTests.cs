@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using Messenger.Accounts;
 using System.Text;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
@@ -64,6 +66,90 @@ public class AccountTests
             await using var again = await LoginAsync(server, "alice", new Password("battery staple"));
             await again.SendAsync(PingCommand.Instance);
             await again.ExpectAsync<PongFrame>(); // nothing delivered twice before the pong
+        }
+    }
+
+    [Fact]
+    public async Task A_kept_pm_survives_a_login_whose_connection_closes_during_the_password_check_and_then_arrives_once()
+    {
+        // Hashes slow enough (a good fraction of a second) that the connection is gone before its check ends.
+        await using var server = await TestServer.StartAsync("messenger.accounts.pbkdf2-iterations = 300000");
+        await server.RegisterAsync("alice", Secret.Text);
+        await using (var bob = await server.LoginAsync("bob"))
+        {
+            await bob.SendAsync(new PmCommand("alice", "while you were out"));
+            Assert.True((await bob.ExpectIgnoringPresenceAsync<PrivateMessageFrame>()).Queued);
+        }
+
+        await using (var quitter = await server.ConnectAsync())
+        {
+            await quitter.SendAsync(new HelloCommand("alice", Secret));
+            quitter.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send); // hangs up while the password is checked
+            Assert.Empty(await quitter.ReadUntilClosedAsync()); // no welcome: the login did not finish
+        }
+
+        await using (var alice = await LoginRetryingWhileTakenAsync(server, "alice", Secret))
+        {
+            var kept = await alice.ExpectIgnoringPresenceAsync<PrivateMessageFrame>();
+            Assert.Equal(("bob", "while you were out", true), (kept.From, kept.Text, kept.Offline));
+            await alice.SendAsync(PingCommand.Instance);
+            await alice.ExpectIgnoringPresenceAsync<PongFrame>(); // once
+            await alice.SendAsync(ByeCommand.Instance);
+            await alice.ReadUntilClosedAsync();
+        }
+        await using var again = await LoginAsync(server, "alice", Secret);
+        await again.SendAsync(PingCommand.Instance);
+        await again.ExpectIgnoringPresenceAsync<PongFrame>(); // not handed over a second time
+    }
+
+    [Fact]
+    public async Task Register_is_rate_limited_while_the_nodes_hashing_jobs_are_all_taken()
+    {
+        await using var server = await TestServer.StartAsync("messenger.accounts.max-hash-jobs = 2");
+        var jobs = HashJobs.Get(server.Server.System);
+        Assert.True(jobs.TryTake() && jobs.TryTake()); // two long logins' checks, say
+        Assert.False(jobs.TryTake());
+        await using var alice = await server.LoginAsync("alice");
+        await alice.SendAsync(new RegisterCommand(Secret));
+        await alice.ExpectErrorAsync(ErrorCodes.RateLimited);
+        jobs.Release();
+        await alice.SendAsync(new RegisterCommand(Secret));
+        Assert.Equal(new RegisteredFrame("alice"), await alice.ExpectAsync<RegisteredFrame>());
+        jobs.Release();
+    }
+
+    [Fact]
+    public async Task Registrations_are_limited_per_address()
+    {
+        await using var server = await TestServer.StartAsync("messenger.accounts.registrations-per-address { per-second = 0.001, burst = 2 }");
+        async Task<ServerFrame> RegisterAsync(string user, IPAddress from)
+        {
+            await using var client = await ChatTestClient.LoginAsync(server.Server.ChatEndpoint, user, from);
+            await client.SendAsync(new RegisterCommand(Secret));
+            var answer = await client.ReadFrameAsync();
+            while (answer is JoinedFrame or LeftFrame) answer = await client.ReadFrameAsync();
+            return answer;
+        }
+        Assert.IsType<RegisteredFrame>(await RegisterAsync("alice", IPAddress.Loopback));
+        Assert.IsType<RegisteredFrame>(await RegisterAsync("bob", IPAddress.Loopback));
+        var refused = Assert.IsType<ErrorFrame>(await RegisterAsync("carol", IPAddress.Loopback));
+        Assert.Equal(ErrorCodes.RateLimited, refused.Code);
+        Assert.IsType<RegisteredFrame>(await RegisterAsync("dave", IPAddress.Parse("127.0.0.2"))); // another address has its own bucket
+    }
+
+    /// <summary>Logs in; while the name is still held for a connection that has just closed (its claim has not seen it go yet), tries again.</summary>
+    private static async Task<ChatTestClient> LoginRetryingWhileTakenAsync(TestServer server, string user, Password password)
+    {
+        var client = await server.ConnectAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await client.SendAsync(new HelloCommand(user, password));
+            var answer = await client.ReadFrameAsync();
+            if (answer is WelcomeFrame) return client;
+            Assert.Equal(ErrorCodes.UsernameTaken, Assert.IsType<ErrorFrame>(answer).Code);
+            Assert.True(DateTime.UtcNow < deadline, $"{user} was still taken after 10 s");
+            await Task.Delay(20); // polling interval, bounded by the deadline above
         }
     }
 

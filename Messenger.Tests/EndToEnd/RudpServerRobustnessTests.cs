@@ -143,9 +143,36 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_changed_or_removed_after_its_ticket_gets_one_rst_reason_5_instead_of_a_syn_ack()
+    {
+        var changed = _server.Files.CreateRandomFile("changed.bin", 100_000, seed: 12);
+        var removed = _server.Files.CreateRandomFile("removed.bin", 100_000, seed: 13);
+        var changedTicket = await TicketAsync("changed.bin", "changed");
+        var removedTicket = await TicketAsync("removed.bin", "removed");
+        // Rewritten in place at the same size (what a hash of the whole file would find only at the end) ...
+        File.WriteAllBytes(changed, new byte[100_000]);
+        File.SetLastWriteTimeUtc(changed, File.GetLastWriteTimeUtc(changed).AddMinutes(1));
+        // ... and deleted.
+        File.Delete(removed);
+        using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+
+        await udp.SendAsync(Syn(changedTicket.Ticket), UdpPort);
+        var (first, firstData) = await ReceiveAsync(udp);
+        Assert.Equal(RudpPacketKind.Rst, first.Kind);
+        Assert.Equal(RstReason.InternalError, RudpCodec.ReadRst(firstData));
+
+        // The next datagram is the answer to the next SYN: the first transfer said its one word and stopped.
+        await udp.SendAsync(Syn(removedTicket.Ticket), UdpPort);
+        var (second, secondData) = await ReceiveAsync(udp);
+        Assert.Equal(RudpPacketKind.Rst, second.Kind);
+        Assert.Equal(RstReason.InternalError, RudpCodec.ReadRst(secondData));
+        Assert.NotEqual(first.ConnectionId, second.ConnectionId);
+    }
+
+    [Fact]
     public async Task Transfers_are_capped_per_client_address_and_in_total()
     {
-        await using var server = await TestServer.StartAsync("messenger.rudp { max-transfers-per-address = 2, max-transfers = 3 }");
+        await using var server = await TestServer.StartAsync("messenger.rudp { max-transfers-per-address = 2, max-transfers = 3, max-half-open = 3 }");
         server.Files.CreateRandomFile("c.bin", 100_000, seed: 10);
         var port = server.Server.UdpEndpoint;
         int user = 0;

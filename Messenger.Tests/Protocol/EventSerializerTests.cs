@@ -22,6 +22,7 @@ public class EventSerializerTests : TestKit
         new PasswordChanged("pbkdf2-sha256$1$c2FsdA==$aGFzaA=="),
         new OfflineMessageQueued("bob", "later", 5),
         OfflineMessagesDelivered.Instance,
+        new OfflineMessagesHandedOver(12),
         new NameRegistered("alice"),
     };
 

@@ -42,7 +42,7 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
 
     private IActorRef Start(RudpSettings? settings = null, CatalogEntry? file = null)
     {
-        var sender = Sys.ActorOf(FileSenderActor.Props(ConnectionId, Client, file ?? _file, 8192, settings ?? Settings(), _wire.Ref));
+        var sender = Sys.ActorOf(FileSenderActor.Props(ConnectionId, Client, file ?? _file, 8192, settings ?? Settings(), _wire.Ref, new QueuedDatagrams()));
         Assert.Equal(RudpPacketKind.SynAck, Next().Kind);
         return sender;
     }

@@ -8,6 +8,28 @@ namespace Messenger.Rudp.Actors;
 /// <summary>A datagram that passed <see cref="RudpCodec.TryRead"/>, routed to the actor owning its connection.</summary>
 public sealed record InboundDatagram(byte[] Data, RudpHeader Header, IPEndPoint From);
 
+/// <summary>
+/// Datagrams routed to one <see cref="FileSenderActor"/> and not yet handled: the
+/// <see cref="RudpServerActor"/> counts them in (and drops one past the cap, as a full socket
+/// buffer would), the sender counts them out. A client sending faster than its transfer can
+/// handle so fills no more than the cap (<c>max-queued-datagrams</c>) of the server's memory.
+/// </summary>
+public sealed class QueuedDatagrams
+{
+    private int _count;
+
+    /// <summary>Counts one in unless <paramref name="cap"/> are queued already (one thread counts in).</summary>
+    public bool TryAdd(int cap)
+    {
+        if (Volatile.Read(ref _count) >= cap) return false;
+        Interlocked.Increment(ref _count);
+        return true;
+    }
+
+    /// <summary>The sender took one from its mailbox.</summary>
+    public void Taken() => Interlocked.Decrement(ref _count);
+}
+
 /// <summary>Told to the parent once the client's handshake ACK arrived (the connection is no longer half-open).</summary>
 public sealed record HandshakeCompleted(uint ConnectionId);
 
@@ -17,7 +39,8 @@ public sealed record HandshakeCompleted(uint ConnectionId);
 /// message: acks arriving, and scheduled messages for the retransmission timer, FIN retries and
 /// the idle check. It gives up with an RST when the client goes silent, when the cumulative ack
 /// stops moving (<c>stall-timeout</c>), when one segment was sent too often
-/// (<c>max-retransmissions</c>) and when the file can no longer be read. The arithmetic lives in pure classes: <see cref="SendWindow"/>
+/// (<c>max-retransmissions</c>) and when the file can no longer be read, or is no longer the one
+/// the ticket was issued for (checked before the SYN-ACK, as the TCP channel does). The arithmetic lives in pure classes: <see cref="SendWindow"/>
 /// (what is in flight, lost or acked), <see cref="ICongestionController"/> (how much may be in
 /// flight), <see cref="RttEstimator"/> (when to give up waiting). Datagrams leave through the
 /// <c>wire</c> actor (a <see cref="UdpSocketActor"/>, or a <see cref="LossySocketActor"/> in front of one).
@@ -37,6 +60,8 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private readonly ICongestionController _congestion;
     private readonly RttEstimator _rtt;
     private readonly SackRange[] _ranges;
+    private readonly QueuedDatagrams _queued;
+    private FileStream? _stream;
     private SegmentReader? _reader;
 
     private uint _receiverWindow;
@@ -50,8 +75,9 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private long _retransmitted, _timeouts, _duplicateAcks;
     private int _smallestWindow = int.MaxValue, _largestWindow;
 
-    public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire)
+    public FileSenderActor(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire, QueuedDatagrams queued)
     {
+        _queued = queued;
         _connectionId = connectionId;
         _file = file;
         _sha256 = Convert.FromHexString(file.Sha256);
@@ -67,19 +93,43 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire) =>
-        Akka.Actor.Props.Create(() => new FileSenderActor(connectionId, peer, file, receiverWindow, settings, wire));
+    public static Props Props(uint connectionId, IPEndPoint peer, CatalogEntry file, uint receiverWindow, RudpSettings settings, IActorRef wire, QueuedDatagrams queued) =>
+        Akka.Actor.Props.Create(() => new FileSenderActor(connectionId, peer, file, receiverWindow, settings, wire, queued));
 
     private long NowMicros => _link.NowMicros;
 
     protected override void PreStart()
     {
-        _reader = new SegmentReader(_file.FullPath, _file.Size, _settings.SegmentPayloadBytes);
+        if (OpenFile() is { } problem)
+        {
+            // One RST (13 bytes, smaller than the SYN) instead of the SYN-ACK; the ticket is spent.
+            _link.Reset(_connectionId, RstReason.InternalError);
+            _log.Warning("udp {0} to {1}: refused, {2}", _file.Name, _link.Peer, problem);
+            Context.Stop(Self);
+            return;
+        }
+        _reader = new SegmentReader(_stream!.SafeFileHandle, _file.Size, _settings.SegmentPayloadBytes);
         SendSynAck();
         _link.StartIdleCheck(Timers);
     }
 
-    protected override void PostStop() => _reader?.Dispose();
+    protected override void PostStop() => _stream?.Dispose();
+
+    /// <summary>Opens the file and checks it against the ticket's size and time; returns why it cannot be sent, or null.</summary>
+    private string? OpenFile()
+    {
+        try
+        {
+            _stream = RegularFiles.OpenRead(_file.FullPath, bufferSize: 0); // never blocks on a FIFO swapped in for the file
+            if (_stream.Length != _file.Size || File.GetLastWriteTimeUtc(_stream.SafeFileHandle) != _file.LastWriteUtc)
+                return "the file changed since the ticket was issued";
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"the file can no longer be read ({e.Message})";
+        }
+    }
 
     // ------------------------------------------------------------------ behaviours
 
@@ -92,6 +142,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
+            _queued.Taken();
             _link.Heard();
             switch (m.Header.Kind)
             {
@@ -124,6 +175,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
+            _queued.Taken();
             _link.Heard();
             switch (m.Header.Kind)
             {
@@ -146,6 +198,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         Receive<InboundDatagram>(m =>
         {
+            _queued.Taken();
             _link.Heard();
             switch (m.Header.Kind)
             {

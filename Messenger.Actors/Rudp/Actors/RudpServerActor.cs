@@ -15,13 +15,14 @@ namespace Messenger.Rudp.Actors;
 /// <see cref="FileSenderActor"/> under a fresh random connection id, and routes everything else
 /// to the sender that owns the connection id (only when it comes from that connection's
 /// address). Transfers are bounded in total and per client address, and so are half-open
-/// handshakes; refusals are counted and logged once per <c>log-interval</c>. A datagram for an
+/// handshakes, and so are the datagrams waiting for one transfer; refusals and such drops are
+/// counted and logged once per <c>log-interval</c>. A datagram for an
 /// unknown connection gets an RST only when it is no smaller than the RST.
 /// </summary>
 public sealed class RudpServerActor : ReceiveActor, IWithTimers
 {
     private sealed record Redeemed(object Answer, IPEndPoint From, string Ticket, uint ReceiverWindow);
-    private sealed record Connection(uint Id, IPEndPoint Peer, string Ticket, IActorRef Sender);
+    private sealed record Connection(uint Id, IPEndPoint Peer, string Ticket, IActorRef Sender, QueuedDatagrams Queued);
     private sealed record LogRefusals { public static readonly LogRefusals Instance = new(); }
 
     private readonly IActorRef _tickets;
@@ -37,7 +38,7 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     private readonly Dictionary<IPAddress, int> _perAddress = new(); // transfers and redemptions under way, by client address
     private readonly Dictionary<RstReason, long> _refused = new();
     private IPEndPoint? _lastRefused;
-    private long _dropped;
+    private long _dropped, _overflowed;
 
     public RudpServerActor(Socket socket, IActorRef tickets, RudpSettings settings, RudpServerLimits limits)
     {
@@ -99,12 +100,21 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
         }
         if (_byId.TryGetValue(header.ConnectionId, out var connection) && connection.Peer.Equals(from))
         {
-            connection.Sender.Tell(new InboundDatagram(data.ToArray(), header, from));
+            Route(connection, data, header, from);
             return;
         }
         // Never answer with more than arrived: a FIN or FIN-ACK (12 bytes) is smaller than an RST.
         if (header.Kind != RudpPacketKind.Rst && data.Length >= RudpConstants.RstSize)
             Reset(from, header.ConnectionId, RstReason.UnknownConnection);
+    }
+
+    /// <summary>Hands a copy to the connection's sender, unless <c>max-queued-datagrams</c> wait for it already: then it is dropped, as UDP would.</summary>
+    private void Route(Connection connection, ReadOnlySpan<byte> data, RudpHeader header, IPEndPoint from)
+    {
+        if (connection.Queued.TryAdd(_limits.MaxQueuedDatagrams))
+            connection.Sender.Tell(new InboundDatagram(data.ToArray(), header, from));
+        else
+            _overflowed++;
     }
 
     private void OnSyn(ReadOnlySpan<byte> data, IPEndPoint from, RudpHeader header)
@@ -114,7 +124,7 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
         var key = (from, ticket);
         if (_byTicket.TryGetValue(key, out var existing))
         {
-            existing.Sender.Tell(new InboundDatagram(data.ToArray(), header, from)); // a retried SYN: the sender resends its SYN-ACK
+            Route(existing, data, header, from); // a retried SYN: the sender resends its SYN-ACK
             return;
         }
         if (_redeeming.Contains(key)) return;
@@ -145,9 +155,10 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
         }
         uint id;
         do id = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)); while (id == 0 || _byId.ContainsKey(id));
-        var sender = Context.ActorOf(FileSenderActor.Props(id, r.From, redeemed.File, r.ReceiverWindow, _settings, _wire), $"transfer-{id:x8}");
+        var queued = new QueuedDatagrams();
+        var sender = Context.ActorOf(FileSenderActor.Props(id, r.From, redeemed.File, r.ReceiverWindow, _settings, _wire, queued), $"transfer-{id:x8}");
         Context.Watch(sender);
-        var connection = new Connection(id, r.From, r.Ticket, sender);
+        var connection = new Connection(id, r.From, r.Ticket, sender, queued);
         _byId[id] = connection;
         _byTicket[(r.From, r.Ticket)] = connection;
         _bySender[sender] = connection;
@@ -171,6 +182,12 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
 
     private void LogRefused()
     {
+        if (_overflowed > 0)
+        {
+            _log.Info("udp: dropped {0} datagram(s) in the last {1:0.#} s for transfers with {2} waiting already (max-queued-datagrams)",
+                _overflowed, _limits.LogInterval.TotalSeconds, _limits.MaxQueuedDatagrams);
+            _overflowed = 0;
+        }
         if (_refused.Count == 0) return;
         _log.Info("udp: refused {0} SYN(s) in the last {1:0.#} s ({2}); the last from {3}",
             _refused.Values.Sum(), _limits.LogInterval.TotalSeconds,
