@@ -14,7 +14,8 @@ public sealed record ChatSettings(
     TokenBucketSettings FileRequests,
     TimeSpan LogInterval,
     int MaxJoinedRooms,
-    TimeSpan AccountAnswerTimeout)
+    TimeSpan AccountAnswerTimeout,
+    TimeSpan SayTimeout)
 {
     public static ChatSettings FromConfig(Config config)
     {
@@ -30,7 +31,8 @@ public sealed record ChatSettings(
             TokenBucketSettings.FromConfig(c.GetConfig("file-requests"), "messenger.chat.file-requests"),
             Positive(config.GetTimeSpan("messenger.limit-log-interval"), "limit-log-interval"),
             config.GetInt("messenger.rooms.max-joined-per-connection"),
-            Positive(c.GetTimeSpan("account-answer-timeout"), "account-answer-timeout"));
+            Positive(c.GetTimeSpan("account-answer-timeout"), "account-answer-timeout"),
+            Positive(c.GetTimeSpan("say-timeout"), "say-timeout"));
         return settings;
     }
 

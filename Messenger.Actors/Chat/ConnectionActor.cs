@@ -72,6 +72,9 @@ public sealed class ConnectionActor : UntypedActor
     private string? _name;
     private HashSet<string>? _joinedRooms; // besides the lobby
     private Dictionary<IActorRef, string>? _roomEntities; // watched: rejoined if one stops
+    private HashSet<string>? _rejoining; // rooms whose entity stopped, asked again at each IdleCheck until one answers
+    private IActorRef? _lobby; // the lobby's entity, where known (presence puts this connection in it and back)
+    private UnansweredSays? _unanswered; // says to rooms on other nodes, until their echo
     private TimeSpan _lastHeard;
     private long _heldCredit;
     private Type? _awaitedAnswer;
@@ -196,6 +199,7 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case NameClaimed claimed:
                 _name = claimed.Welcome.User;
+                _lobby = claimed.Lobby;
                 // The private messages kept for the user are in the queue behind the welcome: once
                 // they are written, the account stops keeping them (a connection that closed before
                 // this, or before they were written, never says so, and the next login gets them).
@@ -234,6 +238,7 @@ public sealed class ConnectionActor : UntypedActor
                 break;
             case ServerFrame frame:
                 Send(frame);
+                if (_unanswered is { IsEmpty: false }) NoteEchoes(frame);
                 if (frame is JoinedFrame { Users: not null, Room: { } joined } && InRoom(joined)) WatchRoom(joined);
                 if (_awaitedAnswer is null || !_awaitedAnswer.IsInstanceOfType(frame) && frame is not ErrorFrame) break;
                 Answered();
@@ -242,8 +247,7 @@ public sealed class ConnectionActor : UntypedActor
                 if (written.JoinedRoom is { } room && InRoom(room)) WatchRoom(room);
                 Answered();
                 break;
-            case IdleCheck:
-                if (MonotonicClock.Now - _lastHeard < Settings.IdleTimeout) break;
+            case IdleCheck when MonotonicClock.Now - _lastHeard >= Settings.IdleTimeout:
                 Send(new ErrorFrame(ErrorCodes.IdleTimeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s (a ping keeps a connection open); closing"));
                 Close(LeaveReasons.Timeout, $"nothing received for {Settings.IdleTimeout.TotalSeconds:0.#} s");
                 break;
@@ -253,16 +257,28 @@ public sealed class ConnectionActor : UntypedActor
                     $"no answer from your account within {Settings.AccountAnswerTimeout.TotalSeconds:0.#} s: the change may or may not have been made; check, or try again"));
                 Answered();
                 break;
+            case IdleCheck:
+                RejoinAgain();
+                RefuseUnanswered();
+                break;
             case LoginDeadline or DisplacedBeforeLogin: // meant for a login that has since succeeded
                 break;
+            case Rejoined { Room: RoomNames.Lobby }: // presence watches the lobby; its place is noted for says
+                _lobby = Sender;
+                break;
             case Rejoined rejoined:
-                if (rejoined.Room != RoomNames.Lobby) WatchRoom(rejoined.Room); // the lobby: presence watches it
+                WatchRoom(rejoined.Room);
                 break;
             case Terminated t:
                 // A room's entity stopped while this connection was in it: its shard moved to another
-                // node. Join its next incarnation; messages meanwhile show as a gap in the ids.
+                // node. Join its next incarnation; messages meanwhile show as a gap in the ids. The
+                // rejoin is sent again at each IdleCheck until the room answers: one sent before this
+                // node's region saw the old node go was sent there, and lost.
                 if (_roomEntities?.Remove(t.ActorRef, out var left) == true && InRoom(left))
+                {
+                    (_rejoining ??= new()).Add(left);
                     _services.Rooms.Tell(new ToRoom(left, new RejoinRoom(_name!)));
+                }
                 break;
             default:
                 Connected(message);
@@ -364,6 +380,49 @@ public sealed class ConnectionActor : UntypedActor
         }
         _roomEntities[Sender] = room;
         Context.Watch(Sender);
+        _rejoining?.Remove(room);
+    }
+
+    /// <summary>Asks again to rejoin each room whose entity stopped and has not answered since.</summary>
+    private void RejoinAgain()
+    {
+        if (_rejoining is null) return;
+        _rejoining.RemoveWhere(room => !InRoom(room));
+        foreach (var room in _rejoining) _services.Rooms.Tell(new ToRoom(room, new RejoinRoom(_name!)));
+    }
+
+    /// <summary>Whether the entity of <paramref name="room"/> is known to be on this node (its echoes then never pass here).</summary>
+    private bool HostedHere(string room)
+    {
+        if (room == RoomNames.Lobby) return _lobby?.Path.Address.HasLocalScope == true;
+        foreach (var (entity, name) in _roomEntities ?? [])
+        {
+            if (name == room) return entity.Path.Address.HasLocalScope;
+        }
+        return false;
+    }
+
+    /// <summary>Each echo of this connection's own says, from a room on another node, is one say answered.</summary>
+    private void NoteEchoes(ServerFrame frame)
+    {
+        if (frame is FrameBatch batch)
+        {
+            foreach (var inner in batch.Frames) NoteEchoes(inner);
+        }
+        else if (frame is MessageFrame { Room: { } room } message && message.From == _name)
+            _unanswered!.Echoed(room, MonotonicClock.Now);
+    }
+
+    /// <summary>The says to a room that has answered none of them for say-timeout are lost with its node: each gets not_stored.</summary>
+    private void RefuseUnanswered()
+    {
+        if (_unanswered is not { IsEmpty: false } unanswered) return;
+        foreach (var (room, says) in unanswered.TakeExpired(MonotonicClock.Now, Settings.SayTimeout))
+        {
+            for (int i = 0; i < says; i++)
+                Send(new ErrorFrame(ErrorCodes.NotStored,
+                    $"your message in \"{room}\" got no answer within {Settings.SayTimeout.TotalSeconds:0.#} s: the server node hosting the room is not answering (a lost node is removed within about 10-20 s, and the room then starts again on another one); it may still be stored: look at the room's history before sending it again"));
+        }
     }
 
     private void Hold(object message) => (_held ??= new()).Enqueue(message);
@@ -405,7 +464,11 @@ public sealed class ConnectionActor : UntypedActor
             case SayCommand or HistoryCommand or PartCommand when RoomOf(command) is { } room && room != RoomNames.Lobby && !InRoom(room):
                 Send(RoomActor.NotMember(room));
                 return;
-            case SayCommand say: _services.Rooms.Tell(new ToRoom(say.Room ?? RoomNames.Lobby, new PostToRoom(_name!, say.Text))); return;
+            case SayCommand say:
+                var to = say.Room ?? RoomNames.Lobby;
+                if (!HostedHere(to)) (_unanswered ??= new()).Sent(to, MonotonicClock.Now);
+                _services.Rooms.Tell(new ToRoom(to, new PostToRoom(_name!, say.Text)));
+                return;
             case JoinCommand { Room: RoomNames.Lobby }: Send(new ErrorFrame(ErrorCodes.BadRoom, "everyone is in the lobby already")); return;
             case JoinCommand join when !InRoom(join.Room) && _joinedRooms?.Count >= Settings.MaxJoinedRooms:
                 Send(new ErrorFrame(ErrorCodes.TooManyRooms, $"you are in {_joinedRooms!.Count} rooms, the limit; part one first"));

@@ -33,6 +33,8 @@ internal sealed record FlushWelcomes { public static readonly FlushWelcomes Inst
 internal sealed record FlushNews { public static readonly FlushNews Instance = new(); }
 /// <summary>The presence actor's cue to tell the news being told to the next slice of its connections.</summary>
 internal sealed record TellNextSlice { public static readonly TellNextSlice Instance = new(); }
+/// <summary>The lobby's entity stopped and its next incarnation has not answered yet: ask for it again.</summary>
+internal sealed record FindLobby { public static readonly FindLobby Instance = new(); }
 
 /// <summary>
 /// Who is online, apart from the actors that carry chat: the sorted online list, the welcome, the
@@ -56,7 +58,8 @@ internal sealed record TellNextSlice { public static readonly TellNextSlice Inst
 /// own connections and part of its list. At-most-once is enough: a node that is lost takes its
 /// users with it, and when the cluster removes it, they are announced as <c>left</c>
 /// (<c>disconnected</c>) here. It also watches the lobby's entity: when that stops (its shard
-/// moved to another node), it puts its connections back in the lobby's next incarnation.</para>
+/// moved to another node), it asks for the lobby again (<see cref="FindLobby"/>, until it
+/// answers) and puts its connections back in the next incarnation, telling it directly.</para>
 /// <para>Its connections are all on this node: it puts their frames (the welcome, the private
 /// messages kept for them, the news, the <c>who</c> answer) straight into their
 /// <see cref="OutboundQueue"/>s (<see cref="Outboxes"/>), in its own turn, and its
@@ -96,6 +99,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
     private readonly Dictionary<Address, HashSet<string>> _elsewhere = new(); // users of each other node
     private readonly Dictionary<Address, ActorSelection> _peers = new();
     private IActorRef? _lobby;
+    private bool _lobbyLost; // its entity stopped: the next one to answer gets this node's connections back
 
     /// <summary>A connection in the lobby: its user, and how its frames reach it.</summary>
     private readonly record struct Welcomed(string User, Recipient To);
@@ -122,16 +126,24 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
         Receive<PresenceNews>(OnNews);
         Receive<RoomReady>(_ =>
         {
+            if (_lobby is not null) return; // a second answer to FindLobby
             _lobby = Sender;
             Context.Watch(_lobby);
+            if (!_lobbyLost) return;
+            // Its last incarnation stopped (its shard moved): everyone back in, each connection told Rejoined.
+            _lobbyLost = false;
+            Timers.Cancel(nameof(FindLobby));
+            foreach (var (connection, welcomed) in _welcomed) _lobby.Tell(new RejoinRoom(welcomed.User), connection);
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_lobby), _ =>
         {
+            _lobby = null;
             if (EntityDirectory.NodeIsLeaving(Context.System)) return; // its clients are closed already
-            // The lobby's shard moved: put everyone back in its next incarnation, then watch that.
-            foreach (var (connection, welcomed) in _welcomed) _rooms.Tell(new ToRoom(RoomNames.Lobby, new RejoinRoom(welcomed.User)), connection);
+            _lobbyLost = true;
             WatchLobby();
+            Timers.StartPeriodicTimer(nameof(FindLobby), FindLobby.Instance, _settings.LobbyRetry);
         });
+        Receive<FindLobby>(_ => WatchLobby());
         Receive<UserOffline>(GoOffline);
         Receive<ListUsers>(_ =>
         {
@@ -303,7 +315,7 @@ public sealed class PresenceActor : ReceiveActor, IWithTimers
             to.Outbox?.Write(ChatCodec.EncodeWelcome(welcome), _lane);
             foreach (var frame in arrival.Offline.Frames) to.Send(frame, _lane, Self);
             _rooms.Tell(new ToRoom(RoomNames.Lobby, new JoinRoom(arrival.User, AtLogin: true)), arrival.Connection);
-            arrival.Connection.Tell(new NameClaimed(welcome, arrival.Offline.Through));
+            arrival.Connection.Tell(new NameClaimed(welcome, arrival.Offline.Through, _lobby));
             _welcomed.Add(arrival.Connection, new Welcomed(arrival.User, to));
             if (_news.Count > 0) _welcomedDuringNews[arrival.Connection] = _news.Count;
         }

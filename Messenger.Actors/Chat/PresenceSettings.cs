@@ -4,7 +4,8 @@ namespace Messenger.Chat;
 
 /// <summary>How presence news is gathered and told, read from <c>messenger.presence</c> in HOCON.</summary>
 /// <param name="FanOutSlice">Connections the news of one window is queued for per turn of the presence actor.</param>
-public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPerSecond, int FanOutSlice)
+/// <param name="LobbyRetry">How often the lobby is asked for again after its entity stopped, until its next incarnation answers.</param>
+public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPerSecond, int FanOutSlice, TimeSpan LobbyRetry)
 {
     /// <summary>The dispatcher the presence actor runs on (its HOCON path): one message per turn.</summary>
     public const string Dispatcher = "messenger.presence.dispatcher";
@@ -12,9 +13,10 @@ public sealed record PresenceSettings(TimeSpan BatchWindow, int MaxDeliveriesPer
     public static PresenceSettings FromConfig(Config config)
     {
         var settings = new PresenceSettings(config.GetTimeSpan("messenger.presence.batch-window"),
-            config.GetInt("messenger.presence.max-deliveries-per-second"), config.GetInt("messenger.presence.fan-out-slice"));
-        if (settings.BatchWindow <= TimeSpan.Zero || settings.MaxDeliveriesPerSecond < 1 || settings.FanOutSlice < 1)
-            throw new ConfigurationException("messenger.presence: batch-window must be positive, max-deliveries-per-second and fan-out-slice at least 1");
+            config.GetInt("messenger.presence.max-deliveries-per-second"), config.GetInt("messenger.presence.fan-out-slice"),
+            config.GetTimeSpan("messenger.presence.lobby-retry"));
+        if (settings.BatchWindow <= TimeSpan.Zero || settings.MaxDeliveriesPerSecond < 1 || settings.FanOutSlice < 1 || settings.LobbyRetry <= TimeSpan.Zero)
+            throw new ConfigurationException("messenger.presence: batch-window and lobby-retry must be positive, max-deliveries-per-second and fan-out-slice at least 1");
         return settings;
     }
 

@@ -21,8 +21,9 @@ public sealed record ClaimName(string Name, IPAddress Address, Password? Passwor
 /// list of everyone online. The presence actor has queued the welcome, and the private messages
 /// kept for the user, in the connection's outbound queue before it tells this; the connection then
 /// tells the account it has those kept up to <paramref name="OfflineThrough"/> (0: none, see <see cref="OfflineMessages"/>).
+/// <paramref name="Lobby"/>: the lobby's entity, where the connection has just been put (null while it moves).
 /// </summary>
-public sealed record NameClaimed(WelcomeFrame Welcome, long OfflineThrough) : ICrossNodeMessage;
+public sealed record NameClaimed(WelcomeFrame Welcome, long OfflineThrough, IActorRef? Lobby = null) : ICrossNodeMessage;
 /// <summary>Reply to <see cref="ClaimName"/>: refused (taken, registered, wrong password, too many logins from the address, or this connection already has a name).</summary>
 public sealed record NameRefused(ErrorFrame Error);
 /// <summary>Say <paramref name="Text"/> to one user, looked up ignoring case.</summary>

@@ -44,7 +44,7 @@ public sealed record Rejoined(string Room) : ICrossNodeMessage;
 /// <paramref name="Confirmation"/> if given.
 /// </summary>
 public sealed record PartRoom(string User, string Reason, object? Confirmation = null) : ICrossNodeMessage;
-/// <summary>Say <paramref name="Text"/> in the room (members only).</summary>
+/// <summary>Say <paramref name="Text"/> in the room. Only members say: a sender that is not one was a member of the room's last incarnation and is readmitted.</summary>
 public sealed record PostToRoom(string User, string Text) : ICrossNodeMessage;
 /// <summary>A page of history (members only); the reply is one <see cref="HistoryFrame"/>.</summary>
 public sealed record GetHistory(long? Before, int Limit) : ICrossNodeMessage;
@@ -192,16 +192,24 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void Rejoin(RejoinRoom rejoin)
     {
-        if (!_members.ContainsKey(Sender))
+        if (_members.ContainsKey(Sender)) Sender.Tell(new Rejoined(_name));
+        else Readmit(Sender, rejoin.User);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="actor"/> a member again, silently, and tells it <see cref="Rejoined"/>
+    /// so it watches this incarnation; false if this node hosts all the rooms it may.
+    /// </summary>
+    private bool Readmit(IActorRef actor, string user)
+    {
+        if (_members.Count == 0 && !_quota.TryOccupy())
         {
-            if (_members.Count == 0 && !_quota.TryOccupy())
-            {
-                _log.Warning("room {0}: {1} could not rejoin: this node hosts {2} rooms, its limit", _name, rejoin.User, _quota.Max);
-                return;
-            }
-            AddMember(Sender, rejoin.User, _outboxes.RecipientOf(Sender));
+            _log.Warning("room {0}: {1} could not rejoin: this node hosts {2} rooms, its limit", _name, user, _quota.Max);
+            return false;
         }
-        Sender.Tell(new Rejoined(_name));
+        AddMember(actor, user, _outboxes.RecipientOf(actor));
+        actor.Tell(new Rejoined(_name));
+        return true;
     }
 
     /// <summary>
@@ -270,7 +278,10 @@ public sealed class RoomActor : ReceivePersistentActor
 
     private void Post(PostToRoom post)
     {
-        if (!_members.ContainsKey(Sender))
+        // A connection says something only in a room it is in (it checks, and the lobby holds
+        // everyone): one that is not a member here was a member of this room's last incarnation,
+        // on a node that died, and its rejoin has not come yet (or was lost with that node).
+        if (!_members.ContainsKey(Sender) && !Readmit(Sender, post.User))
         {
             RecipientOf(Sender).Send(NotMember(_name), _lane, Self);
             return;

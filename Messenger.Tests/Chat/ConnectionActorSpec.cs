@@ -46,7 +46,7 @@ public class ConnectionActorSpec : TestKit
         TimeSpan? loginTimeout = null, TokenBucketSettings? fileRequests = null, TimeSpan? accountAnswer = null) =>
         new(idle ?? TimeSpan.FromMinutes(1), loginTimeout ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2),
             outboundLimit, 64 * 1024, 64 * 1024, rateLimit, fileRequests ?? UnlimitedFiles, TimeSpan.FromMinutes(1), 2,
-            accountAnswer ?? TimeSpan.FromMinutes(1));
+            accountAnswer ?? TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(12));
 
     private IActorRef Start(ChatSettings? settings = null, long clientReadsAtMost = 1 << 20)
     {

@@ -20,7 +20,7 @@ public class PresenceActorSpec : TestKit
     public PresenceActorSpec() : base(InMemoryPersistence.Config())
     {
         _rooms = CreateTestProbe();
-        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
+        _presence = Sys.ActorOf(PresenceActor.Props(_rooms.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128, TimeSpan.FromSeconds(1))));
         // It starts the lobby, to watch it.
         Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), _rooms.ExpectMsg<ToRoom>());
     }
@@ -55,7 +55,7 @@ public class PresenceActorSpec : TestKit
     {
         // One probe as the rooms and the connection: it receives what the presence actor sends in the order sent.
         var both = CreateTestProbe();
-        var presence = Sys.ActorOf(PresenceActor.Props(both.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128)));
+        var presence = Sys.ActorOf(PresenceActor.Props(both.Ref, new PresenceSettings(Window, 1_000_000, FanOutSlice: 128, TimeSpan.FromSeconds(1))));
         Assert.Equal(new ToRoom(RoomNames.Lobby, AwaitRoomReady.Instance), both.ExpectMsg<ToRoom>());
         presence.Tell(new UserOnline("alice", both.Ref, OfflineMessages.None));
         // Else a say sent on the welcome could reach the lobby before the join, and be refused as not_member.
@@ -141,7 +141,7 @@ public class PresenceActorSpec : TestKit
     public void Presence_must_tell_news_to_more_connections_than_a_slice_each_once_and_in_order()
     {
         var rooms = CreateTestProbe();
-        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(30), 1_000_000, FanOutSlice: 2)));
+        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(30), 1_000_000, FanOutSlice: 2, TimeSpan.FromSeconds(1))));
         var users = Enumerable.Range(0, 7).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
         foreach (var (name, probe) in users)
         {
@@ -163,7 +163,7 @@ public class PresenceActorSpec : TestKit
     {
         // Two deliveries a second: with four online the news window is 2 s; welcomes keep 50 ms.
         var rooms = CreateTestProbe();
-        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(50), 2, FanOutSlice: 128)));
+        var presence = Sys.ActorOf(PresenceActor.Props(rooms.Ref, new PresenceSettings(TimeSpan.FromMilliseconds(50), 2, FanOutSlice: 128, TimeSpan.FromSeconds(1))));
         var early = Enumerable.Range(0, 4).Select(i => (Name: $"u{i}", Probe: CreateTestProbe())).ToList();
         foreach (var (name, probe) in early) presence.Tell(new UserOnline(name, probe.Ref, OfflineMessages.None));
         foreach (var (_, probe) in early) probe.ExpectMsg<NameClaimed>();
@@ -202,7 +202,7 @@ public class PresenceSettingsTests
     [Fact]
     public void The_window_grows_with_the_number_online_past_the_delivery_budget()
     {
-        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000, 128);
+        var settings = new PresenceSettings(TimeSpan.FromMilliseconds(20), 20_000, 128, TimeSpan.FromSeconds(1));
         Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(0));
         Assert.Equal(TimeSpan.FromMilliseconds(20), settings.Window(400));
         Assert.Equal(TimeSpan.FromMilliseconds(300), settings.Window(6000));

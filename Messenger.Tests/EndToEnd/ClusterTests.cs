@@ -1,4 +1,7 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Messenger.Bench;
+using Messenger.Cluster;
 using Messenger.Protocol;
 using Messenger.Tests.Support;
 
@@ -132,6 +135,81 @@ public class ClusterTests
         }
     }
 
+    [Fact]
+    public async Task Members_on_the_surviving_nodes_stay_in_the_rooms_of_a_killed_node_and_every_say_is_answered()
+    {
+        using var data = new TempFolder();
+        using var files = new TempFolder();
+        // Says unanswered for 3 s are refused, looked at every second: the outage (about 3-4 s
+        // with the fast failover) sees some of them.
+        var hocon = """
+            messenger.chat.rate-limit.enabled = off
+            messenger.chat.idle-check-interval = 1s
+            messenger.chat.say-timeout = 3s
+            """;
+        // The victim is a server process that forms the cluster, so it hosts the lobby and the
+        // sharding coordinators (they live on the oldest node); two nodes in this process join it.
+        var victim = await ServerProcess.StartAsync(files.Path, TestCluster.FastFailover + "\n" + hocon + "\nakka.loglevel = WARNING",
+            ["--data", data.Path], TimeSpan.FromSeconds(120));
+        try
+        {
+            // The rooms r1-r3 start while the victim is alone (the coordinators put new shards on
+            // the other nodes, never their own); "here" once the others are up.
+            await using var victor = await ChatTestClient.LoginAsync(victim.Chat, "victor");
+            foreach (var room in new[] { "r1", "r2", "r3" }) await JoinAsync(victor, room);
+            await using var cluster = await TestCluster.StartAsync(2, data, hocon,
+                seed: victim.ClusterSeed ?? throw new InvalidOperationException("the victim named no cluster address"));
+            await using var alice = await cluster.Nodes[0].LoginAsync("alice");
+            await using var bob = await cluster.Nodes[1].LoginAsync("bob");
+            string[] rooms = ["r1", "r2", "r3", "here"];
+            foreach (var room in rooms)
+                foreach (var client in new[] { victor, alice, bob }) await JoinAsync(client, room);
+            var hostedHere = new HashSet<string>();
+            foreach (var node in cluster.Nodes) hostedHere.UnionWith(await RoomsHostedAsync(node, [RoomNames.Lobby, .. rooms]));
+            string[] watched = [RoomNames.Lobby, .. rooms.Where(r => !hostedHere.Contains(r)), .. hostedHere];
+            Assert.True(watched.Length > 2 && !hostedHere.Contains(RoomNames.Lobby) && hostedHere.Contains("here"), $"hosted here: {string.Join(", ", hostedHere)}");
+
+            await victim.KillAsync();
+
+            // Alice keeps talking in these rooms, one say at a time: each is echoed or refused
+            // (never left unanswered, never not_member), until the cluster has removed the victim
+            // and a round after that echoed every one.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            int sent = 0, refused = 0;
+            bool removed = false, allEchoed = false;
+            while (!(removed && allEchoed))
+            {
+                removed = Akka.Cluster.Cluster.Get(cluster.Nodes[0].Server.System).State.Members.Count == 2;
+                allEchoed = true;
+                foreach (var room in watched)
+                {
+                    var text = $"t{++sent}";
+                    await alice.SendAsync(new SayCommand(text, room));
+                    if (await AwaitAnswerAsync(alice, "alice", text, TimeSpan.FromSeconds(10)) is not ErrorFrame error) continue;
+                    Assert.True(error.Code is ErrorCodes.NotStored, $"say in {room}: {error.Code}: {error.Message}");
+                    refused++;
+                    allEchoed = false;
+                }
+                Assert.True(DateTime.UtcNow < deadline && sent < 2_000, $"the rooms did not come back ({sent} sent, {refused} refused)");
+            }
+
+            // Both are still members of every room: each hears the other (a refusal of a say from
+            // the outage may still come, once its timeout is up).
+            foreach (var room in watched)
+            {
+                await bob.SendAsync(new SayCommand($"bob in {room}", room));
+                Assert.IsType<MessageFrame>(await AwaitAnswerAsync(alice, "bob", $"bob in {room}", TimeSpan.FromSeconds(10), skipRefusals: true));
+                await alice.SendAsync(new SayCommand($"alice in {room}", room));
+                Assert.IsType<MessageFrame>(await AwaitAnswerAsync(bob, "alice", $"alice in {room}", TimeSpan.FromSeconds(10), skipRefusals: true));
+            }
+            Assert.True(refused > 0, "no say was refused: the outage was not seen");
+        }
+        finally
+        {
+            await victim.DisposeAsync();
+        }
+    }
+
     [Theory, MemberData(nameof(TestJournal.All), MemberType = typeof(TestJournal))]
     public async Task A_rolling_restart_with_traffic_loses_nothing_accepted(string journal)
     {
@@ -221,6 +299,35 @@ public class ClusterTests
         Assert.Equal(Enumerable.Range(0, ids.Count).Select(i => ids[0] + i), ids);
         foreach (var sender in senders)
             Assert.Equal(Enumerable.Range(0, each).Select(r => $"{sender}-{r}"), reference.Where(m => m.From == sender).Select(m => m.Text));
+    }
+
+    /// <summary>
+    /// The message <paramref name="text"/> from <paramref name="from"/>, or an error, whichever comes
+    /// first; other frames are skipped, and so is not_stored if <paramref name="skipRefusals"/>.
+    /// </summary>
+    private static async Task<ServerFrame> AwaitAnswerAsync(ChatTestClient client, string from, string text, TimeSpan timeout,
+        bool skipRefusals = false)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ServerFrame frame;
+            try { frame = await client.ReadFrameAsync(Left(deadline)); }
+            catch (TimeoutException) { throw new TimeoutException($"no answer to \"{text}\" within {timeout.TotalSeconds} s"); }
+            if (frame is MessageFrame message && message.From == from && message.Text == text) return frame;
+            if (frame is ErrorFrame error && !(skipRefusals && error.Code == ErrorCodes.NotStored)) return frame;
+        }
+    }
+
+    /// <summary>Which of <paramref name="rooms"/> have their shard on <paramref name="node"/>.</summary>
+    private static async Task<IEnumerable<string>> RoomsHostedAsync(TestServer node, string[] rooms)
+    {
+        var system = node.Server.System;
+        var state = await ClusterSharding.Get(system).ShardRegion("room")
+            .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        var extractor = new EnvelopeExtractor(system.Settings.Config.GetInt("messenger.cluster.shards"));
+        var shards = state.Shards.Select(s => s.ShardId).ToHashSet();
+        return rooms.Where(r => shards.Contains(extractor.ShardId(r, null))).ToList();
     }
 
     private static async Task<LeftFrame> ExpectLeftAsync(ChatTestClient client, string user, TimeSpan timeout)

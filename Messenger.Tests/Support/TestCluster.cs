@@ -5,7 +5,7 @@ namespace Messenger.Tests.Support;
 /// <summary>
 /// Several <see cref="TestServer"/> nodes in this process, one cluster on loopback (every port 0),
 /// sharing one SQLite folder (or the PostgreSQL database in <c>extraHocon</c>). The first forms the
-/// cluster; the others join it.
+/// cluster (or joins a given seed); the others join it.
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
@@ -37,12 +37,14 @@ public sealed class TestCluster : IAsyncDisposable
     public TempFolder Data { get; }
     public List<TestServer> Nodes { get; }
 
-    public static async Task<TestCluster> StartAsync(int count, TempFolder data, string extraHocon = "")
+    /// <param name="seed">"HOST:PORT" of a running node (e.g. a server process) for the first node to
+    /// join; null: the first node forms the cluster.</param>
+    public static async Task<TestCluster> StartAsync(int count, TempFolder data, string extraHocon = "", string? seed = null)
     {
-        var first = await TestServer.StartAsync(extraHocon, data, SystemName);
+        var first = await TestServer.StartAsync(seed is null ? extraHocon : extraHocon + $"\nmessenger.cluster.seed-nodes = [\"{seed}\"]", data, SystemName);
         var cluster = new TestCluster(data, extraHocon, [first]);
         for (int i = 1; i < count; i++) cluster.Nodes.Add(await cluster.StartNodeAsync());
-        await cluster.AwaitMembersUpAsync();
+        await cluster.AwaitMembersUpAsync(extra: seed is null ? 0 : 1);
         return cluster;
     }
 
