@@ -61,9 +61,15 @@ public sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "--chat-port", "0", "--file-port", "0", "--udp-port", "0", "--cluster-port", "0", "--files", filesFolder, "--config", configPath })
-            info.ArgumentList.Add(arg);
         var extra = (extraArgs ?? []).ToList();
+        info.ArgumentList.Add(dll);
+        // Every port 0 (any free one) unless extraArgs names it (a node restarted at its address).
+        foreach (var port in new[] { "--chat-port", "--file-port", "--udp-port", "--cluster-port" }.Where(p => !extra.Contains(p)))
+        {
+            info.ArgumentList.Add(port);
+            info.ArgumentList.Add("0");
+        }
+        foreach (var arg in new[] { "--files", filesFolder, "--config", configPath }) info.ArgumentList.Add(arg);
         foreach (var arg in extra) info.ArgumentList.Add(arg);
         // Without --data the server gets a fresh database of its own, removed with it.
         string? ownData = null;
@@ -235,7 +241,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             if (!_process.HasExited)
             {
                 if (!Native.Terminate(_process.Id)) _process.Kill(entireProcessTree: true);
-                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // SIGTERM currently hangs the server (see bench/README.md)
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // a server that does not stop in time is killed
                 try { await _process.WaitForExitAsync(wait.Token); }
                 catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
             }

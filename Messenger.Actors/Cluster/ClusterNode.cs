@@ -31,14 +31,19 @@ public static class ClusterNode
     }
 
     /// <summary>
-    /// Joins the seed nodes (none: this node alone forms a cluster) and waits until this node is
-    /// up, or fails after <c>join-timeout</c>.
+    /// Joins the seed nodes (none: this node alone forms a cluster) and the running nodes of its
+    /// cluster that share its data folder (<paramref name="neighbours"/>, HOST:PORT), and waits until
+    /// this node is up, or fails after <c>join-timeout</c>. With neighbours, a node that is its own
+    /// first seed (or has none) asks them first and forms a cluster only if none of them is in one
+    /// (Akka's first seed node): restarted after a crash, it joins the nodes that carried on.
     /// </summary>
-    public static async Task JoinAsync(ActorSystem system)
+    public static async Task JoinAsync(ActorSystem system, IReadOnlyList<string> neighbours)
     {
         var cluster = Akka.Cluster.Cluster.Get(system);
         var config = system.Settings.Config;
         var seeds = config.GetStringList("messenger.cluster.seed-nodes").Select(s => SeedAddress(system.Name, s)).ToList();
+        if (seeds.Count == 0 && neighbours.Count > 0) seeds.Add(cluster.SelfAddress);
+        seeds.AddRange(neighbours.Select(n => SeedAddress(system.Name, n)).Where(n => !seeds.Contains(n)));
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         if (seeds.Count == 0) cluster.Join(cluster.SelfAddress);

@@ -112,7 +112,7 @@ public sealed class MessengerServer : IAsyncDisposable
             var chat = ChatServices.Start(system, roomSettings, accountSettings,
                 passwordsInClear: !IPAddress.IsLoopback(bind) && certificate is null);
             var (rooms, accounts, registry) = (chat.Rooms, chat.Accounts, chat.Registry);
-            await ClusterNode.JoinAsync(system);
+            await ClusterNode.JoinAsync(system, dataLock?.Neighbours ?? []);
             // Open the database and recover the lobby before the first client: a broken data folder
             // fails the start, and the first login does not wait for it.
             var lobby = await rooms.Ask<RoomReady>(new ToRoom(Protocol.RoomNames.Lobby, AwaitRoomReady.Instance), TimeSpan.FromSeconds(60));

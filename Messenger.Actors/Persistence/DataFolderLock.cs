@@ -11,6 +11,8 @@ namespace Messenger.Persistence;
 /// (every node of one cluster names the same seeds). Otherwise it refuses to start. The nodes of one
 /// cluster on one machine, in one process or several, share the folder as before. A starting server
 /// looks and takes its lock holding the folder's <c>turn</c> file, so two starting at once take turns.
+/// The running nodes it found are its <see cref="Neighbours"/>: it joins them too, so a node restarted
+/// with only itself as seed joins its running cluster instead of forming a second one on the folder.
 /// </summary>
 public sealed class DataFolderLock : IDisposable
 {
@@ -19,11 +21,15 @@ public sealed class DataFolderLock : IDisposable
     private readonly FileStream _lock;
     private readonly string _node;
 
-    private DataFolderLock(FileStream held, string node)
+    private DataFolderLock(FileStream held, string node, IReadOnlyList<string> neighbours)
     {
         _lock = held;
         _node = node;
+        Neighbours = neighbours;
     }
+
+    /// <summary>The addresses (HOST:PORT) of the nodes of this cluster that were using the folder when this one took it.</summary>
+    public IReadOnlyList<string> Neighbours { get; }
 
     /// <summary>
     /// Takes <paramref name="dataFolder"/> for the node at <paramref name="self"/> with
@@ -39,7 +45,8 @@ public sealed class DataFolderLock : IDisposable
         // or one would take the other's lock, not locked yet, for a dead server's.
         using var turn = TakeTurn(folder);
         var users = LiveNodes(folder).ToList();
-        if (users.Count > 0 && !users.Any(names.Overlaps))
+        var ofThisCluster = users.Where(names.Overlaps).ToList();
+        if (users.Count > 0 && ofThisCluster.Count == 0)
             throw new DataFolderInUseException(
                 $"the data folder {Path.GetFullPath(dataFolder)} is in use by another server (cluster node {users[0][0]}); " +
                 "give this one its own --data, or make it a node of that cluster (--seed-node)");
@@ -49,7 +56,10 @@ public sealed class DataFolderLock : IDisposable
         // The node file first: a lock seen by another server always has it.
         var held = new FileStream(Path.Combine(folder, id + ".lock"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None,
             1, FileOptions.DeleteOnClose);
-        return new DataFolderLock(held, node);
+        var neighbours = ofThisCluster.Select(user => user[0])
+            .Where(address => !address.Equals(self, StringComparison.OrdinalIgnoreCase))
+            .Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return new DataFolderLock(held, node, neighbours);
     }
 
     /// <summary>How long a starting server waits for another one's turn (a turn takes milliseconds).</summary>

@@ -348,6 +348,32 @@ public static class ChatCodec
         w.WriteEndArray();
     }
 
+    /// <summary>
+    /// A page of history that fits in one line (<see cref="ProtocolLimits.MaxLineBytes"/>): the
+    /// messages given, or if they are too long together, the newest of them that fit, with
+    /// <c>more</c> set (the client asks for the older ones with <c>before</c>, as for any page).
+    /// Any one message fits: its text is at most <see cref="ProtocolLimits.MaxTextCodePoints"/>.
+    /// </summary>
+    public static HistoryFrame FitHistory(string room, IReadOnlyList<HistoryEntry> messages, bool more)
+    {
+        var frame = new HistoryFrame(room, messages, more);
+        if (frame.Line.Length - 1 <= ProtocolLimits.MaxLineBytes) return frame;
+        int budget = ProtocolLimits.MaxLineBytes - (new HistoryFrame(room, [], More: true).Line.Length - 1);
+        int first = messages.Count;
+        for (int used = 0; first > 0; first--)
+        {
+            int size = EncodedSize(messages[first - 1]) + (first < messages.Count ? 1 : 0); // and its comma
+            if (used + size > budget) break;
+            used += size;
+        }
+        return new HistoryFrame(room, messages.Skip(first).ToArray(), More: true);
+    }
+
+    private static int EncodedSize(HistoryEntry m) => WriteLine(w =>
+    {
+        w.WriteNumber("id", m.Id); w.WriteString("from", m.From); w.WriteString("text", m.Text); w.WriteNumber("ts", m.Ts);
+    }).Length - 1;
+
     private static readonly byte[] WelcomeTail = "}\n"u8.ToArray();
 
     /// <summary>

@@ -187,7 +187,7 @@ public sealed class RoomActor : ReceivePersistentActor
         var users = _members.Values.Select(m => m.User).Order(Usernames.Comparer).ToArray();
         member.To.Send(new JoinedFrame(join.User, _name, users), _lane, Self);
         var (from, to) = _tail.Page(null, _settings.JoinHistory, _deletedUpTo + 1);
-        Answer(member.To, new HistoryFrame(_name, _tail.Slice(from, to), from > _deletedUpTo + 1), joined: _name);
+        Answer(member.To, ChatCodec.FitHistory(_name, _tail.Slice(from, to), from > _deletedUpTo + 1), joined: _name);
     }
 
     private void Rejoin(RejoinRoom rejoin)
@@ -316,7 +316,7 @@ public sealed class RoomActor : ReceivePersistentActor
         bool more = from > firstKept;
         if (_tail.Covers(from, to))
         {
-            Answer(member.To, new HistoryFrame(_name, _tail.Slice(from, to), more));
+            Answer(member.To, ChatCodec.FitHistory(_name, _tail.Slice(from, to), more));
             return;
         }
         // Older than the tail: read the journal as a stream, off this actor's thread. The page is
@@ -333,7 +333,7 @@ public sealed class RoomActor : ReceivePersistentActor
             })
             .RunWith(Sink.Seq<HistoryEntry>(), _materializer)
             .PipeTo(Sender,
-                success: entries => new HistoryFrame(room, entries, more),
+                success: entries => ChatCodec.FitHistory(room, entries, more),
                 failure: e => new ErrorFrame(ErrorCodes.BadRequest, "history is not available right now; try again"));
     }
 

@@ -192,5 +192,43 @@ public class ChatServerTests : IAsyncLifetime
         Assert.Equal(("bob", "at once"), Said(await alice.ExpectIgnoringPresenceAsync<MessageFrame>()));
     }
 
+    [Fact]
+    public async Task A_history_of_long_messages_comes_in_pages_that_each_fit_a_line()
+    {
+        await using var alice = await _server.LoginAsync("alice");
+        await alice.SendAsync(new JoinCommand("long"));
+        await alice.ExpectAsync<JoinedFrame>();
+        await alice.ExpectAsync<HistoryFrame>();
+        var text = new string('x', ProtocolLimits.MaxTextCodePoints);
+        for (int i = 0; i < 20; i++) await alice.SendAsync(new SayCommand(text, "long")); // ~82 KB together
+        for (int i = 0; i < 20; i++) await alice.ExpectAsync<MessageFrame>();
+
+        await using var bob = await _server.LoginAsync("bob");
+        await bob.SendAsync(new JoinCommand("long"));
+        var ids = new List<long>();
+        var page = await ReadHistoryLineAsync(bob);
+        while (true)
+        {
+            ids.InsertRange(0, page.Messages.Select(m => m.Id));
+            if (!page.More) break;
+            await bob.SendAsync(new HistoryCommand("long", page.Messages[0].Id, 20));
+            page = await ReadHistoryLineAsync(bob);
+        }
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), ids);
+    }
+
+    /// <summary>The next history page (after any presence), every line checked to be no longer than the protocol's.</summary>
+    private static async Task<HistoryFrame> ReadHistoryLineAsync(ChatTestClient client)
+    {
+        while (true)
+        {
+            var line = await client.ReadLineAsync() ?? throw new EndOfStreamException();
+            Assert.True(Encoding.UTF8.GetByteCount(line) <= ProtocolLimits.MaxLineBytes, $"a line of {line.Length} bytes");
+            var frame = ChatCodec.ParseFrame(Encoding.UTF8.GetBytes(line)).Value;
+            if (frame is JoinedFrame or LeftFrame) continue;
+            return Assert.IsType<HistoryFrame>(frame);
+        }
+    }
+
     private static (string, string) Said(MessageFrame msg) => (msg.From, msg.Text);
 }

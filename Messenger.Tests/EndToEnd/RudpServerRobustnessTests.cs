@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Messenger.Client;
 using Messenger.Hosting;
 using Messenger.Protocol;
@@ -97,6 +98,33 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         var result = await RudpDownload.RunAsync(_client, IPAddress.Loopback, await TicketAsync("after.bin", "after"), _downloads.Path)
             .WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(result.Verified, result.Error);
+    }
+
+    [Fact]
+    public async Task A_flood_of_malformed_datagrams_is_logged_as_one_count_per_interval()
+    {
+        await using var server = await TestServer.StartAsync("akka.loglevel = INFO\nmessenger.rudp.log-interval = 1h");
+        var logged = Inbox.Create(server.Server.System);
+        server.Server.System.EventStream.Subscribe(logged.Receiver, typeof(Info));
+        using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var random = new Random(7);
+        for (int i = 0; i < 3000; i++)
+        {
+            var junk = new byte[random.Next(1, 200)];
+            random.NextBytes(junk);
+            await udp.SendAsync(junk, server.Server.UdpEndpoint);
+        }
+        // Answered after every datagram before it: their log lines, if any, are out by then.
+        await udp.SendAsync(Syn("00112233445566778899aabbccddeeff"), server.Server.UdpEndpoint);
+        Assert.Equal(RstReason.BadTicket, RudpCodec.ReadRst((await ReceiveAsync(udp)).Data));
+
+        int lines = 0;
+        while (true)
+        {
+            try { if (logged.Receive(TimeSpan.FromMilliseconds(200)) is Info info && info.Message.ToString()!.Contains("dropped a datagram")) lines++; }
+            catch (Exception e) when (e is TimeoutException or AggregateException { InnerException: TimeoutException }) { break; } // none left
+        }
+        Assert.Equal(1, lines);
     }
 
     [Fact]

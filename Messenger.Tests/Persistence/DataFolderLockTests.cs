@@ -29,6 +29,20 @@ public class DataFolderLockTests
     }
 
     [Fact]
+    public void A_node_learns_the_running_nodes_of_its_cluster_on_the_folder_as_neighbours()
+    {
+        using var data = new TempFolder();
+        using var seed = DataFolderLock.Acquire(data.Path, "127.0.0.1:7403", ["127.0.0.1:7403"]);
+        Assert.Empty(seed.Neighbours);
+        using var second = DataFolderLock.Acquire(data.Path, "127.0.0.1:7413", ["127.0.0.1:7403"]);
+        Assert.Equal(["127.0.0.1:7403"], second.Neighbours);
+        seed.Dispose();
+        // The seed killed and started again, naming only itself: the node that carried on is its neighbour.
+        using var restarted = DataFolderLock.Acquire(data.Path, "127.0.0.1:7403", ["127.0.0.1:7403"]);
+        Assert.Equal(["127.0.0.1:7413"], restarted.Neighbours);
+    }
+
+    [Fact]
     public void A_stopped_or_dead_server_leaves_the_folder_free()
     {
         using var data = new TempFolder();

@@ -67,6 +67,29 @@ public class ChatCodecTests
     }
 
     [Fact]
+    public void A_history_page_too_long_for_a_line_keeps_the_newest_messages_that_fit_and_says_more()
+    {
+        // 20 messages of the longest text, escaped characters included: ~100 KB together.
+        var messages = Enumerable.Range(1, 20)
+            .Select(i => new HistoryEntry(i, "alice", new string('"', 1_000) + new string('x', ProtocolLimits.MaxTextCodePoints - 1_000), i))
+            .ToArray();
+        var page = ChatCodec.FitHistory("rust", messages, more: false);
+
+        Assert.True(page.Line.Length - 1 <= ProtocolLimits.MaxLineBytes);
+        Assert.True(page.More);
+        Assert.Equal(messages.TakeLast(page.Messages.Count), page.Messages); // the newest, oldest first
+        var oneMore = new HistoryFrame("rust", messages.TakeLast(page.Messages.Count + 1).ToArray(), true);
+        Assert.True(oneMore.Line.Length - 1 > ProtocolLimits.MaxLineBytes); // as many as fit
+        var parsed = Assert.IsType<HistoryFrame>(ChatCodec.ParseFrame(page.Line.AsSpan(0, page.Line.Length - 1)).Value);
+        Assert.Equal(page.Messages.Count, parsed.Messages.Count);
+
+        // A page that fits is left as it is.
+        var short_ = ChatCodec.FitHistory("rust", messages[..3], more: false);
+        Assert.Equal(messages[..3], short_.Messages);
+        Assert.False(short_.More);
+    }
+
+    [Fact]
     public void A_frame_batch_is_its_frames_lines_back_to_back()
     {
         MessageFrame[] messages = [new("alice", "one", 1, "rust", 1), new("bob", "two", 2, "rust", 2), new("alice", "three", 3, "rust", 3)];

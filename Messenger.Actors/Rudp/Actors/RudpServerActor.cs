@@ -3,7 +3,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
+using Messenger.Chat;
 using Messenger.Files;
+using Messenger.Net;
 using Messenger.Protocol;
 
 namespace Messenger.Rudp.Actors;
@@ -39,12 +41,14 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     private readonly Dictionary<RstReason, long> _refused = new();
     private IPEndPoint? _lastRefused;
     private long _dropped, _overflowed;
+    private readonly LogThrottle _droppedLog;
 
     public RudpServerActor(Socket socket, IActorRef tickets, RudpSettings settings, RudpServerLimits limits)
     {
         _tickets = tickets;
         _settings = settings;
         _limits = limits;
+        _droppedLog = new LogThrottle(limits.LogInterval);
         _wire = Context.ActorOf(LossySocketActor.WireProps(socket, Self, settings.Impairment, settings.LossSeed, coalesce: false), "wire");
         if (!settings.Impairment.IsTransparent)
             _log.Warning("lossy socket on the UDP port: {0} (seed {1})", settings.Impairment, settings.LossSeed);
@@ -90,7 +94,9 @@ public sealed class RudpServerActor : ReceiveActor, IWithTimers
     {
         if (!RudpCodec.TryRead(data, out var header, out var error))
         {
-            if (_dropped++ % 1000 == 0) _log.Info("udp: dropped a datagram from {0} ({1}); {2} so far", from, error, _dropped);
+            _dropped++;
+            if (_droppedLog.ShouldLog(MonotonicClock.Now.Ticks, out _))
+                _log.Info("udp: dropped a datagram from {0} ({1}); {2} so far", from, error, _dropped);
             return;
         }
         if (header.Kind == RudpPacketKind.Syn)
