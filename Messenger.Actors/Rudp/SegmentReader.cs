@@ -9,7 +9,7 @@ namespace Messenger.Rudp;
 /// </summary>
 public sealed class SegmentReader
 {
-    private const int SegmentsPerBlock = 704;
+    private const int SegmentsPerBlock = 704; // 1 MB of 1,452-byte segments
 
     private readonly SafeFileHandle _file;
     private readonly long _fileSize;
@@ -23,7 +23,7 @@ public sealed class SegmentReader
         _file = file;
         _fileSize = fileSize;
         _payloadBytes = payloadBytes;
-        _block = new byte[SegmentsPerBlock * payloadBytes];
+        _block = new byte[(int)Math.Min((long)SegmentsPerBlock * payloadBytes, fileSize)]; // a small file needs no 1 MB block
     }
 
     /// <summary>Bytes in segment <paramref name="sequence"/> (the last one may be short).</summary>
@@ -35,7 +35,7 @@ public sealed class SegmentReader
         int length = PayloadLength(sequence);
         long offset = (long)sequence * _payloadBytes;
         long inBlock = sequence - _blockFirstSegment;
-        if (_blockFirstSegment < 0 || inBlock < 0 || inBlock >= SegmentsPerBlock)
+        if (_blockFirstSegment < 0 || inBlock < 0 || inBlock * _payloadBytes >= _blockBytes)
         {
             if (_blockFirstSegment >= 0 && inBlock < 0)
             {

@@ -9,8 +9,12 @@ namespace Messenger.Rudp;
 /// increasing counter. Loss detection is RACK-like: an in-flight segment is lost once a segment
 /// transmitted at least <c>reorderThreshold</c> transmissions after it has been acknowledged. Because
 /// the numbers order transmissions, not segments, a lost <i>retransmission</i> is detected the same way.</para>
-/// <para>Cost: arrays sized by the segment count (≈ 21 bytes per segment, ~1 MB for 50,000 segments).
-/// Acks skip already-acknowledged runs through a "next unacked" union-find with path compression,
+/// <para>Cost: per-segment state only for the segments from the cumulative ack up to
+/// <c>capacity</c> beyond it, in rings of capacity + 1 slots indexed by sequence mod (capacity + 1)
+/// (25 bytes a slot: ~200 KB for 8,192 segments, whatever the file's size); no new segment is
+/// offered beyond the cumulative ack + capacity. A slot is reset when the segment that takes it
+/// becomes the next new one, so the segments just below the cumulative ack keep theirs for
+/// <see cref="ConfirmDelivery"/>. Acks skip already-acknowledged runs through a "next unacked" union-find with path compression,
 /// so a SACK range repeated in every Ack costs near O(1), not O(range). In-flight transmissions sit
 /// in a FIFO ordered by transmission number, so loss detection and "oldest in flight" are O(1)
 /// amortized. Lost segments wait in a min-heap (lowest sequence first; O(log n) per loss only).</para>
@@ -21,11 +25,14 @@ namespace Messenger.Rudp;
 /// </remarks>
 public sealed class SendWindow
 {
+    private readonly int _span; // segments tracked beyond the cumulative ack: min(capacity, segment count)
+    private readonly int _slots; // _span + 1: the sentinel at CumulativeAck + _span has its own slot
+    private readonly ulong _slotsMultiplier; // for FastMod
     private readonly SegmentState[] _state;
     private readonly long[] _lastTransmission;
     private readonly long[] _sendTimeMicros;
     private readonly int[] _transmissionCount;
-    private readonly int[] _nextUnacked; // union-find: smallest unacked index ≥ i (index n is the sentinel)
+    private readonly int[] _nextUnacked; // union-find over absolute sequences: smallest unacked one ≥ i
 
     private int[] _fifoSequence;
     private long[] _fifoTransmission;
@@ -37,19 +44,27 @@ public sealed class SendWindow
 
     private int _nextNew;
 
-    /// <summary>Creates the bookkeeping for a file of <paramref name="segmentCount"/> segments.</summary>
-    public SendWindow(int segmentCount)
+    /// <summary>
+    /// Creates the bookkeeping for a file of <paramref name="segmentCount"/> segments, of which at
+    /// most <paramref name="capacity"/> from the cumulative ack on are ever tracked (sent and not
+    /// yet cumulatively acknowledged).
+    /// </summary>
+    public SendWindow(int segmentCount, int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(segmentCount);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         SegmentCount = segmentCount;
-        _state = new SegmentState[segmentCount];
-        _lastTransmission = new long[segmentCount];
-        _sendTimeMicros = new long[segmentCount];
-        _transmissionCount = new int[segmentCount];
-        _nextUnacked = new int[segmentCount + 1];
-        for (var i = 0; i <= segmentCount; i++)
+        _span = Math.Min(capacity, segmentCount);
+        _slots = _span + 1;
+        _slotsMultiplier = ulong.MaxValue / (uint)_slots + 1;
+        _state = new SegmentState[_slots];
+        _lastTransmission = new long[_slots];
+        _sendTimeMicros = new long[_slots];
+        _transmissionCount = new int[_slots];
+        _nextUnacked = new int[_slots];
+        for (var i = 0; i < _slots; i++)
             _nextUnacked[i] = i;
-        var initial = Math.Clamp(segmentCount, 16, 1024);
+        var initial = Math.Clamp(_span, 16, 1024);
         _fifoSequence = new int[initial];
         _fifoTransmission = new long[initial];
         _lostHeap = new int[16];
@@ -83,29 +98,40 @@ public sealed class SendWindow
     public long HighestAckedTransmission { get; private set; } = -1;
 
     /// <summary>State of one segment.</summary>
-    public SegmentState GetState(int sequence) => _state[sequence];
+    public SegmentState GetState(int sequence) =>
+        sequence < CumulativeAck ? SegmentState.Acked : sequence >= _nextNew ? SegmentState.NotSent : _state[Slot(sequence)];
 
-    /// <summary>How many times the segment has been transmitted (&gt; 1 means the next send is a retransmission).</summary>
-    public int GetTransmissionCount(int sequence) => _transmissionCount[sequence];
+    /// <summary>How many times a segment not yet cumulatively acknowledged has been transmitted (&gt; 0 means the next send is a retransmission).</summary>
+    public int GetTransmissionCount(int sequence) => Tracked(sequence) ? _transmissionCount[Slot(sequence)] : 0;
 
-    /// <summary>Time of the segment's latest transmission.</summary>
-    public long GetSendTimeMicros(int sequence) => _sendTimeMicros[sequence];
+    /// <summary>Time of the latest transmission of a segment not yet cumulatively acknowledged.</summary>
+    public long GetSendTimeMicros(int sequence) => Tracked(sequence) ? _sendTimeMicros[Slot(sequence)] : 0;
+
+    /// <summary>Segments from the cumulative ack on that may be sent and not cumulatively acknowledged at once.</summary>
+    public int Capacity => _span;
+
+    private bool Tracked(int sequence) => sequence >= CumulativeAck && sequence < _nextNew;
+
+    /// <summary>The ring slot of <paramref name="sequence"/>: sequence mod (capacity + 1), by Lemire's fastmod (no division on the ack path).</summary>
+    private int Slot(int sequence) =>
+        (int)(((((_slotsMultiplier * (uint)sequence) >> 32) + 1) * (uint)_slots) >> 32);
 
     /// <summary>
     /// The segment to transmit next, or −1: a lost segment (lowest sequence first) before any new
     /// one, and nothing while <see cref="InFlight"/> ≥ <paramref name="windowLimit"/>. New segments
-    /// are also held back at <paramref name="sequenceLimit"/> (e.g. cumulative ack + receiver buffer size).
+    /// are also held back at <paramref name="sequenceLimit"/> (e.g. cumulative ack + receiver buffer size)
+    /// and at the cumulative ack + <see cref="Capacity"/>.
     /// Does not change state; call <see cref="MarkSent"/> once the datagram is out.
     /// </summary>
     public int NextToSend(int windowLimit, int sequenceLimit = int.MaxValue)
     {
         if (InFlight >= windowLimit)
             return -1;
-        while (_lostHeapCount > 0 && _state[_lostHeap[0]] != SegmentState.Lost)
+        while (_lostHeapCount > 0 && GetState(_lostHeap[0]) != SegmentState.Lost)
             PopLost(); // stale: acknowledged (spurious loss) or already resent
         if (_lostHeapCount > 0)
             return _lostHeap[0];
-        return _nextNew < SegmentCount && _nextNew < sequenceLimit ? _nextNew : -1;
+        return _nextNew < SegmentCount && _nextNew < sequenceLimit && _nextNew < (long)CumulativeAck + _span ? _nextNew : -1;
     }
 
     /// <summary>
@@ -116,14 +142,17 @@ public sealed class SendWindow
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sequence);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, SegmentCount);
-        switch (_state[sequence])
+        switch (GetState(sequence))
         {
             case SegmentState.Acked:
                 throw new InvalidOperationException($"Segment {sequence} is already acknowledged.");
             case SegmentState.NotSent:
                 if (sequence != _nextNew)
                     throw new InvalidOperationException($"New segments go out in order: expected {_nextNew}, got {sequence}.");
+                if (sequence >= (long)CumulativeAck + _span)
+                    throw new InvalidOperationException($"Segment {sequence} is beyond the cumulative ack {CumulativeAck} + capacity {_span}.");
                 _nextNew++;
+                ResetSlot(_nextNew); // the next new one (or the end's sentinel) takes a slot from below the cumulative ack
                 InFlight++;
                 break;
             case SegmentState.Lost:
@@ -137,10 +166,11 @@ public sealed class SendWindow
         }
 
         var transmission = NextTransmissionNumber++;
-        _state[sequence] = SegmentState.InFlight;
-        _lastTransmission[sequence] = transmission;
-        _sendTimeMicros[sequence] = nowMicros;
-        _transmissionCount[sequence]++;
+        var slot = Slot(sequence);
+        _state[slot] = SegmentState.InFlight;
+        _lastTransmission[slot] = transmission;
+        _sendTimeMicros[slot] = nowMicros;
+        _transmissionCount[slot]++;
         PushFifo(sequence, transmission);
         return transmission;
     }
@@ -162,7 +192,7 @@ public sealed class SendWindow
         var highest = -1L;
         AckRun(CumulativeAck, (int)cumulativeAck, ref newlyAcked, ref highest);
         foreach (var range in sackRanges)
-            AckRun((int)range.Start, (int)range.End, ref newlyAcked, ref highest);
+            AckRun((int)Math.Max(range.Start, (uint)CumulativeAck), (int)range.End, ref newlyAcked, ref highest);
         CumulativeAck = Find(CumulativeAck);
         if (highest > HighestAckedTransmission)
             HighestAckedTransmission = highest;
@@ -178,10 +208,13 @@ public sealed class SendWindow
     /// </summary>
     public void ConfirmDelivery(uint sequence, uint echoedTimestamp)
     {
-        if (sequence >= (uint)SegmentCount || _transmissionCount[sequence] == 0) return;
-        if (WireTimestamp.Of(_sendTimeMicros[sequence]) != echoedTimestamp) return; // an older copy, or a forged echo
-        if (_lastTransmission[sequence] > HighestAckedTransmission)
-            HighestAckedTransmission = _lastTransmission[sequence];
+        // Sent, and its slot not yet taken by a later segment (true from the segment below the cumulative ack on).
+        if (sequence >= (uint)_nextNew || sequence + (long)_slots <= _nextNew) return;
+        var slot = Slot((int)sequence);
+        if (_transmissionCount[slot] == 0) return;
+        if (WireTimestamp.Of(_sendTimeMicros[slot]) != echoedTimestamp) return; // an older copy, or a forged echo
+        if (_lastTransmission[slot] > HighestAckedTransmission)
+            HighestAckedTransmission = _lastTransmission[slot];
     }
 
     /// <summary>
@@ -224,55 +257,68 @@ public sealed class SendWindow
     public void OnTimeout()
     {
         var sequence = CumulativeAck;
-        if (sequence < SegmentCount && _state[sequence] == SegmentState.InFlight)
+        if (sequence < SegmentCount && GetState(sequence) == SegmentState.InFlight)
             MarkLost(sequence); // its FIFO entry goes stale
     }
 
     private void AckRun(int start, int end, ref int newlyAcked, ref long highest)
     {
-        for (var i = Find(Math.Max(start, 0)); i < end; i = Find(i + 1))
+        for (var i = Find(start); i < end; i = Find(i + 1))
         {
-            switch (_state[i])
+            var slot = Slot(i);
+            switch (_state[slot])
             {
                 case SegmentState.InFlight: InFlight--; break;
                 case SegmentState.Lost: LostCount--; break; // spurious loss; its heap entry goes stale
             }
-            _state[i] = SegmentState.Acked;
-            _nextUnacked[i] = i + 1;
+            _state[slot] = SegmentState.Acked;
+            _nextUnacked[slot] = i + 1;
             AckedCount++;
             newlyAcked++;
             // Only a segment sent once says which transmission arrived. For a retransmitted one the
             // ack may be for the original copy; crediting the latest transmission would make every
             // segment sent in between look overtaken, and declare them lost (a spurious cascade).
-            if (_transmissionCount[i] == 1 && _lastTransmission[i] > highest)
-                highest = _lastTransmission[i];
+            if (_transmissionCount[slot] == 1 && _lastTransmission[slot] > highest)
+                highest = _lastTransmission[slot];
         }
     }
 
+    /// <summary>Smallest unacknowledged segment ≥ <paramref name="i"/> (i from the cumulative ack up to the next new segment).</summary>
     private int Find(int i)
     {
         var root = i;
-        while (_nextUnacked[root] != root)
-            root = _nextUnacked[root];
-        while (_nextUnacked[i] != root)
+        while (_nextUnacked[Slot(root)] != root)
+            root = _nextUnacked[Slot(root)];
+        while (_nextUnacked[Slot(i)] != root)
         {
-            var next = _nextUnacked[i];
-            _nextUnacked[i] = root;
-            i = next;
+            var slot = Slot(i);
+            i = _nextUnacked[slot];
+            _nextUnacked[slot] = root;
         }
         return root;
     }
 
+    /// <summary>Gives <paramref name="sequence"/>'s slot to it, never sent.</summary>
+    private void ResetSlot(int sequence)
+    {
+        var slot = Slot(sequence);
+        _state[slot] = SegmentState.NotSent;
+        _lastTransmission[slot] = 0;
+        _sendTimeMicros[slot] = 0;
+        _transmissionCount[slot] = 0;
+        _nextUnacked[slot] = sequence;
+    }
+
     private void MarkLost(int sequence)
     {
-        _state[sequence] = SegmentState.Lost;
+        _state[Slot(sequence)] = SegmentState.Lost;
         InFlight--;
         LostCount++;
         PushLost(sequence);
     }
 
     private bool IsStale(int sequence, long transmission) =>
-        _state[sequence] != SegmentState.InFlight || _lastTransmission[sequence] != transmission;
+        GetState(sequence) != SegmentState.InFlight || _lastTransmission[Slot(sequence)] != transmission;
 
     private void PushFifo(int sequence, long transmission)
     {

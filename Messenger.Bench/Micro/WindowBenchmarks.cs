@@ -16,7 +16,7 @@ public class WindowBenchmarks
     [Benchmark(Description = "SendWindow send+cum-ack x4096")]
     public int SendWindowInOrder()
     {
-        var window = new SendWindow(Segments);
+        var window = new SendWindow(Segments, Segments);
         for (int i = 0; i < Segments; i++)
         {
             window.MarkSent(window.NextToSend(int.MaxValue), i);
@@ -29,7 +29,7 @@ public class WindowBenchmarks
     [Benchmark(Description = "SendWindow SACK+loss x4096")]
     public int SendWindowWithHoles()
     {
-        var window = new SendWindow(Segments);
+        var window = new SendWindow(Segments, Segments);
         for (int i = 0; i < Segments; i++) window.MarkSent(window.NextToSend(int.MaxValue), i);
         // Every 100th segment lost: SACK everything above the first hole, in one range per gap.
         for (uint start = 0; start < Segments; start += 100)

@@ -162,6 +162,39 @@ public sealed class FileSenderActorSpec : TestKit, IDisposable
         Assert.Equal(Enumerable.Range(32, 31), sent.Skip(1));
     }
 
+    /// <summary>A sparse file of <paramref name="size"/> bytes (nothing written) and its catalog entry.</summary>
+    private CatalogEntry SparseFile(string name, long size)
+    {
+        var path = _folder.File(name);
+        using (var stream = new FileStream(path, FileMode.Create)) stream.SetLength(size);
+        var info = new FileInfo(path);
+        return new CatalogEntry(name, path, size, info.LastWriteTimeUtc, new string('0', 64));
+    }
+
+    [Fact]
+    public void Sender_must_hold_state_for_its_window_not_its_file_for_the_most_segments_the_protocol_counts()
+    {
+        // 2^31 - 1 one-byte segments: 25 bytes of state each would be 50 GB (it could not even be allocated).
+        var file = SparseFile("largest.bin", int.MaxValue);
+        var sender = Start(Settings("messenger.rudp.segment-size = 1"), file);
+        HandshakeAck(sender);
+        Assert.Equal(Enumerable.Range(0, RudpConstants.InitialWindow), Burst(RudpConstants.InitialWindow));
+    }
+
+    [Fact]
+    public void Sender_must_refuse_a_file_of_more_segments_than_the_protocol_counts_with_one_rst()
+    {
+        var file = SparseFile("too-large.bin", int.MaxValue + 1L);
+        var sender = Sys.ActorOf(FileSenderActor.Props(ConnectionId, Client, file, 8192, Settings("messenger.rudp.segment-size = 1"), _wire.Ref, new QueuedDatagrams()));
+        Watch(sender);
+        var (summary, datagram) = NextDatagram();
+        Assert.Equal(RudpPacketKind.Rst, summary.Kind);
+        Assert.Equal(RstReason.InternalError, RudpCodec.ReadRst(datagram));
+        ExpectTerminated(sender);
+        Assert.Empty(_unread);
+        _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
     [Fact]
     public void Shipped_max_window_must_fit_in_the_receivers_socket_buffer()
     {

@@ -56,7 +56,8 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private readonly RudpSettings _settings;
     private readonly RudpLink _link;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly SendWindow _window;
+    private readonly long _segmentCount;
+    private SendWindow _window = null!; // from the handshake ACK on: a half-open transfer holds no per-segment state
     private readonly ICongestionController _congestion;
     private readonly RttEstimator _rtt;
     private readonly SackRange[] _ranges;
@@ -84,7 +85,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
         _settings = settings;
         _link = new RudpLink(wire, peer, settings.IdleTimeout);
         _receiverWindow = receiverWindow;
-        _window = new SendWindow(checked((int)RudpCodec.ExpectedSegmentCount(file.Size, settings.SegmentPayloadBytes)));
+        _segmentCount = RudpCodec.ExpectedSegmentCount(file.Size, settings.SegmentPayloadBytes);
         _congestion = settings.NewCongestionController();
         _rtt = settings.NewRttEstimator();
         _ranges = new SackRange[settings.MaxSackRanges];
@@ -100,7 +101,10 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        if (OpenFile() is { } problem)
+        var problem = _segmentCount > int.MaxValue
+            ? $"{_segmentCount} segments are more than sequence numbers can count (2^31 - 1)"
+            : OpenFile();
+        if (problem is not null)
         {
             // One RST (13 bytes, smaller than the SYN) instead of the SYN-ACK; the ticket is spent.
             _link.Reset(_connectionId, RstReason.InternalError);
@@ -108,7 +112,6 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
             Context.Stop(Self);
             return;
         }
-        _reader = new SegmentReader(_stream!.SafeFileHandle, _file.Size, _settings.SegmentPayloadBytes);
         SendSynAck();
         _link.StartIdleCheck(Timers);
     }
@@ -150,6 +153,12 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
                 case RudpPacketKind.HandshakeAck:
                     _receiverWindow = RudpCodec.ReadHandshakeAck(m.Data);
                     Context.Parent.Tell(new HandshakeCompleted(_connectionId));
+                    // Only now the memory a transfer needs: per-segment state for what the receiver
+                    // can hold beyond its cumulative ack (at least max-window, at most what one ack
+                    // can describe), and the read-ahead block.
+                    int capacity = Math.Max(_settings.MaxWindow, (int)Math.Min(_receiverWindow, (uint)RudpConstants.MaxReceiveCapacity));
+                    _window = new SendWindow((int)_segmentCount, capacity);
+                    _reader = new SegmentReader(_stream!.SafeFileHandle, _file.Size, _settings.SegmentPayloadBytes);
                     _transferStartMicros = _lastProgressMicros = NowMicros;
                     if (_window.AllAcked) // an empty file: nothing to send but the FIN
                     {
@@ -223,7 +232,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     private void SendSynAck()
     {
         var datagram = new byte[RudpConstants.SynAckSize];
-        RudpCodec.WriteSynAck(datagram, _connectionId, _file.Size, _sha256, _settings.SegmentPayloadBytes, _window.SegmentCount);
+        RudpCodec.WriteSynAck(datagram, _connectionId, _file.Size, _sha256, _settings.SegmentPayloadBytes, (int)_segmentCount);
         _link.Put(datagram);
     }
 
@@ -251,7 +260,7 @@ public sealed class FileSenderActor : ReceiveActor, IWithTimers
     {
         if (reset is { } reason) _link.Reset(_connectionId, reason);
         _log.Warning("udp {0} to {1}: aborted ({2}) after {3} of {4} segments; {5}", _file.Name, _link.Peer, why,
-            _window.AckedCount, _window.SegmentCount, Stats((NowMicros - _transferStartMicros) / 1e6));
+            _window?.AckedCount ?? 0, _segmentCount, Stats((NowMicros - _transferStartMicros) / 1e6));
         Context.Stop(Self);
     }
 
