@@ -410,10 +410,10 @@ public sealed class ConnectionActor : UntypedActor
             foreach (var inner in batch.Frames) NoteEchoes(inner);
         }
         else if (frame is MessageFrame { Room: { } room } message && message.From == _name)
-            _unanswered!.Echoed(room, MonotonicClock.Now);
+            _unanswered!.Echoed(room);
     }
 
-    /// <summary>The says to a room that has answered none of them for say-timeout are lost with its node: each gets not_stored.</summary>
+    /// <summary>A say to a room on another node not echoed within say-timeout is lost with that node: it gets not_stored.</summary>
     private void RefuseUnanswered()
     {
         if (_unanswered is not { IsEmpty: false } unanswered) return;
