@@ -17,7 +17,7 @@ public sealed class ControlClient : IDisposable
         var client = new ControlClient();
         try
         {
-            client._stream = await ClientTransport.ConnectAsync(chat.Address.ToString(), chat.Port, tls, 64 * 1024, cancel);
+            client._stream = (await ClientTransport.ConnectAsync(chat.Address.ToString(), chat.Port, tls, 64 * 1024, cancel)).Stream;
             await client._stream.WriteAsync(ChatCodec.EncodeCommand(new HelloCommand(user)), cancel);
             var frame = await client.NextFrameAsync(f => f is WelcomeFrame or ErrorFrame, cancel);
             if (frame is ErrorFrame e) throw new InvalidOperationException($"login refused: {e.Code} {e.Message}");

@@ -27,7 +27,7 @@ public sealed class LineSocket : IDisposable
 
     /// <summary>Connects, over TLS when <paramref name="tls"/> is given (the server's <see cref="ServerProcess.ClientTls"/>).</summary>
     public static async Task<LineSocket> ConnectAsync(IPEndPoint endpoint, int bufferBytes, CancellationToken cancel, ClientTls? tls = null) =>
-        new(await ClientTransport.ConnectAsync(endpoint.Address.ToString(), endpoint.Port, tls, bufferBytes, cancel), bufferBytes);
+        new((await ClientTransport.ConnectAsync(endpoint.Address.ToString(), endpoint.Port, tls, bufferBytes, cancel)).Stream, bufferBytes);
 
     public static byte[] Hello(string user) => Encoding.UTF8.GetBytes($"{{\"type\":\"hello\",\"user\":\"{user}\"}}\n");
 

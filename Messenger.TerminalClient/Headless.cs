@@ -79,7 +79,7 @@ public static class Headless
 
             var progress = new StderrProgress(stderr);
             long downloadStart = Stopwatch.GetTimestamp();
-            var result = await Download.RunAsync(actors, host, ticket, outputFolder, progress, cancel, tls, rudp);
+            var result = await Download.RunAsync(actors, host, session.Remote.Address, ticket, outputFolder, progress, cancel, tls, rudp);
             await session.SendAsync(ByeCommand.Instance, cancel);
 
             stdout.WriteLine(Summary(result));

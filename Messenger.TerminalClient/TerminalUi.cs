@@ -51,6 +51,8 @@ public sealed class TerminalUi
     private ChatSession? _session;
     private string _host;
     private int _port;
+    /// <summary>The server's address the current session's connection reached: a reliable-UDP download goes there.</summary>
+    private System.Net.IPAddress? _serverAddress;
     private int _reconnectGeneration;
     private int _selectedDownload;
     private List<ChatLine> _visible = [];
@@ -435,6 +437,7 @@ public sealed class TerminalUi
     {
         if (!ReferenceEquals(session, _session)) return; // a session we already left
         if (ev is SessionDisconnected or SessionConnectFailed) _session = null;
+        if (ev is SessionConnected connected) _serverAddress = connected.Remote.Address;
         foreach (var reaction in _vm.Apply(ev))
         {
             switch (reaction)
@@ -832,12 +835,12 @@ public sealed class TerminalUi
         var progress = new UiProgress(this, item.Id);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         _transfers[item.Id] = cancel;
-        var (host, folder, system, tls) = (_host, _options.DownloadsFolder, _system, _options.Tls);
+        var (host, server, folder, system, tls) = (_host, _serverAddress!, _options.DownloadsFolder, _system, _options.Tls);
         _ = Task.Run(async () =>
         {
             try
             {
-                var result = await Download.RunAsync(system, host, ticket, folder, progress, cancel.Token, tls);
+                var result = await Download.RunAsync(system, host, server, ticket, folder, progress, cancel.Token, tls);
                 Post(() => _vm.CompleteDownload(item.Id, result));
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -11,8 +11,11 @@ namespace Messenger.Client;
 /// <summary>What a <see cref="ChatSessionActor"/> tells its subscriber.</summary>
 public abstract record SessionEvent;
 
-/// <summary>The TCP connection is up and the hello has been sent.</summary>
-public sealed record SessionConnected(EndPoint Remote) : SessionEvent;
+/// <summary>
+/// The TCP connection is up and the hello has been sent. <paramref name="Remote"/>: the server's
+/// address it reached, where a reliable-UDP download of a ticket asked for on it goes.
+/// </summary>
+public sealed record SessionConnected(IPEndPoint Remote) : SessionEvent;
 
 /// <summary>
 /// The connection could not be made; the session has stopped. <paramref name="Permanent"/>: trying
@@ -70,7 +73,7 @@ public sealed class ChatSessionActor : ReceiveActor
     public static string NotAChatServer(string server, string answer) =>
         $"{server} is not a Messenger chat server (it answered the login with \"{answer}\"): is it the file port? the chat port is the one the server logs as \"chat tcp\" (7400 by default)";
 
-    private sealed record Opened(Stream Stream);
+    private sealed record Opened(ClientConnection Connection);
     private sealed record OpenFailed(string Reason, bool Permanent);
     private sealed record Received(byte[] Data);
     private sealed record ReadEnded(string Reason);
@@ -133,9 +136,9 @@ public sealed class ChatSessionActor : ReceiveActor
             connect.Dispose();
             if (t.IsCompletedSuccessfully)
             {
-                var stream = t.Result;
-                stop.Register(stream.Dispose);
-                if (!stop.IsCancellationRequested) self.Tell(new Opened(stream));
+                var connection = t.Result;
+                stop.Register(connection.Stream.Dispose);
+                if (!stop.IsCancellationRequested) self.Tell(new Opened(connection));
                 return;
             }
             if (stop.IsCancellationRequested) return; // stopped: no one is waiting for the outcome
@@ -150,12 +153,12 @@ public sealed class ChatSessionActor : ReceiveActor
     {
         Receive<Opened>(opened =>
         {
-            _stream = opened.Stream;
+            _stream = opened.Connection.Stream;
             StartIo(_stream, Self);
             _lastHeard = DateTime.UtcNow;
             var self = Self;
             _pinger = new Timer(_ => self.Tell(SessionPing.Instance), null, _settings.PingInterval, _settings.PingInterval);
-            _subscriber.Tell(new SessionConnected(new DnsEndPoint(_host, _port)));
+            _subscriber.Tell(new SessionConnected(opened.Connection.Remote));
             if (_user is not null) Write(new HelloCommand(_user, _password));
             while (_early.Count > 0) Write(_early.Dequeue());
             Become(Connected);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -13,6 +14,14 @@ namespace Messenger.Client;
 /// </summary>
 public sealed record ClientTls(string? PinnedFingerprint);
 
+/// <summary>
+/// A connection to the server: its stream (the caller disposes it) and the server's address it
+/// reached. A ticket asked for on a control connection is good only from that connection's
+/// address, so a reliable-UDP download goes to <see cref="Remote"/>, not to its host name resolved
+/// again (a name with IPv4 and IPv6 addresses may resolve to the other one).
+/// </summary>
+public sealed record ClientConnection(Stream Stream, IPEndPoint Remote);
+
 /// <summary>The server's certificate was refused (not the pinned one, or not trusted): trying again will not help.</summary>
 public sealed class CertificateRefusedException(string message) : AuthenticationException(message);
 
@@ -25,14 +34,17 @@ public static class ClientTransport
     /// </summary>
     public const string ClosedBeforeAnswering = "the server closed the connection without answering (if it speaks TLS, add --tls, or --tls-fingerprint for a self-signed certificate)";
 
-    /// <summary>A connected stream to <paramref name="host"/>:<paramref name="port"/>; the caller disposes it.</summary>
-    public static async Task<Stream> ConnectAsync(string host, int port, ClientTls? tls, int receiveBufferBytes, CancellationToken cancel)
+    /// <summary>A connection to <paramref name="host"/>:<paramref name="port"/>; the caller disposes its stream.</summary>
+    public static async Task<ClientConnection> ConnectAsync(string host, int port, ClientTls? tls, int receiveBufferBytes, CancellationToken cancel)
     {
         var tcp = new TcpClient { NoDelay = true, ReceiveBufferSize = receiveBufferBytes };
         try
         {
             await tcp.ConnectAsync(host, port, cancel);
-            return tls is null ? tcp.GetStream() : await AuthenticateAsync(tcp.GetStream(), host, tls, cancel);
+            var remote = (IPEndPoint)tcp.Client.RemoteEndPoint!;
+            if (remote.Address.IsIPv4MappedToIPv6) remote = new IPEndPoint(remote.Address.MapToIPv4(), remote.Port); // a dual-mode socket's view of an IPv4 server
+            var stream = tls is null ? tcp.GetStream() : await AuthenticateAsync(tcp.GetStream(), host, tls, cancel);
+            return new ClientConnection(stream, remote);
         }
         catch
         {

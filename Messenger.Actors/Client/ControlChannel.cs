@@ -1,3 +1,4 @@
+using System.Net;
 using System.Threading.Channels;
 using Messenger.Protocol;
 
@@ -20,12 +21,16 @@ public sealed class ControlChannel : IAsyncDisposable
     private readonly Task _reading;
     private readonly Timer _pinger;
 
-    private ControlChannel(Stream stream, TimeSpan pingInterval)
+    private ControlChannel(ClientConnection connection, TimeSpan pingInterval)
     {
-        _stream = stream;
+        _stream = connection.Stream;
+        Remote = connection.Remote;
         _reading = Task.Run(ReadAsync);
         _pinger = new Timer(_ => _ = SendAsync(PingCommand.Instance), null, pingInterval, pingInterval);
     }
+
+    /// <summary>The server's address this connection reached: where a reliable-UDP download of a ticket asked for on it goes.</summary>
+    public IPEndPoint Remote { get; }
 
     /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/> (plain or TLS); throws <see cref="SessionEndedException"/> when it cannot.</summary>
     public static async Task<ControlChannel> ConnectAsync(string host, int port, ChatSessionSettings settings, ClientTls? tls, CancellationToken cancel)

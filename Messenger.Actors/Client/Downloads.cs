@@ -1,3 +1,4 @@
+using System.Net;
 using Akka.Actor;
 using Messenger.Protocol;
 using Messenger.Rudp;
@@ -9,14 +10,15 @@ public static class Download
 {
     /// <summary>
     /// Downloads <paramref name="ticket"/>'s file from <paramref name="host"/> into <paramref name="outputFolder"/>.
-    /// A reliable-UDP ticket needs <paramref name="system"/> (its receiver is an actor); a TCP one does not,
-    /// and goes over TLS when <paramref name="tls"/> is given. <paramref name="rudp"/>: as <see cref="RudpDownload.RunAsync"/> says.
+    /// A reliable-UDP ticket needs <paramref name="system"/> (its receiver is an actor) and goes to <paramref name="server"/>,
+    /// the address the control connection reached (<see cref="ClientConnection.Remote"/>); a TCP one connects to
+    /// <paramref name="host"/>, over TLS when <paramref name="tls"/> is given. <paramref name="rudp"/>: as <see cref="RudpDownload.RunAsync"/> says.
     /// </summary>
-    public static Task<DownloadResult> RunAsync(ActorSystem? system, string host, TicketFrame ticket, string outputFolder,
+    public static Task<DownloadResult> RunAsync(ActorSystem? system, string host, IPAddress server, TicketFrame ticket, string outputFolder,
         IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, ClientTls? tls = null, RudpSettings? rudp = null) => ticket.Via switch
     {
         TransferVia.Udp => RudpDownload.RunAsync(system ?? throw new ArgumentNullException(nameof(system), "a reliable-UDP download runs in an actor system"),
-            host, ticket, outputFolder, progress, cancel, rudp),
+            server, ticket, outputFolder, progress, cancel, rudp),
         _ => TcpDownload.RunAsync(host, ticket, outputFolder, progress, cancel, tls),
     };
 }

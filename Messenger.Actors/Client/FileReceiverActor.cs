@@ -12,7 +12,7 @@ public sealed record CancelDownload { public static readonly CancelDownload Inst
 
 /// <summary>
 /// The client side of one reliable-UDP download: handshake (SYN with the ticket, retried with
-/// backoff), then every DATA segment is written straight to its place in <c>NAME.part</c>
+/// backoff), then every DATA segment is written straight to its place in <c>NAME.udp-part</c>
 /// (<see cref="ReceiveWindow"/> keeps the bitmap of what has arrived) and acknowledged with a
 /// cumulative ack plus SACK ranges. On FIN with every segment in hand, the file's SHA-256 is
 /// checked and the part file renamed into place. The outcome completes a task the caller awaits;
@@ -65,7 +65,7 @@ public sealed class FileReceiverActor : UntypedActor, IWithTimers
     {
         _ticket = ticket;
         _target = Path.Combine(outputFolder, ticket.File);
-        _partPath = _target + ".part";
+        _partPath = PartFile.PathFor(_target);
         _settings = settings;
         _progress = progress;
         _done = done;

@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Messenger.Client;
 
 /// <summary>
-/// The <c>NAME.part</c> file a reliable-UDP download writes into, created at its full size up
+/// The <c>NAME.udp-part</c> file a reliable-UDP download writes into, created at its full size up
 /// front. Segments arrive in any order; each is copied into a memory window over the bytes just
 /// past the in-order prefix (a ring of <see cref="DefaultWindowBytes"/>), and the prefix goes to
 /// the file in order as it grows (<see cref="HashUpTo"/>), in positioned writes of at least
@@ -28,6 +28,15 @@ public sealed class PartFile : IDisposable
     private const int FlushBytes = 256 * 1024;
 
     private const int ReadBackBytes = 1 << 20;
+
+    /// <summary>
+    /// Where the download of <paramref name="target"/> is written: <c>NAME.udp-part</c>, never the TCP
+    /// download's <c>NAME.part</c>. This file has the full size from the start and fills out of order,
+    /// so its length says nothing of what arrived: a TCP download that resumed from it (one killed
+    /// mid-transfer leaves it behind) would hash the zeros of its holes, and a UDP download must not
+    /// truncate a TCP download's part that could still be resumed.
+    /// </summary>
+    public static string PathFor(string target) => target + ".udp-part";
 
     private readonly SafeFileHandle _file;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -12,27 +12,26 @@ namespace Messenger.Client;
 public static class RudpDownload
 {
     /// <summary>
-    /// Downloads <paramref name="ticket"/>'s file from <paramref name="host"/> into
-    /// <paramref name="outputFolder"/>. Settings (including the lossy socket) are <paramref name="settings"/>, by default
+    /// Downloads <paramref name="ticket"/>'s file from <paramref name="server"/> into
+    /// <paramref name="outputFolder"/>. <paramref name="server"/> is the address the control connection that
+    /// asked for the ticket reached (<see cref="ClientConnection.Remote"/>): the ticket is good only from
+    /// that connection's address, which a SYN sent there comes from. Settings (including the lossy socket) are <paramref name="settings"/>, by default
     /// <paramref name="system"/>'s configuration (<c>messenger.rudp</c>, see hocon/client.hocon).
     /// Throws <see cref="DownloadFailedException"/> when the transfer fails.
     /// </summary>
-    public static async Task<DownloadResult> RunAsync(ActorSystem system, string host, TicketFrame ticket, string outputFolder,
+    public static async Task<DownloadResult> RunAsync(ActorSystem system, IPAddress server, TicketFrame ticket, string outputFolder,
         IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, RudpSettings? settings = null)
     {
         if (ticket.Via != TransferVia.Udp) throw new ArgumentException("not a udp ticket", nameof(ticket));
         if (!FileNames.IsPlain(ticket.File)) throw new DownloadFailedException(ErrorCodes.NoSuchFile, $"refusing unsafe file name \"{ticket.File}\"");
         settings ??= RudpSettings.FromConfig(system.Settings.Config);
-        var addresses = await Dns.GetHostAddressesAsync(host, cancel);
-        var address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
-        var server = new IPEndPoint(address, ticket.Port);
-        var local = new IPEndPoint(IPAddress.IsLoopback(address) ? address
-            : address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        var local = new IPEndPoint(IPAddress.IsLoopback(server) ? server
+            : server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         Directory.CreateDirectory(outputFolder);
 
         var socket = UdpSockets.Bind(local, settings.SocketBufferBytes);
         var done = new TaskCompletionSource<DownloadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var receiver = system.ActorOf(FileReceiverActor.Props(socket, server, ticket, outputFolder, settings, progress, done));
+        var receiver = system.ActorOf(FileReceiverActor.Props(socket, new IPEndPoint(server, ticket.Port), ticket, outputFolder, settings, progress, done));
         await using var registration = cancel.Register(() => receiver.Tell(CancelDownload.Instance));
         return await done.Task;
     }

@@ -10,7 +10,8 @@ namespace Messenger.Client;
 /// Downloads one file over the TCP file channel with a ticket from the control channel.
 /// Bytes go to <c>NAME.part</c> beside the target while the SHA-256 is computed on the way;
 /// the part file is renamed into place only when the hash matches. An existing part file is
-/// resumed from its length (its bytes are hashed first).
+/// resumed from its length (its bytes are hashed first); a reliable-UDP download's part file has
+/// another name (<see cref="PartFile.PathFor"/>) and is never taken for one.
 /// </summary>
 public static class TcpDownload
 {
@@ -31,7 +32,7 @@ public static class TcpDownload
         if (offset == 0) part.SetLength(0);
         else await HashExistingAsync(part, offset, hash, cancel);
 
-        await using var stream = await ClientTransport.ConnectAsync(host, ticket.Port, tls, 1 << 20, cancel);
+        await using var stream = (await ClientTransport.ConnectAsync(host, ticket.Port, tls, 1 << 20, cancel)).Stream;
         await stream.WriteAsync(ChatCodec.EncodeTicketRequest(new TicketRequest(ticket.Ticket, offset)), cancel);
 
         var buffer = new byte[BufferBytes];

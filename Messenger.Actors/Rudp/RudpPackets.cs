@@ -44,7 +44,7 @@ public enum RstReason : byte
     BadTicket = 1,
     /// <summary>A datagram arrived for a connection id we do not know.</summary>
     UnknownConnection = 2,
-    /// <summary>One side gave up (user cancelled, silence, no progress, too many retransmissions of one segment).</summary>
+    /// <summary>One side gave up (user cancelled, silence, no progress, too many retransmissions of one segment, the client's disk error).</summary>
     Aborted = 3,
     /// <summary>The server is at one of its limits: half-open handshakes, transfers in total or per client address.</summary>
     Busy = 4,

@@ -144,7 +144,7 @@ public sealed class DownloadScenario(DownloadScenario.Options options)
             {
                 long clientStart = Stopwatch.GetTimestamp();
                 var folder = Path.Combine(output, $"c{i}");
-                var result = await Download.RunAsync(system, BenchConfig.Host.ToString(), ticket, folder, null, cancel, server.ClientTls);
+                var result = await Download.RunAsync(system, BenchConfig.Host.ToString(), BenchConfig.Host, ticket, folder, null, cancel, server.ClientTls);
                 return (Result: result, Seconds: Stopwatch.GetElapsedTime(clientStart).TotalSeconds);
             }, cancel)).ToArray();
             var done = await Task.WhenAll(downloads);

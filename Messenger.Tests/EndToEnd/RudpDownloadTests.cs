@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Configuration;
@@ -53,7 +54,7 @@ public class RudpDownloadTests : IAsyncLifetime
         await chat.SendAsync(new GetCommand(file, TransferVia.Udp));
         var ticket = await chat.ExpectAsync<TicketFrame>();
         Assert.Equal(server.Server.UdpEndpoint.Port, ticket.Port);
-        return await RudpDownload.RunAsync(client, "127.0.0.1", ticket, into ?? _downloads.Path).WaitAsync(TimeSpan.FromMinutes(2));
+        return await RudpDownload.RunAsync(client, IPAddress.Loopback, ticket, into ?? _downloads.Path).WaitAsync(TimeSpan.FromMinutes(2));
     }
 
     [Theory]
@@ -72,6 +73,28 @@ public class RudpDownloadTests : IAsyncLifetime
         Assert.True(result.Verified, result.Error);
         Assert.Equal(Sha(source), Sha(result.Path));
         Assert.Equal(size, new FileInfo(result.Path).Length);
+    }
+
+    [Fact]
+    public async Task A_download_goes_to_the_address_the_control_connection_reached_not_to_its_host_name_resolved_again()
+    {
+        // A server on every address. The control connection reaches it over ::1, while "localhost"
+        // resolves to 127.0.0.1 here: a SYN sent there would come from another address than the one
+        // the ticket was issued to, and be refused as a bad ticket.
+        var server = await ServerAsync("messenger { bind = \"::\", cluster.hostname = \"127.0.0.1\" }");
+        var source = server.Files.CreateRandomFile("six.bin", 100_000, seed: 6);
+        var client = Client();
+        await using var control = await ControlChannel.ConnectAsync("::1", server.Server.ChatEndpoint.Port,
+            ChatSessionSettings.FromConfig(client.Settings.Config), tls: null, CancellationToken.None);
+        Assert.Equal(IPAddress.IPv6Loopback, control.Remote.Address);
+        await control.SendAsync(new HelloCommand("six"));
+        await control.ExpectAsync<WelcomeFrame>();
+        await control.SendAsync(new GetCommand("six.bin", TransferVia.Udp));
+        var ticket = await control.ExpectAsync<TicketFrame>();
+
+        var result = await Download.RunAsync(client, "localhost", control.Remote.Address, ticket, _downloads.Path).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(result.Verified, result.Error);
+        Assert.Equal(Sha(source), Sha(result.Path));
     }
 
     [Theory]

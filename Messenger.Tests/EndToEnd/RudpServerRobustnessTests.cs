@@ -95,7 +95,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         Assert.Equal(RstReason.UnknownConnection, RudpCodec.ReadRst(data));
 
         _server.Files.CreateRandomFile("after.bin", 500_000, seed: 4);
-        var result = await RudpDownload.RunAsync(_client, "127.0.0.1", await TicketAsync("after.bin", "after"), _downloads.Path)
+        var result = await RudpDownload.RunAsync(_client, IPAddress.Loopback, await TicketAsync("after.bin", "after"), _downloads.Path)
             .WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(result.Verified, result.Error);
     }
@@ -132,9 +132,9 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     {
         _server.Files.CreateRandomFile("once.bin", 10_000, seed: 5);
         var ticket = await TicketAsync("once.bin", "once");
-        Assert.True((await RudpDownload.RunAsync(_client, "127.0.0.1", ticket, _downloads.Path)).Verified);
+        Assert.True((await RudpDownload.RunAsync(_client, IPAddress.Loopback, ticket, _downloads.Path)).Verified);
         var reuse = await Assert.ThrowsAsync<DownloadFailedException>(() =>
-            RudpDownload.RunAsync(_client, "127.0.0.1", ticket, Path.Combine(_downloads.Path, "again")).WaitAsync(TimeSpan.FromSeconds(30)));
+            RudpDownload.RunAsync(_client, IPAddress.Loopback, ticket, Path.Combine(_downloads.Path, "again")).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(ErrorCodes.BadTicket, reuse.Code);
     }
 
@@ -236,7 +236,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         try
         {
             var truncated = new TaskCompletionSource();
-            var download = RudpDownload.RunAsync(slow, "127.0.0.1", await TicketAsync("shrinks.bin", "shrinks"), _downloads.Path,
+            var download = RudpDownload.RunAsync(slow, IPAddress.Loopback, await TicketAsync("shrinks.bin", "shrinks"), _downloads.Path,
                 new Progress<DownloadProgress>(p =>
                 {
                     if (p.BytesDone == 0 || truncated.Task.IsCompleted) return;
@@ -247,7 +247,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
             var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => download.WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.True(truncated.Task.IsCompleted);
             Assert.Contains("could not read the file", failure.Message);
-            Assert.False(File.Exists(Path.Combine(_downloads.Path, "shrinks.bin.part")));
+            Assert.False(File.Exists(PartFile.PathFor(Path.Combine(_downloads.Path, "shrinks.bin"))));
         }
         finally
         {
@@ -265,7 +265,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
         var doomedClient = ActorSystem.Create("doomed", ClientConfig.Load(overrides: ConfigurationFactory.ParseString(
             "messenger.rudp { receive-capacity = 64, lossy.delay = 5ms }")));
         var progressed = new TaskCompletionSource();
-        var download = RudpDownload.RunAsync(doomedClient, "127.0.0.1", ticket, _downloads.Path,
+        var download = RudpDownload.RunAsync(doomedClient, IPAddress.Loopback, ticket, _downloads.Path,
             new Progress<DownloadProgress>(p => { if (p.BytesDone > 1_000_000) progressed.TrySetResult(); }));
         await progressed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var transfer = await TransferActorAsync();
@@ -285,7 +285,7 @@ public class RudpServerRobustnessTests : IAsyncLifetime
     public async Task The_seeds_largest_file_arrives_byte_exact()
     {
         var source = _server.Files.CreateRandomFile("large.bin", 67_737_600, seed: 8);
-        var result = await RudpDownload.RunAsync(_client, "127.0.0.1", await TicketAsync("large.bin", "large"), _downloads.Path)
+        var result = await RudpDownload.RunAsync(_client, IPAddress.Loopback, await TicketAsync("large.bin", "large"), _downloads.Path)
             .WaitAsync(TimeSpan.FromMinutes(2));
         Assert.True(result.Verified, result.Error);
         Assert.Equal(67_737_600, new FileInfo(result.Path).Length);
@@ -317,7 +317,7 @@ public class RudpConcurrencyTests
                 tickets.Add(await chat.ExpectIgnoringPresenceAsync<TicketFrame>());
             }
             var results = await Task.WhenAll(tickets.Select((t, i) =>
-                RudpDownload.RunAsync(client, "127.0.0.1", t, Path.Combine(downloads.Path, $"d{i}"))))
+                RudpDownload.RunAsync(client, IPAddress.Loopback, t, Path.Combine(downloads.Path, $"d{i}"))))
                 .WaitAsync(TimeSpan.FromMinutes(2));
             Assert.All(results, r =>
             {

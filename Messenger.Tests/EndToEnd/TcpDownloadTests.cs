@@ -106,6 +106,19 @@ public class TcpDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_part_file_left_by_a_killed_udp_download_is_not_resumed()
+    {
+        var source = _server.Files.CreateRandomFile("killed.bin", 100_000, seed: 7);
+        // What a UDP download killed mid-transfer leaves: its part file, at the full size from the start.
+        new PartFile(PartFile.PathFor(_downloads.File("killed.bin")), 100_000).Dispose();
+
+        var result = await DownloadAsync("killed.bin");
+        Assert.True(result.Verified, result.Error); // before: "resumed" at offset 100,000, hashing zeros
+        Assert.Equal(100_000, result.Bytes);
+        Assert.Equal(Sha(source), Sha(result.Path));
+    }
+
+    [Fact]
     public async Task A_corrupt_partial_file_is_detected_and_never_renamed_into_place()
     {
         var source = _server.Files.CreateRandomFile("corrupt.bin", 100_000, seed: 5);

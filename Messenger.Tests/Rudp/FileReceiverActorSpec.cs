@@ -194,11 +194,11 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
     {
         Connect();
         Data(0);
-        Assert.True(File.Exists(Target + ".part"));
+        Assert.True(File.Exists(PartFile.PathFor(Target)));
         Tell(b => RudpCodec.WriteRst(b, ConnectionId, RstReason.InternalError));
         var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => _done.Task.WaitAsync(TimeSpan.FromSeconds(3)));
         Assert.Contains("could not read the file", failure.Message);
-        Assert.False(File.Exists(Target + ".part"));
+        Assert.False(File.Exists(PartFile.PathFor(Target)));
         Assert.False(File.Exists(Target));
     }
 
@@ -221,7 +221,7 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         Assert.Contains(Target, failure.Message);
         await ExpectTerminatedAsync(_receiver); // stopped, not restarted (a restart would send a new SYN)
         _wire.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        Assert.False(File.Exists(Target + ".part"));
+        Assert.False(File.Exists(PartFile.PathFor(Target)));
     }
 
     [Fact]
@@ -234,7 +234,7 @@ public sealed class FileReceiverActorSpec : TestKit, IDisposable
         var failure = await Assert.ThrowsAsync<DownloadFailedException>(() => _done.Task.WaitAsync(TimeSpan.FromSeconds(3)));
         Assert.Equal("stopped", failure.Code);
         Assert.Equal(1, Volatile.Read(ref wires)); // a restart would open a second wire over the first one's closed socket
-        Assert.False(File.Exists(Target + ".part"));
+        Assert.False(File.Exists(PartFile.PathFor(Target)));
     }
 
     private sealed class ThrowingProgress : IProgress<DownloadProgress>

@@ -22,7 +22,8 @@ public class ChatSessionActorSpec : TestKit
         var session = Sys.ActorOf(ChatSessionActor.Props("127.0.0.1", server.Server.ChatEndpoint.Port, "alice", TestActor, Fast));
         Watch(session);
 
-        await ExpectMsgAsync<SessionConnected>();
+        var connected = await ExpectMsgAsync<SessionConnected>();
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, server.Server.ChatEndpoint.Port), connected.Remote); // where a UDP download goes
         var welcome = (await ExpectMsgAsync<SessionFrameReceived>()).Frame;
         Assert.Equal("alice", Assert.IsType<WelcomeFrame>(welcome).User);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Messenger.Client;
 using Messenger.Protocol;
 using Messenger.TerminalClient;
 using Messenger.Tests.Support;
@@ -56,6 +57,7 @@ public class HeadlessCommandTests
             stderr);
         Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(output.File("sample.bin")));
         Assert.False(File.Exists(output.File("sample.bin.part")));
+        Assert.False(File.Exists(PartFile.PathFor(output.File("sample.bin"))));
     }
 
     [Fact]
