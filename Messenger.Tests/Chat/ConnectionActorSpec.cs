@@ -160,15 +160,7 @@ public class ConnectionActorSpec : TestKit
     [Fact]
     public void Connection_must_tell_the_account_it_has_the_kept_messages_once_they_are_queued_behind_its_welcome()
     {
-        var connection = Start();
-        Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
-        _registry.ExpectMsg<ClaimName>();
-        var welcome = new WelcomeFrame("alice", ["alice"]);
-        var queue = Outboxes.Get(Sys).Find(connection)!;
-        var lane = new OutboundQueue.FlushLane();
-        queue.Write(ChatCodec.EncodeWelcome(welcome), lane);
-        queue.Write(new PrivateMessageFrame("bob", "alice", "while you were out", 1, Offline: true).Line, lane);
-        connection.Tell(new NameClaimed(welcome, 42), _registry.Ref);
+        LogInWithKeptMessages(Start(), new PrivateMessageFrame("bob", "alice", "while you were out", 1, Offline: true));
         Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
         Assert.IsType<WelcomeFrame>(ExpectFrame());
         Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
@@ -178,18 +170,27 @@ public class ConnectionActorSpec : TestKit
     public void Connection_must_tell_the_account_it_has_the_kept_messages_only_once_they_are_written()
     {
         var connection = Start(clientReadsAtMost: 1024); // a client that has not read yet holds up the writes past 1 KiB
+        LogInWithKeptMessages(connection, Enumerable.Range(0, 8).Select(i => new PrivateMessageFrame("bob", "alice", new string('x', 1000), i, Offline: true)).ToArray());
+        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.IsType<WelcomeFrame>(ExpectFrame());
+        for (int i = 0; i < 8; i++) Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
+        Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
+    }
+
+    /// <summary>
+    /// Alice logs in with a password and is welcomed with <paramref name="kept"/> (her private messages
+    /// kept up to journal position 42), queued behind the welcome as the presence actor queues them.
+    /// </summary>
+    private void LogInWithKeptMessages(IActorRef connection, params PrivateMessageFrame[] kept)
+    {
         Send("{\"type\":\"hello\",\"user\":\"alice\",\"password\":\"correct horse\"}\n");
         _registry.ExpectMsg<ClaimName>();
         var welcome = new WelcomeFrame("alice", ["alice"]);
         var queue = Outboxes.Get(Sys).Find(connection)!;
         var lane = new OutboundQueue.FlushLane();
         queue.Write(ChatCodec.EncodeWelcome(welcome), lane);
-        for (int i = 0; i < 8; i++) queue.Write(new PrivateMessageFrame("bob", "alice", new string('x', 1000), i, Offline: true).Line, lane);
+        foreach (var message in kept) queue.Write(message.Line, lane);
         connection.Tell(new NameClaimed(welcome, 42), _registry.Ref);
-        _accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        Assert.IsType<WelcomeFrame>(ExpectFrame());
-        for (int i = 0; i < 8; i++) Assert.True(Assert.IsType<PrivateMessageFrame>(ExpectFrame()).Offline);
-        Assert.Equal(new ToAccount("alice", new OfflineHandedOver(42)), _accounts.ExpectMsg<ToAccount>());
     }
 
     [Fact]
